@@ -1,0 +1,42 @@
+// Shared CLI plumbing: output formats, exit codes, and plain-text tables.
+import { stringify as toYaml } from 'yaml';
+
+export type OutputFormat = 'table' | 'json' | 'yaml';
+
+/** Exit codes used by every command: 0 ok, 1 a check or threshold failed, 2 bad input. */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_BAD_INPUT = 2;
+
+/** Bad input (config, flags, request JSON). The CLI prints the message and exits 2. */
+export class InputError extends Error {
+  override name = 'InputError';
+}
+
+export function parseFormat(v: string | undefined): OutputFormat {
+  const f = (v ?? 'table').toLowerCase();
+  if (f === 'table' || f === 'json' || f === 'yaml') return f;
+  throw new InputError(`-o ${v}: unknown output format; use table, json or yaml`);
+}
+
+/** Prints machine output for json/yaml; returns false for table so the caller prints its own view. */
+export function printMachine(data: unknown, format: OutputFormat): boolean {
+  if (format === 'json') { process.stdout.write(JSON.stringify(data, null, 2) + '\n'); return true; }
+  if (format === 'yaml') { process.stdout.write(toYaml(data)); return true; }
+  return false;
+}
+
+/** Renders rows as an aligned plain-text table (first row is the header). */
+export function table(rows: Array<Array<string | number | null | undefined>>): string {
+  const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))));
+  const widths: number[] = [];
+  for (const r of cells) r.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, c.length); });
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}
+
+/** Reads all of stdin as text (for commands that take a request on stdin). */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
