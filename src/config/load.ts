@@ -1,0 +1,191 @@
+// Loads scalepilot.yaml: YAML with line positions → schema → cross-field checks → typed Policy.
+// Any issue rejects the whole file (nothing is applied), and every issue names file:line, path and fix.
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import type { ZodError } from 'zod';
+import { ConfigSchema, type RawConfig, type RawService } from './schema.js';
+import { ConfigError, pathToString, type ConfigIssue } from './errors.js';
+import { parseAction, parseCondition, type Condition, type RuleAction } from './rule-syntax.js';
+import type { TargetRef, Resources } from '../providers/types.js';
+import { configValidators } from './validators.js';
+
+export interface RulePolicy {
+  name: string;
+  condition: Condition;
+  forMs: number;
+  action: RuleAction;
+  severity: 'info' | 'warning' | 'critical';
+  cooldownMs?: number;
+}
+
+export interface ServicePolicy {
+  name: string;
+  target: TargetRef;
+  minReplicas: number;
+  maxReplicas: number;
+  syncPeriodMs: number;
+  drainMs: number;
+  resources?: Resources;
+  metrics: RawService['metrics'];
+  hpa?: RawService['hpa'];
+  rules: RulePolicy[];
+  bands: RawService['bands'];
+  queue?: RawService['queue'];
+  schedules: RawService['schedules'];
+  predictive?: RawService['predictive'];
+  capacity?: RawService['capacity'];
+  slo?: RawService['slo'];
+  cost?: RawService['cost'];
+  limits?: RawService['limits'];
+  paused: boolean;
+}
+
+export interface Config {
+  file: string;
+  syncPeriodMs: number;
+  store: string;
+  server?: RawConfig['server'];
+  sources: RawConfig['sources'];
+  services: Record<string, ServicePolicy>;
+}
+
+type Path = Array<string | number>;
+
+/** Finds the line/col of a path in the YAML document (nearest existing ancestor). */
+function locate(doc: Document, lc: LineCounter, path: Path): { line?: number; col?: number } {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true);
+    if (isNode(node) && node.range) {
+      const p = lc.linePos(node.range[0]);
+      return { line: p.line, col: p.col };
+    }
+  }
+  return {};
+}
+
+function fixFor(message: string, path: Path): string | undefined {
+  const last = path[path.length - 1];
+  if (/Unrecognized key/.test(message)) return 'remove the key or check its spelling against `scalepilot schema`';
+  if (/duration/.test(message)) return 'use 15s, 5m, 1h';
+  if (/expected number/.test(message)) return `make ${String(last)} a number`;
+  if (/expected string/.test(message)) return `make ${String(last)} a string`;
+  if (/Invalid option|expected one of/.test(message)) return undefined;
+  if (/received undefined/.test(message)) return `add ${String(last)}`;
+  return undefined;
+}
+
+function zodIssues(err: ZodError, file: string, doc: Document, lc: LineCounter): ConfigIssue[] {
+  return err.issues.map((i) => {
+    const path = i.path as Path;
+    let message = i.message;
+    if (i.code === 'unrecognized_keys') {
+      const keys = (i as { keys: string[] }).keys;
+      const p = [...path, keys[0]!];
+      return { file, ...locate(doc, lc, p), path: pathToString(p), message: `unknown key "${keys.join('", "')}"`, fix: fixFor('Unrecognized key', p) };
+    }
+    if (i.code === 'invalid_type' && /received undefined/.test(message)) message = 'is required';
+    return { file, ...locate(doc, lc, path), path: pathToString(path), message, fix: fixFor(i.message, path) };
+  });
+}
+
+/** Parses config text. `file` is used in messages only. Throws ConfigError listing every issue. */
+export function parseConfig(text: string, file = 'scalepilot.yaml'): Config {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length) {
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const p = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
+        return { file, line: p?.line, col: p?.col, path: '', message: `YAML: ${e.message.split('\n')[0]}`, fix: 'fix the YAML syntax at that line' };
+      }),
+    );
+  }
+  const data = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  const parsed = ConfigSchema.safeParse(data);
+  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error, file, doc, lc));
+  const raw = parsed.data;
+
+  const issues: ConfigIssue[] = [];
+  const report = (path: Path, message: string, fix?: string) => issues.push({ file, ...locate(doc, lc, path), path: pathToString(path), message, fix });
+
+  const services: Record<string, ServicePolicy> = {};
+  for (const [name, s] of Object.entries(raw.services)) {
+    const base: Path = ['services', name];
+    if (s.maxReplicas < s.minReplicas) {
+      report([...base, 'maxReplicas'], `maxReplicas (${s.maxReplicas}) must be >= minReplicas (${s.minReplicas})`, 'raise maxReplicas or lower minReplicas');
+    }
+    for (const [mName, m] of Object.entries(s.metrics)) {
+      if (!raw.sources[m.source]) {
+        report([...base, 'metrics', mName, 'source'], `source "${m.source}" is not defined under sources`, `add sources.${m.source} or use one of: ${Object.keys(raw.sources).join(', ') || '(none defined)'}`);
+      }
+    }
+    const known = (metric: string, path: Path) => {
+      if (!s.metrics[metric]) report(path, `metric "${metric}" is not defined under services.${name}.metrics`, `define it there or use one of: ${Object.keys(s.metrics).join(', ') || '(none defined)'}`);
+    };
+    const rules: RulePolicy[] = [];
+    const seen = new Set<string>();
+    s.rules.forEach((r, i) => {
+      const rp: Path = [...base, 'rules', i];
+      if (seen.has(r.name)) report([...rp, 'name'], `rule name "${r.name}" is used twice`, 'give each rule its own name');
+      seen.add(r.name);
+      const cond = parseCondition(r.when);
+      const action = parseAction(r.then);
+      if (typeof cond === 'string') report([...rp, 'when'], cond);
+      else known(cond.metric, [...rp, 'when']);
+      if (typeof action === 'string') report([...rp, 'then'], action);
+      if (typeof cond !== 'string' && typeof action !== 'string') {
+        rules.push({ name: r.name, condition: cond, forMs: r.for, action, severity: r.severity, ...(r.cooldown !== undefined ? { cooldownMs: r.cooldown } : {}) });
+      }
+    });
+    s.bands.forEach((b, i) => {
+      known(b.metric, [...base, 'bands', i, 'metric']);
+      if (b.lower >= b.upper) report([...base, 'bands', i, 'lower'], `lower (${b.lower}) must be < upper (${b.upper})`, 'leave a band between them so scaling does not flap');
+    });
+    if (s.queue) {
+      known(s.queue.metric, [...base, 'queue', 'metric']);
+      if (s.queue.minReplicas !== undefined && s.queue.minReplicas > s.maxReplicas) report([...base, 'queue', 'minReplicas'], `queue.minReplicas (${s.queue.minReplicas}) must be <= maxReplicas (${s.maxReplicas})`);
+    }
+    if (s.predictive) known(s.predictive.metric, [...base, 'predictive', 'metric']);
+    s.schedules.forEach((sc, i) => {
+      if (sc.minReplicas !== undefined && sc.minReplicas > s.maxReplicas) report([...base, 'schedules', i, 'minReplicas'], `minReplicas (${sc.minReplicas}) must be <= maxReplicas (${s.maxReplicas})`);
+    });
+    const { provider, ...spec } = s.target as { provider: TargetRef['provider'] } & Record<string, unknown>;
+    services[name] = {
+      name,
+      target: { service: name, provider, spec },
+      minReplicas: s.minReplicas,
+      maxReplicas: s.maxReplicas,
+      syncPeriodMs: s.syncPeriod ?? raw.syncPeriod,
+      drainMs: s.drainTimeout,
+      ...(s.resources ? { resources: s.resources as Resources } : {}),
+      metrics: s.metrics,
+      ...(s.hpa ? { hpa: s.hpa } : {}),
+      rules,
+      bands: s.bands,
+      ...(s.queue ? { queue: s.queue } : {}),
+      schedules: s.schedules,
+      ...(s.predictive ? { predictive: s.predictive } : {}),
+      ...(s.capacity ? { capacity: s.capacity } : {}),
+      ...(s.slo ? { slo: s.slo } : {}),
+      ...(s.cost ? { cost: s.cost } : {}),
+      ...(s.limits ? { limits: s.limits } : {}),
+      paused: s.paused,
+    };
+  }
+  const config: Config = { file, syncPeriodMs: raw.syncPeriod, store: raw.store, ...(raw.server ? { server: raw.server } : {}), sources: raw.sources, services };
+  // Module-owned checks (sources, providers, HPA metric specs, schedules) report through the same channel.
+  for (const v of configValidators) v(config, raw, report);
+  if (issues.length) throw new ConfigError(issues);
+  return config;
+}
+
+/** Reads and parses a config file. Throws ConfigError (file unreadable included). */
+export function loadConfig(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError([{ file, path: '', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, fix: 'check the path (or pass --config FILE)' }]);
+  }
+  return parseConfig(text, file);
+}

@@ -1,0 +1,182 @@
+// The scalepilot.yaml schema (zod): the typed shape every command reads, and the JSON Schema editors use.
+import { z } from 'zod';
+import { parseDuration } from '../core/duration.js';
+
+const durationRe = /^(\d+(\.\d+)?(ms|s|m|h|d|w))+$|^\d+(\.\d+)?$/;
+
+/** A duration written as 15s / 5m / 1h (or plain seconds); parsed to milliseconds. */
+export const Duration = z
+  .union([z.string(), z.number()])
+  .refine((v) => (typeof v === 'number' ? v >= 0 : durationRe.test(v.trim())), {
+    message: 'is not a duration; write it like 15s, 5m, 1h or 1h30m',
+  })
+  .transform((v) => parseDuration(v))
+  .meta({ description: 'Duration: 15s, 5m, 1h, 1h30m, 500ms, or plain seconds', examples: ['15s', '5m', '1h'] });
+
+const Quantity = z
+  .union([z.string(), z.number()])
+  .transform((v) => String(v))
+  .meta({ description: 'Kubernetes quantity: 500m, 1.5, 2Gi, 512Mi' });
+
+const ResourceList = z.strictObject({ cpu: Quantity.optional(), memory: Quantity.optional() });
+export const ResourcesSchema = z.strictObject({ requests: ResourceList.optional(), limits: ResourceList.optional() });
+
+const SourceSchema = z
+  .looseObject({
+    type: z.enum(['prometheus', 'process', 'redis', 'postgres', 'kubernetes', 'docker', 'trace']),
+  })
+  .meta({ description: 'A metric source; the other fields depend on type (url, file, ...)' });
+
+const MetricSchema = z.strictObject({
+  source: z.string().min(1).meta({ description: 'name of an entry under sources' }),
+  query: z.string().min(1).meta({ description: 'PromQL, redis key, sql, cpu/memory (process), series name (trace)' }),
+  params: z.record(z.string(), z.unknown()).optional(),
+  perPod: z.boolean().optional().meta({ description: 'samples are per replica (labelled pod), as Resource/Pods metrics need' }),
+  unit: z.string().optional(),
+});
+
+const TargetSchema = z
+  .looseObject({ provider: z.enum(['local', 'compose', 'kubernetes', 'dryrun']) })
+  .meta({ description: 'What to scale; the other fields depend on provider' });
+
+const ScalingPolicy = z.strictObject({
+  type: z.enum(['Pods', 'Percent']),
+  value: z.number().int().positive(),
+  periodSeconds: z.number().int().positive().max(1800),
+});
+const ScalingRules = z.strictObject({
+  stabilizationWindowSeconds: z.number().int().min(0).max(3600).optional(),
+  selectPolicy: z.enum(['Max', 'Min', 'Disabled']).optional(),
+  policies: z.array(ScalingPolicy).optional(),
+  tolerance: z.union([z.number(), z.string()]).optional(),
+});
+export const BehaviorSchema = z.strictObject({ scaleUp: ScalingRules.optional(), scaleDown: ScalingRules.optional() });
+
+const HpaSchema = z.strictObject({
+  metrics: z
+    .array(z.looseObject({ type: z.enum(['Resource', 'ContainerResource', 'Pods', 'Object', 'External']) }))
+    .default([])
+    .meta({ description: 'autoscaling/v2 MetricSpec list, exactly as in a HorizontalPodAutoscaler; metric names refer to this service\'s metrics' }),
+  behavior: BehaviorSchema.optional(),
+  tolerance: z.number().min(0).max(1).optional(),
+});
+
+// YAML reads `then: +1` as the number 1, so numbers are accepted as replica steps.
+const RuleAction = z.union([z.string(), z.number()]).transform((v) => (typeof v === 'number' ? (v >= 0 ? `+${v}` : String(v)) : v)).meta({
+  description: 'What a firing rule does: +1, -1, +2, +50%, -25%, x2, =5, or "cpu requests +25% max 4" for a vertical step',
+  examples: ['+1', '-1', '+50%', 'x2', '=10', 'cpu requests +25% max 4', 'memory limits +512Mi max 4Gi'],
+});
+
+const RuleSchema = z.strictObject({
+  name: z.string().min(1),
+  when: z.string().meta({ description: 'metric op threshold, e.g. "cpu > 70"', examples: ['cpu > 70', 'p95_latency >= 0.5'] }),
+  for: Duration.prefault(0),
+  then: RuleAction,
+  severity: z.enum(['info', 'warning', 'critical']).default('warning'),
+  cooldown: Duration.optional(),
+});
+
+const BandSchema = z.strictObject({
+  metric: z.string(),
+  upper: z.number(),
+  lower: z.number(),
+  for: Duration.prefault(0),
+  step: z.number().int().positive().default(1),
+  cooldown: Duration.optional(),
+});
+
+const QueueSchema = z.strictObject({
+  metric: z.string().meta({ description: 'a metric of this service giving the queue length (total, not per replica)' }),
+  targetPerReplica: z.number().positive(),
+  activationThreshold: z.number().min(0).default(0),
+  minReplicas: z.number().int().min(0).optional().meta({ description: 'minReplicaCount; 0 allows scale to zero' }),
+  idleReplicas: z.number().int().min(0).optional(),
+  cooldownPeriod: Duration.prefault('5m'),
+  fallback: z.strictObject({ failureThreshold: z.number().int().positive(), replicas: z.number().int().min(0) }).optional(),
+});
+
+const ScheduleSchema = z.strictObject({
+  name: z.string().optional(),
+  cron: z.string().meta({ description: 'five-field cron (minute hour day-of-month month day-of-week), UTC unless timezone' }),
+  duration: Duration,
+  minReplicas: z.number().int().min(0).optional(),
+  maxReplicas: z.number().int().positive().optional(),
+  timezone: z.string().optional(),
+});
+
+const PredictiveSchema = z.strictObject({
+  metric: z.string(),
+  model: z.enum(['linear', 'holt-winters']).default('holt-winters'),
+  horizon: Duration.prefault('10m'),
+  lookback: Duration.prefault('1d'),
+  seasonLength: Duration.optional(),
+  capacityPerReplica: z.number().positive().optional(),
+});
+
+const CapacitySchema = z.strictObject({
+  rpsPerReplica: z.number().positive().optional(),
+  file: z.string().optional().meta({ description: 'a capacity file saved by `scalepilot loadtest --find-capacity --save`' }),
+  startupDelay: Duration.prefault('30s'),
+  readinessDelay: Duration.prefault('0s'),
+  latency: z
+    .strictObject({ base: Duration, p95AtFull: Duration.optional() })
+    .optional()
+    .meta({ description: 'latency model for simulation: p95 at low utilization and at 100%' }),
+});
+
+const SloSchema = z.strictObject({
+  p95: Duration.optional(),
+  maxUtilization: z.number().positive().max(100).optional().meta({ description: 'percent of capacity' }),
+});
+
+export const ServiceSchema = z.strictObject({
+  target: TargetSchema,
+  minReplicas: z.number().int().min(0).default(1),
+  maxReplicas: z.number().int().positive(),
+  syncPeriod: Duration.optional(),
+  drainTimeout: Duration.prefault('30s'),
+  resources: ResourcesSchema.optional(),
+  metrics: z.record(z.string(), MetricSchema).default({}),
+  hpa: HpaSchema.optional(),
+  rules: z.array(RuleSchema).default([]),
+  bands: z.array(BandSchema).default([]),
+  queue: QueueSchema.optional(),
+  schedules: z.array(ScheduleSchema).default([]),
+  predictive: PredictiveSchema.optional(),
+  capacity: CapacitySchema.optional(),
+  slo: SloSchema.optional(),
+  cost: z.strictObject({ perReplicaHour: z.number().min(0) }).optional(),
+  limits: z
+    .strictObject({
+      maxConnections: z.number().int().positive().optional(),
+      connectionsHeadroom: z.number().min(0).max(1).default(0.3),
+      tokenQuotaPerMinute: z.number().positive().optional(),
+    })
+    .optional(),
+  paused: z.boolean().default(false),
+});
+
+export const ConfigSchema = z
+  .strictObject({
+    version: z.literal(1).default(1),
+    syncPeriod: Duration.prefault('15s'),
+    store: z.string().default('sqlite:.scalepilot/scalepilot.db').meta({ description: 'sqlite:PATH or postgres://...' }),
+    server: z
+      .strictObject({
+        listen: z.string().default('127.0.0.1:9464'),
+        token: z.string().optional().meta({ description: 'bearer token for steering; env:NAME reads it from the environment' }),
+      })
+      .optional(),
+    sources: z.record(z.string(), SourceSchema).default({}),
+    services: z.record(z.string().regex(/^[a-z0-9]([-a-z0-9_]*[a-z0-9])?$/, 'service names are lowercase letters, digits, - and _'), ServiceSchema),
+  })
+  .meta({ title: 'scalepilot.yaml', description: 'scalepilot configuration' });
+
+export type RawConfig = z.output<typeof ConfigSchema>;
+export type RawService = z.output<typeof ServiceSchema>;
+
+/** JSON Schema of scalepilot.yaml (input side, so editors accept "15s" for durations). */
+export function configJsonSchema(): Record<string, unknown> {
+  const s = z.toJSONSchema(ConfigSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { $id: 'https://scalepilot.dev/schema/scalepilot.json', ...s };
+}

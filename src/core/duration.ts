@@ -1,0 +1,41 @@
+// Durations as operators write them in config and flags: 15s, 5m, 1h, 1h30m, 500ms, 2d; plain numbers are seconds.
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/gy;
+
+export class DurationError extends Error {
+  override name = 'DurationError';
+}
+
+/** Parses a duration into milliseconds. Throws DurationError naming the accepted forms. */
+export function parseDuration(input: string | number): number {
+  if (typeof input === 'number') {
+    if (!Number.isFinite(input) || input < 0) throw new DurationError(`duration ${input} must be a non-negative number of seconds`);
+    return input * 1000;
+  }
+  const s = input.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Number(s) * 1000;
+  PART.lastIndex = 0;
+  let total = 0;
+  let matched = 0;
+  let m: RegExpExecArray | null;
+  while ((m = PART.exec(s)) !== null) {
+    total += Number(m[1]) * UNIT_MS[m[2]!]!;
+    matched = PART.lastIndex;
+  }
+  if (s === '' || matched !== s.length) {
+    throw new DurationError(`"${input}" is not a duration; write it like 15s, 5m, 1h, 1h30m or 500ms`);
+  }
+  return total;
+}
+
+/** Formats milliseconds compactly (90000 -> "1m30s"). */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  if (ms < 1000) return `${ms}ms`;
+  let rest = Math.round(ms / 1000);
+  let out = '';
+  for (const [u, n] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+    if (rest >= n) { out += `${Math.floor(rest / n)}${u}`; rest %= n; }
+  }
+  return out;
+}

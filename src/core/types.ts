@@ -1,0 +1,92 @@
+// The data decide() reads and returns: what was observed, what is remembered between syncs, and the decision.
+import type { Resources } from '../providers/types.js';
+
+/** One replica as the decision engine sees it (Kubernetes pod semantics; quantities already parsed). */
+export interface ObservedPod {
+  name: string;
+  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+  ready: boolean;
+  /** epoch ms */
+  startTime?: number;
+  readyTransitionTime?: number;
+  deleted?: boolean;
+  /** requests per resource, in milli-units (cpu millicores, memory milli-bytes as Kubernetes' MilliValue) */
+  requests?: Partial<Record<'cpu' | 'memory', number>>;
+  /** usage per resource, milli-units */
+  usage?: Partial<Record<'cpu' | 'memory', number>>;
+  /** per-pod custom metric values by metric name (milli-units) */
+  metrics?: Record<string, number>;
+  containers?: Array<{ name: string; requests?: Partial<Record<'cpu' | 'memory', number>>; usage?: Partial<Record<'cpu' | 'memory', number>> }>;
+}
+
+export interface Observation {
+  /** replicas the target is set to run */
+  currentReplicas: number;
+  readyReplicas?: number;
+  pods: ObservedPod[];
+  /** latest aggregate value of each configured metric (by its name in the config) */
+  values: Record<string, number>;
+  /** metrics whose read failed this sync: name → error message. Failed metrics never count as zero. */
+  failures: Record<string, string>;
+  resources?: Resources;
+}
+
+export interface TimedValue {
+  t: number;
+  v: number;
+}
+
+/** What the controller remembers between syncs; persisted so a restart continues windows and limits. */
+export interface History {
+  recommendations: Array<{ t: number; replicas: number }>;
+  scaleUpEvents: Array<{ t: number; change: number }>;
+  scaleDownEvents: Array<{ t: number; change: number }>;
+  /** recent values of each metric (for `for:` rules and forecasts), oldest first */
+  series: Record<string, TimedValue[]>;
+  /** last time each rule (or band) fired */
+  lastFired: Record<string, number>;
+  /** KEDA-style queue state */
+  queue?: { lastActiveTime?: number; consecutiveFailures: number };
+}
+
+export function emptyHistory(): History {
+  return { recommendations: [], scaleUpEvents: [], scaleDownEvents: [], series: {}, lastFired: {} };
+}
+
+export type ProposalSource = 'hpa' | 'rule' | 'band' | 'queue' | 'schedule' | 'predictive' | 'fallback';
+
+export interface Proposal {
+  source: ProposalSource;
+  /** metric or rule name */
+  name: string;
+  replicas: number | null;
+  /** one sentence: the numbers behind the proposal */
+  detail: string;
+}
+
+export interface Decision {
+  service: string;
+  /** epoch ms */
+  time: number;
+  currentReplicas: number;
+  desiredReplicas: number;
+  action: 'scale-up' | 'scale-down' | 'hold' | 'resize' | 'paused';
+  /** one sentence that explains the decision to an operator */
+  reason: string;
+  /** machine reason, Kubernetes' where the concept is Kubernetes' (ScaleUpLimit, TooManyReplicas, ...) */
+  reasonCode: string;
+  proposals: Proposal[];
+  /** max over proposals before min/max and behavior */
+  proposed: number;
+  /** after stabilization window (what is recorded as a recommendation) */
+  recommendation: number;
+  minReplicas: number;
+  maxReplicas: number;
+  conditions: Array<{ type: string; status: 'True' | 'False'; reason: string; message: string }>;
+  resize?: Resources;
+  /** metric read errors that shaped the decision */
+  errors: string[];
+  /** state to remember for the next sync (rule firing times, queue state) */
+  lastFired: Record<string, number>;
+  queue?: History['queue'];
+}

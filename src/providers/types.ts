@@ -1,0 +1,58 @@
+// The Provider interface every target kind implements (local processes, compose, kubernetes, dry run).
+
+/** Which workload to act on; provider-specific fields are validated by the provider's parse step. */
+export interface TargetRef {
+  service: string;
+  provider: 'local' | 'compose' | 'kubernetes' | 'dryrun';
+  spec: Record<string, unknown>;
+}
+
+/** Kubernetes-style resources, quantities as strings ("500m", "512Mi"). */
+export interface Resources {
+  requests?: { cpu?: string; memory?: string };
+  limits?: { cpu?: string; memory?: string };
+}
+
+export interface PodState {
+  name: string;
+  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+  ready: boolean;
+  /** epoch ms */
+  startTime?: number;
+  readyTransitionTime?: number;
+  deleted?: boolean;
+  /** where the replica serves traffic (local provider), e.g. http://127.0.0.1:18001 */
+  endpoint?: string;
+  /** OS process id (local provider) or container id (compose) for per-replica samplers */
+  pid?: number;
+  containerId?: string;
+}
+
+export interface TargetState {
+  /** replicas the workload is set to run (spec) */
+  replicas: number;
+  readyReplicas: number;
+  pods: PodState[];
+  resources?: Resources;
+}
+
+export interface ScaleOptions {
+  dryRun: boolean;
+  /** milliseconds to wait for in-flight requests before stopping a replica */
+  drainMs: number;
+}
+
+export class ProviderError extends Error {
+  override name = 'ProviderError';
+  constructor(readonly provider: string, message: string, readonly retryable = true, options?: { cause?: unknown }) {
+    super(`${provider}: ${message}`, options);
+  }
+}
+
+export interface Provider {
+  readonly kind: string;
+  observe(t: TargetRef): Promise<TargetState>;
+  scale(t: TargetRef, replicas: number, o: ScaleOptions): Promise<void>;
+  resize?(t: TargetRef, r: Resources, o: { dryRun: boolean }): Promise<void>;
+  close?(): Promise<void>;
+}
