@@ -8,13 +8,14 @@ import { ConfigError, pathToString, type ConfigIssue } from './errors.js';
 import { parseAction, parseCondition, type Condition, type RuleAction } from './rule-syntax.js';
 import type { TargetRef, Resources } from '../providers/types.js';
 import { configValidators } from './validators.js';
+import { parseCron, checkTimezone } from '../core/schedule.js';
 
 export interface RulePolicy {
   name: string;
   condition: Condition;
   forMs: number;
   action: RuleAction;
-  severity: 'info' | 'warning' | 'critical';
+  severity: 'warning' | 'critical';
   cooldownMs?: number;
 }
 
@@ -147,6 +148,8 @@ export function parseConfig(text: string, file = 'scalepilot.yaml'): Config {
     }
     if (s.predictive) known(s.predictive.metric, [...base, 'predictive', 'metric']);
     s.schedules.forEach((sc, i) => {
+      try { parseCron(sc.cron); } catch (e) { report([...base, 'schedules', i, 'cron'], (e as Error).message); }
+      if (sc.timezone) try { checkTimezone(sc.timezone); } catch (e) { report([...base, 'schedules', i, 'timezone'], (e as Error).message); }
       if (sc.minReplicas !== undefined && sc.minReplicas > s.maxReplicas) report([...base, 'schedules', i, 'minReplicas'], `minReplicas (${sc.minReplicas}) must be <= maxReplicas (${s.maxReplicas})`);
     });
     const { provider, ...spec } = s.target as { provider: TargetRef['provider'] } & Record<string, unknown>;

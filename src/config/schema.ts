@@ -72,7 +72,7 @@ const RuleSchema = z.strictObject({
   when: z.string().meta({ description: 'metric op threshold, e.g. "cpu > 70"', examples: ['cpu > 70', 'p95_latency >= 0.5'] }),
   for: Duration.prefault(0),
   then: RuleAction,
-  severity: z.enum(['info', 'warning', 'critical']).default('warning'),
+  severity: z.enum(['warning', 'critical']).default('warning'),
   cooldown: Duration.optional(),
 });
 

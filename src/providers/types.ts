@@ -26,6 +26,14 @@ export interface PodState {
   /** OS process id (local provider) or container id (compose) for per-replica samplers */
   pid?: number;
   containerId?: string;
+  /** times the replica's process/container was restarted after it crashed */
+  restarts?: number;
+  /** why the replica is not ready, in Kubernetes' words where they fit (CrashLoopBackOff, Unhealthy, Draining) */
+  reason?: string;
+  /** requests the front proxy has in flight to this replica (local provider with the built-in proxy) */
+  inFlight?: number;
+  /** per-container resources as declared (kubernetes: pod spec; compose: container limits) */
+  containers?: Array<{ name: string; resources?: Resources }>;
 }
 
 export interface TargetState {

@@ -1,0 +1,353 @@
+// The reconcile loop: per service, every sync period, observe → decide (core only) → act → record.
+// A failing service, source or provider never stalls the others; failures are retried with back-off and recorded.
+import type { Config, ServicePolicy } from '../config/load.js';
+import type { MetricSource } from '../metrics/types.js';
+import type { Provider, TargetState } from '../providers/types.js';
+import type { Decision, History } from '../core/types.js';
+import { emptyHistory } from '../core/types.js';
+import { decide, historyWindowMs, appendSeries } from '../core/decide.js';
+import { buildObservation, readMetrics } from './observe.js';
+import type { ControllerMetrics } from '../server/metrics.js';
+import type { Store, StoreEvent } from '../store/types.js';
+import { loadControllerHistory } from '../store/history.js';
+
+export interface Logger {
+  info(o: object, msg?: string): void;
+  warn(o: object, msg?: string): void;
+  error(o: object, msg?: string): void;
+}
+
+export interface ControllerOptions {
+  store: Store;
+  dryRun: boolean;
+  providerFor: (policy: ServicePolicy) => Provider;
+  sources: Record<string, MetricSource>;
+  metrics?: ControllerMetrics;
+  log?: Logger;
+  /** injectable clock (epoch ms) */
+  now?: () => number;
+  /** called after every sync (live terminal view, dashboard) */
+  onSync?: (r: SyncResult) => void;
+}
+
+export interface SyncResult {
+  service: string;
+  time: number;
+  state?: TargetState;
+  decision?: Decision;
+  values: Record<string, number>;
+  acted: boolean;
+  error?: string;
+}
+
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+interface Backoff {
+  failures: number;
+  until: number;
+  last: string;
+}
+
+class ServiceLoop {
+  history: History = emptyHistory();
+  timer: NodeJS.Timeout | undefined;
+  running: Promise<void> | undefined;
+  stopped = false;
+  paused: boolean;
+  last: SyncResult | undefined;
+  metricBackoff = new Map<string, Backoff>();
+  targetBackoff: Backoff = { failures: 0, until: 0, last: '' };
+  historyLoaded = false;
+
+  constructor(public policy: ServicePolicy, public provider: Provider) {
+    this.paused = policy.paused;
+  }
+}
+
+function backoffFor(b: Backoff, periodMs: number, now: number, message: string): void {
+  b.failures++;
+  b.last = message;
+  b.until = now + Math.min(periodMs * 2 ** (b.failures - 1), MAX_BACKOFF_MS);
+}
+
+const silent: Logger = { info() {}, warn() {}, error() {} };
+
+export class Controller {
+  private loops = new Map<string, ServiceLoop>();
+  private now: () => number;
+  private log: Logger;
+  private started = false;
+
+  constructor(private config: Config, private opts: ControllerOptions) {
+    this.now = opts.now ?? Date.now;
+    this.log = opts.log ?? silent;
+    for (const p of Object.values(config.services)) this.loops.set(p.name, new ServiceLoop(p, opts.providerFor(p)));
+  }
+
+  get services(): string[] {
+    return [...this.loops.keys()];
+  }
+
+  policy(service: string): ServicePolicy | undefined {
+    return this.loops.get(service)?.policy;
+  }
+
+  lastSync(service: string): SyncResult | undefined {
+    return this.loops.get(service)?.last;
+  }
+
+  history(service: string): History | undefined {
+    return this.loops.get(service)?.history;
+  }
+
+  provider(service: string): Provider | undefined {
+    return this.loops.get(service)?.provider;
+  }
+
+  isPaused(service: string): boolean {
+    return this.loops.get(service)?.paused ?? false;
+  }
+
+  /** Starts every service's loop; the first sync of each runs at once. */
+  start(): void {
+    this.started = true;
+    for (const l of this.loops.values()) this.schedule(l, 0);
+  }
+
+  private schedule(l: ServiceLoop, delayMs: number): void {
+    if (l.stopped) return;
+    l.timer = setTimeout(() => {
+      l.running = this.syncLoop(l).finally(() => {
+        l.running = undefined;
+        this.schedule(l, l.policy.syncPeriodMs);
+      });
+    }, delayMs);
+    l.timer.unref?.();
+  }
+
+  private async syncLoop(l: ServiceLoop): Promise<void> {
+    try {
+      await this.sync(l);
+    } catch (e) {
+      // sync() records its own failures; anything reaching here is a bug, logged and survived.
+      this.log.error({ service: l.policy.name, err: (e as Error).stack }, 'sync failed unexpectedly');
+    }
+  }
+
+  /** Runs one sync of one service now (tests, `run --once`). */
+  async syncOnce(service: string): Promise<SyncResult> {
+    const l = this.loops.get(service);
+    if (!l) throw new Error(`unknown service ${service}`);
+    if (l.running) await l.running;
+    await this.sync(l);
+    return l.last!;
+  }
+
+  private async record(e: StoreEvent): Promise<void> {
+    try {
+      await this.opts.store.append(e);
+    } catch (err) {
+      this.log.error({ service: e.service, kind: e.kind, err: (err as Error).message }, 'could not record event');
+    }
+  }
+
+  private async sync(l: ServiceLoop): Promise<void> {
+    const p = l.policy;
+    const started = this.now();
+    const m = this.opts.metrics;
+    const finish = (r: SyncResult) => {
+      l.last = r;
+      m?.syncDuration.observe({ service: p.name }, (this.now() - started) / 1000);
+      m?.lastSync.set({ service: p.name }, this.now() / 1000);
+      this.opts.onSync?.(r);
+    };
+    if (!l.historyLoaded) {
+      try {
+        l.history = await loadControllerHistory(this.opts.store, p.name, started, historyWindowMs(p));
+        l.historyLoaded = true;
+      } catch (e) {
+        this.log.error({ service: p.name, err: (e as Error).message }, 'could not load history; holding');
+        finish({ service: p.name, time: started, values: {}, acted: false, error: `store: ${(e as Error).message}` });
+        return;
+      }
+    }
+    m?.minReplicas.set({ service: p.name }, p.minReplicas);
+    m?.maxReplicas.set({ service: p.name }, p.maxReplicas);
+
+    // observe
+    if (started < l.targetBackoff.until) {
+      finish({ service: p.name, time: started, values: {}, acted: false, error: `target: backing off after ${l.targetBackoff.failures} failures (last: ${l.targetBackoff.last})` });
+      return;
+    }
+    let state: TargetState;
+    try {
+      state = await l.provider.observe(p.target);
+      l.targetBackoff.failures = 0;
+    } catch (e) {
+      const msg = (e as Error).message;
+      backoffFor(l.targetBackoff, p.syncPeriodMs, started, msg);
+      m?.scaleErrors.inc({ service: p.name });
+      this.log.warn({ service: p.name, err: msg, failures: l.targetBackoff.failures }, 'observe failed; holding');
+      await this.record({ service: p.name, time: started, kind: 'error', message: `observe: ${msg}`, result: 'failed', error: msg });
+      finish({ service: p.name, time: started, values: {}, acted: false, error: `observe: ${msg}` });
+      return;
+    }
+    m?.currentReplicas.set({ service: p.name }, state.replicas);
+
+    const readings = await readMetrics(p, this.opts.sources, state, new Date(started), (metric) => {
+      const b = l.metricBackoff.get(metric);
+      return b && started < b.until ? `backing off after ${b.failures} failed reads (last: ${b.last})` : undefined;
+    });
+    for (const r of readings) {
+      const b = l.metricBackoff.get(r.name) ?? { failures: 0, until: 0, last: '' };
+      if (r.error !== undefined) {
+        if (started >= b.until) {
+          backoffFor(b, p.syncPeriodMs, started, r.error);
+          l.metricBackoff.set(r.name, b);
+          m?.metricErrors.inc({ service: p.name, metric: r.name });
+          this.log.warn({ service: p.name, metric: r.name, err: r.error, failures: b.failures }, 'metric read failed');
+        }
+      } else {
+        l.metricBackoff.delete(r.name);
+      }
+    }
+    const obs = buildObservation(p, state, readings);
+    for (const [k, v] of Object.entries(obs.values)) m?.metricValue.set({ service: p.name, metric: k }, v);
+
+    // decide (the core is the only place decisions are made); rules read the series including this sync
+    appendSeries(l.history, obs.values, started, historyWindowMs(p));
+    const decision = decide(p, obs, l.history, started);
+    if (l.paused) {
+      decision.action = 'paused';
+      decision.reason = `paused: would have ${decision.desiredReplicas === decision.currentReplicas ? 'held' : `scaled to ${decision.desiredReplicas}`} (${decision.reason})`;
+    }
+    m?.desiredReplicas.set({ service: p.name }, decision.desiredReplicas);
+    m?.decisions.inc({ service: p.name, action: decision.action });
+    for (const [metric, err] of Object.entries(obs.failures)) {
+      if (!decision.errors.some((e) => e.includes(metric))) decision.errors.push(`${metric}: ${err}`);
+    }
+
+    // remember (windows count every sync's recommendation, as the HPA controller does)
+    this.remember(l, decision, started);
+
+    // act
+    let acted = false;
+    const dry = this.opts.dryRun;
+    if (!l.paused && decision.desiredReplicas !== state.replicas) {
+      try {
+        await l.provider.scale(p.target, decision.desiredReplicas, { dryRun: dry, drainMs: p.drainMs });
+        acted = !dry;
+        if (!dry) {
+          const change = decision.desiredReplicas - state.replicas;
+          if (change > 0) l.history.scaleUpEvents.push({ t: started, change });
+          else l.history.scaleDownEvents.push({ t: started, change: -change });
+        }
+        await this.record({ service: p.name, time: started, kind: 'scale', fromReplicas: state.replicas, toReplicas: decision.desiredReplicas, message: decision.reason, result: dry ? 'dry-run' : 'ok' });
+        this.log.info({ service: p.name, from: state.replicas, to: decision.desiredReplicas, reason: decision.reason, dryRun: dry }, 'scaled');
+      } catch (e) {
+        const msg = (e as Error).message;
+        m?.scaleErrors.inc({ service: p.name });
+        this.log.error({ service: p.name, err: msg }, 'scale failed');
+        await this.record({ service: p.name, time: started, kind: 'scale', fromReplicas: state.replicas, toReplicas: decision.desiredReplicas, message: decision.reason, result: 'failed', error: msg });
+        decision.errors.push(`scale: ${msg}`);
+      }
+    }
+    if (!l.paused && decision.resize && l.provider.resize) {
+      try {
+        await l.provider.resize(p.target, decision.resize, { dryRun: dry });
+        await this.record({ service: p.name, time: started, kind: 'resize', resources: { ...(state.resources ? { before: state.resources } : {}), after: decision.resize }, message: decision.reason, result: dry ? 'dry-run' : 'ok' });
+      } catch (e) {
+        const msg = (e as Error).message;
+        m?.scaleErrors.inc({ service: p.name });
+        await this.record({ service: p.name, time: started, kind: 'resize', resources: { after: decision.resize }, message: decision.reason, result: 'failed', error: msg });
+        decision.errors.push(`resize: ${msg}`);
+      }
+    }
+    // record the decision with its inputs
+    await this.record({ service: p.name, time: started, kind: 'decision', fromReplicas: state.replicas, toReplicas: decision.desiredReplicas, decision, message: decision.reason, result: dry ? 'dry-run' : 'ok' });
+    finish({ service: p.name, time: started, state, decision, values: obs.values, acted });
+  }
+
+  private remember(l: ServiceLoop, d: Decision, now: number): void {
+    const h = l.history;
+    h.recommendations.push({ t: now, replicas: d.recommendation });
+    h.lastFired = d.lastFired;
+    if (d.queue) h.queue = d.queue;
+    const horizon = now - historyWindowMs(l.policy);
+    const keep = <T extends { t: number }>(a: T[]) => {
+      let i = 0;
+      while (i < a.length && a[i]!.t < horizon) i++;
+      if (i) a.splice(0, i);
+    };
+    keep(h.recommendations);
+    keep(h.scaleUpEvents);
+    keep(h.scaleDownEvents);
+  }
+
+  /** Pause/resume a service: it keeps deciding and recording, but does not act. */
+  async setPaused(service: string, paused: boolean, by = 'api'): Promise<void> {
+    const l = this.loops.get(service);
+    if (!l) throw new Error(`unknown service ${service}`);
+    l.paused = paused;
+    await this.record({ service, time: this.now(), kind: paused ? 'pause' : 'resume', message: `${paused ? 'paused' : 'resumed'} by ${by}`, result: 'ok' });
+  }
+
+  /** Manual scale (dashboard, API). Recorded as a scale event so windows and rollback see it. */
+  async scaleManually(service: string, replicas: number, by = 'api'): Promise<void> {
+    const l = this.loops.get(service);
+    if (!l) throw new Error(`unknown service ${service}`);
+    if (!Number.isInteger(replicas) || replicas < 0) throw new Error(`replicas must be a whole number >= 0, got ${replicas}`);
+    const state = await l.provider.observe(l.policy.target);
+    const now = this.now();
+    try {
+      await l.provider.scale(l.policy.target, replicas, { dryRun: this.opts.dryRun, drainMs: l.policy.drainMs });
+    } catch (e) {
+      await this.record({ service, time: now, kind: 'scale', fromReplicas: state.replicas, toReplicas: replicas, message: `manual scale by ${by}`, result: 'failed', error: (e as Error).message });
+      throw e;
+    }
+    const change = replicas - state.replicas;
+    if (change > 0) l.history.scaleUpEvents.push({ t: now, change });
+    else if (change < 0) l.history.scaleDownEvents.push({ t: now, change: -change });
+    await this.record({ service, time: now, kind: 'scale', fromReplicas: state.replicas, toReplicas: replicas, message: `manual scale by ${by}`, result: this.opts.dryRun ? 'dry-run' : 'ok' });
+  }
+
+  /** Applies a new config. Services keep their history; a changed target gets a new provider. */
+  async reload(config: Config): Promise<void> {
+    this.config = config;
+    for (const [name, l] of this.loops) {
+      if (!config.services[name]) {
+        await this.stopLoop(l);
+        await l.provider.close?.();
+        this.loops.delete(name);
+      }
+    }
+    for (const p of Object.values(config.services)) {
+      const l = this.loops.get(p.name);
+      if (!l) {
+        const nl = new ServiceLoop(p, this.opts.providerFor(p));
+        this.loops.set(p.name, nl);
+        if (this.started) this.schedule(nl, 0);
+        continue;
+      }
+      if (JSON.stringify(l.policy.target) !== JSON.stringify(p.target)) {
+        if (l.running) await l.running;
+        await l.provider.close?.();
+        l.provider = this.opts.providerFor(p);
+      }
+      l.policy = p;
+    }
+    this.log.info({ services: Object.keys(config.services) }, 'config reloaded');
+  }
+
+  private async stopLoop(l: ServiceLoop): Promise<void> {
+    l.stopped = true;
+    if (l.timer) clearTimeout(l.timer);
+    if (l.running) await l.running;
+  }
+
+  /** Stops every loop after its in-flight sync finishes; closes providers when asked (local replicas stop). */
+  async stop(opts: { closeProviders?: boolean } = {}): Promise<void> {
+    for (const l of this.loops.values()) await this.stopLoop(l);
+    if (opts.closeProviders) for (const l of this.loops.values()) await l.provider.close?.();
+  }
+}

@@ -1,0 +1,12 @@
+// Names of scalepilot's own Prometheus metrics, shared by the controller's /metrics and the exported alert rules.
+export const METRIC_NAMES = {
+  currentReplicas: 'scalepilot_current_replicas',
+  desiredReplicas: 'scalepilot_desired_replicas',
+  minReplicas: 'scalepilot_min_replicas',
+  maxReplicas: 'scalepilot_max_replicas',
+  metricValue: 'scalepilot_metric_value',
+  decisionsTotal: 'scalepilot_decisions_total',
+  metricErrorsTotal: 'scalepilot_metric_errors_total',
+  scaleErrorsTotal: 'scalepilot_scale_errors_total',
+  syncDurationSeconds: 'scalepilot_sync_duration_seconds',
+} as const;

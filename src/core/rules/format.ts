@@ -1,0 +1,36 @@
+// Wording shared by rule explanations: conditions, steps and clock times (UTC) as operators read them.
+import { formatDuration } from '../duration.js';
+import type { ComparisonOp, RuleAction, ScaleAction, SustainedRule } from './types.js';
+
+/** HH:MM:SS in UTC; decisions are logged and compared across hosts, so never local time. */
+export function clock(t: number): string {
+  if (!Number.isFinite(t)) return String(t);
+  return new Date(t).toISOString().slice(11, 19);
+}
+
+export function num(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
+}
+
+export function describeCondition(rule: Pick<SustainedRule, 'metric' | 'op' | 'threshold' | 'forMs'>): string {
+  return `${rule.metric} ${rule.op} ${num(rule.threshold)} for ${formatDuration(rule.forMs)}`;
+}
+
+export function negate(op: ComparisonOp): string {
+  return { '>': '<=', '>=': '<', '<': '>=', '<=': '>' }[op];
+}
+
+export function describeStep(action: RuleAction | ScaleAction): string {
+  const a = action.amount;
+  switch (action.mode) {
+    case 'add':
+      return a >= 0 ? `+${num(a)}` : `${num(a)}`;
+    case 'percent':
+      return a >= 0 ? `+${num(a)}%` : `${num(a)}%`;
+    case 'multiply':
+      return `x${num(a)}`;
+    case 'set':
+      return `=${num(a)}`;
+  }
+}

@@ -1,0 +1,86 @@
+// The dry-run provider: records requested scales and resizes in memory and reports them back, so `--dry-run`
+// benchmarks and simulation-backed runs exercise the whole loop without touching anything.
+import { ProviderError, type Provider, type Resources, type ScaleOptions, type TargetRef, type TargetState } from './types.js';
+import { optInt, rejectUnknown, specObject } from './spec.js';
+
+export interface DryRunSpec {
+  /** replicas reported before the first scale */
+  replicas: number;
+}
+
+export function parseDryRunSpec(raw: unknown, path: string): DryRunSpec {
+  const o = specObject(raw, path);
+  rejectUnknown(o, path, ['replicas']);
+  return { replicas: optInt(o, 'replicas', path, 0, 100_000) ?? 1 };
+}
+
+export interface RecordedScale {
+  t: number;
+  service: string;
+  from: number;
+  replicas: number;
+  /** the caller asked for a dry run, so the recorded count was not applied */
+  dryRun: boolean;
+}
+
+export interface RecordedResize {
+  t: number;
+  service: string;
+  resources: Resources;
+  dryRun: boolean;
+}
+
+export interface DryRunOptions {
+  /** epoch-ms clock for the records (simulation passes its own time) */
+  now?: () => number;
+}
+
+export class DryRunProvider implements Provider {
+  readonly kind = 'dryrun';
+  readonly scales: RecordedScale[] = [];
+  readonly resizes: RecordedResize[] = [];
+  private readonly replicas = new Map<string, number>();
+  private readonly resources = new Map<string, Resources>();
+  private readonly now: () => number;
+
+  constructor(options: DryRunOptions = {}) {
+    this.now = options.now ?? Date.now;
+  }
+
+  private current(t: TargetRef): number {
+    const n = this.replicas.get(t.service);
+    if (n !== undefined) return n;
+    const initial = parseDryRunSpec(t.spec, `services.${t.service}.target`).replicas;
+    this.replicas.set(t.service, initial);
+    return initial;
+  }
+
+  async observe(t: TargetRef): Promise<TargetState> {
+    const n = this.current(t);
+    const resources = this.resources.get(t.service);
+    const pods = Array.from({ length: n }, (_, i) => ({
+      name: `${t.service}-${i}`,
+      phase: 'Running' as const,
+      ready: true,
+      ...(resources ? { containers: [{ name: t.service, resources }] } : {}),
+    }));
+    return { replicas: n, readyReplicas: n, pods, ...(resources ? { resources } : {}) };
+  }
+
+  async scale(t: TargetRef, replicas: number, o: ScaleOptions): Promise<void> {
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      throw new ProviderError(this.kind, `cannot scale ${t.service} to ${replicas}: replicas must be a whole number >= 0`, false);
+    }
+    const from = this.current(t);
+    this.scales.push({ t: this.now(), service: t.service, from, replicas, dryRun: o.dryRun });
+    if (!o.dryRun) this.replicas.set(t.service, replicas);
+  }
+
+  async resize(t: TargetRef, r: Resources, o: { dryRun: boolean }): Promise<void> {
+    this.current(t);
+    this.resizes.push({ t: this.now(), service: t.service, resources: structuredClone(r), dryRun: o.dryRun });
+    if (!o.dryRun) this.resources.set(t.service, structuredClone(r));
+  }
+
+  async close(): Promise<void> {}
+}
