@@ -1,9 +1,90 @@
-// `scalepilot run` (not built yet).
+// `scalepilot run`: the live autoscaler. Loads the config, starts every service's loop, serves /metrics and the API.
 import type { Command } from 'commander';
+import pino from 'pino';
+import { loadConfig } from '../config/load.js';
+import { ConfigError } from '../config/errors.js';
+import { startRuntime } from '../controller/runtime.js';
+import { startServer } from '../server/server.js';
+import { InputError } from './output.js';
+
+interface RunOptions {
+  config: string;
+  dryRun?: boolean;
+  once?: boolean;
+  listen?: string;
+  server: boolean;
+  store?: string;
+  stateDir: string;
+  token?: string;
+  leaderElect?: boolean;
+  leaseName: string;
+  leaseNamespace: string;
+  logLevel: string;
+}
 
 export function register(program: Command): void {
-  program.command('run').description('run (not available yet)').action(() => {
-    process.stderr.write('scalepilot run: not available yet\n');
-    process.exitCode = 1;
-  });
+  program
+    .command('run')
+    .description('run the autoscaler: observe → decide → act → record for every service in the config')
+    .option('-c, --config <file>', 'config file', 'scalepilot.yaml')
+    .option('--dry-run', 'decide, explain and record, never act')
+    .option('--once', 'run one sync of every service, print the decisions and exit')
+    .option('--listen <addr>', 'HTTP API, dashboard and /metrics address (default from config, 127.0.0.1:9464)')
+    .option('--no-server', 'do not start the HTTP server')
+    .option('--store <url>', 'store URL (sqlite:PATH or postgres://...), overrides the config')
+    .option('--state-dir <dir>', 'where providers keep their files (proxy config, replica logs)', '.scalepilot')
+    .option('--token <token>', 'bearer token for steering through the API (or SCALEPILOT_TOKEN)')
+    .option('--leader-elect', 'run only while holding a Kubernetes Lease (for several controllers in a cluster)')
+    .option('--lease-name <name>', 'Lease name for leader election', 'scalepilot')
+    .option('--lease-namespace <ns>', 'Lease namespace', process.env.POD_NAMESPACE ?? 'default')
+    .option('--log-level <level>', 'pino log level', 'info')
+    .action(async (opts: RunOptions) => {
+      let config;
+      try {
+        config = loadConfig(opts.config);
+      } catch (e) {
+        if (e instanceof ConfigError) throw new InputError(`invalid config, nothing applied:\n${e.message}`);
+        throw e;
+      }
+      const log = pino({ level: opts.logLevel, base: { name: 'scalepilot' } });
+      const rt = await startRuntime(config, { dryRun: Boolean(opts.dryRun), log, ...(opts.store ? { store: opts.store } : {}), stateDir: opts.stateDir });
+      if (opts.once) {
+        const results = [];
+        for (const s of rt.controller.services) results.push(await rt.controller.syncOnce(s));
+        process.stdout.write(JSON.stringify(results.map((r) => ({ service: r.service, error: r.error, decision: r.decision })), null, 2) + '\n');
+        await rt.close({ stopReplicas: true });
+        return;
+      }
+      const token = opts.token ?? process.env.SCALEPILOT_TOKEN ?? resolveToken(config.server?.token);
+      const server = opts.server
+        ? await startServer({ runtime: rt, listen: opts.listen ?? config.server?.listen ?? '127.0.0.1:9464', ...(token ? { token } : {}), log })
+        : undefined;
+      let stopLeading: (() => Promise<void>) | undefined;
+      if (opts.leaderElect) {
+        const { runWithLeaderElection } = await import('../controller/leader-run.js');
+        stopLeading = await runWithLeaderElection({ name: opts.leaseName, namespace: opts.leaseNamespace, log, onStartedLeading: () => rt.controller.start(), onStoppedLeading: () => void rt.controller.stop() });
+      } else {
+        rt.controller.start();
+      }
+      rt.watchConfig();
+      log.info({ services: rt.controller.services, dryRun: Boolean(opts.dryRun), listen: server?.address }, 'scalepilot running');
+      process.on('SIGHUP', () => {
+        void rt.reload().then((r) => log.info({ ok: r.ok }, r.message));
+      });
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      log.info({}, 'stopping: finishing in-flight syncs');
+      await stopLeading?.();
+      await server?.close();
+      await rt.close({ stopReplicas: true });
+    });
+}
+
+function resolveToken(t: string | undefined): string | undefined {
+  if (!t) return undefined;
+  if (t.startsWith('env:')) return process.env[t.slice(4)];
+  return t;
 }

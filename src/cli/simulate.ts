@@ -1,9 +1,171 @@
-// `scalepilot simulate` (not built yet).
+// `scalepilot simulate`: replay recorded traffic through a policy before it goes live; compare policies; tune.
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { parseDuration, DurationError } from '../core/duration.js';
+import { InputError, parseFormat, printMachine } from './output.js';
+import { runSimulation, type SimulateRequest } from '../sim/run.js';
+import { parseTime, type TraceInput } from '../sim/input.js';
+import { parseMetricSignals } from '../sim/setup.js';
+import { renderHtml, renderText, toMachine } from '../sim/report.js';
+
+interface Options {
+  config: string;
+  service?: string;
+  trace?: string;
+  series?: string;
+  seriesLabel?: string;
+  traceKind: string;
+  recordedReplicas?: string;
+  promUrl?: string;
+  query?: string;
+  start?: string;
+  end?: string;
+  step?: string;
+  compare?: string;
+  tune?: boolean;
+  tuneBudget: string;
+  metric: string[];
+  initialReplicas?: string;
+  workers?: string;
+  timeline?: boolean;
+  output: string;
+  report?: string;
+}
+
+function duration(v: string, flag: string): number {
+  try {
+    const ms = parseDuration(v);
+    if (!(ms > 0)) throw new DurationError('must be more than 0');
+    return ms;
+  } catch (e) {
+    throw new InputError(`${flag} ${v}: ${(e as Error).message}`);
+  }
+}
+
+function wholeNumber(v: string, flag: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InputError(`${flag} ${v}: must be a whole number >= ${min}`);
+  return n;
+}
+
+/** Turns the flags into a request; every problem is an InputError naming the flag. */
+export function requestFromOptions(o: Options, now = Date.now()): SimulateRequest {
+  const kind = o.traceKind;
+  if (kind !== 'rps' && kind !== 'utilization') throw new InputError(`--trace-kind ${kind}: use rps or utilization`);
+  const stepMs = o.step !== undefined ? duration(o.step, '--step') : undefined;
+  let trace: TraceInput;
+  let start: number | undefined;
+  let end: number | undefined;
+  if (o.trace !== undefined && o.promUrl !== undefined) throw new InputError('give either --trace FILE or --prom-url URL --query Q, not both');
+  if (o.trace !== undefined) {
+    trace = { kind: 'file', file: o.trace, ...(o.seriesLabel !== undefined ? { seriesLabel: o.seriesLabel } : {}) };
+    if (o.start !== undefined) start = parseTime(o.start, '--start', now);
+    if (o.end !== undefined) end = parseTime(o.end, '--end', now);
+  } else if (o.promUrl !== undefined) {
+    if (o.query === undefined) throw new InputError('--prom-url needs --query PROMQL (the request rate to replay, e.g. sum(rate(http_requests_total[1m])))');
+    if (o.start === undefined || o.end === undefined) throw new InputError('--prom-url needs --start and --end (e.g. --start now-7d --end now)');
+    trace = {
+      kind: 'prometheus',
+      url: o.promUrl,
+      query: o.query,
+      start: parseTime(o.start, '--start', now),
+      end: parseTime(o.end, '--end', now),
+      stepMs: stepMs ?? 15_000,
+      ...(o.seriesLabel !== undefined ? { seriesLabel: o.seriesLabel } : {}),
+    };
+  } else {
+    throw new InputError('give the traffic to replay: --trace FILE (CSV/JSON or a saved query_range answer) or --prom-url URL --query Q --start T --end T');
+  }
+  const compare = o.compare?.split(',').map((s) => s.trim()).filter(Boolean);
+  return {
+    configFile: o.config,
+    trace,
+    traceKind: kind,
+    ...(o.service !== undefined ? { service: o.service } : {}),
+    ...(o.series !== undefined ? { series: o.series } : {}),
+    ...(o.recordedReplicas !== undefined ? { recordedReplicas: wholeNumber(o.recordedReplicas, '--recorded-replicas', 1) } : {}),
+    ...(stepMs !== undefined ? { stepMs } : {}),
+    ...(start !== undefined ? { start } : {}),
+    ...(end !== undefined ? { end } : {}),
+    ...(compare?.length ? { compare } : {}),
+    ...(o.tune ? { tune: { budget: wholeNumber(o.tuneBudget, '--tune-budget', 1) } } : {}),
+    metricSignals: parseMetricSignals(o.metric),
+    ...(o.initialReplicas !== undefined ? { initialReplicas: wholeNumber(o.initialReplicas, '--initial-replicas', 0) } : {}),
+    ...(o.workers !== undefined ? { workers: wholeNumber(o.workers, '--workers', 1) } : {}),
+    timeline: Boolean(o.report || o.timeline),
+  };
+}
 
 export function register(program: Command): void {
-  program.command('simulate').description('simulate (not available yet)').action(() => {
-    process.stderr.write('scalepilot simulate: not available yet\n');
-    process.exitCode = 1;
-  });
+  program
+    .command('simulate')
+    .description('replay recorded traffic through a policy: replicas, SLO-violation minutes, replica-hours, cost and flapping; compare policies against the clairvoyant bound; tune HPA parameters')
+    .option('-c, --config <file>', 'config file', 'scalepilot.yaml')
+    .option('--service <name>', 'simulate this service (default: every service the trace has a series for)')
+    .option('--trace <file>', 'trace to replay: CSV (t_seconds,value), JSON, or a saved Prometheus query_range answer')
+    .option('--series <name>', 'which series of the trace (with several)')
+    .option('--series-label <label>', 'name the series of a JSON/Prometheus trace by this label (e.g. service)')
+    .option('--trace-kind <kind>', 'what the trace measures: rps (request rate) or utilization (percent)', 'rps')
+    .option('--recorded-replicas <n>', 'replicas running when a utilization trace was recorded')
+    .option('--prom-url <url>', 'read the trace live from Prometheus (with --query, --start, --end, --step)')
+    .option('--query <promql>', 'PromQL giving the request rate, e.g. sum(rate(http_requests_total[1m]))')
+    .option('--start <time>', 'start of the range: RFC 3339, unix seconds or now-7d')
+    .option('--end <time>', 'end of the range', undefined)
+    .option('--step <duration>', 'simulation step (and Prometheus query step); default the service\'s syncPeriod')
+    .option('--compare <files>', 'comma-separated configs (whole scalepilot.yaml or one service block) to compare side by side')
+    .option('--tune', 'search HPA target, scale-down window, scale-up/down policies and minReplicas for the cheapest policy with zero SLO-violation minutes')
+    .option('--tune-budget <n>', 'most candidates to simulate while tuning', '300')
+    .option('--metric <name=signal>', 'feed a configured metric from a modelled signal (rps, cpu, utilization, queue, p95, replicas, ready_replicas); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--initial-replicas <n>', 'replicas when the replay starts (default: what the first load needs, within min/max)')
+    .option('--workers <n>', 'worker threads (default: available cores)')
+    .option('--timeline', 'include per-step arrays in -o json|yaml')
+    .option('-o, --output <format>', 'table | json | yaml', 'table')
+    .option('--report <file>', 'write an HTML report with charts')
+    .action(async (o: Options) => {
+      const format = parseFormat(o.output);
+      const req = requestFromOptions(o);
+      let bar: cliProgress.SingleBar | undefined;
+      let phase = '';
+      if (format === 'table' && process.stderr.isTTY) {
+        req.onProgress = (p, done, total) => {
+          if (p !== phase) {
+            bar?.stop();
+            phase = p;
+            bar = new cliProgress.SingleBar({ format: `${p} [{bar}] {value}/{total}`, stream: process.stderr, clearOnComplete: true }, cliProgress.Presets.shades_classic);
+            bar.start(total, 0);
+          }
+          bar!.setTotal(total);
+          bar!.update(done);
+        };
+      }
+      let report;
+      try {
+        report = await runSimulation(req);
+      } finally {
+        bar?.stop();
+      }
+      if (o.report) {
+        try {
+          writeFileSync(o.report, renderHtml(report));
+        } catch (e) {
+          throw new InputError(`--report ${o.report}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+        }
+      }
+      if (printMachine(toMachine(o.timeline ? report : stripTimelines(report)), format)) return;
+      process.stdout.write(renderText(report) + '\n');
+      if (o.report) process.stdout.write(`report written to ${o.report}\n`);
+    });
+}
+
+/** Machine output without per-step arrays unless --timeline asked for them. */
+function stripTimelines(r: Awaited<ReturnType<typeof runSimulation>>): typeof r {
+  return {
+    ...r,
+    services: r.services.map(({ load: _load, ...s }) => ({
+      ...s,
+      bound: { ...s.bound, replicas: undefined, needed: undefined },
+      results: s.results.map(({ timeline: _t, ...res }) => res),
+    })),
+  };
 }

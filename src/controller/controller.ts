@@ -284,6 +284,11 @@ export class Controller {
     keep(h.scaleDownEvents);
   }
 
+  /** Replaces the metric sources (config reload); in-flight syncs finish with the old ones. */
+  setSources(sources: Record<string, MetricSource>): void {
+    this.opts.sources = sources;
+  }
+
   /** Pause/resume a service: it keeps deciding and recording, but does not act. */
   async setPaused(service: string, paused: boolean, by = 'api'): Promise<void> {
     const l = this.loops.get(service);

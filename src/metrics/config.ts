@@ -140,7 +140,35 @@ export function optSecret(o: Raw, key: string, path: string): string | undefined
   return value;
 }
 
+/**
+ * Per-replica identities the controller adds to every perPod query at run time (from provider.observe): each source
+ * uses the ones that mean something to it and ignores the rest.
+ */
+export const RUNTIME_PARAMS = ['pids', 'containers', 'pods'] as const;
+
 /** Reads query params (MetricQuery.params) with the same checks as config fields. */
 export function readParams(params: Record<string, unknown> | undefined, path: string, known: readonly string[]): Raw {
-  return readObject(params ?? {}, path, known);
+  return readObject(params ?? {}, path, [...new Set([...known, ...RUNTIME_PARAMS])]);
+}
+
+/** A list of strings param (e.g. params.containers); undefined when absent. */
+export function optStringList(o: Raw, key: string, path: string): string[] | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v)) throw new MetricConfigError(`${path}.${key}`, `must be a list of strings, got ${typeName(v)}`);
+  return v.map((x, i) => {
+    if (typeof x !== 'string' || x === '') throw new MetricConfigError(`${path}.${key}[${i}]`, `must be a non-empty string, got ${typeName(x)}`);
+    return x;
+  });
+}
+
+/** A URL without its password, for messages. */
+export function redactUrl(s: string): string {
+  try {
+    const u = new URL(s);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return s;
+  }
 }

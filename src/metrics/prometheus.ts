@@ -69,7 +69,8 @@ export function parsePromValue(s: unknown): number {
 /** A series from a matrix result; t in epoch ms. */
 export interface PromSeries {
   labels: Record<string, string>;
-  points: Array<{ t: number; value: number }>;
+  /** index: position in the file's values list (points left out leave holes in it). */
+  points: Array<{ t: number; value: number; index: number }>;
 }
 
 type PromResultType = 'vector' | 'matrix' | 'scalar' | 'string';
@@ -129,8 +130,8 @@ function dataToSamples(data: unknown): { type: PromResultType; samples: Sample[]
       return { type, samples };
     }
     case 'matrix': {
-      const series = matrixToSeries(result, (where, problem) => {
-        throw new ShapeError(`${where}: ${problem}`);
+      const series = matrixToSeries(result, (p) => {
+        throw new ShapeError(`${p.where}: ${p.problem}`);
       }, true);
       const samples: Sample[] = [];
       for (const s of series) for (const p of s.points) samples.push({ labels: s.labels, t: p.t, value: p.value });
@@ -141,7 +142,9 @@ function dataToSamples(data: unknown): { type: PromResultType; samples: Sample[]
   }
 }
 
-function matrixToSeries(result: unknown, problem: (where: string, problem: string) => void, keepNonFinite: boolean): PromSeries[] {
+type ProblemSink = (p: { where: string; problem: string; series: number; t: number }) => void;
+
+function matrixToSeries(result: unknown, problem: ProblemSink, keepNonFinite: boolean): PromSeries[] {
   if (!Array.isArray(result)) throw new ShapeError('data.result is not a list');
   const out: PromSeries[] = [];
   result.forEach((r, i) => {
@@ -157,10 +160,10 @@ function matrixToSeries(result: unknown, problem: (where: string, problem: strin
       const p = pointOf(v, where);
       const value = parsePromValue(p.raw);
       if (!keepNonFinite && !Number.isFinite(value)) {
-        problem(where, `${describeLabels(labels)} has value ${String(p.raw)} at ${new Date(p.t).toISOString()}; left out, not filled`);
+        problem({ where, problem: `${describeLabels(labels)} has value ${String(p.raw)} at ${new Date(p.t).toISOString()}; left out, not filled`, series: i, t: p.t });
         return;
       }
-      points.push({ t: p.t, value });
+      points.push({ t: p.t, value, index: j });
     });
     out.push({ labels, points });
   });
@@ -169,8 +172,11 @@ function matrixToSeries(result: unknown, problem: (where: string, problem: strin
 
 export interface PromRangeFile {
   series: PromSeries[];
-  /** Points that were not usable (NaN, ±Inf), each with its JSON location; they are left out, never filled. */
-  problems: Array<{ where: string; problem: string }>;
+  /**
+   * Points that were not usable (NaN, ±Inf), each with its JSON location, series index and time (epoch ms);
+   * they are left out, never filled.
+   */
+  problems: Array<{ where: string; problem: string; series: number; t: number }>;
 }
 
 /**
@@ -197,7 +203,7 @@ export function parsePromQueryRangeFile(json: string | unknown, file = 'query_ra
   }
   const problems: PromRangeFile['problems'] = [];
   try {
-    const series = matrixToSeries(data.result, (where, problem) => problems.push({ where, problem }), false);
+    const series = matrixToSeries(data.result, (p) => problems.push(p), false);
     return { series, problems };
   } catch (e) {
     if (e instanceof ShapeError) throw new MetricConfigError(file, e.message);

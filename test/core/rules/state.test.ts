@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { ruleState } from '../../../src/core/rules/index.js';
+import type { ComparisonOp } from '../../../src/core/rules/index.js';
 import type { TimedValue } from '../../../src/core/types.js';
 
 const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
@@ -14,12 +15,12 @@ function series(from: number, to: number, step: number, fn: (t: number) => numbe
   return out;
 }
 
-const cpuOver70 = { metric: 'cpu', op: '>' as const, threshold: 70, forMs: 10 * M };
+const cpuOver70: { metric: string; op: ComparisonOp; threshold: number; forMs: number } = { metric: 'cpu', op: '>', threshold: 70, forMs: 10 * M };
 
 describe('ruleState (Prometheus for: semantics)', () => {
   const cases: Array<{
     name: string;
-    rule?: Partial<typeof cpuOver70> & { op?: '>' | '>=' | '<' | '<=' };
+    rule?: Partial<typeof cpuOver70>;
     samples: TimedValue[];
     now: number;
     state: 'inactive' | 'pending' | 'firing';

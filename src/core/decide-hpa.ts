@@ -1,0 +1,143 @@
+// The adapter between an Observation and the HPA engine: builds the engine's pod table and per-metric observations
+// from what scalepilot observed, and turns the engine's per-metric results into decision proposals.
+import type { ServicePolicy } from '../config/load.js';
+import type { HpaCondition, HpaInput, MetricObservation, MetricSpec, PodTable } from './hpa/types.js';
+import { DEFAULT_HPA_OPTIONS, PHASE_FAILED, PHASE_PENDING, PHASE_RUNNING, PHASE_SUCCEEDED, PHASE_UNKNOWN } from './hpa/types.js';
+import { computeMetricProposals } from './hpa/metrics.js';
+import { completeBehavior } from './hpa/behavior.js';
+import type { HpaBehavior, PartialBehavior } from './hpa/types.js';
+import { parseMetricSpecs } from './hpa/parse.js';
+import { formatMilli } from './quantity.js';
+import type { Observation, Proposal } from './types.js';
+
+export interface CompiledHpa {
+  specs: MetricSpec[];
+}
+
+/** Parses the config's autoscaling/v2 MetricSpec list once per policy (throws naming the path). */
+export function compileHpaMetrics(raw: unknown[], path: string): CompiledHpa {
+  return { specs: parseMetricSpecs(raw, path) };
+}
+
+const PHASES: Record<string, number> = { Pending: PHASE_PENDING, Running: PHASE_RUNNING, Succeeded: PHASE_SUCCEEDED, Failed: PHASE_FAILED, Unknown: PHASE_UNKNOWN };
+
+function podTable(o: Observation): PodTable {
+  const n = o.pods.length;
+  const t: PodTable = {
+    count: n,
+    names: new Array(n),
+    phase: new Uint8Array(n),
+    ready: new Int8Array(n),
+    startTime: new Float64Array(n),
+    readyTransitionTime: new Float64Array(n),
+    deleted: new Uint8Array(n),
+    metricTime: new Float64Array(n).fill(Number.NaN),
+  };
+  o.pods.forEach((p, i) => {
+    t.names[i] = p.name;
+    t.phase[i] = PHASES[p.phase] ?? PHASE_UNKNOWN;
+    t.ready[i] = p.ready ? 1 : 0;
+    t.startTime[i] = p.startTime ?? Number.NaN;
+    t.readyTransitionTime[i] = p.readyTransitionTime ?? Number.NEGATIVE_INFINITY;
+    t.deleted[i] = p.deleted ? 1 : 0;
+  });
+  return t;
+}
+
+function observe(spec: MetricSpec, o: Observation): MetricObservation {
+  const failure = o.failures[spec.name];
+  const base: MetricObservation = { values: null, requests: null, requestError: null, fetchError: failure ?? null, objectValue: null, externalValues: null };
+  if (failure !== undefined) return base;
+  const n = o.pods.length;
+  switch (spec.type) {
+    case 'Resource':
+    case 'ContainerResource': {
+      const res = spec.name as 'cpu' | 'memory';
+      const values = new Float64Array(n);
+      const requests = new Float64Array(n);
+      let missing: string | null = null;
+      o.pods.forEach((p, i) => {
+        let usage = p.usage?.[res];
+        let req = p.requests?.[res];
+        if (spec.type === 'ContainerResource') {
+          const c = p.containers?.find((x) => x.name === spec.container);
+          usage = c?.usage?.[res];
+          req = c?.requests?.[res];
+        }
+        values[i] = usage ?? Number.NaN;
+        requests[i] = req ?? Number.NaN;
+        if (req === undefined && missing === null) missing = `missing request for ${res} in pod ${p.name}`;
+      });
+      if (!o.pods.some((p, i) => !Number.isNaN(values[i]!)) && n > 0) base.fetchError = `no ${res} usage reported for any replica`;
+      return { ...base, values, requests, requestError: missing };
+    }
+    case 'Pods': {
+      const values = new Float64Array(n);
+      o.pods.forEach((p, i) => { values[i] = p.metrics?.[spec.name] ?? Number.NaN; });
+      return { ...base, values };
+    }
+    case 'Object': {
+      const v = o.values[spec.name];
+      if (v === undefined) return { ...base, fetchError: `no value for metric ${spec.name}` };
+      return { ...base, objectValue: Math.round(v * 1000) };
+    }
+    case 'External': {
+      const v = o.values[spec.name];
+      if (v === undefined) return { ...base, fetchError: `no value for metric ${spec.name}` };
+      return { ...base, externalValues: Float64Array.of(Math.round(v * 1000)) };
+    }
+  }
+}
+
+export interface HpaProposals {
+  proposals: Proposal[];
+  invalidCount: number;
+  error: string | null;
+  condition: HpaCondition;
+}
+
+/** Runs the HPA's per-metric calculation (computeReplicasForMetrics) on what scalepilot observed. */
+export function hpaMetricProposals(c: CompiledHpa, p: ServicePolicy, o: Observation, now: number): HpaProposals {
+  const input: HpaInput = {
+    minReplicas: p.minReplicas,
+    maxReplicas: p.maxReplicas,
+    metrics: c.specs,
+    behavior: null,
+    currentReplicas: o.currentReplicas,
+    statusReplicas: o.pods.filter((x) => !x.deleted).length || o.currentReplicas,
+    now,
+    namespace: 'default',
+    pods: podTable(o),
+    observations: c.specs.map((s) => observe(s, o)),
+    history: { recommendations: null, scaleUpEvents: [], scaleDownEvents: [] },
+    options: p.hpa?.tolerance !== undefined ? { ...DEFAULT_HPA_OPTIONS, tolerance: p.hpa.tolerance } : DEFAULT_HPA_OPTIONS,
+  };
+  // per-direction tolerances live in behavior; the engine reads them from there
+  if (p.hpa?.behavior) input.behavior = compiledBehavior(p);
+  const r = computeMetricProposals(input);
+  const proposals: Proposal[] = r.proposals.map((m, i) => {
+    const spec = c.specs[i]!;
+    let detail: string;
+    if (m.error !== null) detail = `${m.description}: ${m.error}`;
+    else if (m.utilization !== null) {
+      const target = spec.target.averageUtilization;
+      detail = `${spec.name} utilization ${m.utilization}% of request vs target ${target}% → ${m.replicas} replicas`;
+    } else {
+      const v = m.valueMilli === null ? '?' : formatMilli(m.valueMilli);
+      const t = spec.target.valueMilli ?? spec.target.averageValueMilli;
+      detail = `${m.description} ${v} vs target ${t === null ? '?' : formatMilli(t)}${spec.target.type === 'AverageValue' ? ' per replica' : ''} → ${m.replicas} replicas`;
+    }
+    return { source: 'hpa', name: spec.name, replicas: m.error === null ? m.replicas : null, detail };
+  });
+  return { proposals, invalidCount: r.invalidCount, error: r.error, condition: r.condition };
+}
+
+const behaviorCache = new WeakMap<ServicePolicy, HpaBehavior | null>();
+function compiledBehavior(p: ServicePolicy): HpaBehavior | null {
+  let b = behaviorCache.get(p);
+  if (b === undefined) {
+    b = completeBehavior(p.hpa!.behavior as PartialBehavior);
+    behaviorCache.set(p, b);
+  }
+  return b;
+}

@@ -1,0 +1,102 @@
+// normalizeDesiredReplicas / normalizeDesiredReplicasWithBehaviors: turns a proposed replica count into the count
+// written this sync (stabilization window, then min/max and rate limits), with the conditions Kubernetes sets and
+// the controller memory it keeps. Shared by evaluateHpa and by any caller with a proposal of its own.
+import {
+  LIMIT_MESSAGES,
+  STABILIZATION_MESSAGES,
+  limitLegacy,
+  limitWithBehavior,
+  recordRecommendation,
+  recordScaleEvent,
+  stabilizeLegacy,
+  stabilizeWithBehavior,
+  type Limited,
+} from './behavior.js';
+import {
+  DEFAULT_HPA_OPTIONS,
+  type FinalizeArgs,
+  type FinalizeResult,
+  type HpaCondition,
+  type HpaHistory,
+  type HpaOptions,
+  type StabilizationReason,
+} from './types.js';
+
+/**
+ * recordInitialRecommendation: a controller that has no memory of this HPA starts its log with the current
+ * replica count at `now`. A history that already has a (possibly empty) log is returned unchanged.
+ */
+export function withInitialRecommendation(history: HpaHistory, currentReplicas: number, now: number): HpaHistory {
+  if (history.recommendations !== null) return history;
+  return { ...history, recommendations: [{ time: now, replicas: currentReplicas }] };
+}
+
+function resolveOptions(options: Partial<HpaOptions> | undefined): HpaOptions {
+  if (!options) return DEFAULT_HPA_OPTIONS;
+  return { ...DEFAULT_HPA_OPTIONS, ...options };
+}
+
+const scratchLimit: Limited = { replicas: 0, reason: 'DesiredWithinRange' };
+
+/** The message of AbleToScale=True SucceededRescale. */
+export function rescaledMessage(replicas: number): string {
+  return 'the HPA controller was able to update the target scale to ' + replicas;
+}
+
+/**
+ * Normalizes a proposal exactly as the HPA controller does once its metrics are computed. `desiredReplicas` is
+ * the count written to the scale subresource (the current count when nothing changes).
+ */
+export function finalizeReplicas(args: FinalizeArgs): FinalizeResult {
+  const { currentReplicas, minReplicas, maxReplicas, proposed, now } = args;
+  const behavior = args.behavior ?? null;
+  const options = resolveOptions(args.options);
+  const history = withInitialRecommendation(args.history, currentReplicas, now);
+  const recs = history.recommendations!;
+
+  let stabilized: number;
+  let stabilization: StabilizationReason;
+  let nextRecs;
+  let limit: Limited;
+  if (behavior === null) {
+    const window = options.downscaleStabilizationSeconds;
+    stabilized = stabilizeLegacy(recs, now, window, proposed);
+    stabilization = stabilized !== proposed ? 'ScaleDownStabilized' : 'ReadyForNewScale';
+    nextRecs = recordRecommendation(recs, proposed, now, now - window * 1000);
+    limit = limitLegacy(currentReplicas, stabilized, minReplicas, maxReplicas, scratchLimit);
+  } else {
+    const upWindow = behavior.scaleUp.stabilizationWindowSeconds ?? 0;
+    // maybeInitScaleDownStabilizationWindow: an unset scale-down window takes the controller flag
+    const downWindow = behavior.scaleDown.stabilizationWindowSeconds ?? options.downscaleStabilizationSeconds;
+    stabilized = stabilizeWithBehavior(recs, now, upWindow, downWindow, currentReplicas, proposed);
+    stabilization = stabilized === proposed ? 'ReadyForNewScale' : proposed >= currentReplicas ? 'ScaleUpStabilized' : 'ScaleDownStabilized';
+    nextRecs = recordRecommendation(recs, proposed, now, now - Math.max(upWindow, downWindow) * 1000);
+    limit = limitWithBehavior(currentReplicas, stabilized, minReplicas, maxReplicas, behavior, history.scaleUpEvents, history.scaleDownEvents, now, scratchLimit);
+  }
+  const desired = limit.replicas;
+  const limitReason = limit.reason;
+  const limited = desired !== stabilized;
+  const rescale = desired !== currentReplicas;
+
+  const ableToScale: HpaCondition = rescale
+    ? { type: 'AbleToScale', status: 'True', reason: 'SucceededRescale', message: rescaledMessage(desired) }
+    : { type: 'AbleToScale', status: 'True', reason: stabilization, message: STABILIZATION_MESSAGES[stabilization] };
+  const scalingLimited: HpaCondition = {
+    type: 'ScalingLimited',
+    status: limited ? 'True' : 'False',
+    reason: limitReason,
+    message: LIMIT_MESSAGES[limitReason],
+  };
+  const events = recordScaleEvent(behavior, history.scaleUpEvents, history.scaleDownEvents, currentReplicas, desired, now);
+  return {
+    desiredReplicas: desired,
+    recommendation: proposed,
+    stabilizedReplicas: stabilized,
+    stabilization,
+    limit: limitReason,
+    reason: limited ? limitReason : stabilization !== 'ReadyForNewScale' ? stabilization : limitReason,
+    conditions: [ableToScale, scalingLimited],
+    rescale,
+    history: { recommendations: nextRecs, scaleUpEvents: events.scaleUpEvents, scaleDownEvents: events.scaleDownEvents },
+  };
+}

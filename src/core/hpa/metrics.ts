@@ -1,0 +1,220 @@
+// computeReplicasForMetrics: one proposal per spec.metrics entry (computeReplicasForMetric and its
+// computeStatusFor* helpers), their maximum, and the ScalingActive condition — with Kubernetes' own messages.
+import { tolerancesFor } from './behavior.js';
+import {
+  averageValueTargetReplicas,
+  externalTotal,
+  plainMetricReplicas,
+  resourceUtilizationReplicas,
+  valueTargetReplicas,
+  type CalcResult,
+  type PodTiming,
+} from './calc.js';
+import type { HpaCondition, HpaInput, LabelSelector, MetricProposal, MetricProposals, MetricSpec } from './types.js';
+
+/** Go's %+v of a *metav1.LabelSelector (its generated String()), as Kubernetes prints it in messages. */
+export function formatLabelSelector(sel: LabelSelector | null): string {
+  if (sel === null) return '<nil>';
+  const keys = Object.keys(sel.matchLabels).sort();
+  let labels = 'map[string]string{';
+  for (const k of keys) labels += `${k}: ${sel.matchLabels[k]},`;
+  labels += '}';
+  let exprs = '[]LabelSelectorRequirement{';
+  for (const e of sel.matchExpressions) exprs += `LabelSelectorRequirement{Key:${e.key},Operator:${e.operator},Values:[${e.values.join(' ')}],},`;
+  exprs += '}';
+  return `&LabelSelector{MatchLabels:${labels},MatchExpressions:${exprs},}`;
+}
+
+/** The metric name Kubernetes reports for a spec (metricNameProposal). */
+export function describeMetric(spec: MetricSpec): string {
+  switch (spec.type) {
+    case 'Resource':
+      return spec.target.averageValueMilli !== null ? `${spec.name} resource` : `${spec.name} resource utilization (percentage of request)`;
+    case 'ContainerResource':
+      return spec.target.averageValueMilli !== null ? `${spec.name} resource` : `${spec.name} container resource utilization (percentage of request)`;
+    case 'Pods':
+      return `pods metric ${spec.name}`;
+    case 'Object':
+      // Kubernetes labels per-pod object metrics as external ones
+      return spec.target.type === 'Value' ? `${spec.describedObject!.kind} metric ${spec.name}` : `external metric ${spec.name}(${formatLabelSelector(spec.selector)})`;
+    case 'External':
+      return `external metric ${spec.name}(${formatLabelSelector(spec.selector)})`;
+  }
+}
+
+const calc: CalcResult = { replicas: 0, utilization: null, valueMilli: null, error: null };
+const timing: PodTiming = { now: 0, cpuInitializationPeriodMs: 0, delayOfInitialReadinessStatusMs: 0, metricWindowMs: 0 };
+
+function unableCondition(reason: string, error: string): HpaCondition {
+  return { type: 'ScalingActive', status: 'False', reason, message: `the HPA was unable to compute the replica count: ${error}` };
+}
+
+/** computeReplicasForMetric for spec `i`: the proposal, or the error and condition Kubernetes would produce. */
+export function computeMetricProposal(input: HpaInput, i: number, scaleDownTolerance: number, scaleUpTolerance: number): MetricProposal {
+  const spec = input.metrics[i]!;
+  const obs = input.observations[i]!;
+  const specReplicas = input.currentReplicas;
+  const t = spec.target;
+  const p: MetricProposal = {
+    type: spec.type,
+    name: spec.name,
+    replicas: null,
+    utilization: null,
+    valueMilli: null,
+    error: null,
+    description: describeMetric(spec),
+    failureReason: null,
+    failureMessage: null,
+  };
+  let reason: string;
+  let conditionError: string | null = null;
+  let error: string | null = null;
+
+  switch (spec.type) {
+    case 'Resource':
+    case 'ContainerResource': {
+      const container = spec.type === 'ContainerResource';
+      reason = container ? 'FailedGetContainerResourceMetric' : 'FailedGetResourceMetric';
+      if (t.averageValueMilli !== null) {
+        if (obs.fetchError !== null) calc.error = `unable to get metrics for resource ${spec.name}: ${obs.fetchError}`;
+        else plainMetricReplicas(input.pods, obs.values!, spec.name === 'cpu', specReplicas, t.averageValueMilli, scaleDownTolerance, scaleUpTolerance, timing, calc);
+        if (calc.error !== null || obs.fetchError !== null) conditionError = `failed to get ${spec.name} usage: ${calc.error}`;
+      } else if (t.averageUtilization === null) {
+        conditionError = 'invalid resource metric source: neither an average utilization target nor an average value (usage) target was set';
+      } else {
+        resourceUtilizationReplicas(input.pods, obs, spec.name, specReplicas, t.averageUtilization, scaleDownTolerance, scaleUpTolerance, timing, calc);
+        if (calc.error !== null) conditionError = `failed to get ${spec.name} utilization: ${calc.error}`;
+      }
+      if (conditionError !== null) {
+        error = container
+          ? `failed to get ${spec.container} container metric value: ${conditionError}`
+          : `failed to get ${spec.name} resource metric value: ${conditionError}`;
+      }
+      break;
+    }
+    case 'Pods': {
+      reason = 'FailedGetPodsMetric';
+      if (obs.fetchError !== null) calc.error = `unable to get metric ${spec.name}: ${obs.fetchError}`;
+      else plainMetricReplicas(input.pods, obs.values!, false, specReplicas, t.averageValueMilli!, scaleDownTolerance, scaleUpTolerance, timing, calc);
+      if (calc.error !== null || obs.fetchError !== null) {
+        conditionError = calc.error;
+        error = `failed to get pods metric value: ${conditionError}`;
+      }
+      break;
+    }
+    case 'Object': {
+      reason = 'FailedGetObjectMetric';
+      const obj = spec.describedObject!;
+      // Kubernetes' own format string, argument order included
+      const fetchError = obs.fetchError !== null ? `unable to get metric ${spec.name}: ${obj.kind} on ${input.namespace} ${obj.name}/${obs.fetchError}` : null;
+      if (t.type === 'Value' && t.valueMilli !== null) {
+        if (fetchError !== null) conditionError = fetchError;
+        else {
+          valueTargetReplicas(input.pods, specReplicas, obs.objectValue!, t.valueMilli, scaleDownTolerance, scaleUpTolerance, calc);
+          if (calc.error !== null) conditionError = calc.error;
+        }
+        if (conditionError !== null) error = `failed to get object metric value: ${conditionError}`;
+      } else if (t.type === 'AverageValue' && t.averageValueMilli !== null) {
+        if (fetchError !== null) {
+          conditionError = fetchError;
+          error = `failed to get object metric value: failed to get ${spec.name} object metric: ${fetchError}`;
+        } else averageValueTargetReplicas(input.statusReplicas, obs.objectValue!, t.averageValueMilli, scaleDownTolerance, scaleUpTolerance, calc);
+      } else {
+        conditionError = 'invalid object metric source: neither a value target nor an average value target was set';
+        error = `failed to get object metric value: ${conditionError}`;
+      }
+      break;
+    }
+    case 'External': {
+      reason = 'FailedGetExternalMetric';
+      const fetchError = obs.fetchError !== null
+        ? `unable to get external metric ${input.namespace}/${spec.name}/${formatLabelSelector(spec.selector)}: ${obs.fetchError}`
+        : null;
+      if (t.averageValueMilli !== null) {
+        if (fetchError !== null) {
+          conditionError = fetchError;
+          error = `failed to get ${spec.name} external metric value: failed to get ${spec.name} external metric: ${fetchError}`;
+        } else averageValueTargetReplicas(input.statusReplicas, externalTotal(obs.externalValues!), t.averageValueMilli, scaleDownTolerance, scaleUpTolerance, calc);
+      } else if (t.valueMilli !== null) {
+        if (fetchError !== null) conditionError = fetchError;
+        else {
+          valueTargetReplicas(input.pods, specReplicas, externalTotal(obs.externalValues!), t.valueMilli, scaleDownTolerance, scaleUpTolerance, calc);
+          if (calc.error !== null) conditionError = calc.error;
+        }
+        if (conditionError !== null) error = `failed to get ${spec.name} external metric value: failed to get external metric ${spec.name}: ${conditionError}`;
+      } else {
+        conditionError = 'invalid external metric source: neither a value target nor an average value target was set';
+        error = `failed to get ${spec.name} external metric value: ${conditionError}`;
+      }
+      break;
+    }
+  }
+
+  if (error !== null) {
+    p.error = error;
+    p.failureReason = reason;
+    p.failureMessage = unableCondition(reason, conditionError!).message;
+  } else {
+    p.replicas = calc.replicas;
+    p.utilization = calc.utilization;
+    p.valueMilli = calc.valueMilli;
+  }
+  calc.error = null;
+  return p;
+}
+
+/**
+ * computeReplicasForMetrics: the largest proposal. When every metric fails, or some fail and the rest would
+ * scale down, Kubernetes does not scale (replicas −1) and reports the first failure.
+ */
+export function computeMetricProposals(input: HpaInput): MetricProposals {
+  const tol = tolerancesFor(input.behavior, input.options.tolerance);
+  timing.now = input.now;
+  timing.cpuInitializationPeriodMs = input.options.cpuInitializationPeriodSeconds * 1000;
+  timing.delayOfInitialReadinessStatusMs = input.options.delayOfInitialReadinessStatusSeconds * 1000;
+  timing.metricWindowMs = input.options.metricWindowSeconds * 1000;
+
+  const n = input.metrics.length;
+  const proposals: MetricProposal[] = new Array(n);
+  let replicas = 0;
+  let metric = '';
+  let invalid = 0;
+  let first: MetricProposal | null = null;
+  for (let i = 0; i < n; i++) {
+    const p = computeMetricProposal(input, i, tol.scaleDown, tol.scaleUp);
+    proposals[i] = p;
+    if (p.error !== null) {
+      if (invalid === 0) first = p;
+      invalid++;
+      continue;
+    }
+    if (replicas === 0 || p.replicas! > replicas) {
+      replicas = p.replicas!;
+      metric = p.description;
+    }
+  }
+  const error = first !== null ? `invalid metrics (${invalid} invalid out of ${n}), first error is: ${first.error}` : null;
+  if (invalid >= n || (invalid > 0 && replicas < input.currentReplicas)) {
+    return {
+      proposals,
+      replicas: -1,
+      metric: '',
+      invalidCount: invalid,
+      error,
+      condition: { type: 'ScalingActive', status: 'False', reason: first!.failureReason!, message: first!.failureMessage! },
+    };
+  }
+  return {
+    proposals,
+    replicas,
+    metric,
+    invalidCount: invalid,
+    error,
+    condition: {
+      type: 'ScalingActive',
+      status: 'True',
+      reason: 'ValidMetricFound',
+      message: `the HPA was able to successfully calculate a replica count from ${metric}`,
+    },
+  };
+}

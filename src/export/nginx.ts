@@ -1,0 +1,85 @@
+// An nginx upstream block for a service's replicas (least_conn, passive health checks), for running a local or
+// Compose service behind your own nginx.
+import type { ServicePolicy } from '../config/load.js';
+import { composeServiceName } from './compose.js';
+import type { ExportResult } from './types.js';
+
+export interface NginxOptions {
+  /** replica slots to list (default maxReplicas: stopped slots are marked down by max_fails and skipped) */
+  replicas?: number;
+  /** container port of a Compose service (default the target's `port`) */
+  port?: number;
+  maxFails?: number;
+  /** seconds */
+  failTimeout?: number;
+  keepalive?: number;
+}
+
+export interface NginxUpstream {
+  kind: 'NginxUpstream';
+  service: string;
+  name: string;
+  balance: 'least_conn';
+  servers: Array<{ address: string; maxFails: number; failTimeout: string }>;
+  keepalive: number;
+}
+
+/** nginx upstream names: letters, digits and _ only. */
+const upstreamName = (s: string) => s.replace(/[^A-Za-z0-9_]/g, '_');
+
+function slots(p: ServicePolicy, o: NginxOptions, warnings: string[]): string[] | undefined {
+  const n = o.replicas ?? p.maxReplicas;
+  const spec = p.target.spec;
+  if (p.target.provider === 'local') {
+    const base = spec.portBase;
+    if (typeof base !== 'number') {
+      warnings.push(`services.${p.name}.target.portBase is missing; no upstream written`);
+      return undefined;
+    }
+    return Array.from({ length: n }, (_, i) => `127.0.0.1:${base + i}`);
+  }
+  if (p.target.provider === 'compose') {
+    const port = o.port ?? (typeof spec.port === 'number' ? spec.port : undefined);
+    if (port === undefined) {
+      warnings.push(`services.${p.name}: the Compose container port is unknown; pass --port`);
+      return undefined;
+    }
+    // Compose names replica containers <project>-<service>-<n>; nginx must share their network.
+    const project = typeof spec.project === 'string' ? `${spec.project}-` : '';
+    return Array.from({ length: n }, (_, i) => `${project}${composeServiceName(p)}-${i + 1}:${port}`);
+  }
+  warnings.push(`services.${p.name} uses the ${p.target.provider} provider; an nginx upstream applies to local and compose services only`);
+  return undefined;
+}
+
+export function exportNginx(services: ServicePolicy[], opts: NginxOptions = {}): ExportResult {
+  const warnings: string[] = [];
+  const objects: ExportResult['objects'] = [];
+  for (const p of services) {
+    const addrs = slots(p, opts, warnings);
+    if (!addrs) continue;
+    const upstream: NginxUpstream = {
+      kind: 'NginxUpstream',
+      service: p.name,
+      name: upstreamName(p.name),
+      balance: 'least_conn',
+      servers: addrs.map((address) => ({ address, maxFails: opts.maxFails ?? 3, failTimeout: `${opts.failTimeout ?? 5}s` })),
+      keepalive: opts.keepalive ?? 32,
+    };
+    objects.push({ file: `upstream-${p.name}`, object: upstream as unknown as Record<string, unknown> });
+  }
+  return { objects, warnings };
+}
+
+/** The upstream as nginx configuration text (goes inside `http { }`). */
+export function renderUpstream(u: NginxUpstream): string {
+  return [
+    `# scalepilot: ${u.service}, ${u.servers.length} replica slot(s)`,
+    `upstream ${u.name} {`,
+    `    ${u.balance};`,
+    ...u.servers.map((s) => `    server ${s.address} max_fails=${s.maxFails} fail_timeout=${s.failTimeout};`),
+    `    keepalive ${u.keepalive};`,
+    '}',
+    '',
+  ].join('\n');
+}

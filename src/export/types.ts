@@ -1,0 +1,52 @@
+// What every exporter returns: plain objects (one per output file) plus warnings, and their YAML/JSON text.
+import { stringify } from 'yaml';
+import type { ServicePolicy } from '../config/load.js';
+
+export interface ExportObject {
+  /** file name without extension, unique within one export (`--out DIR` writes DIR/<file>.yaml) */
+  file: string;
+  object: Record<string, unknown>;
+}
+
+export interface ExportResult {
+  objects: ExportObject[];
+  /** what was left out or guessed, one sentence each, naming the config path */
+  warnings: string[];
+}
+
+/** Multi-document YAML, `---` between objects; long PromQL and SQL stay on one line. */
+export function toYamlDocuments(objects: ReadonlyArray<Record<string, unknown>>): string {
+  return objects.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
+}
+
+export function toJson(objects: ReadonlyArray<Record<string, unknown>>): string {
+  return JSON.stringify(objects.length === 1 ? objects[0] : objects, null, 2) + '\n';
+}
+
+/** Where a Kubernetes object for this service points: the kubernetes target's workload, else a Deployment named after the service. */
+export interface WorkloadRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+export function workloadRef(p: ServicePolicy, warnings: string[]): WorkloadRef {
+  const spec = p.target.spec;
+  const str = (k: string) => (typeof spec[k] === 'string' && spec[k] !== '' ? (spec[k] as string) : undefined);
+  if (p.target.provider !== 'kubernetes') {
+    warnings.push(`services.${p.name}.target uses the ${p.target.provider} provider; the exported object targets Deployment ${p.name}`);
+    return { apiVersion: 'apps/v1', kind: 'Deployment', name: p.name };
+  }
+  const kind = str('kind') ?? 'Deployment';
+  const apiVersion = str('apiVersion') ?? 'apps/v1';
+  const namespace = str('namespace');
+  return { apiVersion, kind, name: str('name') ?? p.name, ...(namespace ? { namespace } : {}) };
+}
+
+/** Kubernetes object names: lowercase RFC 1123 subdomain. */
+export function k8sName(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '') || 'scalepilot';
+}
+
+export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'scalepilot' } as const;

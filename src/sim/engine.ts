@@ -1,0 +1,197 @@
+// One service replayed through its policy: each step the workload is observed as a provider and metric sources
+// would report it, decide() is called exactly as the controller calls it, and the decision is acted on in the
+// workload model. Scores accumulate in the loop so large batch runs keep no per-step arrays.
+import type { ServicePolicy } from '../config/load.js';
+import type { Decision, History, Observation } from '../core/types.js';
+import { emptyHistory } from '../core/types.js';
+import { appendSeries, decide as coreDecide, historyWindowMs } from '../core/decide.js';
+import { buildObservation } from '../controller/observe.js';
+import { parseQuantity } from '../core/quantity.js';
+import { Workload, p95Of, sloFlags, utilizationOf } from './workload.js';
+import type { LoadSeries, Score, SimResult, SimSetup, Timeline } from './types.js';
+import { FLAG_NO_DATA, FLAG_OVER_CAPACITY, FLAG_SLOW } from './types.js';
+
+export type DecideFn = (policy: ServicePolicy, obs: Observation, hist: History, now: number) => Decision;
+
+/**
+ * What the controller remembers after a sync (its `remember` step): the recommendation, rule firing times and
+ * queue state, trimmed to the policy's history window.
+ */
+function remember(h: History, d: Decision, now: number, windowMs: number): void {
+  h.recommendations.push({ t: now, replicas: d.recommendation });
+  h.lastFired = d.lastFired;
+  if (d.queue) h.queue = d.queue;
+  const horizon = now - windowMs;
+  trim(h.recommendations, horizon);
+  trim(h.scaleUpEvents, horizon);
+  trim(h.scaleDownEvents, horizon);
+}
+
+function trim(a: Array<{ t: number }>, horizon: number): void {
+  let i = 0;
+  while (i < a.length && a[i]!.t < horizon) i++;
+  if (i) a.splice(0, i);
+}
+
+function newTimeline(n: number): Timeline {
+  return {
+    t: new Float64Array(n),
+    load: new Float64Array(n),
+    desired: new Int32Array(n),
+    replicas: new Int32Array(n),
+    ready: new Int32Array(n),
+    utilization: new Float64Array(n),
+    p95: new Float64Array(n),
+    flags: new Uint8Array(n),
+  };
+}
+
+function cpuCores(q: string | undefined): number | undefined {
+  if (q === undefined) return undefined;
+  try {
+    return parseQuantity(q).milliValue() / 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface SimulateOptions {
+  /** name of the policy variant in results */
+  label?: string;
+  /** the decision function; the core's decide() unless measuring the simulator's own cost */
+  decide?: DecideFn;
+}
+
+/** Replays `load` through `policy`. Pure apart from time spent: same inputs, same result, in any thread. */
+export function simulateService(policy: ServicePolicy, setup: SimSetup, load: LoadSeries, opts: SimulateOptions = {}): SimResult {
+  const decide = opts.decide ?? coreDecide;
+  const n = load.values.length;
+  const stepMs = load.stepMs;
+  const w = new Workload(policy.name, setup.workload, setup.bindings, setup.initialReplicas, load.start);
+  const hist = emptyHistory();
+  const windowMs = historyWindowMs(policy);
+  const tl = setup.timeline ? newTimeline(n) : undefined;
+  const acts = !policy.paused;
+
+  let scored = 0;
+  let noData = 0;
+  let overSteps = 0;
+  let slowSteps = 0;
+  let violationSteps = 0;
+  let replicaSteps = 0;
+  let atMaxSteps = 0;
+  let peak = 0;
+  let utilSum = 0;
+  let utilSteps = 0;
+  let utilMax = 0;
+  let scaleUps = 0;
+  let scaleDowns = 0;
+  let reversals = 0;
+  let lastDirection = 0;
+  let errorCount = 0;
+  let firstError: string | undefined;
+  let resizes = 0;
+
+  for (let k = 0; k < n; k++) {
+    const now = load.start + k * stepMs;
+    w.advance(now);
+    const demand = load.values[k]!;
+    const readings = w.readMetrics(demand, now);
+    const state = w.targetState();
+    const before = state.replicas;
+    const obs = buildObservation(policy, state, readings);
+    // as the controller does: the series includes this sync's values before deciding
+    appendSeries(hist, obs.values, now, windowMs);
+    const d = decide(policy, obs, hist, now);
+    remember(hist, d, now, windowMs);
+    if (d.errors.length) {
+      errorCount++;
+      firstError ??= `${new Date(now).toISOString()}: ${d.errors[0]}`;
+    }
+    if (acts && d.desiredReplicas !== before) {
+      const change = d.desiredReplicas - before;
+      w.scaleTo(d.desiredReplicas, now);
+      const dir = change > 0 ? 1 : -1;
+      if (dir > 0) {
+        hist.scaleUpEvents.push({ t: now, change });
+        scaleUps++;
+      } else {
+        hist.scaleDownEvents.push({ t: now, change: -change });
+        scaleDowns++;
+      }
+      if (lastDirection !== 0 && dir !== lastDirection) reversals++;
+      lastDirection = dir;
+    }
+    if (acts && d.resize?.requests?.cpu !== undefined) {
+      const cores = cpuCores(d.resize.requests.cpu);
+      if (cores !== undefined && cores !== w.cpuRequestCores) {
+        w.resizeCpu(cores);
+        resizes++;
+      }
+    }
+    w.serve(demand, stepMs);
+
+    const replicas = w.replicas;
+    const ready = w.ready;
+    let flags = 0;
+    let u = Number.NaN;
+    if (!(demand >= 0)) {
+      flags = FLAG_NO_DATA;
+      noData++;
+    } else {
+      scored++;
+      replicaSteps += replicas;
+      if (replicas > peak) peak = replicas;
+      if (replicas >= policy.maxReplicas) atMaxSteps++;
+      u = utilizationOf(demand, ready, w.capacityPerReplica);
+      if (ready > 0) {
+        utilSum += u;
+        utilSteps++;
+        if (u > utilMax) utilMax = u;
+      }
+      flags = sloFlags(demand, ready, w.capacityPerReplica, setup.workload.latency, setup.slo);
+      if (flags & FLAG_OVER_CAPACITY) overSteps++;
+      if (flags & FLAG_SLOW) slowSteps++;
+      if (flags) violationSteps++;
+    }
+    if (tl) {
+      tl.t[k] = now / 1000;
+      tl.load[k] = demand;
+      tl.desired[k] = d.desiredReplicas;
+      tl.replicas[k] = replicas;
+      tl.ready[k] = ready;
+      tl.utilization[k] = u * 100;
+      tl.p95[k] = Number.isNaN(u) ? Number.NaN : p95Of(u, setup.workload.latency);
+      tl.flags[k] = flags;
+    }
+  }
+
+  const stepMin = stepMs / 60_000;
+  const replicaHours = (replicaSteps * stepMs) / 3_600_000;
+  const score: Score = {
+    steps: n,
+    scoredSteps: scored,
+    noDataSteps: noData,
+    violationMinutes: violationSteps * stepMin,
+    overCapacityMinutes: overSteps * stepMin,
+    latencyMinutes: slowSteps * stepMin,
+    replicaHours,
+    cost: setup.costPerReplicaHour !== undefined ? replicaHours * setup.costPerReplicaHour : null,
+    scaleUps,
+    scaleDowns,
+    reversals,
+    minutesAtMax: atMaxSteps * stepMin,
+    peakReplicas: peak,
+    meanReplicas: scored ? replicaSteps / scored : 0,
+    meanUtilization: utilSteps ? (utilSum / utilSteps) * 100 : 0,
+    maxUtilization: utilMax * 100,
+  };
+  return {
+    service: policy.name,
+    policy: opts.label ?? 'config',
+    score,
+    decisionErrors: { count: errorCount, ...(firstError !== undefined ? { first: firstError } : {}) },
+    resizes,
+    ...(tl ? { timeline: tl } : {}),
+  };
+}

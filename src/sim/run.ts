@@ -1,0 +1,275 @@
+// `simulate` as a library call: config + trace (+ compared policies, + tuning) → one report object that the CLI
+// prints as a table, JSON or HTML. All I/O happens here, before any simulation; simulations run in workers.
+import { readFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { loadConfig, parseConfig, type Config, type ServicePolicy } from '../config/load.js';
+import { ConfigError, type ConfigIssue } from '../config/errors.js';
+import { InputError } from '../cli/output.js';
+import type { ParsedTrace } from '../metrics/trace.js';
+import { alignTrace, describeProblem, type AlignReport } from './align.js';
+import { readTrace, seriesFor, type TraceInput } from './input.js';
+import { resolveSetup, startReplicas, type CapacityMeasurement } from './setup.js';
+import { clairvoyantBound } from './bound.js';
+import { distanceFromBound, type VsBound } from './compare.js';
+import { simulateMany, SimPool } from './pool.js';
+import { tunePolicy, type TuneResult } from './tune.js';
+import type { Bound, LoadKind, LoadSeries, MetricBinding, Signal, SimResult, SimSetup, SloParams, WorkloadParams } from './types.js';
+import { readCapacity } from './capacity.js';
+
+export interface SimulateRequest {
+  configFile: string;
+  service?: string;
+  trace: TraceInput;
+  /** --series: which series of the trace (one service only) */
+  series?: string;
+  traceKind?: LoadKind;
+  /** replicas running when a utilization trace was recorded */
+  recordedReplicas?: number;
+  /** simulation step; default each service's syncPeriod */
+  stepMs?: number;
+  /** crop the trace to [start, end) (epoch ms) */
+  start?: number;
+  end?: number;
+  /** config files (full scalepilot.yaml or one service's block) to compare with the config */
+  compare?: string[];
+  tune?: { budget?: number };
+  metricSignals?: Record<string, Signal>;
+  initialReplicas?: number;
+  workers?: number;
+  /** keep per-step arrays (report charts, --timeline) */
+  timeline?: boolean;
+  onProgress?: (phase: string, done: number, total: number) => void;
+}
+
+export interface ServiceRun {
+  service: string;
+  trace: AlignReport;
+  traceKind: LoadKind;
+  workload: WorkloadParams;
+  slo: SloParams;
+  costPerReplicaHour: number | null;
+  bindings: MetricBinding[];
+  notes: string[];
+  initialReplicas: number;
+  maxReplicas: number;
+  results: Array<SimResult & { vsBound: VsBound }>;
+  bound: Bound;
+  tune?: TuneResult;
+  /** the replayed demand (only with timeline) */
+  load?: LoadSeries;
+}
+
+export interface SimulationReport {
+  config: string;
+  trace: string;
+  services: ServiceRun[];
+}
+
+function configError(e: unknown): never {
+  if (e instanceof ConfigError) throw new InputError(e.message);
+  throw e;
+}
+
+function shiftIssues(e: ConfigError, lines: number, cols: number): ConfigError {
+  return new ConfigError(e.issues.map((i): ConfigIssue => ({
+    ...i,
+    ...(i.line !== undefined ? { line: Math.max(1, i.line - lines) } : {}),
+    ...(i.col !== undefined ? { col: Math.max(1, i.col - cols) } : {}),
+    path: i.path.replace(/^services\.[^.]+\.?/, ''),
+  })));
+}
+
+/**
+ * A policy to compare: a whole scalepilot.yaml (the service of the same name, or its only service), or just one
+ * service's block (target, minReplicas, hpa, ...), read with the base config's sources.
+ */
+export function loadVariant(file: string, service: string, base: Config): ServicePolicy {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InputError(`--compare ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch {
+    doc = undefined; // parseConfig reports it with its line
+  }
+  const isWhole = doc !== null && typeof doc === 'object' && 'services' in (doc as object);
+  if (isWhole) {
+    let cfg: Config;
+    try {
+      cfg = parseConfig(text, file);
+    } catch (e) {
+      configError(e);
+    }
+    const names = Object.keys(cfg.services);
+    const p = cfg.services[service] ?? (names.length === 1 ? cfg.services[names[0]!] : undefined);
+    if (!p) throw new InputError(`--compare ${file}: has no service ${service} (it has ${names.join(', ')})`);
+    return { ...p, name: service, target: { ...p.target, service } };
+  }
+  // One service's block: placed under the base config's sources, error lines shifted back to the file's own.
+  const indented = text.split('\n').map((l) => (l.length ? `    ${l}` : l)).join('\n');
+  const wrapped = `sources: ${JSON.stringify(base.sources)}\nservices:\n  ${service}:\n${indented}`;
+  try {
+    return parseConfig(wrapped, file).services[service]!;
+  } catch (e) {
+    if (e instanceof ConfigError) throw new InputError(shiftIssues(e, 3, 4).message);
+    throw e;
+  }
+}
+
+function traceSourceNames(cfg: Config): Set<string> {
+  return new Set(Object.entries(cfg.sources).filter(([, s]) => s.type === 'trace').map(([n]) => n));
+}
+
+function capacityFor(p: ServicePolicy, configFile: string): CapacityMeasurement | undefined {
+  const f = p.capacity?.file;
+  if (f === undefined || p.capacity?.rpsPerReplica !== undefined) return undefined;
+  const path = isAbsolute(f) ? f : resolve(dirname(configFile), f);
+  return readCapacity(path, `services.${p.name}.capacity.file`);
+}
+
+function traceName(t: TraceInput): string {
+  return t.kind === 'file' ? t.file : `${t.url} ${t.query}`;
+}
+
+/** Runs simulate (and compare / tune when asked) for the chosen services. Throws InputError on bad input. */
+export async function runSimulation(req: SimulateRequest): Promise<SimulationReport> {
+  let cfg: Config;
+  try {
+    cfg = loadConfig(req.configFile);
+  } catch (e) {
+    configError(e);
+  }
+  const allNames = Object.keys(cfg.services);
+  if (req.service !== undefined && !cfg.services[req.service]) {
+    throw new InputError(`--service ${req.service}: ${req.configFile} has no such service; it has ${allNames.join(', ')}`);
+  }
+  const trace: ParsedTrace = await readTrace(req.trace);
+  let names: string[];
+  if (req.service !== undefined) names = [req.service];
+  else if (allNames.length === 1) names = allNames;
+  else {
+    names = allNames.filter((n) => trace.series.has(n));
+    if (names.length === 0) {
+      throw new InputError(`${trace.file}: no series is named after a service of ${req.configFile} (${allNames.join(', ')}); choose one with --service NAME (and --series if needed)`);
+    }
+  }
+  if (req.series !== undefined && names.length > 1) throw new InputError('--series picks one series: use it with --service');
+  const kind: LoadKind = req.traceKind ?? 'rps';
+  if (kind === 'utilization' && !(req.recordedReplicas && req.recordedReplicas > 0)) {
+    throw new InputError('--trace-kind utilization: add --recorded-replicas N (how many replicas were running when the utilization was recorded), so demand can be rebuilt as utilization x N x capacity');
+  }
+  const problems = trace.problems.filter((p) => p.kind === 'row').map((p) => describeProblem(trace.file, p));
+  const traceSources = traceSourceNames(cfg);
+
+  interface Prepared {
+    run: ServiceRun;
+    load: LoadSeries;
+    variants: Array<{ label: string; policy: ServicePolicy; setup: SimSetup }>;
+  }
+  const prepared: Prepared[] = [];
+  for (const name of names) {
+    const policy = cfg.services[name]!;
+    const series = seriesFor(trace, name, req.series);
+    const stepMs = req.stepMs ?? policy.syncPeriodMs;
+    let aligned;
+    try {
+      aligned = alignTrace(series, {
+        stepMs,
+        source: trace.series.size > 1 || series.name !== 'value' ? `${trace.file} (series ${series.name})` : trace.file,
+        problems,
+        ...(req.start !== undefined ? { start: req.start } : {}),
+        ...(req.end !== undefined ? { end: req.end } : {}),
+      });
+    } catch (e) {
+      throw new InputError((e as Error).message);
+    }
+    const capFile = capacityFor(policy, req.configFile);
+    const firstLoad = aligned.series.values.find((v) => v >= 0);
+    const resolveFor = (p: ServicePolicy, firstRps: number | undefined) =>
+      resolveSetup(p, traceSources, {
+        ...(capFile ? { capacityFile: capFile } : {}),
+        ...(req.metricSignals ? { metricSignals: req.metricSignals } : {}),
+        ...(req.initialReplicas !== undefined ? { initialReplicas: req.initialReplicas } : {}),
+        ...(firstRps !== undefined ? { firstLoad: firstRps } : {}),
+        utilizationTrace: kind === 'utilization',
+        timeline: req.timeline ?? false,
+      });
+    // Utilization traces become demand in rps of this service's capacity.
+    let base = resolveFor(policy, kind === 'rps' ? firstLoad : undefined);
+    if (kind === 'utilization') {
+      const f = (req.recordedReplicas! * base.setup.workload.capacityPerReplica) / 100;
+      const v = aligned.series.values;
+      for (let i = 0; i < v.length; i++) v[i] = v[i]! * f;
+      base = resolveFor(policy, firstLoad !== undefined ? firstLoad * f : undefined);
+      base.notes.push(`utilization trace: demand = utilization x ${req.recordedReplicas} recorded replicas x ${base.setup.workload.capacityPerReplica} rps per replica`);
+    }
+    const label = basename(req.configFile);
+    const variants = [{ label, policy, setup: base.setup }];
+    for (const f of req.compare ?? []) {
+      const vp = loadVariant(f, name, cfg);
+      const firstRps = aligned.series.values.find((v) => v >= 0);
+      const vs = resolveFor(vp, firstRps).setup;
+      if (vs.workload.capacityPerReplica !== base.setup.workload.capacityPerReplica || vs.slo.maxUtilization !== base.setup.slo.maxUtilization) {
+        base.notes.push(`${basename(f)} sets a different capacity or SLO than ${label}; the bound and distances use ${label}'s`);
+      }
+      variants.push({ label: variants.some((v) => v.label === basename(f)) ? f : basename(f), policy: vp, setup: vs });
+    }
+    prepared.push({
+      load: aligned.series,
+      variants,
+      run: {
+        service: name,
+        trace: aligned.report,
+        traceKind: kind,
+        workload: base.setup.workload,
+        slo: base.setup.slo,
+        costPerReplicaHour: base.setup.costPerReplicaHour ?? null,
+        bindings: base.setup.bindings,
+        notes: base.notes,
+        initialReplicas: base.setup.initialReplicas,
+        maxReplicas: policy.maxReplicas,
+        results: [],
+        bound: { replicaHours: 0, cost: null, violationMinutes: 0, peakReplicas: 0 },
+        ...(req.timeline ? { load: aligned.series } : {}),
+      },
+    });
+  }
+
+  // Every service × policy in one batch over the workers; results come back in task order.
+  const tasks = prepared.flatMap((p) => p.variants.map((v) => ({ policy: v.policy, setup: v.setup, load: p.load, label: v.label })));
+  const pool = new SimPool(req.workers ?? undefined);
+  try {
+    const run = (n: number, make: (i: number) => (typeof tasks)[number], phase: string) =>
+      (req.workers !== undefined && req.workers <= 1) || n === 1
+        ? simulateMany(n, make, { workers: 1, onProgress: (d, t) => req.onProgress?.(phase, d, t) })
+        : pool.run(n, make, (d, t) => req.onProgress?.(phase, d, t));
+    const results = await run(tasks.length, (i) => tasks[i]!, 'simulate');
+    let at = 0;
+    for (const p of prepared) {
+      const first = p.variants[0]!;
+      const bound = clairvoyantBound(p.load, first.setup, first.policy.maxReplicas, req.timeline ?? false);
+      p.run.bound = bound;
+      p.run.results = p.variants.map(() => results[at++]!).map((r) => ({ ...r, vsBound: distanceFromBound(r.score, bound) }));
+      if (req.tune) {
+        const peakNeeded = clairvoyantBound(p.load, { ...first.setup, workload: { ...first.setup.workload, startupDelayMs: 0, readinessDelayMs: 0 } }, first.policy.maxReplicas).peakReplicas;
+        p.run.tune = await tunePolicy(first.policy, first.setup, p.load, {
+          ...(req.tune.budget !== undefined ? { budget: req.tune.budget } : {}),
+          ...(req.workers !== undefined && req.workers <= 1 ? { workers: 1 } : { pool }),
+          maxUsefulMinReplicas: Math.max(peakNeeded, first.policy.minReplicas),
+          initialReplicas: req.initialReplicas !== undefined
+            ? () => req.initialReplicas!
+            : (c) => startReplicas(c, first.setup.workload, first.setup.slo, p.load.values.find((v) => v >= 0)),
+          onProgress: (d, t) => req.onProgress?.(`tune ${p.run.service}`, d, t),
+        });
+      }
+    }
+  } finally {
+    await pool.close();
+  }
+  return { config: req.configFile, trace: traceName(req.trace), services: prepared.map((p) => p.run) };
+}

@@ -1,0 +1,279 @@
+// Searches HPA parameters (target, scale-down stabilization window, scale-up and scale-down policies,
+// minReplicas) for the cheapest policy with no SLO-violation minutes on a trace. Small spaces are searched
+// exhaustively; larger ones by coordinate search from the configured policy, within an evaluation budget.
+import { stringify as toYaml } from 'yaml';
+import type { ServicePolicy } from '../config/load.js';
+import { formatMilli, parseMilli } from '../core/quantity.js';
+import { InputError } from '../cli/output.js';
+import { simulateMany, type SimPool } from './pool.js';
+import type { LoadSeries, SimResult, SimSetup } from './types.js';
+
+type HpaSpec = NonNullable<ServicePolicy['hpa']>;
+type Behavior = NonNullable<HpaSpec['behavior']>;
+type Rules = NonNullable<Behavior['scaleUp']>;
+type Policies = NonNullable<Rules['policies']>;
+
+export interface TuneValue {
+  label: string;
+  /** changes a copy of the policy; absent for the configured value */
+  apply?: (p: ServicePolicy) => void;
+}
+
+export interface TuneParam {
+  name: string;
+  /** values[0] is always the configured one */
+  values: TuneValue[];
+}
+
+export interface Candidate {
+  /** parameter name → value label */
+  params: Record<string, string>;
+  policy: ServicePolicy;
+  result: SimResult;
+}
+
+export interface TuneResult {
+  mode: 'grid' | 'coordinate';
+  /** size of the whole space and how much of it was simulated */
+  space: number;
+  evaluated: number;
+  params: Array<{ name: string; values: string[] }>;
+  configured: Candidate;
+  best: Candidate;
+  /** best first */
+  top: Candidate[];
+  /** whether the winner has zero SLO-violation minutes */
+  meetsSlo: boolean;
+  /** YAML for the service: minReplicas and its hpa block */
+  snippet: string;
+}
+
+const UTILIZATION_GRID = [30, 40, 50, 55, 60, 65, 70, 75, 80, 85, 90, 95];
+const VALUE_FACTORS = [0.5, 0.6, 0.7, 0.8, 0.9, 1.1, 1.2, 1.3, 1.5];
+const WINDOW_GRID = [0, 30, 60, 120, 180, 300, 600, 900];
+
+function policies(...ps: Array<[type: 'Pods' | 'Percent', value: number, periodSeconds: number]>): Policies {
+  return ps.map(([type, value, periodSeconds]) => ({ type, value, periodSeconds }));
+}
+
+const SCALE_UP_PRESETS: Array<[string, Policies]> = [
+  ['4 pods or 100% per 15s (Kubernetes default)', policies(['Pods', 4, 15], ['Percent', 100, 15])],
+  ['1 pod per 60s', policies(['Pods', 1, 60])],
+  ['2 pods per 15s', policies(['Pods', 2, 15])],
+  ['4 pods per 15s', policies(['Pods', 4, 15])],
+  ['100% per 15s', policies(['Percent', 100, 15])],
+  ['200% per 15s', policies(['Percent', 200, 15])],
+  ['100% per 60s', policies(['Percent', 100, 60])],
+];
+const SCALE_DOWN_PRESETS: Array<[string, Policies]> = [
+  ['100% per 15s (Kubernetes default)', policies(['Percent', 100, 15])],
+  ['1 pod per 15s', policies(['Pods', 1, 15])],
+  ['1 pod per 60s', policies(['Pods', 1, 60])],
+  ['2 pods per 60s', policies(['Pods', 2, 60])],
+  ['10% per 60s', policies(['Percent', 10, 60])],
+  ['50% per 60s', policies(['Percent', 50, 60])],
+];
+
+function behaviorOf(p: ServicePolicy, dir: 'scaleUp' | 'scaleDown'): Rules {
+  const hpa = p.hpa!;
+  hpa.behavior ??= {};
+  return (hpa.behavior[dir] ??= {});
+}
+
+function describePolicies(r: Rules | undefined): string {
+  if (!r?.policies?.length) return 'unset';
+  return r.policies.map((x) => `${x.value}${x.type === 'Percent' ? '%' : x.value === 1 ? ' pod' : ' pods'} per ${x.periodSeconds}s`).join(' or ') + (r.selectPolicy && r.selectPolicy !== 'Max' ? ` (${r.selectPolicy})` : '');
+}
+
+type TargetHolder = { type?: string; averageUtilization?: number; averageValue?: string | number; value?: string | number };
+
+/** The first HPA metric's target (what `--tune` tunes), with where it lives. */
+function firstTarget(p: ServicePolicy): { holder: (q: ServicePolicy) => TargetHolder; target: TargetHolder; metric: string } | undefined {
+  const metrics = p.hpa?.metrics ?? [];
+  for (let i = 0; i < metrics.length; i++) {
+    const m = metrics[i] as Record<string, unknown>;
+    for (const k of ['resource', 'containerResource', 'pods', 'object', 'external']) {
+      const spec = m[k] as { name?: string; metric?: { name?: string }; target?: TargetHolder } | undefined;
+      if (spec?.target) {
+        return {
+          target: spec.target,
+          metric: spec.name ?? spec.metric?.name ?? k,
+          holder: (q) => ((q.hpa!.metrics[i] as Record<string, { target: TargetHolder }>)[k]!).target,
+        };
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The parameters searched for a policy, each with its configured value first. */
+export function tuneParams(p: ServicePolicy, maxUseful: number): TuneParam[] {
+  if (!p.hpa) throw new InputError(`services.${p.name}: --tune searches the hpa block's parameters, and this service has no hpa block; add one (e.g. a cpu Utilization target)`);
+  const out: TuneParam[] = [];
+  const t = firstTarget(p);
+  if (t) {
+    const tgt = t.target;
+    if (tgt.averageUtilization !== undefined) {
+      const cur = tgt.averageUtilization;
+      out.push({
+        name: `target (${t.metric} averageUtilization)`,
+        values: [{ label: String(cur) }, ...UTILIZATION_GRID.filter((v) => v !== cur).map((v) => ({ label: String(v), apply: (q: ServicePolicy) => { t.holder(q).averageUtilization = v; } }))],
+      });
+    } else {
+      const key = tgt.averageValue !== undefined ? 'averageValue' : tgt.value !== undefined ? 'value' : undefined;
+      if (key) {
+        const milli = parseMilli(tgt[key]!);
+        out.push({
+          name: `target (${t.metric} ${key})`,
+          values: [{ label: String(tgt[key]) }, ...VALUE_FACTORS.map((f) => {
+            const v = formatMilli(Math.max(1, Math.round(milli * f)));
+            return { label: v, apply: (q: ServicePolicy) => { t.holder(q)[key] = v; } };
+          })],
+        });
+      }
+    }
+  }
+  const window = p.hpa.behavior?.scaleDown?.stabilizationWindowSeconds;
+  out.push({
+    name: 'scaleDown stabilizationWindowSeconds',
+    values: [{ label: window === undefined ? 'unset (300)' : String(window) }, ...WINDOW_GRID.filter((v) => v !== window).map((v) => ({
+      label: String(v),
+      apply: (q: ServicePolicy) => { behaviorOf(q, 'scaleDown').stabilizationWindowSeconds = v; },
+    }))],
+  });
+  for (const [dir, presets] of [['scaleUp', SCALE_UP_PRESETS], ['scaleDown', SCALE_DOWN_PRESETS]] as const) {
+    const cur = describePolicies(p.hpa.behavior?.[dir]);
+    out.push({
+      name: `${dir} policies`,
+      values: [{ label: cur }, ...presets.filter(([label]) => !label.startsWith(cur)).map(([label, ps]) => ({
+        label,
+        apply: (q: ServicePolicy) => {
+          const r = behaviorOf(q, dir);
+          r.policies = structuredClone(ps);
+          r.selectPolicy = 'Max';
+        },
+      }))],
+    });
+  }
+  const mins = new Set<number>();
+  for (let v = 1; v <= Math.min(p.maxReplicas, Math.max(1, maxUseful)); v = v < 6 ? v + 1 : Math.ceil(v * 1.25)) mins.add(v);
+  mins.delete(p.minReplicas);
+  out.push({
+    name: 'minReplicas',
+    values: [{ label: String(p.minReplicas) }, ...[...mins].sort((a, b) => a - b).map((v) => ({ label: String(v), apply: (q: ServicePolicy) => { q.minReplicas = v; } }))],
+  });
+  return out;
+}
+
+/** Lower is better: violation minutes, then cost (replica-hours), then scale events, then reversals. */
+export function compareCandidates(a: SimResult, b: SimResult): number {
+  const x = a.score;
+  const y = b.score;
+  return (
+    x.violationMinutes - y.violationMinutes ||
+    x.replicaHours - y.replicaHours ||
+    x.scaleUps + x.scaleDowns - (y.scaleUps + y.scaleDowns) ||
+    x.reversals - y.reversals
+  );
+}
+
+export interface TuneOptions {
+  /** most candidates to simulate (default 300) */
+  budget?: number;
+  pool?: SimPool;
+  workers?: number;
+  /** replicas to start with for a candidate (minReplicas changes it) */
+  initialReplicas?: (p: ServicePolicy) => number;
+  /** the most replicas worth trying as minReplicas (e.g. the bound's peak) */
+  maxUsefulMinReplicas?: number;
+  onProgress?: (evaluated: number, planned: number) => void;
+}
+
+/** Tunes `policy` on `load`. Deterministic: the same inputs give the same winner in any number of threads. */
+export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: LoadSeries, opts: TuneOptions = {}): Promise<TuneResult> {
+  const budget = Math.max(1, opts.budget ?? 300);
+  const params = tuneParams(policy, opts.maxUsefulMinReplicas ?? policy.maxReplicas);
+  const space = params.reduce((n, p) => n * p.values.length, 1);
+  const quiet = { ...setup, timeline: false };
+  const seen = new Map<string, Candidate>();
+  let order = 0;
+  const rank = new Map<string, number>();
+
+  const build = (idx: number[]): ServicePolicy => {
+    const q = structuredClone(policy);
+    idx.forEach((v, i) => params[i]!.values[v]!.apply?.(q));
+    return q;
+  };
+  const evaluate = async (batch: number[][]): Promise<Candidate[]> => {
+    const todo = batch.filter((idx) => !seen.has(idx.join(','))).slice(0, Math.max(0, budget - seen.size));
+    const policies = todo.map(build);
+    const make = (i: number) => {
+      const p = policies[i]!;
+      return { policy: p, setup: opts.initialReplicas ? { ...quiet, initialReplicas: opts.initialReplicas(p) } : quiet, load, label: `candidate ${seen.size + i + 1}` };
+    };
+    const done = seen.size;
+    const progress = (n: number) => opts.onProgress?.(done + n, Math.min(budget, space));
+    const results = opts.pool ? await opts.pool.run(todo.length, make, progress) : await simulateMany(todo.length, make, { ...(opts.workers !== undefined ? { workers: opts.workers } : {}), onProgress: progress });
+    todo.forEach((idx, i) => {
+      const key = idx.join(',');
+      const paramsLabel: Record<string, string> = {};
+      idx.forEach((v, j) => { paramsLabel[params[j]!.name] = params[j]!.values[v]!.label; });
+      seen.set(key, { params: paramsLabel, policy: policies[i]!, result: results[i]! });
+      rank.set(key, order++);
+    });
+    return batch.map((idx) => seen.get(idx.join(','))).filter((c): c is Candidate => c !== undefined);
+  };
+  const better = (a: Candidate, b: Candidate) => compareCandidates(a.result, b.result) < 0;
+
+  const start = params.map(() => 0);
+  let mode: TuneResult['mode'];
+  if (space <= budget) {
+    mode = 'grid';
+    const all: number[][] = [];
+    const walk = (i: number, acc: number[]) => {
+      if (i === params.length) { all.push(acc.slice()); return; }
+      for (let v = 0; v < params[i]!.values.length; v++) { acc.push(v); walk(i + 1, acc); acc.pop(); }
+    };
+    walk(0, []);
+    await evaluate(all);
+  } else {
+    mode = 'coordinate';
+    let cur = start.slice();
+    let [best] = await evaluate([cur]);
+    for (let round = 0; round < 5 && seen.size < budget; round++) {
+      const before = cur.join(',');
+      for (let i = 0; i < params.length && seen.size < budget; i++) {
+        const batch = params[i]!.values.map((_, v) => { const c = cur.slice(); c[i] = v; return c; });
+        for (const c of await evaluate(batch)) {
+          if (better(c, best!)) {
+            best = c;
+            cur = batch.find((b) => seen.get(b.join(',')) === c)!;
+          }
+        }
+      }
+      if (cur.join(',') === before) break;
+    }
+  }
+  const all = [...seen.entries()].sort(([ka, a], [kb, b]) => compareCandidates(a.result, b.result) || rank.get(ka)! - rank.get(kb)!).map(([, c]) => c);
+  const best = all[0]!;
+  const configured = seen.get(start.join(','))!;
+  return {
+    mode,
+    space,
+    evaluated: seen.size,
+    params: params.map((p) => ({ name: p.name, values: p.values.map((v) => v.label) })),
+    configured,
+    best,
+    top: all.slice(0, 10),
+    meetsSlo: best.result.score.violationMinutes === 0,
+    snippet: serviceSnippet(best.policy),
+  };
+}
+
+/** The tuned part of a service's config as YAML, ready to paste under `services:`. */
+export function serviceSnippet(p: ServicePolicy): string {
+  const hpa: Record<string, unknown> = { metrics: p.hpa?.metrics ?? [] };
+  if (p.hpa?.behavior) hpa.behavior = p.hpa.behavior;
+  if (p.hpa?.tolerance !== undefined) hpa.tolerance = p.hpa.tolerance;
+  return toYaml({ services: { [p.name]: { minReplicas: p.minReplicas, maxReplicas: p.maxReplicas, hpa } } });
+}

@@ -1,0 +1,250 @@
+// The closed-loop workload model: replicas that start, become ready and serve a share of the load, and what a
+// controller would observe of them (pods, per-replica samples, aggregate values). Added replicas only help once
+// ready; removed replicas take their capacity with them at once.
+import type { PodState, TargetState } from '../providers/types.js';
+import type { Sample } from '../metrics/types.js';
+import type { MetricReading } from '../controller/observe.js';
+import type { MetricBinding, SloParams, WorkloadParams } from './types.js';
+import { FLAG_OVER_CAPACITY, FLAG_SLOW } from './types.js';
+
+/** Fraction of ready capacity the load needs: Infinity with load and no ready replica, 0 without load. */
+export function utilizationOf(load: number, ready: number, capacityPerReplica: number): number {
+  if (load <= 0) return 0;
+  return ready > 0 ? load / (ready * capacityPerReplica) : Number.POSITIVE_INFINITY;
+}
+
+/** M/M/1-style p95: base / (1 - u), never above the p95 at full utilization (also used beyond it). */
+export function p95Of(u: number, latency: WorkloadParams['latency']): number {
+  if (!latency) return Number.NaN;
+  if (u >= 1) return latency.fullSeconds;
+  return Math.min(latency.fullSeconds, latency.baseSeconds / (1 - u));
+}
+
+/** Which SLO checks a step fails (FLAG_OVER_CAPACITY | FLAG_SLOW), given the ready replicas serving it. */
+export function sloFlags(load: number, ready: number, capacityPerReplica: number, latency: WorkloadParams['latency'], slo: SloParams): number {
+  const u = utilizationOf(load, ready, capacityPerReplica);
+  let f = 0;
+  if (u > slo.maxUtilization) f |= FLAG_OVER_CAPACITY;
+  if (slo.p95Seconds !== undefined && latency && load > 0 && p95Of(u, latency) > slo.p95Seconds) f |= FLAG_SLOW;
+  return f;
+}
+
+/**
+ * The fewest ready replicas that meet the SLO for this load, or Infinity when no count can (a p95 objective below
+ * the model's base latency). Found from the utilization limit, then checked against sloFlags so the bound and the
+ * scoring can never disagree about a step.
+ */
+export function neededReplicas(load: number, w: WorkloadParams, slo: SloParams): number {
+  if (!(load > 0)) return 0;
+  let limit = slo.maxUtilization;
+  if (slo.p95Seconds !== undefined && w.latency && w.latency.fullSeconds > slo.p95Seconds) {
+    if (w.latency.baseSeconds > slo.p95Seconds) return Number.POSITIVE_INFINITY;
+    limit = Math.min(limit, 1 - w.latency.baseSeconds / slo.p95Seconds);
+  }
+  if (!(limit > 0)) return Number.POSITIVE_INFINITY;
+  let r = Math.max(1, Math.ceil(load / (w.capacityPerReplica * limit)));
+  while (r > 1 && sloFlags(load, r - 1, w.capacityPerReplica, w.latency, slo) === 0) r--;
+  for (let i = 0; i < 4 && sloFlags(load, r, w.capacityPerReplica, w.latency, slo) !== 0; i++) r++;
+  return r;
+}
+
+/** Signals that need the trace's value at this step (everything but replica counts). */
+function needsLoad(signal: string): boolean {
+  return signal !== 'replicas' && signal !== 'ready_replicas';
+}
+
+interface SimPod {
+  state: PodState;
+  createdAt: number;
+  runningAt: number;
+  readyAt: number;
+  /** one reusable sample per metric binding (per-replica metrics) */
+  samples: Sample[];
+}
+
+/**
+ * One service's replicas. Pods are kept in creation order, so the newest are last; scale-down removes not-ready
+ * replicas first and then the newest, as a ReplicaSet does.
+ */
+export class Workload {
+  readonly pods: SimPod[] = [];
+  ready = 0;
+  /** requests that arrived beyond ready capacity and wait (queue signal) */
+  backlog = 0;
+  capacityPerReplica: number;
+  cpuRequestCores: number;
+  private serial = 0;
+  private readonly state: TargetState;
+  private readonly readings: MetricReading[] = [];
+  private readonly ok: Array<{ name: string; samples: Sample[] }> = [];
+  private readonly err: Array<{ name: string; error: string }> = [];
+  private readonly aggregate: Sample[] = [];
+
+  constructor(
+    private readonly service: string,
+    private readonly params: WorkloadParams,
+    private readonly bindings: MetricBinding[],
+    initialReplicas: number,
+    start: number,
+  ) {
+    this.capacityPerReplica = params.capacityPerReplica;
+    this.cpuRequestCores = params.cpuRequestCores;
+    this.state = { replicas: 0, readyReplicas: 0, pods: [] };
+    for (const b of bindings) {
+      const agg: Sample = { labels: {}, t: start, value: 0 };
+      this.aggregate.push(agg);
+      this.ok.push({ name: b.metric, samples: [] });
+      this.err.push({ name: b.metric, error: '' });
+      this.readings.push(this.ok[this.ok.length - 1]!);
+    }
+    // Replicas present at the start have been ready long enough that no start-up handling applies to them.
+    const settled = start - Math.max(3_600_000, 2 * (params.startupDelayMs + params.readinessDelayMs));
+    for (let i = 0; i < initialReplicas; i++) this.add(settled);
+    this.advance(start);
+  }
+
+  get replicas(): number {
+    return this.pods.length;
+  }
+
+  private add(now: number): void {
+    const name = `${this.service}-${++this.serial}`;
+    const runningAt = now + this.params.startupDelayMs;
+    const readyAt = runningAt + this.params.readinessDelayMs;
+    const state: PodState = { name, phase: 'Pending', ready: false, startTime: now };
+    const samples = this.bindings.map(() => ({ labels: { pod: name }, t: now, value: 0 }));
+    this.pods.push({ state, createdAt: now, runningAt, readyAt, samples });
+  }
+
+  /** Moves replicas through Pending → Running (not ready) → ready as time passes. */
+  advance(now: number): void {
+    let ready = 0;
+    for (const p of this.pods) {
+      const s = p.state;
+      if (now >= p.readyAt) {
+        if (!s.ready) {
+          s.phase = 'Running';
+          s.ready = true;
+          s.readyTransitionTime = p.readyAt;
+        }
+        ready++;
+      } else if (now >= p.runningAt && s.phase === 'Pending') {
+        s.phase = 'Running';
+      }
+    }
+    this.ready = ready;
+  }
+
+  /** Scale to n replicas: new ones start now; removed ones stop at once (not-ready first, then the newest). */
+  scaleTo(n: number, now: number): void {
+    const target = Math.max(0, Math.floor(n));
+    while (this.pods.length < target) this.add(now);
+    let excess = this.pods.length - target;
+    for (let i = this.pods.length - 1; i >= 0 && excess > 0; i--) {
+      if (!this.pods[i]!.state.ready) {
+        this.pods.splice(i, 1);
+        excess--;
+      }
+    }
+    if (excess > 0) this.pods.length -= excess;
+    let ready = 0;
+    for (const p of this.pods) if (p.state.ready) ready++;
+    this.ready = ready;
+  }
+
+  /** A vertical step: capacity per replica follows the cpu request (the runbooks' rps-per-core rule). */
+  resizeCpu(cores: number): void {
+    if (!(cores > 0) || cores === this.cpuRequestCores) return;
+    this.capacityPerReplica *= cores / this.cpuRequestCores;
+    this.cpuRequestCores = cores;
+  }
+
+  /** Serves one step's load with the ready replicas: demand beyond capacity queues up, spare capacity drains it. */
+  serve(load: number, stepMs: number): void {
+    if (!(load >= 0)) return;
+    const served = this.ready * this.capacityPerReplica;
+    this.backlog = Math.max(0, this.backlog + (load - served) * (stepMs / 1000));
+  }
+
+  /** The target as a provider would report it (objects are reused between steps). */
+  targetState(): TargetState {
+    const s = this.state;
+    s.replicas = this.pods.length;
+    s.readyReplicas = this.ready;
+    s.pods.length = this.pods.length;
+    for (let i = 0; i < this.pods.length; i++) s.pods[i] = this.pods[i]!.state;
+    return s;
+  }
+
+  /**
+   * What each configured metric would read now: per-replica samples for perPod metrics (none for Pending
+   * replicas, zero traffic for replicas not yet ready), one aggregate sample otherwise. A step without trace data
+   * and a metric the model has no signal for read as failures, exactly as a failed source would.
+   */
+  readMetrics(load: number, now: number): MetricReading[] {
+    const noData = !(load >= 0);
+    const u = noData ? Number.NaN : utilizationOf(load, this.ready, this.capacityPerReplica);
+    for (let b = 0; b < this.bindings.length; b++) {
+      const bind = this.bindings[b]!;
+      const signal = bind.signal;
+      let error: string | undefined;
+      if (signal === null) error = bind.why;
+      else if (noData && needsLoad(signal)) error = 'the trace has no data at this step';
+      else if (signal === 'p95' && !this.params.latency) error = 'no latency model: set capacity.latency to simulate p95';
+      else if (!bind.perPod && this.ready === 0 && (signal === 'utilization' || signal === 'p95') && load > 0) error = 'no ready replica reports it';
+      if (error !== undefined) {
+        const e = this.err[b]!;
+        e.error = error;
+        this.readings[b] = e;
+        continue;
+      }
+      const ok = this.ok[b]!;
+      this.readings[b] = ok;
+      const out = ok.samples;
+      out.length = 0;
+      if (bind.perPod) {
+        for (const p of this.pods) {
+          if (p.state.phase === 'Pending') continue;
+          const smp = p.samples[b]!;
+          smp.t = now;
+          smp.value = p.state.ready ? this.perReplica(signal!, load, u) : 0;
+          out.push(smp);
+        }
+      } else {
+        const smp = this.aggregate[b]!;
+        smp.t = now;
+        smp.value = this.total(signal!, load, u);
+        out.push(smp);
+      }
+    }
+    return this.readings;
+  }
+
+  private cpuCores(u: number): number {
+    return Math.min(u, this.params.cpuLimitRatio) * this.cpuRequestCores;
+  }
+
+  private perReplica(signal: string, load: number, u: number): number {
+    switch (signal) {
+      case 'rps': return load / this.ready;
+      case 'cpu': return this.cpuCores(u);
+      case 'utilization': return u * 100;
+      case 'queue': return this.backlog / this.ready;
+      case 'p95': return p95Of(u, this.params.latency);
+      case 'replicas': return this.pods.length;
+      default: return this.ready;
+    }
+  }
+
+  private total(signal: string, load: number, u: number): number {
+    switch (signal) {
+      case 'rps': return load;
+      case 'cpu': return this.ready * this.cpuCores(u);
+      case 'utilization': return u * 100;
+      case 'queue': return this.backlog;
+      case 'p95': return p95Of(u, this.params.latency);
+      case 'replicas': return this.pods.length;
+      default: return this.ready;
+    }
+  }
+}

@@ -1,0 +1,55 @@
+// Bounded load for provider tests: a fixed number of undici workers hitting a loopback URL for a fixed time,
+// counting every failure (error or non-2xx) so scale changes can be checked for dropped requests.
+import { Agent, request } from 'undici';
+
+export interface LoadResult {
+  ok: number;
+  failures: Array<{ t: number; error: string }>;
+  /** responses per replica pid (the sample service echoes pid=N) */
+  byPid: Map<string, number>;
+  /** pids seen in the last `tailMs` of the run */
+  lastPids: Set<string>;
+  /** epoch ms of the last successful response from each pid */
+  lastSeen: Map<string, number>;
+}
+
+export interface LoadOptions {
+  url: string;
+  durationMs: number;
+  concurrency: number;
+  /** paths per worker, cycled; e.g. ['/work?ms=2', '/sleep?ms=200'] */
+  paths: string[];
+  tailMs?: number;
+}
+
+export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const agent = new Agent({ connections: o.concurrency, keepAliveTimeout: 10_000 });
+  const start = Date.now();
+  const end = start + o.durationMs;
+  const tailFrom = end - (o.tailMs ?? 500);
+  const result: LoadResult = { ok: 0, failures: [], byPid: new Map(), lastPids: new Set(), lastSeen: new Map() };
+  const worker = async (w: number) => {
+    let i = 0;
+    while (Date.now() < end) {
+      const path = o.paths[(w + i++) % o.paths.length]!;
+      try {
+        const res = await request(o.url + path, { dispatcher: agent, headersTimeout: 10_000, bodyTimeout: 10_000 });
+        const text = await res.body.text();
+        if (res.statusCode >= 200 && res.statusCode < 300) {
+          result.ok++;
+          const pid = /pid=(\d+)/.exec(text)?.[1] ?? '?';
+          result.byPid.set(pid, (result.byPid.get(pid) ?? 0) + 1);
+          if (Date.now() >= tailFrom) result.lastPids.add(pid);
+          result.lastSeen.set(pid, Date.now());
+        } else {
+          result.failures.push({ t: Date.now() - start, error: `HTTP ${res.statusCode}: ${text.trim().slice(0, 200)}` });
+        }
+      } catch (e) {
+        result.failures.push({ t: Date.now() - start, error: `${(e as { code?: string }).code ?? ''} ${(e as Error).message}` });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: o.concurrency }, (_, w) => worker(w)));
+  await agent.close();
+  return result;
+}

@@ -1,0 +1,254 @@
+// The local provider against real processes (the sample service) behind real nginx and the built-in proxy:
+// zero failed requests while scaling 3 → 1 under load, health-gated scale-up, crash restart, clean close.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { LocalProvider, parseLocalSpec } from '../../src/providers/local.js';
+import { ProviderSpecError } from '../../src/providers/spec.js';
+import { ProviderError, type TargetRef } from '../../src/providers/types.js';
+import { freePort, requireBinary, tempDir, waitForPort } from '../helpers/env.js';
+import { alive, eventually, freePortRange, SAMPLE_SERVER } from './helpers.js';
+import { runLoad } from './load.js';
+
+const NGINX = '/usr/sbin/nginx';
+
+async function target(service: string, extra: Record<string, unknown> = {}, n = 3): Promise<TargetRef> {
+  return {
+    service,
+    provider: 'local',
+    spec: {
+      command: [process.execPath, SAMPLE_SERVER],
+      listen: `127.0.0.1:${await freePort()}`,
+      portBase: await freePortRange(n + 1),
+      replicas: n,
+      healthTimeout: '10s',
+      stopGracePeriod: '5s',
+      ...extra,
+    },
+  };
+}
+
+describe('parseLocalSpec', () => {
+  const good = { command: ['node', 'server.mjs'], listen: '127.0.0.1:8080', portBase: 18001 };
+  const cases: Array<{ name: string; raw: unknown; path?: string; fix?: RegExp }> = [
+    { name: 'not a mapping', raw: 'node server.mjs', path: 't' },
+    { name: 'shell string command', raw: { ...good, command: 'node server.mjs' }, path: 't.command', fix: /\["node"/ },
+    { name: 'missing command', raw: { listen: '8080', portBase: 18001 }, path: 't.command' },
+    { name: 'empty command', raw: { ...good, command: [] }, path: 't.command' },
+    { name: 'missing listen', raw: { command: ['x'], portBase: 18001 }, path: 't.listen' },
+    { name: 'bad listen', raw: { ...good, listen: 'localhost' }, path: 't.listen' },
+    { name: 'missing portBase', raw: { command: ['x'], listen: '8080' }, path: 't.portBase' },
+    { name: 'privileged portBase', raw: { ...good, portBase: 80 }, path: 't.portBase' },
+    { name: 'listen inside replica ports', raw: { ...good, listen: '127.0.0.1:18002', replicas: 3 }, path: 't.listen' },
+    { name: 'unknown proxy', raw: { ...good, proxy: 'haproxy' }, path: 't.proxy', fix: /proxy: auto/ },
+    { name: 'bad duration', raw: { ...good, healthTimeout: 'soon' }, path: 't.healthTimeout' },
+    { name: 'healthPath without slash', raw: { ...good, healthPath: 'healthz' }, path: 't.healthPath' },
+    { name: 'typo field', raw: { ...good, replcias: 2 }, path: 't.replcias' },
+    { name: 'env not strings', raw: { ...good, env: { A: { b: 1 } } }, path: 't.env.A' },
+    { name: 'backoff order', raw: { ...good, restartBackoff: '10s', maxRestartBackoff: '1s' }, path: 't.maxRestartBackoff' },
+  ];
+  for (const c of cases) {
+    it(`rejects ${c.name} naming ${c.path}`, () => {
+      assert.throws(
+        () => parseLocalSpec(c.raw, 't'),
+        (e: unknown) => {
+          assert.ok(e instanceof ProviderSpecError, String(e));
+          assert.equal(e.path, c.path);
+          assert.match(e.message, /fix: /);
+          if (c.fix) assert.match(e.fix, c.fix);
+          return true;
+        },
+      );
+    });
+  }
+  it('fills defaults and keeps what was given', () => {
+    const s = parseLocalSpec({ ...good, provider: 'local', env: { WORK_MS: 3 }, proxy: 'builtin', healthTimeout: '2s' }, 't');
+    assert.deepEqual(s.listen, { host: '127.0.0.1', port: 8080 });
+    assert.equal(s.replicas, 1);
+    assert.equal(s.proxy, 'builtin');
+    assert.equal(s.healthPath, '/healthz');
+    assert.equal(s.healthTimeoutMs, 2000);
+    assert.equal(s.stopGracePeriodMs, 10000);
+    assert.deepEqual(s.env, { WORK_MS: '3' });
+    assert.deepEqual(parseLocalSpec({ ...good, listen: 9000 }, 't').listen, { host: '127.0.0.1', port: 9000 });
+  });
+});
+
+for (const proxy of ['builtin', 'nginx'] as const) {
+  describe(`local provider, ${proxy} proxy`, () => {
+    it('scales 3 → 1 under load with zero failed requests, draining before stopping', async () => {
+      if (proxy === 'nginx') requireBinary(NGINX, 'nginx');
+      const dir = tempDir();
+      const p = new LocalProvider({ stateDir: dir.path });
+      const t = await target(`drain-${proxy}`, { proxy });
+      try {
+        const before = await p.observe(t);
+        assert.equal(before.replicas, 3);
+        assert.equal(before.readyReplicas, 3);
+        const url = await p.url(t);
+        const load = runLoad({ url, durationMs: 3000, concurrency: 10, paths: ['/work?ms=2', '/work?ms=2', '/sleep?ms=300'], tailMs: 600 });
+        await new Promise((r) => setTimeout(r, 900));
+        const t0 = Date.now();
+        await p.scale(t, 1, { dryRun: false, drainMs: 5000 });
+        const scaleMs = Date.now() - t0;
+        const res = await load;
+        assert.deepEqual(res.failures.slice(0, 5), [], `${res.failures.length} failed of ${res.ok + res.failures.length}`);
+        assert.ok(res.ok > 200, `only ${res.ok} requests completed`);
+        // Load was spread over all three before the scale, and only the survivor served at the end.
+        assert.equal(res.byPid.size, 3, `pids seen: ${[...res.byPid.keys()]}`);
+        const after = await p.observe(t);
+        assert.equal(after.replicas, 1);
+        assert.equal(after.pods.length, 1);
+        assert.deepEqual([...res.lastPids], [String(after.pods[0]!.pid)]);
+        // Slow requests (300 ms) were in flight on the removed replicas when the scale started; they completed
+        // after it started, and scale() returned only once they had.
+        const removed = before.pods.filter((x) => x.name !== after.pods[0]!.name);
+        const lastFromRemoved = Math.max(...removed.map((x) => res.lastSeen.get(String(x.pid)) ?? 0));
+        assert.ok(lastFromRemoved > t0, 'no request in flight on a removed replica completed after the scale started');
+        assert.ok(t0 + scaleMs >= lastFromRemoved - 20, `scale() returned ${lastFromRemoved - t0 - scaleMs} ms before the last drained response`);
+        for (const pod of removed) assert.equal(alive(pod.pid!), false, `${pod.name} (pid ${pod.pid}) still running`);
+        if (proxy === 'nginx') {
+          const conf = readFileSync(join(dir.path, t.service, 'nginx', 'nginx.conf'), 'utf8');
+          assert.equal(conf.match(/^\s*server 127\.0\.0\.1:/gm)?.length, 1, conf);
+          assert.ok(conf.includes(`server ${after.pods[0]!.endpoint!.slice('http://'.length)} `));
+        }
+      } finally {
+        await p.close();
+        dir.cleanup();
+      }
+    });
+
+    it('adds new replicas to the proxy only after their health check passes', async () => {
+      if (proxy === 'nginx') requireBinary(NGINX, 'nginx');
+      const dir = tempDir();
+      const p = new LocalProvider({ stateDir: dir.path });
+      // Every replica answers /healthz 503 for its first 800 ms; traffic must not reach it before that.
+      const t = await target(`slow-${proxy}`, { proxy, env: { STARTUP_DELAY_MS: '800' } }, 1);
+      try {
+        const first = await p.observe(t);
+        assert.equal(first.readyReplicas, 1);
+        const url = await p.url(t);
+        const load = runLoad({ url, durationMs: 2500, concurrency: 6, paths: ['/work?ms=1'] });
+        await new Promise((r) => setTimeout(r, 200));
+        const t0 = Date.now();
+        await p.scale(t, 3, { dryRun: false, drainMs: 1000 });
+        assert.ok(Date.now() - t0 >= 700, 'scale-up returned before the new replicas were healthy');
+        const mid = await p.observe(t);
+        assert.equal(mid.readyReplicas, 3);
+        for (const pod of mid.pods) {
+          assert.ok(pod.startTime! <= pod.readyTransitionTime!, `${pod.name} ready before start`);
+          assert.ok(pod.readyTransitionTime! - pod.startTime! >= 700, `${pod.name} became ready in under the startup delay`);
+          assert.match(pod.endpoint!, /^http:\/\/127\.0\.0\.1:\d+$/);
+        }
+        const res = await load;
+        assert.deepEqual(res.failures.slice(0, 5), [], `${res.failures.length} failed`);
+        assert.equal(res.byPid.size, 3, 'new replicas never received traffic');
+        if (proxy === 'nginx') {
+          const conf = readFileSync(join(dir.path, t.service, 'nginx', 'nginx.conf'), 'utf8');
+          assert.match(conf, /least_conn;/);
+          const ports = mid.pods.map((x) => Number(new URL(x.endpoint!).port));
+          for (const port of ports) assert.match(conf, new RegExp(`server 127\\.0\\.0\\.1:${port} max_fails=3 fail_timeout=5s;`));
+          assert.match(conf, /proxy_next_upstream error timeout;/);
+        }
+      } finally {
+        await p.close();
+        dir.cleanup();
+      }
+    });
+  });
+}
+
+describe('local provider, failures', () => {
+  it('reports a crashed replica, keeps serving, and restarts it with back-off', async () => {
+    const p = new LocalProvider();
+    const t = await target('crash', { proxy: 'builtin', restartBackoff: '300ms' }, 2);
+    try {
+      const before = await p.observe(t);
+      const victim = before.pods[0]!;
+      process.kill(victim.pid!, 'SIGKILL');
+      const crashed = await eventually(async () => {
+        const s = await p.observe(t);
+        return s.pods.find((x) => x.name === victim.name && x.phase === 'Failed') ? s : undefined;
+      }, 3000, 'the crash to be reported');
+      assert.equal(crashed.readyReplicas, 1);
+      assert.equal(crashed.replicas, 2, 'the desired count stays while the replica restarts');
+      assert.equal(crashed.pods.find((x) => x.name === victim.name)!.reason, 'CrashLoopBackOff');
+      // Requests keep working through the surviving replica.
+      const url = await p.url(t);
+      for (let i = 0; i < 20; i++) {
+        const r = await request(`${url}/work?ms=1`);
+        assert.equal(r.statusCode, 200);
+        await r.body.dump();
+      }
+      const healed = await eventually(async () => {
+        const s = await p.observe(t);
+        return s.readyReplicas === 2 ? s : undefined;
+      }, 8000, 'the restart');
+      const again = healed.pods.find((x) => x.name === victim.name)!;
+      assert.equal(again.restarts, 1);
+      assert.notEqual(again.pid, victim.pid);
+      assert.ok(alive(again.pid!));
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('fails a scale-up whose replicas never become healthy, naming the health path', async () => {
+    const p = new LocalProvider();
+    const t = await target('unhealthy', { proxy: 'builtin', healthTimeout: '700ms', restartBackoff: '10s' }, 1);
+    try {
+      await p.observe(t);
+      const bad: TargetRef = { ...t, spec: { ...t.spec, env: { STARTUP_DELAY_MS: '60000' } } };
+      // The group's spec was fixed at start; a new service name takes the slow spec.
+      const slow: TargetRef = { ...bad, service: 'unhealthy-2', spec: { ...bad.spec, listen: `127.0.0.1:${await freePort()}`, portBase: await freePortRange(3) } };
+      await assert.rejects(p.scale(slow, 1, { dryRun: false, drainMs: 0 }), (e: unknown) => {
+        assert.ok(e instanceof ProviderError);
+        assert.match(e.message, /GET \/healthz on port \d+ did not answer 200 within 700 ms/);
+        return true;
+      });
+      const s = await p.observe(slow);
+      assert.equal(s.readyReplicas, 0);
+      assert.equal(s.pods[0]!.phase, 'Failed');
+      assert.equal(s.pods[0]!.reason, 'Unhealthy');
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('names the command when it cannot be started', async () => {
+    const p = new LocalProvider();
+    const t = await target('nocmd', { proxy: 'builtin', command: ['/nonexistent/bin/server'], healthTimeout: '1s' }, 1);
+    try {
+      await assert.rejects(p.scale(t, 1, { dryRun: false, drainMs: 0 }), /\/nonexistent\/bin\/server.*(ENOENT|exited)/);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('refuses resize with the reason, and dry-run scale changes nothing', async () => {
+    const p = new LocalProvider();
+    const t = await target('dry', { proxy: 'builtin' }, 1);
+    try {
+      await assert.rejects(p.resize(t, { requests: { cpu: '500m' } }), /plain processes without CPU or memory limits/);
+      await p.observe(t);
+      await p.scale(t, 3, { dryRun: true, drainMs: 0 });
+      assert.equal((await p.observe(t)).pods.length, 1);
+      await assert.rejects(p.scale(t, -1, { dryRun: false, drainMs: 0 }), /whole number/);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('close() stops every replica and the proxy', async () => {
+    const p = new LocalProvider();
+    const t = await target('close', { proxy: 'builtin' }, 2);
+    const s = await p.observe(t);
+    const url = new URL(await p.url(t));
+    await waitForPort(Number(url.port));
+    await p.close();
+    for (const pod of s.pods) assert.equal(alive(pod.pid!), false);
+    await assert.rejects(request(url.origin + '/'), /ECONNREFUSED/);
+  });
+});
