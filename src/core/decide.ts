@@ -215,11 +215,13 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
 
   // queue (KEDA)
   let queueState = h.queue;
+  let queuePhase: string | undefined;
   if (c.queue) {
     const metric = p.queue!.metric;
     const reading = o.failures[metric] !== undefined || o.values[metric] === undefined ? { error: o.failures[metric] ?? 'no value' } : { value: o.values[metric]! };
     const q = evaluateQueue(c.queue, reading, h.queue ?? { consecutiveFailures: 0 }, current, now);
     queueState = q.state;
+    queuePhase = q.phase;
     consider({ source: q.phase === 'fallback' ? 'fallback' : 'queue', name: metric, replicas: q.replicas, detail: q.reason });
     if (q.replicas === null && 'error' in reading) blockScaleDown = true;
     if (q.phase === 'fallback' && q.replicas !== null) {
@@ -263,22 +265,40 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
   };
 
   if (proposed < 0 || (hpaFailed && !winner)) {
-    // nothing valid to go on: hold, exactly as the HPA does when it cannot compute metrics
-    const reason = errors.length ? `holding at ${current}: no valid metric (${errors[0]})` : `holding at ${current}: nothing proposed a change`;
-    const clamped = Math.min(Math.max(current, minReplicas), maxReplicas);
-    if (clamped !== current && !errors.length) proposed = current;
-    else {
+    const inRange = current >= minReplicas && current <= maxReplicas;
+    if (errors.length && inRange) {
+      // nothing valid to go on: hold, exactly as the HPA does when it cannot compute metrics
       return {
-        service: p.name, time: now, currentReplicas: current, desiredReplicas: current, action: 'hold', reason,
-        reasonCode: errors.length ? 'FailedGetMetrics' : 'NoProposal', proposals, proposed: current, recommendation: current,
-        minReplicas, maxReplicas, conditions: hpaCondition ? [hpaCondition] : [], errors, lastFired: h.lastFired,
+        service: p.name, time: now, currentReplicas: current, desiredReplicas: current, action: resize ? 'resize' : 'hold',
+        reason: `holding at ${current}: no valid metric (${errors[0]})${resize ? `; resize to ${JSON.stringify(resize)}` : ''}`,
+        reasonCode: 'FailedGetMetrics', proposals, proposed: current, recommendation: current,
+        minReplicas, maxReplicas, conditions: hpaCondition ? [hpaCondition] : [], errors, lastFired,
         ...(queueState ? { queue: queueState } : {}), ...(resize ? { resize } : {}),
       };
     }
+    proposed = current;
   }
   if (blockScaleDown && proposed < current) {
     proposals.push({ source: 'hpa', name: 'invalid-metrics', replicas: current, detail: `scale-down to ${proposed} blocked: a metric is invalid (${errors[0]})` });
     proposed = current;
+  }
+
+  // Outside [min, max] the HPA controller goes straight to the bound, and KEDA activates from and deactivates to
+  // zero itself; neither goes through stabilization or rate limits.
+  let direct: { replicas: number; reasonCode: string; text: string } | undefined;
+  if (current < minReplicas) direct = { replicas: minReplicas, reasonCode: 'BelowMinReplicas', text: scheduleName ? `raised to ${minReplicas} by schedule "${scheduleName}"` : `current replicas below minReplicas ${minReplicas}` };
+  else if (current > maxReplicas) direct = { replicas: maxReplicas, reasonCode: 'AboveMaxReplicas', text: `current replicas above maxReplicas ${maxReplicas}` };
+  else if (queuePhase === 'activate' || queuePhase === 'deactivate') direct = { replicas: proposed, reasonCode: queuePhase === 'activate' ? 'QueueActivated' : 'QueueDeactivated', text: winner?.detail ?? '' };
+  if (direct) {
+    const to = direct.replicas;
+    const action: Decision['action'] = to > current ? 'scale-up' : to < current ? 'scale-down' : 'hold';
+    return {
+      service: p.name, time: now, currentReplicas: current, desiredReplicas: to, action,
+      reason: `${action === 'scale-up' ? 'scale up' : action === 'scale-down' ? 'scale down' : 'hold at'} ${current}${to !== current ? ` → ${to}` : ''}: ${direct.text}`,
+      reasonCode: direct.reasonCode, proposals, proposed, recommendation: to, minReplicas, maxReplicas,
+      conditions: hpaCondition ? [hpaCondition] : [], errors, lastFired: h.lastFired,
+      ...(queueState ? { queue: queueState } : {}), ...(resize ? { resize } : {}),
+    };
   }
 
   const fin = c.rulesOnly
@@ -302,7 +322,8 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
   }
 
   const conditions = [...fin.conditions, ...(hpaCondition ? [hpaCondition] : [])];
-  const why = winner ? winner.detail : `proposed ${proposed}`;
+  const resizeRule = resize ? proposals.find((x) => x.source === 'rule' && x.replicas === null && /firing/.test(x.detail)) : undefined;
+  const why = winner ? winner.detail : resizeRule ? resizeRule.detail : 'no metric or rule proposed a change';
   let reason: string;
   if (action === 'scale-up' || action === 'scale-down') {
     reason = `${action === 'scale-up' ? 'scale up' : 'scale down'} ${current} → ${desired}: ${why}`;

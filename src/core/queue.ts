@@ -101,7 +101,7 @@ function plural(count: number, word: string): string {
 
 /**
  * The HPA's AverageValue calculation for an external metric: ceil(total / target), unless the usage ratio is within
- * the tolerance of 1. Milli-unit integers, as Kubernetes computes, so 1.1 / 0.1 is 11 and not 12.
+ * the tolerance of 1. Milli-unit integers, as Kubernetes computes, so 2.1 / 0.3 is 7 and not 8.
  */
 export function averageValueReplicas(value: number, target: number, currentReplicas: number, tolerance = DEFAULT_TOLERANCE): number {
   const usage = Math.round(value * 1000);

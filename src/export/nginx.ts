@@ -5,7 +5,7 @@ import { composeServiceName } from './compose.js';
 import type { ExportResult } from './types.js';
 
 export interface NginxOptions {
-  /** replica slots to list (default maxReplicas: stopped slots are marked down by max_fails and skipped) */
+  /** local: replica slots to list (default maxReplicas: stopped slots are marked down by max_fails and skipped) */
   replicas?: number;
   /** container port of a Compose service (default the target's `port`) */
   port?: number;
@@ -22,18 +22,24 @@ export interface NginxUpstream {
   balance: 'least_conn';
   servers: Array<{ address: string; maxFails: number; failTimeout: string }>;
   keepalive: number;
+  /** one sentence for the config comment */
+  note: string;
 }
 
 /** nginx upstream names: letters, digits and _ only. */
 const upstreamName = (s: string) => s.replace(/[^A-Za-z0-9_]/g, '_');
 
 function slots(p: ServicePolicy, o: NginxOptions, warnings: string[]): string[] | undefined {
-  const n = o.replicas ?? p.maxReplicas;
   const spec = p.target.spec;
   if (p.target.provider === 'local') {
     const base = spec.portBase;
     if (typeof base !== 'number') {
       warnings.push(`services.${p.name}.target.portBase is missing; no upstream written`);
+      return undefined;
+    }
+    const n = o.replicas ?? p.maxReplicas;
+    if (n < 1) {
+      warnings.push(`services.${p.name}: an upstream needs at least one replica slot; no upstream written`);
       return undefined;
     }
     return Array.from({ length: n }, (_, i) => `127.0.0.1:${base + i}`);
@@ -44,9 +50,9 @@ function slots(p: ServicePolicy, o: NginxOptions, warnings: string[]): string[] 
       warnings.push(`services.${p.name}: the Compose container port is unknown; pass --port`);
       return undefined;
     }
-    // Compose names replica containers <project>-<service>-<n>; nginx must share their network.
-    const project = typeof spec.project === 'string' ? `${spec.project}-` : '';
-    return Array.from({ length: n }, (_, i) => `${project}${composeServiceName(p)}-${i + 1}:${port}`);
+    // Docker's DNS answers the service name with every replica's address and nginx adds each as a server, so one
+    // line covers any count; listing replica containers by name would stop nginx from starting when one is absent.
+    return [`${composeServiceName(p)}:${port}`];
   }
   warnings.push(`services.${p.name} uses the ${p.target.provider} provider; an nginx upstream applies to local and compose services only`);
   return undefined;
@@ -65,6 +71,9 @@ export function exportNginx(services: ServicePolicy[], opts: NginxOptions = {}):
       balance: 'least_conn',
       servers: addrs.map((address) => ({ address, maxFails: opts.maxFails ?? 3, failTimeout: `${opts.failTimeout ?? 5}s` })),
       keepalive: opts.keepalive ?? 32,
+      note: p.target.provider === 'compose'
+        ? `Compose service ${composeServiceName(p)}: Docker DNS gives one server per replica; reload nginx after scaling, and run it on the project's network`
+        : `local replicas on ports ${addrs[0]!.split(':')[1]}..${addrs[addrs.length - 1]!.split(':')[1]}; slots without a running replica are skipped after max_fails`,
     };
     objects.push({ file: `upstream-${p.name}`, object: upstream as unknown as Record<string, unknown> });
   }
@@ -74,7 +83,7 @@ export function exportNginx(services: ServicePolicy[], opts: NginxOptions = {}):
 /** The upstream as nginx configuration text (goes inside `http { }`). */
 export function renderUpstream(u: NginxUpstream): string {
   return [
-    `# scalepilot: ${u.service}, ${u.servers.length} replica slot(s)`,
+    `# scalepilot: ${u.service}: ${u.note}`,
     `upstream ${u.name} {`,
     `    ${u.balance};`,
     ...u.servers.map((s) => `    server ${s.address} max_fails=${s.maxFails} fail_timeout=${s.failTimeout};`),

@@ -129,14 +129,16 @@ function serviceRules(config: Config, p: ServicePolicy, o: Required<AlertOptions
 
   for (const m of metrics) {
     const resource = resourceOf(m);
+    // the runbook defaults are percentages; rule thresholds are in the metric's own unit
+    const pctOf = (l: Level, r: 'cpu' | 'memory') => (l.from === 'runbook default' || percentExpr(p, m, r) === valueOf(p, m.name) ? '%' : '');
     if (resource === 'cpu') {
       rules.push(...thresholdAlerts('ScalepilotHighCPU', p, m, levels(p, m.name, ALERT_DEFAULTS.cpu), percentExpr(p, m, 'cpu'), (l) => ({
-        summary: `${p.name}: CPU {{ $value | humanize }} above ${num(l.threshold)} for ${dur(l.forMs)}`,
+        summary: `${p.name}: CPU {{ $value | humanize }}${pctOf(l, 'cpu')} above ${num(l.threshold)}${pctOf(l, 'cpu')} for ${dur(l.forMs)}`,
         description: `${m.name} has stayed above ${num(l.threshold)} (${l.from}). If replicas are already at max, raise maxReplicas or CPU requests; otherwise check that scaling keeps up.`,
       }), warnings));
     } else if (resource === 'memory') {
       rules.push(...thresholdAlerts('ScalepilotHighMemory', p, m, levels(p, m.name, ALERT_DEFAULTS.memory), percentExpr(p, m, 'memory'), (l) => ({
-        summary: `${p.name}: memory {{ $value | humanize }} above ${num(l.threshold)} for ${dur(l.forMs)}`,
+        summary: `${p.name}: memory {{ $value | humanize }}${pctOf(l, 'memory')} above ${num(l.threshold)}${pctOf(l, 'memory')} for ${dur(l.forMs)}`,
         description: `${m.name} has stayed above ${num(l.threshold)} (${l.from}). Memory does not fall when replicas are added if it leaks; check for OOM kills and raise memory limits (scalepilot rightsize).`,
       }), warnings));
     }
@@ -161,7 +163,7 @@ function serviceRules(config: Config, p: ServicePolicy, o: Required<AlertOptions
       if (p.queue?.metric === m.name) defaults.push({ severity: 'warning', threshold: p.queue.targetPerReplica * p.maxReplicas, forMs: ALERT_DEFAULTS.queueForMs });
       const lv = levels(p, m.name, defaults);
       rules.push(...thresholdAlerts('ScalepilotQueueBacklog', p, m, { rule: lv.rule, fallback: lv.fallback.map((l) => ({ ...l, from: `queue.targetPerReplica × maxReplicas` })) }, valueOf(p, m.name), (l) => ({
-        summary: `${p.name}: queue ${m.name} at {{ $value | humanize }}, above ${num(l.threshold)} for ${dur(l.forMs)}`,
+        summary: `${p.name}: ${m.name} backlog at {{ $value | humanize }}, above ${num(l.threshold)} for ${dur(l.forMs)}`,
         description: `The backlog is more than the workers can drain at their target (${l.from}). Check consumer errors and whether maxReplicas is reached.`,
       }), warnings));
     }
@@ -172,7 +174,7 @@ function serviceRules(config: Config, p: ServicePolicy, o: Required<AlertOptions
       const limit = p.limits?.maxConnections;
       const expr = conn === 'ratio'
         ? `${valueOf(p, m.name)} * 100`
-        : limit ? `${valueOf(p, m.name)} / ${limit} * 100`
+        : limit ? `100 * ${valueOf(p, m.name)} / ${limit}`
         : maxMetric ? `${valueOf(p, m.name)} / ignoring(metric) ${valueOf(p, maxMetric.name)} * 100` : undefined;
       const lv = levels(p, m.name, [ALERT_DEFAULTS.connectionsPercent]);
       const fallbackText = conn === 'ratio' ? 'of max_connections' : limit ? `of limits.maxConnections (${limit})` : 'of max_connections';

@@ -156,8 +156,11 @@ export class KubernetesMetricsSource implements MetricSource {
     this.kc = new KubeConfig();
     try {
       if (config.server) {
+        // A plain-http server written out explicitly (kubectl proxy) has no TLS to verify; the client library only
+        // accepts http with skipTLSVerify set.
+        const plainHttp = config.server.startsWith('http:');
         this.kc.loadFromClusterAndUser(
-          { name: 'scalepilot', server: config.server, caFile: config.caFile, skipTLSVerify: config.insecureSkipTLSVerify },
+          { name: 'scalepilot', server: config.server, caFile: config.caFile, skipTLSVerify: config.insecureSkipTLSVerify || plainHttp },
           { name: 'scalepilot', token: config.token },
         );
       } else if (config.kubeconfig) {
@@ -236,7 +239,9 @@ export class KubernetesMetricsSource implements MetricSource {
         opts.headers = { ...opts.headers, authorization: `Bearer ${token}` };
       }
     } catch (e) {
-      throw new MetricError(this.name, query, `cannot prepare credentials: ${(e as Error).message}`, false, { cause: e });
+      const msg = (e as Error).message;
+      const hint = /HTTP protocol is not allowed/.test(msg) ? ' (the kubeconfig points at an http:// server: use https, or write it as server: in the source config)' : '';
+      throw new MetricError(this.name, query, `cannot prepare credentials: ${msg}${hint}`, false, { cause: e });
     }
     const timeoutMs = this.config.timeoutMs;
     return new Promise((resolvePromise, reject) => {

@@ -272,7 +272,8 @@ describe('evaluateQueue', () => {
 describe('averageValueReplicas', () => {
   const cases: Array<[number, number, number, number, number]> = [
     // value, target, current, tolerance, expected
-    [1.1, 0.1, 1, 0.1, 11], // milli arithmetic: 1100 / 100
+    [2.1, 0.3, 1, 0.1, 7], // milli arithmetic: 2100 / 300 = 7 (2.1 / 0.3 is 7.000000000000001 in floats)
+    [7.7, 0.7, 0, 0.1, 11], // 7700 / 700 = 11, not 11.000000000000002 → 12
     [0.3, 0.1, 0, 0.1, 3],
     [99, 10, 10, 0.1, 10], // ratio 0.99
     [89, 10, 10, 0.1, 9], // ratio 0.89 leaves the tolerance

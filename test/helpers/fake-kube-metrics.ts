@@ -4,7 +4,14 @@
 //
 //   const kube = await startFakeKubeMetrics({ token: 't0k3n', pods: [fakePodMetrics({ name: 'web-1', labels: { app: 'web' }, cpu: '250m', memory: '64Mi' })] });
 //   kube.url  -> http://127.0.0.1:PORT (use as the cluster server); kube.pods is plain data the test may change
+// With { tls: true } it serves HTTPS like a real API server, with a self-signed certificate made by openssl at start
+// (kube.caFile, for a kubeconfig's certificate-authority).
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { join } from 'node:path';
+import { requireBinary, tempDir } from './env.js';
 
 export interface FakePodMetrics {
   namespace: string;
@@ -28,6 +35,8 @@ export function fakePodMetrics(o: { name: string; namespace?: string; labels?: R
 export interface FakeKubeMetrics {
   url: string;
   port: number;
+  /** PEM file of the server's self-signed certificate (tls: true only). */
+  caFile?: string;
   pods: FakePodMetrics[];
   /** Requests seen: method, path with query, and the Authorization header. */
   requests: Array<{ method: string; url: string; authorization?: string }>;
@@ -99,7 +108,21 @@ function podJson(p: FakePodMetrics) {
   };
 }
 
-export async function startFakeKubeMetrics(opts: { pods?: FakePodMetrics[]; token?: string } = {}): Promise<FakeKubeMetrics> {
+/** A self-signed certificate for 127.0.0.1, valid from now (so it suits any machine's clock). */
+function selfSignedCert(dir: string): { cert: string; key: string } {
+  const openssl = requireBinary('/usr/bin/openssl', 'openssl');
+  const cert = join(dir, 'apiserver.crt');
+  const key = join(dir, 'apiserver.key');
+  const r = spawnSync(openssl, [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '2', '-subj', '/CN=fake-kube-apiserver', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    '-addext', 'basicConstraints=critical,CA:TRUE',
+  ], { encoding: 'utf8', timeout: 20_000 });
+  if (r.status !== 0) throw new Error(`openssl could not make a test certificate: ${r.stderr}`);
+  return { cert, key };
+}
+
+export async function startFakeKubeMetrics(opts: { pods?: FakePodMetrics[]; token?: string; tls?: boolean } = {}): Promise<FakeKubeMetrics> {
   const state: FakeKubeMetrics = {
     url: '',
     port: 0,
@@ -151,17 +174,27 @@ export async function startFakeKubeMetrics(opts: { pods?: FakePodMetrics[]; toke
     const items = state.pods.filter((p) => (ns === undefined || p.namespace === ns) && sel.every((r) => r(p.labels)));
     return send(res, 200, { kind: 'PodMetricsList', apiVersion: 'metrics.k8s.io/v1beta1', metadata: {}, items: items.map(podJson) });
   };
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (state.delayMs > 0) setTimeout(() => handle(req, res), state.delayMs);
     else handle(req, res);
-  });
+  };
+  const dir = opts.tls ? tempDir('scalepilot-fake-kube-') : undefined;
+  let server;
+  if (dir) {
+    const files = selfSignedCert(dir.path);
+    state.caFile = files.cert;
+    server = createHttpsServer({ cert: readFileSync(files.cert), key: readFileSync(files.key) }, onRequest);
+  } else {
+    server = createServer(onRequest);
+  }
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const a = server.address();
   state.port = typeof a === 'object' && a ? a.port : 0;
-  state.url = `http://127.0.0.1:${state.port}`;
+  state.url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${state.port}`;
   state.stop = async () => {
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
+    dir?.cleanup();
   };
   return state;
 }

@@ -86,11 +86,14 @@ async function waitFor(what: string, child: ChildProcess, log: () => string, tim
   }
 }
 
-/** A private redis-server without persistence. `url` is redis://127.0.0.1:PORT. */
-export async function startRedis(opts: { maxmemory?: string } = {}): Promise<RunningService> {
+/**
+ * A private redis-server without persistence. `url` is redis://127.0.0.1:PORT. Pass `port` to start it again on
+ * the port of one you stopped (reconnect tests).
+ */
+export async function startRedis(opts: { maxmemory?: string; port?: number } = {}): Promise<RunningService> {
   const bin = requireBinary('/usr/bin/redis-server', 'redis-server');
   const dir = tempDir('scalepilot-redis-');
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir.path, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'];
   if (opts.maxmemory) args.push('--maxmemory', opts.maxmemory);
   const { child, log } = launch(bin, args);

@@ -1,6 +1,6 @@
 // Kubernetes metrics source: quantity table, config parsing, and reads against a fake metrics.k8s.io API server.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { KubernetesMetricsSource, parseKubernetesMetricsConfig, quantityToNumber } from '../../src/metrics/kubernetes.js';
@@ -110,16 +110,25 @@ describe('KubernetesMetricsSource against a fake metrics API', () => {
     assert.deepEqual(blog.map((s) => [s.labels.pod, s.value]), [['web-other', 5]]);
   });
 
-  test('a kubeconfig file works the same (context namespace, token user)', async () => {
+  test('over HTTPS: a kubeconfig with the cluster CA (context namespace, token user); skip-verify; untrusted cert', async () => {
+    const tls = await startFakeKubeMetrics({ tls: true, token: 'sekret', pods: [fakePodMetrics({ name: 'worker-1', namespace: 'shop', labels: { app: 'worker' }, cpu: '1', memory: '1Gi' })] });
     const dir = tempDir();
     try {
       const file = join(dir.path, 'config');
-      writeFileSync(file, `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: ${kube.url}\nusers:\n- name: bot\n  user:\n    token: sekret\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: bot\n    namespace: shop\ncurrent-context: fake\n`);
+      const ca = readFileSync(tls.caFile!).toString('base64');
+      writeFileSync(file, `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: ${tls.url}\n    certificate-authority-data: ${ca}\nusers:\n- name: bot\n  user:\n    token: sekret\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: bot\n    namespace: shop\ncurrent-context: fake\n`);
       const src = new KubernetesMetricsSource('k', parseKubernetesMetricsConfig({ type: 'kubernetes', kubeconfig: file }, 's'));
       const s = await src.sample({ name: 'cpu', query: 'cpu', params: { labelSelector: 'app=worker' } }, new Date());
       assert.deepEqual(s.map((x) => [x.labels.pod, x.value]), [['worker-1', 1]]);
+      const withCaFile = new KubernetesMetricsSource('k', parseKubernetesMetricsConfig({ type: 'kubernetes', server: tls.url, caFile: tls.caFile, token: 'sekret', namespace: 'shop' }, 's'));
+      assert.equal((await withCaFile.sample({ name: 'memory', query: 'memory' }, new Date()))[0]!.value, 2 ** 30);
+      const skip = new KubernetesMetricsSource('k', parseKubernetesMetricsConfig({ type: 'kubernetes', server: tls.url, insecureSkipTLSVerify: true, token: 'sekret', namespace: 'shop' }, 's'));
+      assert.equal((await skip.sample({ name: 'cpu', query: 'cpu' }, new Date())).length, 1);
+      const untrusted = new KubernetesMetricsSource('k', parseKubernetesMetricsConfig({ type: 'kubernetes', server: tls.url, token: 'sekret', namespace: 'shop' }, 's'));
+      await assert.rejects(untrusted.sample({ name: 'cpu', query: 'cpu' }, new Date()), (e: unknown) => e instanceof MetricError && !e.retryable && /set caFile/.test(e.message));
     } finally {
       dir.cleanup();
+      await tls.stop();
     }
   });
 

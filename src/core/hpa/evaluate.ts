@@ -105,10 +105,17 @@ export interface ContractMetric {
 export interface ContractResponse {
   desiredReplicas: number;
   metrics: ContractMetric[];
+  /** the first utilization-target metric's current utilization (percent), null when there is none */
+  utilization: number | null;
   recommendation: number | null;
   reason: string;
   conditions: HpaCondition[];
   error: string | null;
+}
+
+function firstUtilization(result: HpaResult): number | null {
+  for (const m of result.metrics) if (m.utilization !== null) return m.utilization;
+  return null;
 }
 
 /** The response JSON of contracts/hpa-evaluate.md (values printed as Kubernetes quantities). */
@@ -123,6 +130,7 @@ export function toContractResponse(result: HpaResult): ContractResponse {
       value: m.valueMilli === null ? null : formatMilli(m.valueMilli),
       error: m.error,
     })),
+    utilization: firstUtilization(result),
     recommendation: result.recommendation,
     reason: result.reason,
     conditions: result.conditions.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })),

@@ -1,7 +1,7 @@
 // What a rule's action does to a replica count or a resource value, and checks that an action can be applied.
 import type { ResizeAction, ScaleAction, ScalingBand, SustainedRule } from './types.js';
 
-// Products like 10 × 1.1 come out as 11.000000000000002; without this, ceil would add a phantom replica.
+// Products like 100 × 1.1 come out as 110.00000000000001; without this, ceil would add a phantom replica.
 const EPS = 1e-9;
 
 /**

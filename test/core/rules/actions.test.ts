@@ -15,14 +15,16 @@ describe('applyScale', () => {
     ['percent', 50, 3, 5], // 4.5 rounds up
     ['percent', 50, 4, 6],
     ['percent', -50, 3, 2], // 1.5 rounds up: scale-down stays cautious
-    ['percent', 10, 10, 11], // 11.000000000000002 must not become 12
+    ['percent', 10, 10, 11],
+    ['percent', 10, 100, 110], // 100 × 1.1 = 110.00000000000001 must not become 111
     ['percent', 10, 3, 4], // 3.3 → 4
     ['percent', -10, 3, 2], // 2.7 would round to 3 (no change); at least one replica moves
     ['percent', 100, 0, 1], // nothing to grow from: at least one replica
     ['multiply', 2, 3, 6],
     ['multiply', 2, 0, 1],
     ['multiply', 0.5, 5, 3], // 2.5 → 3
-    ['multiply', 0.7, 10, 7], // 7.000000000000001 must not become 8
+    ['multiply', 0.7, 10, 7],
+    ['multiply', 1.1, 100, 110], // same float hazard through multiply
     ['multiply', 1.5, 1, 2],
     ['set', 7, 3, 7],
     ['set', 0, 3, 0],
