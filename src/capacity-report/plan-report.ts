@@ -7,6 +7,8 @@ import type { Plan } from './plan.js';
 
 const int = (v: number) => pyFixed(v, 0, true);
 const one = (v: number) => pyFixed(v, 1, true);
+/** whole numbers stay whole (maxReplicas 10, not 10.0) */
+const qty = (v: number) => (Number.isInteger(v) ? int(v) : one(v));
 const pct = (v: number) => `${pyFixed(v * 100, 1)}%`;
 const months = (m: number | null) => (m === null ? 'never' : m === 0 ? 'now' : `${pyFixed(m, 1)} months`);
 
@@ -45,7 +47,7 @@ function limitsTable(p: Plan): ReportTable {
   return {
     title: 'When each limit is reached',
     header: ['limit', 'value', 'usable', 'demand now', 'reached in', 'date'],
-    rows: p.limits.map((l) => [l.limit, one(l.value), one(l.usable), one(l.demandNow), months(l.month), l.date ?? 'never']),
+    rows: p.limits.map((l) => [l.limit, qty(l.value), qty(l.usable), qty(l.demandNow), months(l.month), l.date ?? 'never']),
   };
 }
 

@@ -7,7 +7,7 @@ import { ConfigSchema, type RawConfig, type RawService } from './schema.js';
 import { ConfigError, pathToString, type ConfigIssue } from './errors.js';
 import { parseAction, parseCondition, type Condition, type RuleAction } from './rule-syntax.js';
 import type { TargetRef, Resources } from '../providers/types.js';
-import { configValidators } from './validators.js';
+import { builtinChecks } from './checks.js';
 import { parseCron, checkTimezone } from '../core/schedule.js';
 
 export interface RulePolicy {
@@ -177,7 +177,7 @@ export function parseConfig(text: string, file = 'scalepilot.yaml'): Config {
   }
   const config: Config = { file, syncPeriodMs: raw.syncPeriod, store: raw.store, ...(raw.server ? { server: raw.server } : {}), sources: raw.sources, services };
   // Module-owned checks (sources, providers, HPA metric specs, schedules) report through the same channel.
-  for (const v of configValidators) v(config, raw, report);
+  for (const v of builtinChecks) v(config, raw, report);
   if (issues.length) throw new ConfigError(issues);
   return config;
 }

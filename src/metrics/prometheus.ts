@@ -270,9 +270,9 @@ export class PrometheusSource implements MetricSource {
     if (bad.length > 0) {
       if (opts.nonFinite === 'error') {
         const b = bad[0]!;
-        const hint = b.value === Number.POSITIVE_INFINITY
-          ? 'for histogram_quantile this means the quantile is above the highest finite bucket: add a larger bucket'
-          : 'usually a 0/0, e.g. a rate or quantile over a window with no requests';
+        const hint = Number.isNaN(b.value)
+          ? 'usually 0/0, e.g. a ratio or histogram_quantile over a window with no requests'
+          : 'a division by zero, e.g. a ratio whose denominator is 0';
         throw new MetricError(this.name, q.query, `${bad.length} value(s) are not finite, e.g. ${describeLabels(b.labels)} = ${b.value} (${hint}); set params.nonFinite: skip to leave such series out`, true);
       }
       samples = samples.filter((s) => Number.isFinite(s.value));

@@ -82,7 +82,7 @@ test('a failed metric read holds the current count and says why', () => {
 });
 
 test('two metrics: scale-down is blocked while one of them is invalid, scale-up is not', () => {
-  const p = policy(hpaCpu60.replace('    metrics:\n      - type: Resource', '    metrics:\n      - type: Pods\n        pods: { metric: { name: qps }, target: { type: AverageValue, averageValue: "10" } }\n      - type: Resource'));
+  const p = policy(hpaCpu60.replace('mem: { source: p, query: memory, perPod: true }', 'qps: { source: p, query: qps, perPod: true }').replace('    metrics:\n      - type: Resource', '    metrics:\n      - type: Pods\n        pods: { metric: { name: qps }, target: { type: AverageValue, averageValue: "10" } }\n      - type: Resource'));
   const low = pods(4, 100).map((x) => ({ ...x, metrics: {} }));
   const down = decide(p, obs(4, { pods: low }), emptyHistory(), T0);
   assert.equal(down.desiredReplicas, 4, 'qps is missing for every pod, so cpu alone may not scale down');

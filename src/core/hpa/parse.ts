@@ -440,7 +440,11 @@ interface ExternalEntry {
 function history(v: Json, path: string): HpaHistory {
   const o = optObj(v, path);
   const recPath = at(path, 'recommendations');
-  const recommendations: TimedRecommendation[] | null = o === null || o.recommendations == null ? null : arr(o.recommendations, recPath).map((r, i) => {
+  // Missing recommendations mean the controller remembers none. `firstSync: true` asks for a controller that has
+  // never seen this HPA, which records the current replica count first (recordInitialRecommendation).
+  const firstSync = o !== null && bool(o.firstSync, at(path, 'firstSync'), false);
+  if (firstSync && o.recommendations != null) throw new HpaInputError(at(path, 'firstSync'), 'a first sync has no recommendations; drop one of the two');
+  const recommendations: TimedRecommendation[] | null = firstSync ? null : o === null || o.recommendations == null ? [] : arr(o.recommendations, recPath).map((r, i) => {
     const p = at(recPath, i);
     const ro = obj(r, p);
     return { time: time(ro.time, at(p, 'time')), replicas: int(ro.replicas, at(p, 'replicas'), 0) };

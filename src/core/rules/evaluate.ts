@@ -2,7 +2,7 @@
 // otherwise the most cautious firing scale-down; cooldowns per rule and per direction hold actions back.
 import { formatDuration } from '../duration.js';
 import { applyResize, applyScale, validateRule } from './actions.js';
-import { clock, describeCondition, describeStep, num } from './format.js';
+import { clock, describeCondition, describeQuantity, describeStep } from './format.js';
 import { DEFAULT_STALE_AFTER_MS, ruleState } from './state.js';
 import type {
   ResizeProposal,
@@ -18,9 +18,7 @@ function clamp(v: number, min: number, max: number): number {
   return Math.min(Math.max(v, min), max);
 }
 
-function unit(resource: 'cpu' | 'memory', v: number): string {
-  return resource === 'cpu' ? `${num(v)} cores` : `${num(v)} bytes`;
-}
+const unit = describeQuantity;
 
 function severityTag(rule: SustainedRule): string {
   return rule.severity === 'critical' ? ' [critical]' : '';

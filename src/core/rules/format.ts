@@ -34,3 +34,13 @@ export function describeStep(action: RuleAction | ScaleAction): string {
       return `=${num(a)}`;
   }
 }
+
+/** cpu cores and memory bytes as Kubernetes writes them: 250m, 2; 640Mi, 1Gi (bytes when not a whole Ki). */
+export function describeQuantity(resource: 'cpu' | 'memory', v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (resource === 'cpu') return Number.isInteger(v) ? String(v) : `${Math.round(v * 1000)}m`;
+  for (const [suffix, size] of [['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) {
+    if (v >= size && v % size === 0) return `${v / size}${suffix}`;
+  }
+  return String(v);
+}

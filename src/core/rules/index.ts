@@ -2,5 +2,5 @@
 export * from './types.js';
 export { applyResize, applyScale, expandBand, validateBand, validateRule } from './actions.js';
 export { breaches, DEFAULT_STALE_AFTER_MS, describeRuleState, ruleState, usableSamples } from './state.js';
-export { clock, describeCondition, describeStep } from './format.js';
+export { clock, describeCondition, describeQuantity, describeStep } from './format.js';
 export { evaluateRules } from './evaluate.js';

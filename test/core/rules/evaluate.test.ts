@@ -222,12 +222,12 @@ describe('evaluateRules', () => {
     assert.equal(d.state.resources?.requests?.memory, 256 * Mi);
     assert.equal(s.resources?.limits?.memory, 512 * Mi);
     assert.equal(d.state.lastFired['memory-high'], now);
-    assert.match(d.reason, /memory limits \+25% 536870912 bytes → 671088640 bytes/);
+    assert.match(d.reason, /memory limits \+25% 512Mi → 640Mi$/);
 
     const atMax = evaluateRules([memHigh], { memory: flat(now - 5 * M, now, 15 * S, 91) }, state({ resources: { limits: { memory: 1024 * Mi } } }), now);
     assert.deepEqual(atMax.resizes, []);
     assert.equal(atMax.proposals[0]!.suppressed, 'no-change');
-    assert.match(atMax.proposals[0]!.reason, /at max/);
+    assert.match(atMax.proposals[0]!.reason, /memory limits stays 1Gi \(at max 1Gi\)$/);
 
     const unknown = evaluateRules([memHigh], { memory: flat(now - 5 * M, now, 15 * S, 91) }, state(), now);
     assert.equal(unknown.proposals[0]!.suppressed, 'unknown-resource');

@@ -1,0 +1,69 @@
+// Config checks owned by other modules, run by the loader: metric source blocks, HPA metric specs and behavior,
+// and which configured metric feeds each HPA metric. Each problem is reported at its YAML path.
+import { dirname } from 'node:path';
+import { parseSourceConfig } from '../metrics/index.js';
+import { parseMetricSpecs, parseBehavior, HpaInputError } from '../core/hpa/parse.js';
+import type { ConfigValidator, Report } from './validators.js';
+
+/** "services.api.hpa.metrics[0].resource" → ['services', 'api', 'hpa', 'metrics', 0, 'resource'] */
+export function splitPath(path: string): Array<string | number> {
+  const out: Array<string | number> = [];
+  for (const part of path.split('.')) {
+    const m = /^([^[\]]*)((?:\[\d+\])*)$/.exec(part);
+    if (!m) { out.push(part); continue; }
+    if (m[1]) out.push(m[1]);
+    for (const idx of m[2]!.matchAll(/\[(\d+)\]/g)) out.push(Number(idx[1]));
+  }
+  return out;
+}
+
+function reportError(report: Report, e: unknown, fallbackPath: Array<string | number>): void {
+  const err = e as Error & { path?: string; problem?: string; fix?: string };
+  if (e instanceof HpaInputError) return report(splitPath(e.path), e.problem);
+  const m = /^([\w.[\]-]+): (.*)$/s.exec(err.message);
+  if (err.path && m) return report(splitPath(err.path), m[2]!.startsWith(err.path) ? m[2]! : m[2]!);
+  report(fallbackPath, err.message);
+}
+
+const sourcesCheck: ConfigValidator = (config, _raw, report) => {
+  for (const [name, raw] of Object.entries(config.sources)) {
+    try {
+      parseSourceConfig(raw, `sources.${name}`, { baseDir: dirname(config.file) });
+    } catch (e) {
+      reportError(report, e, ['sources', name]);
+    }
+  }
+};
+
+const hpaCheck: ConfigValidator = (config, _raw, report) => {
+  for (const p of Object.values(config.services)) {
+    if (!p.hpa) continue;
+    const base = `services.${p.name}.hpa`;
+    try {
+      parseBehavior(p.hpa.behavior, `${base}.behavior`);
+    } catch (e) {
+      reportError(report, e, splitPath(`${base}.behavior`));
+    }
+    if (!p.hpa.metrics.length) continue;
+    let specs;
+    try {
+      specs = parseMetricSpecs(p.hpa.metrics, `${base}.metrics`);
+    } catch (e) {
+      reportError(report, e, splitPath(`${base}.metrics`));
+      continue;
+    }
+    specs.forEach((s, i) => {
+      const m = p.metrics[s.name];
+      const at = splitPath(`${base}.metrics[${i}]`);
+      if (!m) {
+        report(at, `${s.type} metric "${s.name}" has no entry under services.${p.name}.metrics`, `add services.${p.name}.metrics.${s.name} with its source and query`);
+        return;
+      }
+      const perPodNeeded = s.type === 'Resource' || s.type === 'ContainerResource' || s.type === 'Pods';
+      if (perPodNeeded && !m.perPod) report(at, `${s.type} metric "${s.name}" needs per-replica samples`, `set perPod: true on services.${p.name}.metrics.${s.name}`);
+      if (!perPodNeeded && m.perPod) report(at, `${s.type} metric "${s.name}" is one value for the whole service, but services.${p.name}.metrics.${s.name} is perPod`, 'remove perPod, or use a Pods metric');
+    });
+  }
+};
+
+export const builtinChecks: ConfigValidator[] = [sourcesCheck, hpaCheck];
