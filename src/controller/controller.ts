@@ -264,7 +264,7 @@ export class Controller {
       }
     }
     // record the decision with its inputs
-    await this.record({ service: p.name, time: started, kind: 'decision', fromReplicas: state.replicas, toReplicas: decision.desiredReplicas, decision, message: decision.reason, result: dry ? 'dry-run' : 'ok' });
+    await this.record({ service: p.name, time: started, kind: 'decision', fromReplicas: state.replicas, toReplicas: decision.desiredReplicas, decision, inputs: { values: obs.values, failures: obs.failures, readyReplicas: state.readyReplicas }, message: decision.reason, result: dry ? 'dry-run' : 'ok' });
     finish({ service: p.name, time: started, state, decision, values: obs.values, acted });
   }
 

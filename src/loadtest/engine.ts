@@ -5,7 +5,7 @@ import { Client, type Dispatcher } from 'undici';
 import { InputError } from '../cli/output.js';
 import { type LoadProfile, ArrivalSchedule, profileDurationMs, profilePeak, targetAt } from './profile.js';
 import { type Endpoint, type EndpointInput, WeightedPicker, parseTarget, resolveEndpoints } from './target.js';
-import { type LatencySummary, type TimelinePoint, Recorder, mergeHistograms, summarize } from './stats.js';
+import { type LatencySummary, type TimelinePoint, Recorder, mergeHistograms, percentileMs, summarize } from './stats.js';
 import { type Gate, type GateInput, type GateResult, type Reading, evaluateGates, interpret } from './gates.js';
 
 export type LoadModel = 'closed' | 'open';
@@ -463,7 +463,7 @@ class Run {
     const rps = rec.requests / (durationMs / 1000);
     const scheduledRps = this.issued / (durationMs / 1000);
     const figures: GateInput = {
-      latency: { mean: overall.mean, max: overall.max, percentile: (p) => (overallHist.totalCount ? overallHist.getValueAtPercentile(p) / 1000 : NaN) },
+      latency: { mean: overall.mean, max: overall.max, percentile: (p) => percentileMs(overallHist, p) },
       errorRate,
       rps,
     };

@@ -37,7 +37,7 @@ export function newHistogram(): Histogram {
 
 export function summarize(h: Histogram): LatencySummary {
   const n = h.totalCount;
-  const at = (p: number) => (n ? h.getValueAtPercentile(p) / 1000 : NaN);
+  const at = (p: number) => percentileMs(h, p);
   return {
     count: n,
     min: n ? h.minNonZeroValue / 1000 : NaN,
@@ -49,6 +49,14 @@ export function summarize(h: Histogram): LatencySummary {
     p999: at(99.9),
     max: n ? h.maxValue / 1000 : NaN,
   };
+}
+
+/**
+ * A percentile in ms. HDR reports the top of the value's bucket, which can sit just above the largest value recorded;
+ * clamping to the max keeps p99.9 <= max as readers expect.
+ */
+export function percentileMs(h: Histogram, p: number): number {
+  return h.totalCount ? Math.min(h.getValueAtPercentile(p), h.maxValue) / 1000 : NaN;
 }
 
 export function mergeHistograms(hs: readonly Histogram[]): Histogram {
@@ -147,9 +155,9 @@ export class Recorder {
       requests: this.secondRequests,
       errors: this.secondErrors,
       rps: round((this.secondRequests * 1000) / lengthMs),
-      p50: n ? h.getValueAtPercentile(50) / 1000 : null,
-      p95: n ? h.getValueAtPercentile(95) / 1000 : null,
-      p99: n ? h.getValueAtPercentile(99) / 1000 : null,
+      p50: n ? percentileMs(h, 50) : null,
+      p95: n ? percentileMs(h, 95) : null,
+      p99: n ? percentileMs(h, 99) : null,
       active,
       target: round(target),
     });

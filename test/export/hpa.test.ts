@@ -31,10 +31,12 @@ minReplicas: 3
 maxReplicas: 12
 metrics:
   rps: { source: prom, query: 'rate(x[1m])', perPod: true }
+  db_qps: { source: prom, query: 'sum(rate(db_queries_total[1m]))' }
+  memory: { source: k8s, query: memory, perPod: true }
 hpa:
   metrics:
     - { type: Pods, pods: { metric: { name: rps }, target: { type: AverageValue, averageValue: 250 } } }
-    - { type: Object, object: { describedObject: { kind: Service, name: db, apiVersion: v1 }, metric: { name: rps }, target: { type: Value, value: 1.5 } } }
+    - { type: Object, object: { describedObject: { kind: Service, name: db, apiVersion: v1 }, metric: { name: db_qps }, target: { type: Value, value: 1.5 } } }
     - { type: ContainerResource, containerResource: { name: memory, container: app, target: { type: AverageValue, averageValue: 512Mi } } }
   behavior:
     scaleDown: { stabilizationWindowSeconds: 600, selectPolicy: Min, policies: [{ type: Pods, value: 1, periodSeconds: 120 }] }`,
@@ -45,7 +47,7 @@ hpa:
       maxReplicas: 12,
       metrics: [
         { type: 'Pods', pods: { metric: { name: 'rps' }, target: { type: 'AverageValue', averageValue: '250' } } },
-        { type: 'Object', object: { describedObject: { kind: 'Service', name: 'db', apiVersion: 'v1' }, metric: { name: 'rps' }, target: { type: 'Value', value: '1.5' } } },
+        { type: 'Object', object: { describedObject: { kind: 'Service', name: 'db', apiVersion: 'v1' }, metric: { name: 'db_qps' }, target: { type: 'Value', value: '1.5' } } },
         { type: 'ContainerResource', containerResource: { name: 'memory', container: 'app', target: { type: 'AverageValue', averageValue: '512Mi' } } },
       ],
       behavior: { scaleDown: { stabilizationWindowSeconds: 600, selectPolicy: 'Min', policies: [{ type: 'Pods', value: 1, periodSeconds: 120 }] } },
@@ -107,16 +109,20 @@ for (const c of cases) {
   });
 }
 
-test('hpa: a malformed MetricSpec copied from the config is caught before it is written', () => {
+test('hpa: a malformed MetricSpec handed in by a library caller is caught before it is written', () => {
   const c = parseConfig(`${SOURCES}services:
   svc:
     target: { provider: kubernetes, name: web }
     maxReplicas: 3
+    metrics:
+      rps: { source: prom, query: 'rate(x[1m])', perPod: true }
     hpa:
       metrics:
-        - { type: Pods, pods: { metric: { name: rps }, target: { type: AverageValue, averageValue: 'lots' } } }
+        - { type: Pods, pods: { metric: { name: rps }, target: { type: AverageValue, averageValue: '10' } } }
 `);
-  const r = exportHpa(c, c.services.svc!);
-  const problems = validateExport(r.objects[0]!);
-  assert.ok(problems.some((p) => p.includes('spec.metrics.0.pods.target.averageValue')), problems.join('\n'));
+  const p = structuredClone(c.services.svc!);
+  ((p.hpa!.metrics[0] as { pods: { target: Record<string, unknown> } }).pods.target).averageValue = 'lots';
+  const problems = validateExport(exportHpa(c, p).objects[0]!);
+  assert.ok(problems.some((x) => x.includes('spec.metrics.0.pods.target.averageValue')), problems.join('\n'));
+  assert.deepEqual(validateExport(exportHpa(c, c.services.svc!).objects[0]!), []);
 });

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { applyResize, applyScale, expandBand, validateBand, validateRule } from '../../../src/core/rules/index.js';
+import { applyResize, applyScale, describeQuantity, expandBand, validateBand, validateRule } from '../../../src/core/rules/index.js';
 import type { ResizeAction, ScaleAction, SustainedRule } from '../../../src/core/rules/index.js';
 
 const Mi = 1024 * 1024;
@@ -126,4 +126,18 @@ describe('validateRule / validateBand', () => {
   it('rejects a band whose up step does not add replicas', () => {
     assert.match(validateBand({ ...band, up: { kind: 'scale', mode: 'add', amount: -1 } }).join('\n'), /up must add replicas/);
   });
+});
+
+describe('describeQuantity', () => {
+  const cases: Array<['cpu' | 'memory', number, string]> = [
+    ['cpu', 0.25, '250m'],
+    ['cpu', 2, '2'],
+    ['cpu', 1.5, '1500m'],
+    ['memory', 512 * Mi, '512Mi'],
+    ['memory', 1024 * Mi, '1Gi'],
+    ['memory', 1536 * Mi, '1536Mi'],
+    ['memory', 2048, '2Ki'],
+    ['memory', 1000, '1000'],
+  ];
+  for (const [r, v, want] of cases) it(`${r} ${v} → ${want}`, () => assert.equal(describeQuantity(r, v), want));
 });

@@ -1,0 +1,198 @@
+// The reconcile loop on the dry-run provider and a real SQLite store: act, hold on failures, back off, survive
+// other services' failures, and continue stabilization windows across a restart.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { parseConfig, type Config, type ServicePolicy } from '../../src/config/load.js';
+import { Controller } from '../../src/controller/controller.js';
+import { DryRunProvider } from '../../src/providers/dryrun.js';
+import { openStore } from '../../src/store/index.js';
+import type { MetricQuery, MetricSource, Sample } from '../../src/metrics/types.js';
+import { MetricError } from '../../src/metrics/types.js';
+import type { Provider } from '../../src/providers/types.js';
+import { createControllerMetrics } from '../../src/server/metrics.js';
+import { tempDir } from '../helpers/env.js';
+
+/** A source whose per-replica value the test sets; it answers for exactly the replicas the controller passes. */
+class SettableSource implements MetricSource {
+  readonly kind = 'settable';
+  perPod = 10;
+  fail: string | null = null;
+  calls = 0;
+  async sample(q: MetricQuery, now: Date): Promise<Sample[]> {
+    this.calls++;
+    if (this.fail) throw new MetricError('settable', q.query, this.fail);
+    const pods = (q.params?.pods as string[]) ?? [];
+    return pods.map((pod) => ({ labels: { pod }, t: now.getTime(), value: this.perPod }));
+  }
+}
+
+const yaml = (services: string[]) => `
+syncPeriod: 15s
+store: "sqlite::memory:"
+sources: { s: { type: process } }
+services:
+${services.map((name) => `  ${name}:
+    target: { provider: dryrun, replicas: 2 }
+    minReplicas: 1
+    maxReplicas: 10
+    metrics: { qps: { source: s, query: qps, perPod: true } }
+    hpa:
+      metrics:
+        - type: Pods
+          pods: { metric: { name: qps }, target: { type: AverageValue, averageValue: "10" } }
+      behavior:
+        scaleDown: { stabilizationWindowSeconds: 300 }
+`).join('')}`;
+
+function setup(config: Config, storeUrl = 'sqlite::memory:', providers: Record<string, Provider> = {}) {
+  const clock = { t: Date.parse('2024-01-01T00:00:00Z') };
+  const source = new SettableSource();
+  const dry = new DryRunProvider({ now: () => clock.t });
+  return {
+    clock,
+    source,
+    dry,
+    async make(dryRun = false) {
+      const store = await openStore(storeUrl);
+      const metrics = createControllerMetrics(false);
+      const c = new Controller(config, { store, dryRun, providerFor: (p: ServicePolicy) => providers[p.name] ?? dry, sources: { s: source }, metrics, now: () => clock.t });
+      return { c, store, metrics };
+    },
+  };
+}
+
+test('scales up on the HPA proposal and records decision and scale events with their inputs', async () => {
+  const env = setup(parseConfig(yaml(['api']), 'c.yaml'));
+  const { c, store } = await env.make();
+  env.source.perPod = 30; // 3× the per-replica target on 2 replicas → 6
+  const r = await c.syncOnce('api');
+  assert.equal(r.decision?.desiredReplicas, 6);
+  assert.equal(r.acted, true);
+  assert.equal((await env.dry.observe(c.policy('api')!.target)).replicas, 6);
+  const events = await store.history('api', 0);
+  assert.deepEqual(events.map((e) => e.kind), ['scale', 'decision']);
+  assert.equal(events[0]!.fromReplicas, 2);
+  assert.equal(events[0]!.toReplicas, 6);
+  assert.equal(events[1]!.inputs?.values.qps, 30);
+  assert.match(events[1]!.message!, /scale up 2 → 6/);
+});
+
+test('--dry-run decides and records but never acts', async () => {
+  const env = setup(parseConfig(yaml(['api']), 'c.yaml'));
+  const { c, store } = await env.make(true);
+  env.source.perPod = 30;
+  const r = await c.syncOnce('api');
+  assert.equal(r.decision?.desiredReplicas, 6);
+  assert.equal(r.acted, false);
+  assert.equal((await env.dry.observe(c.policy('api')!.target)).replicas, 2);
+  assert.deepEqual((await store.history('api', 0)).map((e) => e.result), ['dry-run', 'dry-run']);
+});
+
+test('a failing source holds replicas, is recorded and counted, and is retried with back-off', async () => {
+  const env = setup(parseConfig(yaml(['api']), 'c.yaml'));
+  const { c, metrics } = await env.make();
+  env.source.fail = 'connection refused';
+  const r1 = await c.syncOnce('api');
+  assert.equal(r1.decision?.desiredReplicas, 2);
+  assert.equal(r1.decision?.action, 'hold');
+  assert.match(r1.decision!.errors.join(' '), /connection refused/);
+  assert.equal(env.source.calls, 1);
+  // within the back-off (one sync period after the first failure) the source is not asked again
+  env.clock.t += 10_000;
+  await c.syncOnce('api');
+  assert.equal(env.source.calls, 1);
+  env.clock.t += 10_000;
+  await c.syncOnce('api');
+  assert.equal(env.source.calls, 2);
+  // second failure doubles the wait: 30 s
+  env.clock.t += 20_000;
+  await c.syncOnce('api');
+  assert.equal(env.source.calls, 2);
+  env.clock.t += 15_000;
+  env.source.fail = null;
+  env.source.perPod = 20;
+  const ok = await c.syncOnce('api');
+  assert.equal(env.source.calls, 3);
+  assert.equal(ok.decision?.desiredReplicas, 4);
+  const text = await metrics.registry.getSingleMetricAsString('scalepilot_metric_errors_total');
+  assert.match(text, /scalepilot_metric_errors_total\{service="api",metric="qps"\} 2/);
+});
+
+test('one service whose target fails does not stall the others', async () => {
+  const broken: Provider = {
+    kind: 'broken',
+    async observe() { throw new Error('API server unreachable'); },
+    async scale() { throw new Error('unreachable'); },
+  };
+  const env = setup(parseConfig(yaml(['api', 'worker']), 'c.yaml'), 'sqlite::memory:', { api: broken });
+  const { c, store } = await env.make();
+  env.source.perPod = 20;
+  c.start();
+  const deadline = Date.now() + 3000;
+  while (!c.lastSync('worker') || !c.lastSync('api')) {
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await c.stop();
+  assert.match(c.lastSync('api')!.error!, /API server unreachable/);
+  assert.equal(c.lastSync('worker')!.decision?.desiredReplicas, 4);
+  const errs = await store.history('api', 0, { kinds: ['error'] });
+  assert.equal(errs.length, 1);
+});
+
+test('a restarted controller continues the scale-down stabilization window from the store', async () => {
+  const dir = tempDir();
+  try {
+    const url = `sqlite:${join(dir.path, 'sp.db')}`;
+    const config = parseConfig(yaml(['api']), 'c.yaml');
+    const env = setup(config, url);
+    const a = await env.make();
+    env.source.perPod = 30;
+    await a.c.syncOnce('api'); // 2 → 6 at t0
+    const t0 = env.clock.t;
+    env.source.perPod = 5; // 6 replicas at half the target → 3
+    env.clock.t += 60_000;
+    const held = await a.c.syncOnce('api');
+    assert.equal(held.decision?.desiredReplicas, 6, 'held by the 300 s window');
+    await a.store.close();
+
+    // a new controller (new process) on the same store, 2 minutes later
+    const b = await env.make();
+    env.clock.t = t0 + 180_000;
+    const r = await b.c.syncOnce('api');
+    assert.equal(r.decision?.desiredReplicas, 6, 'the recommendation of 6 from before the restart is still inside the window');
+    // once the window has passed since the last high recommendation (t0), the restarted controller scales down,
+    // exactly when the first controller would have
+    env.clock.t = t0 + 301_000;
+    const down = await b.c.syncOnce('api');
+    assert.equal(down.decision?.desiredReplicas, 3);
+    // a controller without that memory starts a new window at its first sync (Kubernetes records the current count
+    // as its first recommendation), so at the same moment it still holds: the store made the difference
+    const fresh = setup(config);
+    const f = await fresh.make();
+    await fresh.dry.scale(config.services.api!.target, 6, { dryRun: false, drainMs: 0 });
+    fresh.source.perPod = 5;
+    fresh.clock.t = t0 + 180_000;
+    assert.equal((await f.c.syncOnce('api')).decision?.desiredReplicas, 6);
+    fresh.clock.t = t0 + 301_000;
+    assert.equal((await f.c.syncOnce('api')).decision?.desiredReplicas, 6);
+    await b.store.close();
+  } finally {
+    dir.cleanup();
+  }
+});
+
+test('pause keeps deciding and recording but does not act; manual scale is recorded', async () => {
+  const env = setup(parseConfig(yaml(['api']), 'c.yaml'));
+  const { c, store } = await env.make();
+  await c.setPaused('api', true, 'test');
+  env.source.perPod = 30;
+  const r = await c.syncOnce('api');
+  assert.equal(r.decision?.action, 'paused');
+  assert.equal((await env.dry.observe(c.policy('api')!.target)).replicas, 2);
+  await c.scaleManually('api', 5, 'test');
+  assert.equal((await env.dry.observe(c.policy('api')!.target)).replicas, 5);
+  const kinds = (await store.history('api', 0)).map((e) => `${e.kind}:${e.result}`);
+  assert.deepEqual(kinds, ['pause:ok', 'decision:ok', 'scale:ok']);
+});
