@@ -5,7 +5,7 @@ import type { MetricSource } from '../metrics/types.js';
 import type { Provider, TargetState } from '../providers/types.js';
 import type { Decision, History } from '../core/types.js';
 import { emptyHistory } from '../core/types.js';
-import { decide, historyWindowMs, appendSeries } from '../core/decide.js';
+import { decide, historyWindowMs, appendSeries, rememberDecision, rememberScale } from '../core/decide.js';
 import { buildObservation, readMetrics } from './observe.js';
 import type { ControllerMetrics } from '../server/metrics.js';
 import type { Store, StoreEvent } from '../store/types.js';
@@ -228,7 +228,7 @@ export class Controller {
     }
 
     // remember (windows count every sync's recommendation, as the HPA controller does)
-    this.remember(l, decision, started);
+    rememberDecision(l.history, decision, historyWindowMs(p));
 
     // act
     let acted = false;
@@ -238,9 +238,7 @@ export class Controller {
         await l.provider.scale(p.target, decision.desiredReplicas, { dryRun: dry, drainMs: p.drainMs });
         acted = !dry;
         if (!dry) {
-          const change = decision.desiredReplicas - state.replicas;
-          if (change > 0) l.history.scaleUpEvents.push({ t: started, change });
-          else l.history.scaleDownEvents.push({ t: started, change: -change });
+          rememberScale(l.history, state.replicas, decision.desiredReplicas, started);
         }
         await this.record({ service: p.name, time: started, kind: 'scale', fromReplicas: state.replicas, toReplicas: decision.desiredReplicas, message: decision.reason, result: dry ? 'dry-run' : 'ok' });
         this.log.info({ service: p.name, from: state.replicas, to: decision.desiredReplicas, reason: decision.reason, dryRun: dry }, 'scaled');
@@ -266,22 +264,6 @@ export class Controller {
     // record the decision with its inputs
     await this.record({ service: p.name, time: started, kind: 'decision', fromReplicas: state.replicas, toReplicas: decision.desiredReplicas, decision, inputs: { values: obs.values, failures: obs.failures, readyReplicas: state.readyReplicas }, message: decision.reason, result: dry ? 'dry-run' : 'ok' });
     finish({ service: p.name, time: started, state, decision, values: obs.values, acted });
-  }
-
-  private remember(l: ServiceLoop, d: Decision, now: number): void {
-    const h = l.history;
-    h.recommendations.push({ t: now, replicas: d.recommendation });
-    h.lastFired = d.lastFired;
-    if (d.queue) h.queue = d.queue;
-    const horizon = now - historyWindowMs(l.policy);
-    const keep = <T extends { t: number }>(a: T[]) => {
-      let i = 0;
-      while (i < a.length && a[i]!.t < horizon) i++;
-      if (i) a.splice(0, i);
-    };
-    keep(h.recommendations);
-    keep(h.scaleUpEvents);
-    keep(h.scaleDownEvents);
   }
 
   /** Replaces the metric sources (config reload); in-flight syncs finish with the old ones. */
@@ -310,9 +292,7 @@ export class Controller {
       await this.record({ service, time: now, kind: 'scale', fromReplicas: state.replicas, toReplicas: replicas, message: `manual scale by ${by}`, result: 'failed', error: (e as Error).message });
       throw e;
     }
-    const change = replicas - state.replicas;
-    if (change > 0) l.history.scaleUpEvents.push({ t: now, change });
-    else if (change < 0) l.history.scaleDownEvents.push({ t: now, change: -change });
+    if (!this.opts.dryRun) rememberScale(l.history, state.replicas, replicas, now);
     await this.record({ service, time: now, kind: 'scale', fromReplicas: state.replicas, toReplicas: replicas, message: `manual scale by ${by}`, result: this.opts.dryRun ? 'dry-run' : 'ok' });
   }
 

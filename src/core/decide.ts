@@ -96,15 +96,40 @@ export function historyWindowMs(p: ServicePolicy): number {
   return compile(p).windowMs;
 }
 
+/**
+ * Remembers a decision for the next sync: its recommendation (and on a first sync the current count, as Kubernetes
+ * does), trimmed to the window. Scale events are added by the caller only once a change has really been applied.
+ */
+export function rememberDecision(h: History, d: Decision, windowMs: number): void {
+  if (d.initialRecommendation !== undefined) h.recommendations.push({ t: d.time, replicas: d.initialRecommendation });
+  h.recommendations.push({ t: d.time, replicas: d.recommendation });
+  h.lastFired = d.lastFired;
+  if (d.queue) h.queue = d.queue;
+  const horizon = d.time - windowMs;
+  trimBefore(h.recommendations, horizon);
+  trimBefore(h.scaleUpEvents, horizon);
+  trimBefore(h.scaleDownEvents, horizon);
+}
+
+/** Records an applied scale as an event for the behavior's rate limits. */
+export function rememberScale(h: History, from: number, to: number, t: number): void {
+  if (to > from) h.scaleUpEvents.push({ t, change: to - from });
+  else if (to < from) h.scaleDownEvents.push({ t, change: from - to });
+}
+
+function trimBefore<T extends { t: number }>(a: T[], horizon: number): void {
+  let i = 0;
+  while (i < a.length && a[i]!.t < horizon) i++;
+  if (i) a.splice(0, i);
+}
+
 /** Appends this sync's metric values to the remembered series and drops what is older than the window. */
 export function appendSeries(h: History, values: Record<string, number>, now: number, windowMs: number): void {
   const horizon = now - windowMs;
   for (const [k, v] of Object.entries(values)) {
     const s = (h.series[k] ??= []);
     s.push({ t: now, v });
-    let i = 0;
-    while (i < s.length && s[i]!.t < horizon) i++;
-    if (i) s.splice(0, i);
+    trimBefore(s, horizon);
   }
 }
 
@@ -258,8 +283,9 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
 
   for (const [m, e] of Object.entries(o.failures)) if (!errors.some((x) => x.includes(m))) errors.push(`${m}: ${e}`);
 
+  const firstSync = !h.recommendations.length && !h.scaleUpEvents.length && !h.scaleDownEvents.length;
   const hpaHistory: HpaHistory = {
-    recommendations: h.recommendations.length || h.scaleUpEvents.length || h.scaleDownEvents.length ? h.recommendations.map((r) => ({ time: r.t, replicas: r.replicas })) : null,
+    recommendations: firstSync ? null : h.recommendations.map((r) => ({ time: r.t, replicas: r.replicas })),
     scaleUpEvents: h.scaleUpEvents.map((e) => ({ time: e.t, change: e.change })),
     scaleDownEvents: h.scaleDownEvents.map((e) => ({ time: e.t, change: e.change })),
   };
@@ -347,6 +373,7 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
     proposals,
     proposed,
     recommendation: fin.recommendation,
+    ...(firstSync ? { initialRecommendation: current } : {}),
     minReplicas,
     maxReplicas,
     conditions,

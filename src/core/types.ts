@@ -78,8 +78,13 @@ export interface Decision {
   proposals: Proposal[];
   /** max over proposals before min/max and behavior */
   proposed: number;
-  /** after stabilization window (what is recorded as a recommendation) */
+  /** the unstabilized proposal, recorded into the history's recommendations */
   recommendation: number;
+  /**
+   * On a controller's first sync of a service (no memory), Kubernetes records the current replica count as the
+   * first recommendation; it is carried here so the controller, the simulator and a store reload all keep it.
+   */
+  initialRecommendation?: number;
   minReplicas: number;
   maxReplicas: number;
   conditions: Array<{ type: string; status: 'True' | 'False'; reason: string; message: string }>;

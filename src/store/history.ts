@@ -24,6 +24,7 @@ export async function loadControllerHistory(store: Store, service: string, now: 
     }
     const d = e.decision;
     if (!d) continue;
+    if (d.initialRecommendation !== undefined) h.recommendations.push({ t: e.time, replicas: d.initialRecommendation });
     h.recommendations.push({ t: e.time, replicas: d.recommendation });
     h.lastFired = { ...d.lastFired };
     if (d.queue) h.queue = { ...d.queue };

@@ -16,7 +16,8 @@ function free(port: number): Promise<boolean> {
 /** A base port such that base .. base+n-1 are all free on 127.0.0.1. */
 export async function freePortRange(n: number): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 35000);
+    // Below the kernel's ephemeral range (32768+), so outgoing connections never take a replica's port.
+    const base = 10000 + Math.floor(Math.random() * 22000);
     let ok = true;
     for (let i = 0; i < n && ok; i++) ok = await free(base + i);
     if (ok) return base;

@@ -1,0 +1,77 @@
+// Tuning finds a known optimum: a spike shorter than the start-up delay can only be met by replicas already
+// running, so the cheapest policy with zero violation minutes is exactly minReplicas = the spike's need, with a
+// target high enough that the spike (100 % utilization) stays within the HPA's tolerance and starts nothing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfig } from '../../src/config/load.js';
+import { resolveSetup, startReplicas } from '../../src/sim/setup.js';
+import { tunePolicy, tuneParams } from '../../src/sim/tune.js';
+import { simulateService } from '../../src/sim/engine.js';
+
+const policy = parseConfig(`
+sources:
+  procs: { type: process }
+services:
+  web:
+    target: { provider: dryrun }
+    minReplicas: 1
+    maxReplicas: 20
+    resources: { requests: { cpu: "1" } }
+    metrics:
+      cpu: { source: procs, query: cpu, perPod: true }
+    hpa:
+      metrics:
+        - type: Resource
+          resource: { name: cpu, target: { type: Utilization, averageUtilization: 70 } }
+    capacity: { rpsPerReplica: 100, startupDelay: 5m, readinessDelay: 0s }
+    slo: { maxUtilization: 100 }
+`, 'tune.yaml').services.web!;
+
+// three hours at 15 s: 100 rps, and 400 rps for two minutes at half past every hour
+const values = new Float64Array(720);
+for (let k = 0; k < values.length; k++) values[k] = k % 240 >= 120 && k % 240 < 128 ? 400 : 100;
+const load = { start: Date.UTC(2024, 0, 1), stepMs: 15_000, values };
+const { setup } = resolveSetup(policy, new Set(), { firstLoad: 100 });
+
+test('the configured policy cannot meet the spike: the search has something to find', () => {
+  const r = simulateService(policy, setup, load);
+  assert.ok(r.score.violationMinutes > 0);
+});
+
+test('tuning finds minReplicas 4 with target 95: zero violations at exactly 4 replicas all along', async () => {
+  const progress: number[] = [];
+  const t = await tunePolicy(policy, setup, load, {
+    workers: 2,
+    budget: 300,
+    maxUsefulMinReplicas: 4,
+    initialReplicas: (p) => startReplicas(p, setup.workload, setup.slo, 100),
+    onProgress: (done) => progress.push(done),
+  });
+  assert.equal(t.mode, 'coordinate');
+  assert.ok(t.evaluated <= 300 && t.evaluated < t.space);
+  assert.equal(t.meetsSlo, true);
+  assert.equal(t.best.params['minReplicas'], '4');
+  assert.equal(t.best.params['target (cpu averageUtilization)'], '95');
+  assert.equal(t.best.result.score.violationMinutes, 0);
+  assert.equal(t.best.result.score.replicaHours, 4 * 3);
+  assert.equal(t.best.result.score.scaleUps, 0);
+  assert.equal(t.best.policy.minReplicas, 4);
+  assert.match(t.snippet, /minReplicas: 4/);
+  assert.match(t.snippet, /averageUtilization: 95/);
+  // the top list is ordered: nothing better than the winner, and the configured policy is worse
+  for (const c of t.top) assert.ok(c.result.score.violationMinutes > 0 || c.result.score.replicaHours >= 12);
+  assert.ok(t.configured.result.score.violationMinutes > 0);
+  assert.equal(progress.length, t.evaluated);
+});
+
+test('when nothing in the space meets the SLO, the fewest violations win and it says so', async () => {
+  const tight = { ...policy, maxReplicas: 3 };
+  const t = await tunePolicy(tight, setup, load, { workers: 1, budget: 40, maxUsefulMinReplicas: 3, initialReplicas: (p) => startReplicas(p, setup.workload, setup.slo, 100) });
+  assert.equal(t.meetsSlo, false);
+  assert.ok(t.best.result.score.violationMinutes > 0);
+  assert.ok(t.top.every((c) => c.result.score.violationMinutes >= t.best.result.score.violationMinutes));
+});
+
+test('a service without an hpa block cannot be tuned, and the message says what to add', () => {
+  assert.throws(() => tuneParams({ ...policy, hpa: undefined } as typeof policy, 4), /no hpa block/);
+});
