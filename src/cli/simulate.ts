@@ -115,7 +115,7 @@ export function register(program: Command): void {
     .option('--step <duration>', 'simulation step (and Prometheus query step); default the service\'s syncPeriod')
     .option('--compare <files>', 'comma-separated configs (whole scalepilot.yaml or one service block) to compare side by side')
     .option('--tune', 'search HPA target, scale-down window, scale-up/down policies and minReplicas for the cheapest policy with zero SLO-violation minutes')
-    .option('--tune-budget <n>', 'most candidates to simulate while tuning', '300')
+    .option('--tune-budget <n>', 'most candidates to simulate while tuning', '400')
     .option('--metric <name=signal>', 'feed a configured metric from a modelled signal (rps, cpu, utilization, queue, p95, replicas, ready_replicas); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--initial-replicas <n>', 'replicas when the replay starts (default: what the first load needs, within min/max)')
     .option('--workers <n>', 'worker threads (default: available cores)')

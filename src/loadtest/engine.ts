@@ -501,6 +501,6 @@ class Run {
 }
 
 /** Runs one load test to its end (profile duration, request count, or the signal) and returns what it measured. */
-export function runLoadTest(o: LoadTestOptions, hooks: RunHooks = {}): Promise<LoadTestResult> {
+export async function runLoadTest(o: LoadTestOptions, hooks: RunHooks = {}): Promise<LoadTestResult> {
   return new Run(o, hooks).start();
 }

@@ -1,6 +1,6 @@
 // Searches HPA parameters (target, scale-down stabilization window, scale-up and scale-down policies,
 // minReplicas) for the cheapest policy with no SLO-violation minutes on a trace. Small spaces are searched
-// exhaustively; larger ones by coordinate search from the configured policy, within an evaluation budget.
+// exhaustively; larger ones by block coordinate search from the configured policy, within an evaluation budget.
 import { stringify as toYaml } from 'yaml';
 import type { ServicePolicy } from '../config/load.js';
 import { formatMilli, parseMilli } from '../core/quantity.js';
@@ -21,6 +21,8 @@ export interface TuneValue {
 
 export interface TuneParam {
   name: string;
+  /** parameters with the same group are searched together (all combinations) */
+  group?: string;
   /** values[0] is always the configured one */
   values: TuneValue[];
 }
@@ -117,6 +119,7 @@ export function tuneParams(p: ServicePolicy, maxUseful: number): TuneParam[] {
       const cur = tgt.averageUtilization;
       out.push({
         name: `target (${t.metric} averageUtilization)`,
+        group: 'steady',
         values: [{ label: String(cur) }, ...UTILIZATION_GRID.filter((v) => v !== cur).map((v) => ({ label: String(v), apply: (q: ServicePolicy) => { t.holder(q).averageUtilization = v; } }))],
       });
     } else {
@@ -125,6 +128,7 @@ export function tuneParams(p: ServicePolicy, maxUseful: number): TuneParam[] {
         const milli = parseMilli(tgt[key]!);
         out.push({
           name: `target (${t.metric} ${key})`,
+          group: 'steady',
           values: [{ label: String(tgt[key]) }, ...VALUE_FACTORS.map((f) => {
             const v = formatMilli(Math.max(1, Math.round(milli * f)));
             return { label: v, apply: (q: ServicePolicy) => { t.holder(q)[key] = v; } };
@@ -160,8 +164,20 @@ export function tuneParams(p: ServicePolicy, maxUseful: number): TuneParam[] {
   mins.delete(p.minReplicas);
   out.push({
     name: 'minReplicas',
+    group: 'steady',
     values: [{ label: String(p.minReplicas) }, ...[...mins].sort((a, b) => a - b).map((v) => ({ label: String(v), apply: (q: ServicePolicy) => { q.minReplicas = v; } }))],
   });
+  return out;
+}
+
+/** Every combination of the values of params[dims], the other parameters as in `base`. */
+function combos(base: number[], params: TuneParam[], dims: number[]): number[][] {
+  let out = [base.slice()];
+  for (const d of dims) {
+    const next: number[][] = [];
+    for (const c of out) for (let v = 0; v < params[d]!.values.length; v++) { const x = c.slice(); x[d] = v; next.push(x); }
+    out = next;
+  }
   return out;
 }
 
@@ -178,7 +194,7 @@ export function compareCandidates(a: SimResult, b: SimResult): number {
 }
 
 export interface TuneOptions {
-  /** most candidates to simulate (default 300) */
+  /** most candidates to simulate (default 400) */
   budget?: number;
   pool?: SimPool;
   workers?: number;
@@ -191,7 +207,7 @@ export interface TuneOptions {
 
 /** Tunes `policy` on `load`. Deterministic: the same inputs give the same winner in any number of threads. */
 export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: LoadSeries, opts: TuneOptions = {}): Promise<TuneResult> {
-  const budget = Math.max(1, opts.budget ?? 300);
+  const budget = Math.max(1, opts.budget ?? 400);
   const params = tuneParams(policy, opts.maxUsefulMinReplicas ?? policy.maxReplicas);
   const space = params.reduce((n, p) => n * p.values.length, 1);
   const quiet = { ...setup, timeline: false };
@@ -229,21 +245,21 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
   let mode: TuneResult['mode'];
   if (space <= budget) {
     mode = 'grid';
-    const all: number[][] = [];
-    const walk = (i: number, acc: number[]) => {
-      if (i === params.length) { all.push(acc.slice()); return; }
-      for (let v = 0; v < params[i]!.values.length; v++) { acc.push(v); walk(i + 1, acc); acc.pop(); }
-    };
-    walk(0, []);
-    await evaluate(all);
+    await evaluate(combos(start, params, params.map((_, i) => i)));
   } else {
+    // Block coordinate search: the target and minReplicas together set the steady replica count and only pay
+    // off together (a higher floor lets a higher target through), so they are searched as one grid; each
+    // behavior parameter is searched alone. Rounds repeat from the best so far until nothing improves.
     mode = 'coordinate';
+    const together = params.map((p, i) => (p.group ? i : -1)).filter((i) => i >= 0);
+    const blocks = [together, ...params.map((p, i) => (p.group ? -1 : i)).filter((i) => i >= 0).map((i) => [i])].filter((b) => b.length);
     let cur = start.slice();
     let [best] = await evaluate([cur]);
     for (let round = 0; round < 5 && seen.size < budget; round++) {
       const before = cur.join(',');
-      for (let i = 0; i < params.length && seen.size < budget; i++) {
-        const batch = params[i]!.values.map((_, v) => { const c = cur.slice(); c[i] = v; return c; });
+      for (const block of blocks) {
+        if (seen.size >= budget) break;
+        const batch = combos(cur, params, block);
         for (const c of await evaluate(batch)) {
           if (better(c, best!)) {
             best = c;
