@@ -7,7 +7,7 @@ import type { ExportResult } from './types.js';
 export interface NginxOptions {
   /** local: replica slots to list (default maxReplicas: stopped slots are marked down by max_fails and skipped) */
   replicas?: number;
-  /** container port of a Compose service (default the target's `port`) */
+  /** container port of a Compose service (the compose target does not name one) */
   port?: number;
   maxFails?: number;
   /** seconds */
@@ -45,7 +45,7 @@ function slots(p: ServicePolicy, o: NginxOptions, warnings: string[]): string[] 
     return Array.from({ length: n }, (_, i) => `127.0.0.1:${base + i}`);
   }
   if (p.target.provider === 'compose') {
-    const port = o.port ?? (typeof spec.port === 'number' ? spec.port : undefined);
+    const port = o.port;
     if (port === undefined) {
       warnings.push(`services.${p.name}: the Compose container port is unknown; pass --port`);
       return undefined;

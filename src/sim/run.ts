@@ -15,7 +15,7 @@ import { distanceFromBound, type VsBound } from './compare.js';
 import { simulateMany, SimPool } from './pool.js';
 import { tunePolicy, type TuneResult } from './tune.js';
 import type { Bound, LoadKind, LoadSeries, MetricBinding, Signal, SimResult, SimSetup, SloParams, WorkloadParams } from './types.js';
-import { readCapacity } from './capacity.js';
+import { readCapacityFile } from '../loadtest/capacity.js';
 
 export interface SimulateRequest {
   configFile: string;
@@ -129,7 +129,13 @@ function capacityFor(p: ServicePolicy, configFile: string): CapacityMeasurement 
   const f = p.capacity?.file;
   if (f === undefined || p.capacity?.rpsPerReplica !== undefined) return undefined;
   const path = isAbsolute(f) ? f : resolve(dirname(configFile), f);
-  return readCapacity(path, `services.${p.name}.capacity.file`);
+  try {
+    const c = readCapacityFile(path);
+    return { rpsPerReplica: c.rpsPerReplica, source: `services.${p.name}.capacity.file (${path}, measured ${c.measuredAt})` };
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`services.${p.name}.capacity.file: ${e.message}`);
+    throw e;
+  }
 }
 
 function traceName(t: TraceInput): string {

@@ -46,13 +46,16 @@ test('compose override: --replicas is kept within min..max', () => {
 });
 
 test('nginx upstream: local replica ports and the compose service name', () => {
-  const r = exportNginx(all);
+  const r = exportNginx(all, { port: 8080 });
   const ups = r.objects.map((o) => o.object as unknown as NginxUpstream);
   assert.deepEqual(ups.map((u) => [u.name, u.servers.map((s) => s.address)]), [
     ['worker', ['worker:8080']],
     ['web', ['127.0.0.1:18001', '127.0.0.1:18002', '127.0.0.1:18003', '127.0.0.1:18004']],
   ]);
   assert.ok(r.warnings.some((w) => /services\.api uses the kubernetes provider/.test(w)));
+  const noPort = exportNginx([config.services.worker!]);
+  assert.deepEqual(noPort.objects, []);
+  assert.ok(noPort.warnings.some((w) => /services\.worker: the Compose container port is unknown; pass --port/.test(w)));
   const two = exportNginx([config.services.web!], { replicas: 2, maxFails: 5, failTimeout: 20 }).objects[0]!.object as unknown as NginxUpstream;
   assert.equal(renderUpstream(two), [
     '# scalepilot: web: local replicas on ports 18001..18002; slots without a running replica are skipped after max_fails',

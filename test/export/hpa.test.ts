@@ -18,7 +18,7 @@ function hpaOf(service: string) {
   assert.equal(r.objects.length, 1);
   const o = r.objects[0]!.object as { metadata: Record<string, unknown>; spec: Record<string, unknown> };
   // the real schema: throws on a wrong type, a missing required field or a malformed quantity
-  new HorizontalPodAutoscaler(o as ConstructorParameters<typeof HorizontalPodAutoscaler>[0]).validate();
+  new HorizontalPodAutoscaler(o as unknown as ConstructorParameters<typeof HorizontalPodAutoscaler>[0]).validate();
   assert.deepEqual(validateExport(r.objects[0]!), []);
   return { o, warnings: r.warnings };
 }
@@ -121,7 +121,7 @@ test('hpa: a malformed MetricSpec handed in by a library caller is caught before
         - { type: Pods, pods: { metric: { name: rps }, target: { type: AverageValue, averageValue: '10' } } }
 `);
   const p = structuredClone(c.services.svc!);
-  ((p.hpa!.metrics[0] as { pods: { target: Record<string, unknown> } }).pods.target).averageValue = 'lots';
+  ((p.hpa!.metrics[0] as unknown as { pods: { target: Record<string, unknown> } }).pods.target).averageValue = 'lots';
   const problems = validateExport(exportHpa(c, p).objects[0]!);
   assert.ok(problems.some((x) => x.includes('spec.metrics.0.pods.target.averageValue')), problems.join('\n'));
   assert.deepEqual(validateExport(exportHpa(c, c.services.svc!).objects[0]!), []);
