@@ -10,7 +10,7 @@ const one = (v: number) => pyFixed(v, 1, true);
 /** whole numbers stay whole (maxReplicas 10, not 10.0) */
 const qty = (v: number) => (Number.isInteger(v) ? int(v) : one(v));
 const pct = (v: number) => `${pyFixed(v * 100, 1)}%`;
-const months = (m: number | null) => (m === null ? 'never' : m === 0 ? 'now' : `${pyFixed(m, 1)} months`);
+const months = (m: number | null) => (m === null ? 'never' : m === 0 ? 'now' : m < 1 ? `${pyFixed(m * 30.44, 0)} days` : `${pyFixed(m, 1)} months`);
 
 function monthsTable(p: Plan): ReportTable {
   return {

@@ -169,7 +169,11 @@ export function buildPlan(inputs: PlanInputs, now: number): Plan {
     start,
   };
   try {
-    const tierOf = (load: { users: number; rps: number }) => sizingTier(load, inputs.tiers ?? {});
+    // Tiers defined by one measure only (the Open Forge runbook sizes by users) are judged by that measure alone.
+    const byUsers = inputs.tiers?.users !== undefined || inputs.tiers?.rps === undefined;
+    const byRps = inputs.tiers?.rps !== undefined || inputs.tiers?.users === undefined;
+    const tierOf = (load: { users: number; rps: number }) =>
+      sizingTier({ ...(byUsers ? { users: load.users } : {}), ...(byRps ? { rps: load.rps } : {}) }, inputs.tiers ?? {});
     const rows: PlanRow[] = projectCapacity(capacity).map((r) => ({ ...r, tier: tierOf(r).tier }));
     const last = rows[rows.length - 1]!;
     const lastTier = tierOf(last);
@@ -189,7 +193,7 @@ export function buildPlan(inputs: PlanInputs, now: number): Plan {
         ...(inputs.tokensPerRequest !== undefined ? { tokensPerRequest: inputs.tokensPerRequest } : {}),
       },
       inputs.phases ?? DEFAULT_PHASES,
-    );
+    ).map((ph) => ({ ...ph, tier: tierOf(ph).tier }));
     const common = {
       start,
       growth: growth.model,
@@ -211,6 +215,9 @@ export function buildPlan(inputs: PlanInputs, now: number): Plan {
       const perRequest = q.usedPerMinute / (rps * 60);
       const scale = q.unit === 'day' ? 1440 : 1;
       const reached = limitDates({ ...common, tokensPerRequest: perRequest, limits: { tokenQuotaPerMinute: q.quotaPerMinute } })[0]!;
+      const per = q.unit === 'day' ? 'day' : 'min';
+      const r = (v: number) => Math.round(v).toLocaleString('en-US');
+      const when = reached.month === null ? 'not reached' : reached.month === 0 ? 'already reached' : `reached in ${Number(reached.month.toPrecision(3))} months (${reached.date})`;
       return {
         name: q.name,
         unit: q.unit,
@@ -219,8 +226,12 @@ export function buildPlan(inputs: PlanInputs, now: number): Plan {
         ceiling,
         utilization: q.usedPerMinute / q.quotaPerMinute,
         ok: q.usedPerMinute <= q.quotaPerMinute * ceiling,
-        reached: { ...reached, reason: reached.reason.replace(/^tokenQuota/, `${q.name} quota`) },
-        phases: phases.map((ph) => ({ name: ph.name, requiredQuota: tokenQuota({ rps: ph.rps, tokensPerRequest: perRequest, ceiling }).requiredQuota * scale })),
+        reached: {
+          ...reached,
+          reason: `${q.name} quota ${r(q.quotaPerMinute * scale)} tokens/${per}: now ${r(q.usedPerMinute * scale)} of ${r(q.quotaPerMinute * scale * ceiling)} usable (${Math.round(ceiling * 100)}% ceiling); ${when} at ${growth.description}`,
+        },
+        // rps × scale makes tokenQuota's per-minute arithmetic come out per day for daily quotas
+        phases: phases.map((ph) => ({ name: ph.name, requiredQuota: tokenQuota({ rps: ph.rps * scale, tokensPerRequest: perRequest, ceiling }).requiredQuota })),
       };
     });
     return {

@@ -24,6 +24,8 @@ function podFor(s: Sample, pods: PodState[]): PodState | undefined {
   if (l.pid) return pods.find((p) => String(p.pid) === l.pid);
   if (l.container) return pods.find((p) => p.containerId === l.container || p.name === l.container);
   if (l.container_id) return pods.find((p) => p.containerId === l.container_id);
+  // Prometheus scraping each replica directly labels its samples with the replica's host:port
+  if (l.instance) return pods.find((p) => p.endpoint !== undefined && p.endpoint.replace(/^\w+:\/\//, '').replace(/\/.*$/, '') === l.instance);
   return undefined;
 }
 

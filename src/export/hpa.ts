@@ -64,6 +64,8 @@ export function exportHpa(config: Config, p: ServicePolicy): ExportResult {
   const warnings: string[] = [];
   const ref = workloadRef(p, warnings);
   let metrics = (p.hpa?.metrics ?? []).map((m) => metricSpec(m as Json));
+  const custom = metrics.filter((m) => m.type === 'Pods' || m.type === 'Object' || m.type === 'External').map((m) => `${String(m.type)} ${String((((m[SOURCE_KEY[String(m.type)]!] as Json).metric ?? {}) as Json).name)}`);
+  if (custom.length) warnings.push(`services.${p.name}.hpa.metrics: ${custom.join(', ')} must be served under these names by a metrics adapter (e.g. prometheus-adapter) for the HPA to read them`);
   if (metrics.length === 0) metrics = derivedMetrics(config, p, warnings);
   if (metrics.length === 0) {
     metrics = [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }];

@@ -19,8 +19,11 @@ export function toYamlDocuments(objects: ReadonlyArray<Record<string, unknown>>)
   return objects.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
 }
 
+/** One object as itself; several Kubernetes objects as a v1 List (so `kubectl apply -f -` takes them), others as an array. */
 export function toJson(objects: ReadonlyArray<Record<string, unknown>>): string {
-  return JSON.stringify(objects.length === 1 ? objects[0] : objects, null, 2) + '\n';
+  const k8s = objects.every((o) => typeof o.apiVersion === 'string' && typeof o.kind === 'string');
+  const doc = objects.length === 1 ? objects[0] : k8s ? { apiVersion: 'v1', kind: 'List', items: objects } : objects;
+  return JSON.stringify(doc, null, 2) + '\n';
 }
 
 /** Where a Kubernetes object for this service points: the kubernetes target's workload, else a Deployment named after the service. */

@@ -133,6 +133,13 @@ export async function findCapacity(
     return passed;
   };
 
+  // connect and let the HTTP parser and JIT warm up first, so step 1 does not pay for the load generator's cold start
+  await runLoadTest({
+    url: o.url, model: 'closed', profile: constantProfile(1, 2000), maxRequests: 20, gracefulStopMs: 500,
+    ...(o.endpoints ? { endpoints: o.endpoints } : {}),
+    ...(o.allowRemote ? { allowRemote: true } : {}),
+  }, hooks.signal ? { signal: hooks.signal } : {});
+
   let rate = startRps;
   while (steps.length < maxSteps && !hooks.signal?.aborted) {
     if (await measure('ramp', rate)) {

@@ -392,12 +392,21 @@ class Run {
     this.rec.record(elapsed, h.stage, h.endpoint, status, Math.round((now - h.intended) * 1000), err ? errorKind(err) : undefined);
     if (this.o.model === 'open' && status > 0) this.rec.serviceTime.recordValue(Math.max(1, Math.round((now - h.sent) * 1000)));
     this.lastCompletionMs = elapsed;
+    // after an error undici is still unwinding the failed connection, and it must not be handed a new request from
+    // inside that callback; waiting a turn also keeps a refusing target from spinning the loop
+    if (err) setImmediate(() => this.next(h.slot));
+    else this.next(h.slot);
+  }
+
+  /** The connection `slot` is free: its VU sends again, or the open model hands it the next waiting arrival. */
+  private next(slot: number): void {
+    if (this.phase === 'done') return;
     if (this.o.model === 'closed') {
-      this.issueClosed(h.slot);
+      this.issueClosed(slot);
     } else if (this.phase === 'running' && this.queueHead < this.queue.length) {
-      this.sendQueued(h.slot);
+      this.sendQueued(slot);
     } else {
-      this.freeSlots.push(h.slot);
+      this.freeSlots.push(slot);
       if (this.phase === 'running') this.stopWhenBudgetSpent();
     }
     if (this.phase === 'draining' && this.inFlight === 0) this.finish();

@@ -91,7 +91,9 @@ export function loadTestReport(r: LoadTestResult): Report {
   });
   tables.push({
     title: 'Responses and errors', header: ['kind', 'count'],
-    rows: [...Object.entries(r.statusCodes).map(([k, v]) => [`HTTP ${k}`, v]), ...Object.entries(r.errorsByKind).map(([k, v]) => [`error: ${k}`, v])],
+    // HTTP error statuses are already rows of their own; list only transport errors beside them
+    rows: [...Object.entries(r.statusCodes).map(([k, v]) => [`HTTP ${k}`, v]),
+      ...Object.entries(r.errorsByKind).filter(([k]) => !k.startsWith('HTTP ')).map(([k, v]) => [`error: ${k}`, v])],
   });
   const notes: string[] = [];
   if (r.model === 'open') notes.push('Latency is measured from each request\'s intended send time (coordinated-omission corrected); "service time" is from the actual send.');

@@ -160,11 +160,12 @@ export class DockerSource implements MetricSource {
 
   constructor(readonly name: string, readonly config: DockerConfig) {
     const version = config.apiVersion ? `v${config.apiVersion}` : undefined;
+    // The deadline is an AbortSignal per sample (below), which also covers reading the answer.
     if (config.host) {
       const u = new URL(config.host);
-      this.docker = new Docker({ protocol: u.protocol.slice(0, -1) as 'http' | 'https', host: u.hostname, port: Number(u.port), version, timeout: config.timeoutMs });
+      this.docker = new Docker({ protocol: u.protocol.slice(0, -1) as 'http' | 'https', host: u.hostname, port: Number(u.port), version });
     } else {
-      this.docker = new Docker({ socketPath: config.socketPath, version, timeout: config.timeoutMs });
+      this.docker = new Docker({ socketPath: config.socketPath, version });
     }
   }
 

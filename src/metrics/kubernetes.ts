@@ -262,6 +262,10 @@ export class KubernetesMetricsSource implements MetricSource {
           resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
         });
         res.on('error', (e) => { clearTimeout(timer); fail(e); });
+        res.on('close', () => {
+          clearTimeout(timer);
+          if (!res.complete) fail(new Error('the connection closed before the answer was complete'));
+        });
       });
       const timer = setTimeout(() => req.destroy(new Error('timeout')), timeoutMs);
       req.on('error', (e) => { clearTimeout(timer); fail(e); });

@@ -285,7 +285,7 @@ export class ProcessSource implements MetricSource {
     if (s.state === 'Z') return 'the process is a zombie (exited, not yet reaped)';
     if (!tree) return { ticks: s.utime + s.stime, starttime: s.starttime };
     let ticks = s.utime + s.stime + s.cutime + s.cstime;
-    for (const d of this.descendants(pid, tree)) ticks += 0;
+    for (const d of this.descendants(pid, tree)) ticks += d.utime + d.stime + d.cutime + d.cstime;
     return { ticks, starttime: s.starttime };
   }
 

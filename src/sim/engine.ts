@@ -89,6 +89,7 @@ export function simulateService(policy: ServicePolicy, setup: SimSetup, load: Lo
   let reversals = 0;
   let lastDirection = 0;
   let errorCount = 0;
+  let noDataErrors = 0;
   let firstError: string | undefined;
   let resizes = 0;
 
@@ -105,8 +106,13 @@ export function simulateService(policy: ServicePolicy, setup: SimSetup, load: Lo
     const d = decide(policy, obs, hist, now);
     remember(hist, d, now, windowMs);
     if (d.errors.length) {
-      errorCount++;
-      firstError ??= `${new Date(now).toISOString()}: ${d.errors[0]}`;
+      // failed reads at no-data steps are the gap treatment working; errors with data are worth a look
+      if (demand >= 0) {
+        errorCount++;
+        firstError ??= `${new Date(now).toISOString()}: ${d.errors[0]}`;
+      } else {
+        noDataErrors++;
+      }
     }
     if (acts && d.desiredReplicas !== before) {
       const change = d.desiredReplicas - before;
@@ -190,7 +196,7 @@ export function simulateService(policy: ServicePolicy, setup: SimSetup, load: Lo
     service: policy.name,
     policy: opts.label ?? 'config',
     score,
-    decisionErrors: { count: errorCount, ...(firstError !== undefined ? { first: firstError } : {}) },
+    decisionErrors: { count: errorCount, atNoData: noDataErrors, ...(firstError !== undefined ? { first: firstError } : {}) },
     resizes,
     ...(tl ? { timeline: tl } : {}),
   };

@@ -87,7 +87,7 @@ export function renderText(r: SimulationReport): string {
     out.push('');
     out.push(table([HEADER, ...policyRows(s)]));
     for (const res of s.results) {
-      if (res.decisionErrors.count) out.push(`  ${res.policy}: ${res.decisionErrors.count} decision(s) reported errors; first: ${res.decisionErrors.first}`);
+      if (res.decisionErrors.count) out.push(`  ${res.policy}: ${res.decisionErrors.count} decision(s) at steps with data reported errors; first: ${res.decisionErrors.first}`);
     }
     if (s.tune) out.push(...tuneLines(s));
     out.push('');

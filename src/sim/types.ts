@@ -121,8 +121,11 @@ export interface SimResult {
   /** label of the policy variant (file name or tuning candidate) */
   policy: string;
   score: Score;
-  /** decisions that carried errors (metric failures, HPA errors), with the first message */
-  decisionErrors: { count: number; first?: string };
+  /**
+   * decisions that carried errors (metric failures, HPA errors) at steps with data, with the first message;
+   * atNoData counts those at no-data steps, where a failed read is the expected gap treatment
+   */
+  decisionErrors: { count: number; atNoData: number; first?: string };
   resizes: number;
   timeline?: Timeline;
 }

@@ -35,7 +35,6 @@ export class SqliteStore implements Store {
       db = new Database(path, { timeout: 5000 });
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
-      db.pragma('foreign_keys = ON');
     } catch (e) {
       throw new StoreError(`store sqlite:${path}: cannot open: ${(e as Error).message}`, { cause: e });
     }

@@ -67,7 +67,7 @@ export function checkEvent(e: StoreEvent): void {
     throw new StoreError(`event.${field} ${why}`);
   };
   if (typeof e.service !== 'string' || e.service === '' || e.service === ALL_SERVICES) bad('service', 'must be a service name');
-  if (!Number.isFinite(e.time)) bad('time', `must be epoch milliseconds, got ${String(e.time)}`);
+  if (!Number.isSafeInteger(e.time)) bad('time', `must be whole epoch milliseconds, got ${String(e.time)}`);
   if (!(EVENT_KINDS as readonly string[]).includes(e.kind)) bad('kind', `must be one of ${EVENT_KINDS.join(', ')}, got ${String(e.kind)}`);
   if (!(EVENT_RESULTS as readonly string[]).includes(e.result)) bad('result', `must be one of ${EVENT_RESULTS.join(', ')}, got ${String(e.result)}`);
   for (const f of ['fromReplicas', 'toReplicas'] as const) {

@@ -52,6 +52,7 @@ hpa:
       ],
       behavior: { scaleDown: { stabilizationWindowSeconds: 600, selectPolicy: 'Min', policies: [{ type: 'Pods', value: 1, periodSeconds: 120 }] } },
     },
+    warn: [/hpa\.metrics: Pods rps, Object db_qps must be served under these names by a metrics adapter/],
   },
   {
     name: 'no hpa block: a cpu band (per-replica, percent of requests) becomes a Utilization target',

@@ -1,16 +1,20 @@
 // Private real servers for tests (Redis, PostgreSQL, Prometheus): each on a free loopback port in its own temp dir.
 //
-//   const redis = await startRedis();              // redis.url = redis://127.0.0.1:PORT
-//   const pg = await startPostgres();              // pg.url = postgres://postgres@127.0.0.1:PORT/postgres (trust auth)
+//   const redis = await startRedis();              // redis.url = redis://127.0.0.1:PORT   ({ maxmemory: '64mb', port })
+//   const pg = await startPostgres();              // pg.url = postgres://postgres@127.0.0.1:PORT/postgres, trust auth
+//                                                  //   ({ maxConnections: 40 })
 //   const prom = await startPrometheus({ scrapeTargets: ['127.0.0.1:9100'], scrapeInterval: '1s' });  // prom.url
-//   ... finally: await x.stop();                   // stops the server and deletes its directory
+//   await waitForPromQuery(prom.url, 'up', (r) => r.length > 0);   // until enough scrapes happened
+//   ... finally: await x.stop();                   // stops the server and deletes its directory (safe twice)
 //
-// Each throws a clear error (never skips) if its Debian package is missing. Servers still running when the test
-// process exits are killed, so a failed suite does not leave daemons behind.
+// Every RunningService has url, host, port, dir, log() and stop(). Each start throws a clear error (never skips)
+// if its Debian package is missing. Servers still running when the test process exits are killed, so a failed
+// suite does not leave daemons behind.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, readdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
-import { freePort, requireBinary, sleep, tempDir, waitForPort } from './env.js';
+import { freePort, requireBinary, sleep, tempDir } from './env.js';
 
 export interface RunningService {
   /** Connection URL: redis://..., postgres://..., http://... */
@@ -86,6 +90,35 @@ async function waitFor(what: string, child: ChildProcess, log: () => string, tim
   }
 }
 
+/** True when a Redis server answers PING on the port (a bare open port may be someone else's). */
+function redisPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect(port, '127.0.0.1');
+    const done = (ok: boolean) => { sock.destroy(); resolve(ok); };
+    sock.setTimeout(500, () => done(false));
+    sock.once('error', () => done(false));
+    sock.once('connect', () => sock.write('PING\r\n'));
+    sock.once('data', (d) => done(d.toString().startsWith('+PONG')));
+  });
+}
+
+const PORT_TAKEN = /address already in use|could not bind|bind: address/i;
+
+/**
+ * Starts a server on a free port, trying another port when something else took the chosen one between freePort()
+ * and the server's bind (suites run in parallel).
+ */
+async function onFreePort<T>(fixed: number | undefined, start: (port: number) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const port = fixed ?? (await freePort());
+    try {
+      return await start(port);
+    } catch (e) {
+      if (fixed !== undefined || attempt >= 3 || !PORT_TAKEN.test((e as Error).message)) throw e;
+    }
+  }
+}
+
 /**
  * A private redis-server without persistence. `url` is redis://127.0.0.1:PORT. Pass `port` to start it again on
  * the port of one you stopped (reconnect tests).
@@ -93,20 +126,18 @@ async function waitFor(what: string, child: ChildProcess, log: () => string, tim
 export async function startRedis(opts: { maxmemory?: string; port?: number } = {}): Promise<RunningService> {
   const bin = requireBinary('/usr/bin/redis-server', 'redis-server');
   const dir = tempDir('scalepilot-redis-');
-  const port = opts.port ?? (await freePort());
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir.path, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'];
-  if (opts.maxmemory) args.push('--maxmemory', opts.maxmemory);
-  const { child, log } = launch(bin, args);
   try {
-    await waitFor('redis-server', child, log, 10_000, async () => {
-      await waitForPort(port, 200);
-      return true;
+    return await onFreePort(opts.port, async (port) => {
+      const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir.path, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'];
+      if (opts.maxmemory) args.push('--maxmemory', opts.maxmemory);
+      const { child, log } = launch(bin, args);
+      await waitFor('redis-server', child, log, 10_000, () => redisPing(port));
+      return service(child, log, `redis://127.0.0.1:${port}`, port, dir);
     });
   } catch (e) {
     dir.cleanup();
     throw e;
   }
-  return service(child, log, `redis://127.0.0.1:${port}`, port, dir);
 }
 
 function postgresBinDir(): string {
@@ -139,24 +170,24 @@ export async function startPostgres(opts: { maxConnections?: number } = {}): Pro
     dir.cleanup();
     throw new Error(`initdb failed (${init.status ?? init.signal}):\n${init.stdout}\n${init.stderr}`);
   }
-  const port = await freePort();
-  // The server runs as the postgres user directly (not under runuser) so stop signals reach it.
-  const { child, log } = launch(join(bin, 'postgres'), [
-    '-D', data, '-p', String(port), '-k', dir.path,
-    '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
-    '-c', `max_connections=${opts.maxConnections ?? 100}`, '-c', 'shared_buffers=16MB',
-  ], { cwd: dir.path, uid, gid });
   try {
-    await waitFor('postgres', child, log, 30_000, async () => {
-      const r = spawnSync(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-t', '1'], { timeout: 3000 });
-      return r.status === 0;
+    return await onFreePort(undefined, async (port) => {
+      // The server runs as the postgres user directly (not under runuser) so stop signals reach it.
+      const { child, log } = launch(join(bin, 'postgres'), [
+        '-D', data, '-p', String(port), '-k', dir.path,
+        '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+        '-c', `max_connections=${opts.maxConnections ?? 100}`, '-c', 'shared_buffers=16MB',
+      ], { cwd: dir.path, uid, gid });
+      // Ready on its own unix socket (so it is this server, not another suite's on a reused port), then on TCP.
+      const ready = (host: string) => spawnSync(join(bin, 'pg_isready'), ['-h', host, '-p', String(port), '-U', 'postgres', '-t', '1'], { timeout: 3000 }).status === 0;
+      await waitFor('postgres', child, log, 30_000, async () => ready(dir.path) && ready('127.0.0.1'));
+      // SIGINT is PostgreSQL's "fast shutdown": disconnects clients instead of waiting for them.
+      return service(child, log, `postgres://postgres@127.0.0.1:${port}/postgres`, port, dir, 'SIGINT');
     });
   } catch (e) {
     dir.cleanup();
     throw e;
   }
-  // SIGINT is PostgreSQL's "fast shutdown": disconnects clients instead of waiting for them.
-  return service(child, log, `postgres://postgres@127.0.0.1:${port}/postgres`, port, dir, 'SIGINT');
 }
 
 export interface PrometheusOptions {
@@ -186,25 +217,26 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<RunningS
   ].join('\n');
   writeFileSync(join(dir.path, 'prometheus.yml'), config);
   if (opts.rules) writeFileSync(join(dir.path, 'rules.yml'), opts.rules);
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const { child, log } = launch(bin, [
-    `--config.file=${join(dir.path, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${join(dir.path, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--web.enable-lifecycle',
-    '--log.level=warn',
-  ], { cwd: dir.path });
   try {
-    await waitFor('prometheus', child, log, 30_000, async () => {
-      const r = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) });
-      return r.status === 200;
+    return await onFreePort(undefined, async (port) => {
+      const url = `http://127.0.0.1:${port}`;
+      const { child, log } = launch(bin, [
+        `--config.file=${join(dir.path, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir.path, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--web.enable-lifecycle',
+        '--log.level=warn',
+      ], { cwd: dir.path });
+      await waitFor('prometheus', child, log, 30_000, async () => {
+        const r = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) });
+        return r.status === 200;
+      });
+      return service(child, log, url, port, dir);
     });
   } catch (e) {
     dir.cleanup();
     throw e;
   }
-  return service(child, log, url, port, dir);
 }
 
 /**

@@ -10,6 +10,8 @@ export interface Seen {
   url: string;
   headers: IncomingMessage['headers'];
   body: string;
+  /** The client's port: one per keep-alive connection, so distinct ports count connections (VUs). */
+  remotePort: number;
 }
 
 export interface TestServer {
@@ -40,7 +42,10 @@ export async function startServer(handler: Handler, opts: { recordBodies?: boole
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => { if (opts.recordBodies) chunks.push(c); });
     req.on('end', () => {
-      seen.push({ at, method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      seen.push({
+        at, method: req.method ?? '', url: req.url ?? '', headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'), remotePort: req.socket.remotePort ?? 0,
+      });
       handler(req, res, { n: n++, elapsedMs: at });
     });
   });
@@ -89,17 +94,21 @@ export const stallServer = (fromMs: number, forMs: number) => startServer((_q, r
 });
 
 /**
- * A service that can do exactly `capacityRps` requests per second: one worker, each request takes 1000/capacityRps ms,
- * the rest wait in line (FIFO). Below capacity latency is one service time; above it the line, and latency, grow.
- * Finish times are computed, not slept in sequence, so timer jitter does not lower the capacity.
+ * A service with a known capacity: it answers in ~1 ms while it has received at most `limitRps` requests per second
+ * over the last 500 ms, and takes `slowMs` per answer above that, like a service whose latency jumps past saturation.
+ * The knee is sharp on purpose, so a probe's answer can be checked within a tolerance on a busy machine.
  */
-export const capacityServer = (capacityRps: number) => {
-  const serviceMs = 1000 / capacityRps;
-  let freeAt = 0;
+export const kneeServer = (limitRps: number, slowMs = 400) => {
+  const windowMs = 500;
+  const arrivals: number[] = [];
+  let head = 0;
   return startServer((_q, res) => {
     const now = performance.now();
-    freeAt = Math.max(now, freeAt) + serviceMs;
-    setTimeout(() => ok(res), freeAt - now);
+    arrivals.push(now);
+    while (arrivals[head]! < now - windowMs) head++;
+    const rate = ((arrivals.length - head) * 1000) / windowMs;
+    if (rate > limitRps) setTimeout(() => ok(res), slowMs);
+    else ok(res);
   });
 };
 

@@ -1,7 +1,7 @@
 // Process source: /proc parsing tables, the per-PID delta rules on a fake /proc, and real child processes.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parseProcessConfig, parseProcStat, parseVmRss, ProcessSource } from '../../src/metrics/process.js';
@@ -110,8 +110,7 @@ describe('CPU deltas on a fake /proc (injected clock)', () => {
     assert.deepEqual((await src.sample(q([20], true), new Date(11_000)))[0]!.value, 1);
     // the grandchild exits and is reaped by 21: its time moves to 21's cutime, so the sum does not drop
     writeStat(21, 90, 600, 20, 60);
-    mkdirSync(join(dir.path, 'gone'), { recursive: true });
-    writeFileSync(join(dir.path, '22', 'stat'), '');
+    rmSync(join(dir.path, '22'), { recursive: true });
     now = 12_000;
     assert.deepEqual((await src.sample(q([20], true), new Date(12_000)))[0]!.value, 0);
   });

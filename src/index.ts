@@ -1,0 +1,23 @@
+// scalepilot as a library: the same functions the CLI and the controller call.
+export * from './core/hpa/index.js';
+export { decide, appendSeries, rememberDecision, rememberScale, historyWindowMs } from './core/decide.js';
+export type { Decision, Observation, History, Proposal, ObservedPod } from './core/types.js';
+export { emptyHistory } from './core/types.js';
+export { parseQuantity, parseMilli, formatMilli, Quantity, QuantityError } from './core/quantity.js';
+export { parseDuration, formatDuration } from './core/duration.js';
+export { evaluateRules, expandBand } from './core/rules/index.js';
+export { evaluateQueue } from './core/queue.js';
+export { classifyBottleneck } from './core/classify.js';
+export { rightsize, rightsizeAll } from './core/rightsize.js';
+export { forecast, linearForecast, holtWinters, fitHoltWinters } from './core/forecast/index.js';
+export * as capacity from './core/capacity/index.js';
+export { parseCron, activeSince } from './core/schedule.js';
+export { parseConfig, loadConfig, type Config, type ServicePolicy } from './config/load.js';
+export { ConfigError } from './config/errors.js';
+export { configJsonSchema } from './config/schema.js';
+export { Controller } from './controller/controller.js';
+export { startRuntime } from './controller/runtime.js';
+export { createMetricSource } from './metrics/index.js';
+export { openStore } from './store/index.js';
+export { runLoadTest } from './loadtest/engine.js';
+export { renderHtmlReport } from './report/html.js';

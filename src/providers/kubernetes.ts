@@ -1,0 +1,282 @@
+// The kubernetes provider (@kubernetes/client-node): reads and patches the scale subresource of a Deployment or
+// StatefulSet, lists its pods by the selector the scale reports (as the HPA controller does), and resizes by a
+// strategic-merge patch of the pod template's container resources. Dry runs go to the API server with dryRun=All,
+// so admission and validation still answer.
+import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Container, type V1Pod } from '@kubernetes/client-node';
+import { resolve as resolvePath } from 'node:path';
+import { ProviderError, type PodState, type Provider, type Resources, type ScaleOptions, type TargetRef, type TargetState } from './types.js';
+import { oneOf, optString, ProviderSpecError, rejectUnknown, specObject } from './spec.js';
+
+export interface KubernetesSpec {
+  kind: 'Deployment' | 'StatefulSet';
+  /** workload name (default: the scalepilot service name) */
+  name?: string;
+  namespace: string;
+  /** container resize changes (default: the first container) */
+  container?: string;
+  /** kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account) */
+  kubeconfig?: string;
+  context?: string;
+}
+
+const KUBERNETES_FIELDS = ['kind', 'name', 'namespace', 'container', 'kubeconfig', 'context'] as const;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+export function parseKubernetesSpec(raw: unknown, path: string): KubernetesSpec {
+  const o = specObject(raw, path);
+  rejectUnknown(o, path, KUBERNETES_FIELDS);
+  const kind = oneOf(o, 'kind', path, ['Deployment', 'StatefulSet'] as const, 'Deployment');
+  const name = optString(o, 'name', path, 'web');
+  if (name !== undefined && (!DNS_SUBDOMAIN.test(name) || name.length > 253)) {
+    throw new ProviderSpecError(`${path}.name`, `"${name}" is not a Kubernetes object name`, 'use lowercase letters, digits, - and ., as in kubectl get deploy');
+  }
+  const namespace = optString(o, 'namespace', path, 'default') ?? 'default';
+  if (!DNS_LABEL.test(namespace) || namespace.length > 63) {
+    throw new ProviderSpecError(`${path}.namespace`, `"${namespace}" is not a namespace name`, 'use lowercase letters, digits and -, as in kubectl get ns');
+  }
+  const container = optString(o, 'container', path, 'app');
+  const kubeconfig = optString(o, 'kubeconfig', path, '~/.kube/config');
+  const context = optString(o, 'context', path, 'prod-eu');
+  return {
+    kind,
+    ...(name ? { name } : {}),
+    namespace,
+    ...(container ? { container } : {}),
+    ...(kubeconfig ? { kubeconfig } : {}),
+    ...(context ? { context } : {}),
+  };
+}
+
+export interface KubernetesOptions {
+  /** a ready KubeConfig (tests, embedding); otherwise each spec's kubeconfig/context, else the default loading rules */
+  kubeConfig?: KubeConfig;
+  /** directory relative kubeconfig paths are resolved against */
+  baseDir?: string;
+  /** recorded as the field manager of every write */
+  fieldManager?: string;
+}
+
+interface Clients {
+  apps: AppsV1Api;
+  core: CoreV1Api;
+}
+
+type Spec = KubernetesSpec & { name: string };
+
+export class KubernetesProvider implements Provider {
+  readonly kind = 'kubernetes';
+  private readonly clients = new Map<string, Clients>();
+  private readonly fieldManager: string;
+
+  constructor(private readonly options: KubernetesOptions = {}) {
+    this.fieldManager = options.fieldManager ?? 'scalepilot';
+  }
+
+  private spec(t: TargetRef): Spec {
+    const s = parseKubernetesSpec(t.spec, `services.${t.service}.target`);
+    return { ...s, name: s.name ?? t.service };
+  }
+
+  private api(s: Spec): Clients {
+    const key = `${s.kubeconfig ?? ''}|${s.context ?? ''}`;
+    let c = this.clients.get(key);
+    if (!c) {
+      let kc = this.options.kubeConfig;
+      if (!kc || s.kubeconfig || s.context) {
+        kc = new KubeConfig();
+        try {
+          if (s.kubeconfig) kc.loadFromFile(resolvePath(this.options.baseDir ?? '.', s.kubeconfig.replace(/^~(?=\/)/, process.env.HOME ?? '~')));
+          else if (this.options.kubeConfig) kc.loadFromString(this.options.kubeConfig.exportConfig());
+          else kc.loadFromDefault();
+          if (s.context) {
+            if (!kc.getContextObject(s.context)) throw new Error(`context "${s.context}" is not in the kubeconfig (have: ${kc.getContexts().map((x) => x.name).join(', ') || 'none'})`);
+            kc.setCurrentContext(s.context);
+          }
+        } catch (e) {
+          throw new ProviderError(this.kind, `cannot load the kubeconfig: ${(e as Error).message}; set target.kubeconfig / target.context or KUBECONFIG`, false, { cause: e });
+        }
+      }
+      if (!kc.getCurrentCluster()) {
+        throw new ProviderError(this.kind, 'no Kubernetes cluster configured: set KUBECONFIG, target.kubeconfig, or run inside a cluster', false);
+      }
+      c = { apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api) };
+      this.clients.set(key, c);
+    }
+    return c;
+  }
+
+  async observe(t: TargetRef): Promise<TargetState> {
+    const s = this.spec(t);
+    const { apps, core } = this.api(s);
+    const ref = { name: s.name, namespace: s.namespace };
+    const [scale, workload] = await Promise.all([
+      call(s, 'get', 'scale', () => (s.kind === 'Deployment' ? apps.readNamespacedDeploymentScale(ref) : apps.readNamespacedStatefulSetScale(ref))),
+      call(s, 'get', '', () => (s.kind === 'Deployment' ? apps.readNamespacedDeployment(ref) : apps.readNamespacedStatefulSet(ref))),
+    ]);
+    const selector = scale.status?.selector;
+    if (!selector) {
+      throw new ProviderError(this.kind, `${s.kind} ${s.namespace}/${s.name} reports no selector on its scale subresource; check the workload's spec.selector`, false);
+    }
+    const pods = await call(s, 'list', 'pods', () => core.listNamespacedPod({ namespace: s.namespace, labelSelector: selector }));
+    const states = pods.items.map(podState).sort((a, b) => a.name.localeCompare(b.name));
+    const containers = workload.spec?.template?.spec?.containers ?? [];
+    const target = s.container ? containers.find((c) => c.name === s.container) : containers[0];
+    const resources = target ? containerResources(target) : undefined;
+    return {
+      replicas: scale.spec?.replicas ?? 0,
+      readyReplicas: states.filter((p) => p.ready && !p.deleted).length,
+      pods: states,
+      ...(resources ? { resources } : {}),
+    };
+  }
+
+  async scale(t: TargetRef, replicas: number, o: ScaleOptions): Promise<void> {
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      throw new ProviderError(this.kind, `cannot scale ${t.service} to ${replicas}: replicas must be a whole number >= 0`, false);
+    }
+    const s = this.spec(t);
+    const { apps } = this.api(s);
+    const param = {
+      name: s.name,
+      namespace: s.namespace,
+      body: { spec: { replicas } },
+      fieldManager: this.fieldManager,
+      ...(o.dryRun ? { dryRun: 'All' } : {}),
+    };
+    // Kubernetes stops removed pods itself: preStop hooks and terminationGracePeriodSeconds are the drain here.
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    await call(s, 'patch', 'scale', () =>
+      s.kind === 'Deployment' ? apps.patchNamespacedDeploymentScale(param, merge) : apps.patchNamespacedStatefulSetScale(param, merge),
+    );
+  }
+
+  async resize(t: TargetRef, r: Resources, o: { dryRun: boolean }): Promise<void> {
+    const s = this.spec(t);
+    const { apps } = this.api(s);
+    const ref = { name: s.name, namespace: s.namespace };
+    let container = s.container;
+    if (!container) {
+      const w = await call(s, 'get', '', () => (s.kind === 'Deployment' ? apps.readNamespacedDeployment(ref) : apps.readNamespacedStatefulSet(ref)));
+      container = w.spec?.template?.spec?.containers?.[0]?.name;
+      if (!container) throw new ProviderError(this.kind, `${s.kind} ${s.namespace}/${s.name} has no containers to resize`, false);
+    }
+    const resources: Record<string, Record<string, string>> = {};
+    if (r.requests && Object.keys(r.requests).length) resources.requests = { ...r.requests } as Record<string, string>;
+    if (r.limits && Object.keys(r.limits).length) resources.limits = { ...r.limits } as Record<string, string>;
+    if (!Object.keys(resources).length) throw new ProviderError(this.kind, `resize of ${t.service} names no requests or limits; nothing to change`, false);
+    const param = {
+      ...ref,
+      // Strategic merge keys containers by name: only this container's resources change, the rest of the template stays.
+      body: { spec: { template: { spec: { containers: [{ name: container, resources }] } } } },
+      fieldManager: this.fieldManager,
+      ...(o.dryRun ? { dryRun: 'All' } : {}),
+    };
+    const strategic = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+    await call(s, 'patch', '', () =>
+      s.kind === 'Deployment' ? apps.patchNamespacedDeployment(param, strategic) : apps.patchNamespacedStatefulSet(param, strategic),
+    );
+  }
+
+  async close(): Promise<void> {
+    this.clients.clear();
+  }
+}
+
+function resourceName(s: Spec, sub: string): string {
+  if (sub === 'pods') return 'pods';
+  const base = s.kind === 'Deployment' ? 'deployments' : 'statefulsets';
+  return sub ? `${base}/${sub}` : base;
+}
+
+/** Runs one API call and turns its failure into a ProviderError that says what to do. */
+async function call<T>(s: Spec, verb: string, sub: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw apiError(e, s, verb, sub);
+  }
+}
+
+function apiError(e: unknown, s: Spec, verb: string, sub: string): ProviderError {
+  const err = e as { code?: number | string; body?: unknown; message?: string };
+  const code = typeof err.code === 'number' ? err.code : undefined;
+  const resource = resourceName(s, sub);
+  const what = `${s.kind} ${s.namespace}/${s.name}`;
+  let message = err.message ?? String(e);
+  if (typeof err.body === 'string') {
+    try {
+      message = (JSON.parse(err.body) as { message?: string }).message ?? message;
+    } catch {
+      // not a Status object
+    }
+  } else if (err.body && typeof err.body === 'object' && 'message' in err.body) {
+    message = String((err.body as { message: unknown }).message);
+  }
+  const group = resource === 'pods' ? '""' : 'apps';
+  switch (code) {
+    case 401:
+      return new ProviderError('kubernetes', `${verb} ${resource} of ${what}: the API server rejected the credentials (401); refresh the kubeconfig token`, false, { cause: e });
+    case 403:
+      return new ProviderError('kubernetes', `${verb} ${resource} of ${what} forbidden: ${message}; grant "${verb}" on "${resource}" (apiGroup ${group}) to scalepilot's ServiceAccount, see deploy/rbac.yaml`, false, { cause: e });
+    case 404:
+      return new ProviderError('kubernetes', `${what} not found (${message}); check target.name, target.namespace and target.kind`, false, { cause: e });
+    case 409:
+      return new ProviderError('kubernetes', `${verb} ${resource} of ${what} conflicted with another writer (${message}); the next sync retries`, true, { cause: e });
+    case 422:
+    case 400:
+      return new ProviderError('kubernetes', `${verb} ${resource} of ${what} was rejected as invalid: ${message}`, false, { cause: e });
+    case undefined: {
+      const net = (err as { cause?: { code?: string } }).cause?.code ?? (typeof err.code === 'string' ? err.code : undefined);
+      return new ProviderError('kubernetes', `${verb} ${resource} of ${what}: cannot reach the API server${net ? ` (${net})` : ''}: ${message}`, true, { cause: e });
+    }
+    default:
+      return new ProviderError('kubernetes', `${verb} ${resource} of ${what} failed with HTTP ${code}: ${message}`, code >= 500 || code === 429, { cause: e });
+  }
+}
+
+function ms(d: Date | string | undefined): number | undefined {
+  if (d === undefined || d === null) return undefined;
+  const v = d instanceof Date ? d.getTime() : Date.parse(d);
+  return Number.isFinite(v) ? v : undefined;
+}
+
+const PHASES = new Set(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']);
+
+function podState(p: V1Pod): PodState {
+  const ready = p.status?.conditions?.find((c) => c.type === 'Ready');
+  const phase = (PHASES.has(p.status?.phase ?? '') ? p.status!.phase : 'Unknown') as PodState['phase'];
+  const startTime = ms(p.status?.startTime);
+  const readyTransitionTime = ms(ready?.lastTransitionTime);
+  const restarts = (p.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0);
+  const waiting = p.status?.containerStatuses?.find((c) => c.state?.waiting?.reason)?.state?.waiting?.reason;
+  const reason = p.metadata?.deletionTimestamp ? 'Terminating' : (waiting ?? p.status?.reason);
+  return {
+    name: p.metadata?.name ?? '',
+    phase,
+    ready: ready?.status === 'True',
+    ...(startTime !== undefined ? { startTime } : {}),
+    ...(readyTransitionTime !== undefined ? { readyTransitionTime } : {}),
+    ...(p.metadata?.deletionTimestamp ? { deleted: true } : {}),
+    restarts,
+    ...(reason ? { reason } : {}),
+    containers: (p.spec?.containers ?? []).map((c) => {
+      const resources = containerResources(c);
+      return { name: c.name, ...(resources ? { resources } : {}) };
+    }),
+  };
+}
+
+function containerResources(c: V1Container): Resources | undefined {
+  const pick = (m: Record<string, string> | undefined) => {
+    if (!m) return undefined;
+    const out: { cpu?: string; memory?: string } = {};
+    if (m.cpu !== undefined) out.cpu = String(m.cpu);
+    if (m.memory !== undefined) out.memory = String(m.memory);
+    return Object.keys(out).length ? out : undefined;
+  };
+  const requests = pick(c.resources?.requests as Record<string, string> | undefined);
+  const limits = pick(c.resources?.limits as Record<string, string> | undefined);
+  if (!requests && !limits) return undefined;
+  return { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) };
+}

@@ -1,0 +1,192 @@
+// The kubernetes provider through @kubernetes/client-node against a fake API server speaking real object shapes:
+// scale subresource reads and merge patches, pods by the scale's selector, strategic-merge resize, dryRun=All,
+// and the 403 / 404 / 409 / 5xx answers a real cluster gives.
+import { after, before, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KubernetesProvider, parseKubernetesSpec } from '../../src/providers/kubernetes.js';
+import { ProviderSpecError } from '../../src/providers/spec.js';
+import { ProviderError, type TargetRef } from '../../src/providers/types.js';
+import { FakeKube, parseSelector } from '../helpers/fake-kube.js';
+import { tempDir } from '../helpers/env.js';
+
+describe('parseKubernetesSpec', () => {
+  const cases: Array<{ name: string; raw: unknown; path: string }> = [
+    { name: 'unknown kind', raw: { kind: 'DaemonSet' }, path: 't.kind' },
+    { name: 'bad name', raw: { name: 'Web_App' }, path: 't.name' },
+    { name: 'bad namespace', raw: { namespace: 'prod.eu' }, path: 't.namespace' },
+    { name: 'empty container', raw: { container: '' }, path: 't.container' },
+    { name: 'typo field', raw: { namepsace: 'x' }, path: 't.namepsace' },
+    { name: 'not a mapping', raw: ['web'], path: 't' },
+  ];
+  for (const c of cases) {
+    it(`rejects ${c.name} naming ${c.path}`, () => {
+      assert.throws(() => parseKubernetesSpec(c.raw, 't'), (e: unknown) => e instanceof ProviderSpecError && e.path === c.path && /fix: /.test(e.message));
+    });
+  }
+  it('defaults to a Deployment in the default namespace', () => {
+    assert.deepEqual(parseKubernetesSpec({ provider: 'kubernetes' }, 't'), { kind: 'Deployment', namespace: 'default' });
+  });
+});
+
+describe('fake-kube label selectors', () => {
+  const cases: Array<[string, Record<string, string>, boolean]> = [
+    ['app=web', { app: 'web' }, true],
+    ['app=web', { app: 'api' }, false],
+    ['app==web,tier!=db', { app: 'web', tier: 'fe' }, true],
+    ['app=web,tier in (fe,be)', { app: 'web', tier: 'be' }, true],
+    ['tier notin (fe,be)', { tier: 'be' }, false],
+    ['canary', { canary: 'x' }, true],
+    ['!canary', { canary: 'x' }, false],
+  ];
+  for (const [sel, labels, want] of cases) it(`${sel} on ${JSON.stringify(labels)}`, () => assert.equal(parseSelector(sel)(labels), want));
+});
+
+describe('kubernetes provider against a fake API server', () => {
+  const kube = new FakeKube({ token: 'sekret', podTerminationMs: 300 });
+  let provider: KubernetesProvider;
+  const web: TargetRef = { service: 'web', provider: 'kubernetes', spec: { namespace: 'shop' } };
+  const db: TargetRef = { service: 'db', provider: 'kubernetes', spec: { kind: 'StatefulSet', namespace: 'shop' } };
+
+  before(async () => {
+    await kube.start();
+    provider = new KubernetesProvider({ kubeConfig: kube.kubeConfig() });
+  });
+  after(async () => {
+    await provider.close();
+    await kube.close();
+  });
+  beforeEach(() => {
+    kube.objects.clear();
+    kube.requests.splice(0);
+    kube.denials.splice(0);
+    kube.addWorkload('Deployment', 'shop', 'web', { replicas: 3, labels: { app: 'web', tier: 'fe' } });
+    kube.addWorkload('Deployment', 'shop', 'web-canary', { replicas: 1, labels: { app: 'web-canary' } });
+    kube.addWorkload('StatefulSet', 'shop', 'db', { replicas: 2, containers: [{ name: 'postgres', image: 'postgres:15' }, { name: 'exporter', image: 'exporter:1' }] });
+  });
+
+  it('observes replicas from the scale and pods from its selector', async () => {
+    const s = await provider.observe(web);
+    assert.equal(s.replicas, 3);
+    assert.equal(s.readyReplicas, 3);
+    assert.equal(s.pods.length, 3, 'the canary pods do not match the selector');
+    for (const p of s.pods) {
+      assert.match(p.name, /^web-[a-z0-9]+-[0-9a-f]{5}$/);
+      assert.equal(p.phase, 'Running');
+      assert.equal(p.ready, true);
+      assert.ok(Math.abs(p.startTime! - Date.now()) < 5000);
+      assert.ok(p.readyTransitionTime! >= p.startTime!);
+      assert.deepEqual(p.containers, [{ name: 'web', resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } } }]);
+    }
+    assert.deepEqual(s.resources, { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } });
+    const list = kube.requests.find((r) => r.path === '/api/v1/namespaces/shop/pods')!;
+    assert.equal(list.query.get('labelSelector'), 'app=web,tier=fe');
+    assert.ok(kube.requests.some((r) => r.method === 'GET' && r.path === '/apis/apps/v1/namespaces/shop/deployments/web/scale'));
+  });
+
+  it('scales through a merge patch of the scale subresource', async () => {
+    await provider.scale(web, 5, { dryRun: false, drainMs: 0 });
+    const patch = kube.requests.find((r) => r.method === 'PATCH')!;
+    assert.equal(patch.path, '/apis/apps/v1/namespaces/shop/deployments/web/scale');
+    assert.equal(patch.contentType, 'application/merge-patch+json');
+    assert.deepEqual(patch.body, { spec: { replicas: 5 } });
+    assert.equal(patch.query.get('fieldManager'), 'scalepilot');
+    const s = await provider.observe(web);
+    assert.equal(s.replicas, 5);
+    assert.equal(s.pods.length, 5);
+  });
+
+  it('reports pods terminating after a scale-down as deleted', async () => {
+    await provider.scale(web, 1, { dryRun: false, drainMs: 0 });
+    const s = await provider.observe(web);
+    assert.equal(s.replicas, 1);
+    assert.equal(s.pods.filter((p) => p.deleted).length, 2);
+    assert.equal(s.pods.find((p) => p.deleted)!.reason, 'Terminating');
+    assert.equal(s.readyReplicas, 1, 'terminating pods are not counted ready');
+  });
+
+  it('dry-run scale and resize reach the API with dryRun=All and change nothing', async () => {
+    await provider.scale(web, 9, { dryRun: true, drainMs: 0 });
+    await provider.resize(web, { requests: { cpu: '1' } }, { dryRun: true });
+    const writes = kube.requests.filter((r) => r.method === 'PATCH');
+    assert.equal(writes.length, 2);
+    for (const w of writes) assert.equal(w.query.get('dryRun'), 'All');
+    assert.equal(kube.get('deployments', 'shop', 'web')!.spec.replicas, 3);
+    assert.equal(kube.get('deployments', 'shop', 'web')!.spec.template.spec.containers[0].resources.requests.cpu, '250m');
+  });
+
+  it('resizes one container with a strategic-merge patch, keeping the others', async () => {
+    await provider.resize(db, { requests: { cpu: '2', memory: '4Gi' }, limits: { memory: '8Gi' } }, { dryRun: false });
+    const patch = kube.requests.find((r) => r.method === 'PATCH')!;
+    assert.equal(patch.path, '/apis/apps/v1/namespaces/shop/statefulsets/db');
+    assert.equal(patch.contentType, 'application/strategic-merge-patch+json');
+    const containers = kube.get('statefulsets', 'shop', 'db')!.spec.template.spec.containers;
+    assert.deepEqual(containers.map((c: { name: string }) => c.name), ['postgres', 'exporter']);
+    assert.deepEqual(containers[0].resources, { requests: { cpu: '2', memory: '4Gi' }, limits: { memory: '8Gi' } });
+    assert.equal(containers[1].resources, undefined);
+    const s = await provider.observe(db);
+    assert.deepEqual(s.resources, { requests: { cpu: '2', memory: '4Gi' }, limits: { memory: '8Gi' } });
+    assert.deepEqual(s.pods.map((p) => p.name), ['db-0', 'db-1']);
+  });
+
+  it('resizes the named container', async () => {
+    const t: TargetRef = { ...db, spec: { ...db.spec, container: 'exporter' } };
+    await provider.resize(t, { limits: { cpu: '100m' } }, { dryRun: false });
+    const containers = kube.get('statefulsets', 'shop', 'db')!.spec.template.spec.containers;
+    assert.deepEqual(containers[1].resources, { limits: { cpu: '100m' } });
+    assert.equal(containers[0].resources, undefined);
+  });
+
+  it('explains RBAC denials with the verb and resource to grant', async () => {
+    kube.deny({ verb: 'patch', resource: 'deployments/scale' });
+    await assert.rejects(provider.scale(web, 4, { dryRun: false, drainMs: 0 }), (e: unknown) => {
+      assert.ok(e instanceof ProviderError);
+      assert.equal(e.retryable, false);
+      assert.match(e.message, /cannot patch resource "deployments\/scale" in API group "apps"/);
+      assert.match(e.message, /grant "patch" on "deployments\/scale"/);
+      return true;
+    });
+    kube.deny({ verb: 'list', resource: 'pods' });
+    await assert.rejects(provider.observe(web), /grant "list" on "pods"/);
+  });
+
+  it('names a missing workload and how to fix the target', async () => {
+    const t: TargetRef = { service: 'nope', provider: 'kubernetes', spec: { namespace: 'shop' } };
+    await assert.rejects(provider.observe(t), (e: unknown) => {
+      assert.ok(e instanceof ProviderError && !e.retryable);
+      assert.match(e.message, /Deployment shop\/nope not found \(deployments\.apps "nope" not found\); check target\.name/);
+      return true;
+    });
+  });
+
+  it('marks server errors retryable and validation errors not', async () => {
+    kube.failNext('PATCH', /\/scale$/, 503);
+    await assert.rejects(provider.scale(web, 4, { dryRun: false, drainMs: 0 }), (e: unknown) => e instanceof ProviderError && e.retryable && /HTTP 503/.test(e.message));
+    await provider.scale(web, 4, { dryRun: false, drainMs: 0 });
+    assert.equal(kube.get('deployments', 'shop', 'web')!.spec.replicas, 4);
+    await assert.rejects(provider.scale(web, -1, { dryRun: false, drainMs: 0 }), /whole number/);
+  });
+
+  it('loads a kubeconfig file and context from the spec', async () => {
+    const dir = tempDir();
+    try {
+      const file = join(dir.path, 'kubeconfig.yaml');
+      writeFileSync(file, [
+        'apiVersion: v1', 'kind: Config', 'current-context: other',
+        'clusters:', `- name: fake`, `  cluster: { server: "${kube.url}", insecure-skip-tls-verify: true }`, `- name: other`, `  cluster: { server: "http://127.0.0.1:1", insecure-skip-tls-verify: true }`,
+        'users:', '- name: u', '  user: { token: sekret }',
+        'contexts:', '- name: fake', '  context: { cluster: fake, user: u }', '- name: other', '  context: { cluster: other, user: u }',
+      ].join('\n'));
+      const p = new KubernetesProvider({ baseDir: dir.path });
+      const t: TargetRef = { ...web, spec: { ...web.spec, kubeconfig: 'kubeconfig.yaml', context: 'fake' } };
+      assert.equal((await p.observe(t)).replicas, 3);
+      const wrong: TargetRef = { ...web, spec: { ...web.spec, kubeconfig: 'kubeconfig.yaml', context: 'prod' } };
+      await assert.rejects(p.observe(wrong), /context "prod" is not in the kubeconfig \(have: fake, other\)/);
+      const badToken = new KubernetesProvider({ kubeConfig: kube.kubeConfig('wrong') });
+      await assert.rejects(badToken.observe(web), /rejected the credentials \(401\)/);
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
