@@ -3,8 +3,8 @@
 # Usage: scripts/install-services.sh [package ...]   (default: all of them)
 set -euo pipefail
 declare -A bin_of=([prometheus]=/usr/bin/prometheus [nginx]=/usr/sbin/nginx [redis-server]=/usr/bin/redis-server
-  [postgresql]=/usr/lib/postgresql [wrk]=/usr/bin/wrk [chromium]=/usr/bin/chromium)
-want=("$@"); [ ${#want[@]} -gt 0 ] || want=(prometheus nginx redis-server postgresql wrk chromium)
+  [postgresql]=/usr/lib/postgresql [wrk]=/usr/bin/wrk [chromium]=/usr/bin/chromium [openssl]=/usr/bin/openssl)
+want=("$@"); [ ${#want[@]} -gt 0 ] || want=(prometheus nginx redis-server postgresql wrk chromium openssl)
 missing=()
 for p in "${want[@]}"; do [ -e "${bin_of[$p]:-/nonexistent}" ] || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && { echo "services: all present (${want[*]})"; exit 0; }

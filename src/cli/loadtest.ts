@@ -36,6 +36,7 @@ interface Options {
   startRate?: string;
   maxRate?: string;
   stepDuration?: string;
+  precision?: string;
   save?: string;
 }
 
@@ -156,6 +157,7 @@ async function probe(url: string | undefined, o: Options, format: ReturnType<typ
   const startRps = number(o.startRate, '--start-rate');
   const maxRps = number(o.maxRate, '--max-rate');
   const stepDurationMs = durationMs(o.stepDuration, '--step-duration');
+  const precision = o.precision === undefined ? undefined : number(o.precision.replace(/%$/, ''), '--precision')! / 100;
   const timeoutMs = durationMs(input.timeout, '--timeout');
   const line = progressLine(format === 'table' && process.stderr.isTTY === true);
   const { signal, release } = interruptible();
@@ -169,6 +171,7 @@ async function probe(url: string | undefined, o: Options, format: ReturnType<typ
       ...(startRps !== undefined ? { startRps } : {}),
       ...(maxRps !== undefined ? { maxRps } : {}),
       ...(stepDurationMs !== undefined ? { stepDurationMs } : {}),
+      ...(precision !== undefined ? { precision } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(input.maxConnections !== undefined ? { maxConnections: input.maxConnections } : {}),
       allowRemote: input.allowRemote ?? false,
@@ -222,6 +225,7 @@ export function register(program: Command): void {
     .option('--start-rate <rps>', 'with --find-capacity: first rate tried (default 10)')
     .option('--max-rate <rps>', 'with --find-capacity: highest rate tried (default 100000)')
     .option('--step-duration <d>', 'with --find-capacity: how long each rate is held (default 10s)')
+    .option('--precision <percent>', 'with --find-capacity: stop bisecting when good and bad rates are this close (default 5%)')
     .option('--save <file>', 'with --find-capacity: write the capacity file read by simulate and plan')
     .addHelpText('after', `
 Examples:
@@ -231,7 +235,7 @@ Examples:
     .action(async (url: string | undefined, o: Options) => {
       const format = parseFormat(o.output);
       if (o.findCapacity) return probe(url, o, format);
-      for (const f of ['replicas', 'startRate', 'maxRate', 'stepDuration', 'save'] as const) {
+      for (const f of ['replicas', 'startRate', 'maxRate', 'stepDuration', 'precision', 'save'] as const) {
         if (o[f] !== undefined) throw new InputError(`--${f.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} only applies with --find-capacity`);
       }
       const options = planLoadTest(inputFromFlags(url, o));

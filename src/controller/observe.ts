@@ -22,8 +22,7 @@ function podFor(s: Sample, pods: PodState[]): PodState | undefined {
   const l = s.labels;
   if (l.pod) return pods.find((p) => p.name === l.pod);
   if (l.pid) return pods.find((p) => String(p.pid) === l.pid);
-  if (l.container) return pods.find((p) => p.containerId === l.container || p.name === l.container);
-  if (l.container_id) return pods.find((p) => p.containerId === l.container_id);
+  if (l.container || l.container_id) return pods.find((p) => (l.container_id !== undefined && p.containerId === l.container_id) || (l.container !== undefined && (p.containerId === l.container || p.name === l.container)));
   // Prometheus scraping each replica directly labels its samples with the replica's host:port
   if (l.instance) return pods.find((p) => p.endpoint !== undefined && p.endpoint.replace(/^\w+:\/\//, '').replace(/\/.*$/, '') === l.instance);
   return undefined;

@@ -1,6 +1,7 @@
 // What every exporter returns: plain objects (one per output file) plus warnings, and their YAML/JSON text.
 import { stringify } from 'yaml';
 import type { ServicePolicy } from '../config/load.js';
+import { parseKubernetesSpec } from '../providers/kubernetes.js';
 
 export interface ExportObject {
   /** file name without extension, unique within one export (`--out DIR` writes DIR/<file>.yaml) */
@@ -35,16 +36,13 @@ export interface WorkloadRef {
 }
 
 export function workloadRef(p: ServicePolicy, warnings: string[]): WorkloadRef {
-  const spec = p.target.spec;
-  const str = (k: string) => (typeof spec[k] === 'string' && spec[k] !== '' ? (spec[k] as string) : undefined);
   if (p.target.provider !== 'kubernetes') {
     warnings.push(`services.${p.name}.target uses the ${p.target.provider} provider; the exported object targets Deployment ${p.name}`);
     return { apiVersion: 'apps/v1', kind: 'Deployment', name: p.name };
   }
-  const kind = str('kind') ?? 'Deployment';
-  const apiVersion = str('apiVersion') ?? 'apps/v1';
-  const namespace = str('namespace');
-  return { apiVersion, kind, name: str('name') ?? p.name, ...(namespace ? { namespace } : {}) };
+  // the provider's own parse step, so defaults (kind Deployment, namespace default, name = service) match what it scales
+  const spec = parseKubernetesSpec({ ...p.target.spec, provider: 'kubernetes' }, `services.${p.name}.target`);
+  return { apiVersion: 'apps/v1', kind: spec.kind, name: spec.name ?? p.name, namespace: spec.namespace };
 }
 
 /** Kubernetes object names: lowercase RFC 1123 subdomain. */

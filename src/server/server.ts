@@ -1,8 +1,10 @@
-// The HTTP server inside `run` and `serve`: /healthz, /metrics and the JSON API (see api.ts).
-import Fastify, { type FastifyInstance } from 'fastify';
+// The HTTP server inside `run` and `serve`: /healthz, /metrics, the JSON API (api.ts) and the dashboard.
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Runtime } from '../controller/runtime.js';
 import type { Logger } from '../controller/controller.js';
-import { registerApi } from './api.js';
+import { registerApi, HttpError } from './api.js';
+import { registerDashboard } from './dashboard.js';
+import { isLoopback } from './auth.js';
 
 export interface ServerOptions {
   runtime: Runtime;
@@ -11,31 +13,80 @@ export interface ServerOptions {
   /** bearer token that allows steering; without one the API is read-only */
   token?: string;
   log?: Logger;
+  /** directory of simulation and load-test reports (JSON/HTML) to list and serve */
+  reportsDir?: string;
+  /** the runtime only reads the store (no controller loop): steering is refused */
+  readOnlyStore?: boolean;
+  /** the controller runs with --dry-run: rollbacks through the API are recorded, not applied */
+  dryRun?: boolean;
 }
 
-export interface RunningServer {
+export interface RegisteredRoute {
+  method: string;
+  /** fastify form, e.g. /api/v1/services/:service */
+  url: string;
+  /** false for the dashboard's page and assets, which are not part of the API */
+  api: boolean;
+}
+
+export interface BuiltServer {
   app: FastifyInstance;
+  routes: RegisteredRoute[];
+}
+
+export interface RunningServer extends BuiltServer {
   address: string;
   close(): Promise<void>;
 }
 
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen.trim());
-  if (!m) throw new Error(`listen address "${listen}" must be host:port, e.g. 127.0.0.1:9464`);
-  return { host: m[1] ?? (m[2] || '127.0.0.1'), port: Number(m[3]) };
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new Error(`listen address "${listen}" must be host:port, e.g. 127.0.0.1:9464`);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
 }
 
-export async function startServer(o: ServerOptions): Promise<RunningServer> {
-  const app = Fastify({ logger: false });
+/** The server with every route registered, not listening (tests call app.inject). */
+export async function buildServer(o: ServerOptions): Promise<BuiltServer> {
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  const routes: RegisteredRoute[] = [];
+  app.addHook('onRoute', (r) => {
+    const methods = Array.isArray(r.method) ? r.method : [r.method];
+    for (const m of methods) {
+      // fastify adds a HEAD route for every GET
+      if (m === 'HEAD') continue;
+      routes.push({ method: m, url: r.url ?? r.path, api: (r.config as { api?: boolean } | undefined)?.api !== false });
+    }
+  });
+  app.setErrorHandler((e: FastifyError | HttpError, _req, reply) => {
+    const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 600 ? e.statusCode : 500;
+    if (status >= 500 && !(e instanceof HttpError)) o.log?.error({ err: e.message }, 'API request failed');
+    void reply.code(status).send({ error: e.message, statusCode: status });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}; see /api/v1/openapi.json`, statusCode: 404 });
+  });
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', o.runtime.metrics.registry.contentType);
     return o.runtime.metrics.registry.metrics();
   });
   await registerApi(app, o);
+  await registerDashboard(app);
+  return { app, routes };
+}
+
+export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const { host, port } = parseListen(o.listen);
+  const built = await buildServer(o);
+  const { app } = built;
   await app.listen({ host, port });
   const a = app.server.address();
   const address = typeof a === 'object' && a ? `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` : o.listen;
-  return { app, address, close: () => app.close() };
+  if (!isLoopback(host)) {
+    const warn = (msg: string) => (o.log ? o.log.warn({ listen: address }, msg) : process.stderr.write(`scalepilot: warning: ${msg} (${address})\n`));
+    if (!o.token) warn('serving on a non-loopback address without a token: anyone who can reach it can read every service, decision and report (steering stays disabled); bind 127.0.0.1 or set --token');
+    else warn('serving on a non-loopback address over plain HTTP: the steering token travels unencrypted; put a TLS proxy in front');
+  }
+  return { ...built, address, close: () => app.close() };
 }

@@ -1,11 +1,10 @@
-// One service replayed through its policy: each step the workload is observed as a provider and metric sources
-// would report it, decide() is called exactly as the controller calls it, and the decision is acted on in the
-// workload model. Scores accumulate in the loop so large batch runs keep no per-step arrays.
+// One service replayed through its policy: each step the workload is observed as the controller would observe it
+// (the same Observation its buildObservation makes), decide() is called exactly as the controller calls it, and
+// the decision is acted on in the workload model. Scores accumulate in the loop so batch runs keep no per-step arrays.
 import type { ServicePolicy } from '../config/load.js';
 import type { Decision, History, Observation } from '../core/types.js';
 import { emptyHistory } from '../core/types.js';
 import { appendSeries, decide as coreDecide, historyWindowMs } from '../core/decide.js';
-import { buildObservation } from '../controller/observe.js';
 import { parseQuantity } from '../core/quantity.js';
 import { Workload, p95Of, sloFlags, utilizationOf } from './workload.js';
 import type { LoadSeries, Score, SimResult, SimSetup, Timeline } from './types.js';
@@ -67,7 +66,7 @@ export function simulateService(policy: ServicePolicy, setup: SimSetup, load: Lo
   const decide = opts.decide ?? coreDecide;
   const n = load.values.length;
   const stepMs = load.stepMs;
-  const w = new Workload(policy.name, setup.workload, setup.bindings, setup.initialReplicas, load.start);
+  const w = new Workload(policy.name, setup.workload, setup.bindings, setup.initialReplicas, load.start, policy.resources);
   const hist = emptyHistory();
   const windowMs = historyWindowMs(policy);
   const tl = setup.timeline ? newTimeline(n) : undefined;
@@ -97,10 +96,8 @@ export function simulateService(policy: ServicePolicy, setup: SimSetup, load: Lo
     const now = load.start + k * stepMs;
     w.advance(now);
     const demand = load.values[k]!;
-    const readings = w.readMetrics(demand, now);
-    const state = w.targetState();
-    const before = state.replicas;
-    const obs = buildObservation(policy, state, readings);
+    const obs = w.observe(demand, now);
+    const before = obs.currentReplicas;
     // as the controller does: the series includes this sync's values before deciding
     appendSeries(hist, obs.values, now, windowMs);
     const d = decide(policy, obs, hist, now);

@@ -1,9 +1,11 @@
 // The closed-loop workload model: replicas that start, become ready and serve a share of the load, and what a
 // controller would observe of them (pods, per-replica samples, aggregate values). Added replicas only help once
 // ready; removed replicas take their capacity with them at once.
-import type { PodState, TargetState } from '../providers/types.js';
+import type { PodState, Resources, TargetState } from '../providers/types.js';
 import type { Sample } from '../metrics/types.js';
 import type { MetricReading } from '../controller/observe.js';
+import type { Observation, ObservedPod } from '../core/types.js';
+import { parseQuantity } from '../core/quantity.js';
 import type { MetricBinding, SloParams, WorkloadParams } from './types.js';
 import { FLAG_OVER_CAPACITY, FLAG_SLOW } from './types.js';
 
@@ -55,11 +57,27 @@ function needsLoad(signal: string): boolean {
 
 interface SimPod {
   state: PodState;
+  /** the same replica as decide() sees it, updated in place every step */
+  observed: ObservedPod;
+  /** usage and per-replica metrics objects holding every per-replica metric (the common case) */
+  usage: NonNullable<ObservedPod['usage']>;
+  metrics: Record<string, number>;
   createdAt: number;
   runningAt: number;
   readyAt: number;
   /** one reusable sample per metric binding (per-replica metrics) */
   samples: Sample[];
+}
+
+const NONE: Readonly<Record<string, number>> = Object.freeze({});
+
+function milli(q: string | undefined): number | undefined {
+  return q === undefined ? undefined : parseQuantity(q).milliValue();
+}
+
+/** Kubernetes resource metrics are matched by the metric's name, as the controller's observation does. */
+function isResource(metric: string): metric is 'cpu' | 'memory' {
+  return metric === 'cpu' || metric === 'memory';
 }
 
 /**
@@ -79,16 +97,32 @@ export class Workload {
   private readonly ok: Array<{ name: string; samples: Sample[] }> = [];
   private readonly err: Array<{ name: string; error: string }> = [];
   private readonly aggregate: Sample[] = [];
+  private readonly requests: Partial<Record<'cpu' | 'memory', number>>;
+  private readonly observedPods: ObservedPod[] = [];
+  private readonly resourceBindings: number[] = [];
+  private readonly podMetricBindings: number[] = [];
 
+  /**
+   * `resources` are the requests the controller reports for every replica (the service's configured ones), so
+   * an HPA Utilization target sees what it would see live.
+   */
   constructor(
     private readonly service: string,
     private readonly params: WorkloadParams,
     private readonly bindings: MetricBinding[],
     initialReplicas: number,
     start: number,
+    private readonly resources?: Resources,
   ) {
     this.capacityPerReplica = params.capacityPerReplica;
     this.cpuRequestCores = params.cpuRequestCores;
+    const cpu = milli(resources?.requests?.cpu);
+    const memory = milli(resources?.requests?.memory);
+    this.requests = { ...(cpu !== undefined ? { cpu } : {}), ...(memory !== undefined ? { memory } : {}) };
+    bindings.forEach((b, i) => {
+      if (!b.perPod) return;
+      (isResource(b.metric) ? this.resourceBindings : this.podMetricBindings).push(i);
+    });
     this.state = { replicas: 0, readyReplicas: 0, pods: [] };
     for (const b of bindings) {
       const agg: Sample = { labels: {}, t: start, value: 0 };
@@ -113,7 +147,8 @@ export class Workload {
     const readyAt = runningAt + this.params.readinessDelayMs;
     const state: PodState = { name, phase: 'Pending', ready: false, startTime: now };
     const samples = this.bindings.map(() => ({ labels: { pod: name }, t: now, value: 0 }));
-    this.pods.push({ state, createdAt: now, runningAt, readyAt, samples });
+    const observed: ObservedPod = { name, phase: 'Pending', ready: false, startTime: now, requests: { ...this.requests }, usage: NONE, metrics: NONE };
+    this.pods.push({ state, observed, usage: {}, metrics: {}, createdAt: now, runningAt, readyAt, samples });
   }
 
   /** Moves replicas through Pending → Running (not ready) → ready as time passes. */
@@ -123,13 +158,13 @@ export class Workload {
       const s = p.state;
       if (now >= p.readyAt) {
         if (!s.ready) {
-          s.phase = 'Running';
-          s.ready = true;
-          s.readyTransitionTime = p.readyAt;
+          s.phase = p.observed.phase = 'Running';
+          s.ready = p.observed.ready = true;
+          s.readyTransitionTime = p.observed.readyTransitionTime = p.readyAt;
         }
         ready++;
       } else if (now >= p.runningAt && s.phase === 'Pending') {
-        s.phase = 'Running';
+        s.phase = p.observed.phase = 'Running';
       }
     }
     this.ready = ready;
@@ -166,7 +201,7 @@ export class Workload {
     this.backlog = Math.max(0, this.backlog + (load - served) * (stepMs / 1000));
   }
 
-  /** The target as a provider would report it (objects are reused between steps). */
+  /** The target as a provider would report it (objects are reused between steps); with readMetrics, the raw view. */
   targetState(): TargetState {
     const s = this.state;
     s.replicas = this.pods.length;
@@ -174,6 +209,93 @@ export class Workload {
     s.pods.length = this.pods.length;
     for (let i = 0; i < this.pods.length; i++) s.pods[i] = this.pods[i]!.state;
     return s;
+  }
+
+  /** Why a metric cannot be read this step, or undefined when it can. */
+  private readError(b: MetricBinding, noData: boolean, load: number): string | undefined {
+    const signal = b.signal;
+    if (signal === null) return b.why;
+    if (noData && needsLoad(signal)) return 'the trace has no data at this step';
+    if (signal === 'p95' && !this.params.latency) return 'no latency model: set capacity.latency to simulate p95';
+    if (!b.perPod && this.ready === 0 && (signal === 'utilization' || signal === 'p95') && load > 0) return 'no ready replica reports it';
+    return undefined;
+  }
+
+  /**
+   * The Observation decide() gets, built in place: the same result as the controller's
+   * buildObservation(policy, targetState(), readMetrics(load, now)) (a test holds them equal), without building
+   * samples and pod copies every step.
+   */
+  observe(load: number, now: number): Observation {
+    const noData = !(load >= 0);
+    const u = noData ? Number.NaN : utilizationOf(load, this.ready, this.capacityPerReplica);
+    const values: Record<string, number> = {};
+    const failures: Record<string, string> = {};
+    const pods = this.observedPods;
+    pods.length = this.pods.length;
+    let sampled = 0;
+    for (let i = 0; i < this.pods.length; i++) {
+      const p = this.pods[i]!;
+      pods[i] = p.observed;
+      p.observed.usage = NONE;
+      p.observed.metrics = NONE;
+      if (p.state.phase !== 'Pending') sampled++;
+    }
+    // Per-replica metrics that read this step; usually all of them, so each replica's own objects can be reused.
+    let resourceOk = 0;
+    let podOk = 0;
+    for (const b of this.resourceBindings) if (this.readError(this.bindings[b]!, noData, load) === undefined) resourceOk++;
+    for (const b of this.podMetricBindings) if (this.readError(this.bindings[b]!, noData, load) === undefined) podOk++;
+    const fullUsage = resourceOk === this.resourceBindings.length;
+    const fullMetrics = podOk === this.podMetricBindings.length;
+    for (let b = 0; b < this.bindings.length; b++) {
+      const bind = this.bindings[b]!;
+      const name = bind.metric;
+      const error = this.readError(bind, noData, load);
+      if (error !== undefined) {
+        failures[name] = error;
+        continue;
+      }
+      if (!bind.perPod) {
+        values[name] = this.total(bind.signal!, load, u);
+        continue;
+      }
+      if (sampled === 0) {
+        failures[name] = 'the query returned no samples';
+        continue;
+      }
+      const resource = isResource(name);
+      const req = resource ? this.requests[name] : undefined;
+      let sum = 0;
+      let usageSum = 0;
+      let reqSum = 0;
+      for (const p of this.pods) {
+        if (p.state.phase === 'Pending') continue;
+        const v = p.state.ready ? this.perReplica(bind.signal!, load, u) : 0;
+        sum += v;
+        const m = Math.round(v * 1000);
+        const o = p.observed;
+        if (resource) {
+          if (o.usage === NONE) o.usage = fullUsage ? p.usage : {};
+          o.usage![name] = m;
+          if (req !== undefined && p.state.ready) {
+            usageSum += m;
+            reqSum += req;
+          }
+        } else {
+          if (o.metrics === NONE) o.metrics = fullMetrics ? p.metrics : {};
+          o.metrics![name] = m;
+        }
+      }
+      values[name] = reqSum > 0 ? (usageSum / reqSum) * 100 : sum / sampled;
+    }
+    return {
+      currentReplicas: this.pods.length,
+      readyReplicas: this.ready,
+      pods,
+      values,
+      failures,
+    };
   }
 
   /**
@@ -187,11 +309,7 @@ export class Workload {
     for (let b = 0; b < this.bindings.length; b++) {
       const bind = this.bindings[b]!;
       const signal = bind.signal;
-      let error: string | undefined;
-      if (signal === null) error = bind.why;
-      else if (noData && needsLoad(signal)) error = 'the trace has no data at this step';
-      else if (signal === 'p95' && !this.params.latency) error = 'no latency model: set capacity.latency to simulate p95';
-      else if (!bind.perPod && this.ready === 0 && (signal === 'utilization' || signal === 'p95') && load > 0) error = 'no ready replica reports it';
+      const error = this.readError(bind, noData, load);
       if (error !== undefined) {
         const e = this.err[b]!;
         e.error = error;

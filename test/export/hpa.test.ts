@@ -26,7 +26,7 @@ function hpaOf(service: string) {
 const cases: Array<{ name: string; service: string; want: Record<string, unknown>; metadata?: Record<string, unknown>; warn?: RegExp[] }> = [
   {
     name: 'kubernetes target, metrics and behavior copied, YAML numbers back to quantity strings',
-    service: `target: { provider: kubernetes, kind: StatefulSet, name: db-proxy, namespace: data, apiVersion: apps/v1 }
+    service: `target: { provider: kubernetes, kind: StatefulSet, name: db-proxy, namespace: data }
 minReplicas: 3
 maxReplicas: 12
 metrics:
@@ -67,6 +67,7 @@ bands:
 rules:
   - { name: mem, when: 'memory > 80', then: +1 }
   - { name: mem-down, when: 'memory > 95', then: -1 }`,
+    metadata: { name: 'web', namespace: 'default', labels: { 'app.kubernetes.io/managed-by': 'scalepilot', 'scalepilot.dev/service': 'svc' } },
     want: {
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
       minReplicas: 1,

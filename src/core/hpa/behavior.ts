@@ -312,9 +312,8 @@ export function recordScaleEvent(
   newReplicas: number,
   now: number,
 ): { scaleUpEvents: ScaleEvent[]; scaleDownEvents: ScaleEvent[] } {
-  if (!behavior || previousReplicas === newReplicas) {
-    return { scaleUpEvents: scaleUpEvents.slice(), scaleDownEvents: scaleDownEvents.slice() };
-  }
+  // lists are never mutated, so an unchanged one is shared with the previous history
+  if (!behavior || previousReplicas === newReplicas) return { scaleUpEvents: scaleUpEvents as ScaleEvent[], scaleDownEvents: scaleDownEvents as ScaleEvent[] };
   const up = newReplicas > previousReplicas;
   const events = up ? scaleUpEvents : scaleDownEvents;
   const cutoff = now - longestPolicyPeriod(up ? behavior.scaleUp : behavior.scaleDown) * 1000;
@@ -324,5 +323,5 @@ export function recordScaleEvent(
   const entry = { time: now, change: up ? newReplicas - previousReplicas : previousReplicas - newReplicas };
   if (old >= 0) next[old] = entry;
   else next.push(entry);
-  return up ? { scaleUpEvents: next, scaleDownEvents: scaleDownEvents.slice() } : { scaleUpEvents: scaleUpEvents.slice(), scaleDownEvents: next };
+  return up ? { scaleUpEvents: next, scaleDownEvents: scaleDownEvents as ScaleEvent[] } : { scaleUpEvents: scaleUpEvents as ScaleEvent[], scaleDownEvents: next };
 }

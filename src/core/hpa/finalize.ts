@@ -18,7 +18,6 @@ import {
   type FinalizeResult,
   type HpaCondition,
   type HpaHistory,
-  type HpaOptions,
   type StabilizationReason,
 } from './types.js';
 
@@ -29,11 +28,6 @@ import {
 export function withInitialRecommendation(history: HpaHistory, currentReplicas: number, now: number): HpaHistory {
   if (history.recommendations !== null) return history;
   return { ...history, recommendations: [{ time: now, replicas: currentReplicas }] };
-}
-
-function resolveOptions(options: Partial<HpaOptions> | undefined): HpaOptions {
-  if (!options) return DEFAULT_HPA_OPTIONS;
-  return { ...DEFAULT_HPA_OPTIONS, ...options };
 }
 
 const scratchLimit: Limited = { replicas: 0, reason: 'DesiredWithinRange' };
@@ -50,7 +44,8 @@ export function rescaledMessage(replicas: number): string {
 export function finalizeReplicas(args: FinalizeArgs): FinalizeResult {
   const { currentReplicas, minReplicas, maxReplicas, proposed, now } = args;
   const behavior = args.behavior ?? null;
-  const options = resolveOptions(args.options);
+  // the only flag normalization reads
+  const downscaleWindow = args.options?.downscaleStabilizationSeconds ?? DEFAULT_HPA_OPTIONS.downscaleStabilizationSeconds;
   const history = withInitialRecommendation(args.history, currentReplicas, now);
   const recs = history.recommendations!;
 
@@ -59,7 +54,7 @@ export function finalizeReplicas(args: FinalizeArgs): FinalizeResult {
   let nextRecs;
   let limit: Limited;
   if (behavior === null) {
-    const window = options.downscaleStabilizationSeconds;
+    const window = downscaleWindow;
     stabilized = stabilizeLegacy(recs, now, window, proposed);
     stabilization = stabilized !== proposed ? 'ScaleDownStabilized' : 'ReadyForNewScale';
     nextRecs = recordRecommendation(recs, proposed, now, now - window * 1000);
@@ -67,7 +62,7 @@ export function finalizeReplicas(args: FinalizeArgs): FinalizeResult {
   } else {
     const upWindow = behavior.scaleUp.stabilizationWindowSeconds ?? 0;
     // maybeInitScaleDownStabilizationWindow: an unset scale-down window takes the controller flag
-    const downWindow = behavior.scaleDown.stabilizationWindowSeconds ?? options.downscaleStabilizationSeconds;
+    const downWindow = behavior.scaleDown.stabilizationWindowSeconds ?? downscaleWindow;
     stabilized = stabilizeWithBehavior(recs, now, upWindow, downWindow, currentReplicas, proposed);
     stabilization = stabilized === proposed ? 'ReadyForNewScale' : proposed >= currentReplicas ? 'ScaleUpStabilized' : 'ScaleDownStabilized';
     nextRecs = recordRecommendation(recs, proposed, now, now - Math.max(upWindow, downWindow) * 1000);

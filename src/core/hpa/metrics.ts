@@ -25,8 +25,19 @@ export function formatLabelSelector(sel: LabelSelector | null): string {
   return `&LabelSelector{MatchLabels:${labels},MatchExpressions:${exprs},}`;
 }
 
+const descriptions = new WeakMap<MetricSpec, string>();
+
 /** The metric name Kubernetes reports for a spec (metricNameProposal). */
 export function describeMetric(spec: MetricSpec): string {
+  let d = descriptions.get(spec);
+  if (d === undefined) {
+    d = metricDescription(spec);
+    descriptions.set(spec, d);
+  }
+  return d;
+}
+
+function metricDescription(spec: MetricSpec): string {
   switch (spec.type) {
     case 'Resource':
       return spec.target.averageValueMilli !== null ? `${spec.name} resource` : `${spec.name} resource utilization (percentage of request)`;

@@ -1,0 +1,88 @@
+// Picks the provider for a target and validates target specs (each provider's own parse step) for the config loader.
+import { join } from 'node:path';
+import { ComposeProvider, parseComposeSpec, type ComposeOptions, type ComposeSpec } from './compose.js';
+import { DryRunProvider, parseDryRunSpec, type DryRunSpec } from './dryrun.js';
+import { KubernetesProvider, parseKubernetesSpec, type KubernetesOptions, type KubernetesSpec } from './kubernetes.js';
+import { LocalProvider, parseLocalSpec, type LocalSpec } from './local.js';
+import { ProviderSpecError, specObject } from './spec.js';
+import type { Provider, TargetRef } from './types.js';
+
+export type ProviderKind = TargetRef['provider'];
+export const PROVIDER_KINDS: readonly ProviderKind[] = ['local', 'compose', 'kubernetes', 'dryrun'];
+
+export type TargetSpec =
+  | { provider: 'local'; spec: LocalSpec }
+  | { provider: 'compose'; spec: ComposeSpec }
+  | { provider: 'kubernetes'; spec: KubernetesSpec }
+  | { provider: 'dryrun'; spec: DryRunSpec };
+
+/** Validates a target as written in scalepilot.yaml (`provider:` plus that provider's fields). Throws ProviderSpecError. */
+export function parseTargetSpec(raw: unknown, path: string): TargetSpec {
+  const o = specObject(raw, path);
+  const provider = o.provider;
+  switch (provider) {
+    case 'local': return { provider, spec: parseLocalSpec(o, path) };
+    case 'compose': return { provider, spec: parseComposeSpec(o, path) };
+    case 'kubernetes': return { provider, spec: parseKubernetesSpec(o, path) };
+    case 'dryrun': return { provider, spec: parseDryRunSpec(o, path) };
+    case undefined:
+      throw new ProviderSpecError(`${path}.provider`, 'is required', `add provider: one of ${PROVIDER_KINDS.join(', ')}`);
+    default:
+      throw new ProviderSpecError(`${path}.provider`, `unknown provider ${JSON.stringify(provider)}`, `use one of ${PROVIDER_KINDS.join(', ')}`);
+  }
+}
+
+/** Validates a loaded TargetRef (spec without the provider key) — what a config validator calls per service. */
+export function checkTarget(t: TargetRef, path = `services.${t.service}.target`): TargetSpec {
+  return parseTargetSpec({ ...t.spec, provider: t.provider }, path);
+}
+
+export interface ProviderOptions {
+  /** where providers keep files (local: proxy config and replica logs under <stateDir>/local/<service>) */
+  stateDir?: string;
+  /** the config file's directory; relative paths in target specs resolve against it */
+  baseDir?: string;
+  /** the run will not act; kept for providers that must not even prepare (none do today) */
+  dryRun?: boolean;
+  log?: (msg: string) => void;
+  /** compose: docker CLI path and Engine endpoint defaults */
+  compose?: Omit<ComposeOptions, 'baseDir'>;
+  /** kubernetes: a ready KubeConfig and field manager */
+  kubernetes?: Omit<KubernetesOptions, 'baseDir'>;
+  /** dryrun: the clock recorded scales are stamped with */
+  now?: () => number;
+}
+
+/**
+ * A provider for a kind, or for a target (whose spec is validated first, so a bad target fails before anything runs).
+ * One provider instance can serve many targets of its kind.
+ */
+export function createProvider(kindOrTarget: ProviderKind | TargetRef, options: ProviderOptions = {}): Provider {
+  const kind = typeof kindOrTarget === 'string' ? kindOrTarget : kindOrTarget.provider;
+  if (typeof kindOrTarget !== 'string') checkTarget(kindOrTarget);
+  const baseDir = options.baseDir;
+  switch (kind) {
+    case 'local':
+      return new LocalProvider({
+        ...(options.stateDir ? { stateDir: join(options.stateDir, 'local') } : {}),
+        ...(baseDir ? { baseDir } : {}),
+        ...(options.log ? { log: options.log } : {}),
+      });
+    case 'compose':
+      return new ComposeProvider({ ...options.compose, ...(baseDir ? { baseDir } : {}) });
+    case 'kubernetes':
+      return new KubernetesProvider({ ...options.kubernetes, ...(baseDir ? { baseDir } : {}) });
+    case 'dryrun':
+      return new DryRunProvider(options.now ? { now: options.now } : {});
+    default:
+      throw new ProviderSpecError('target.provider', `unknown provider ${JSON.stringify(kind)}`, `use one of ${PROVIDER_KINDS.join(', ')}`);
+  }
+}
+
+export { ProviderError } from './types.js';
+export type { Provider, TargetRef, TargetState, PodState, Resources, ScaleOptions } from './types.js';
+export { ProviderSpecError } from './spec.js';
+export { LocalProvider, parseLocalSpec, type LocalSpec } from './local.js';
+export { ComposeProvider, parseComposeSpec, type ComposeSpec } from './compose.js';
+export { KubernetesProvider, parseKubernetesSpec, type KubernetesSpec } from './kubernetes.js';
+export { DryRunProvider, parseDryRunSpec, type DryRunSpec } from './dryrun.js';

@@ -1,0 +1,37 @@
+// `scalepilot demo`, compressed: the sample service scales up under the ramp and back down after it, the proxy
+// loses no request, and the HTML report is written. Runs with the built-in proxy (what a fresh machine without
+// nginx uses) and through the CLI with -o json.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { runDemo } from '../../src/controller/demo.js';
+import { tempDir } from '../helpers/env.js';
+
+test('demo: scale up under the ramp, back down after it, no failed request, report written', { timeout: 150_000 }, async () => {
+  const dir = tempDir();
+  try {
+    const report = join(dir.path, 'demo.html');
+    const lines: string[] = [];
+    const r = await runDemo({ rate: 60, rampMs: 10_000, holdMs: 20_000, coolMs: 30_000, maxReplicas: 5, syncMs: 1000, stateDir: dir.path, report, plain: true, proxy: 'builtin', out: (s) => lines.push(s) });
+    assert.ok(r.peakReplicas >= 2, `replicas rose under load (peak ${r.peakReplicas})`);
+    assert.ok(r.finalReplicas < r.peakReplicas, `replicas fell after the load (final ${r.finalReplicas}, peak ${r.peakReplicas})`);
+    assert.equal(r.load.errors, 0, `no failed requests: ${JSON.stringify(r.load.statusCodes)}`);
+    assert.ok(r.decisions.some((d) => d.to > d.from) && r.decisions.some((d) => d.to < d.from));
+    assert.ok(lines.some((l) => /replicas \d\/\d→\d/.test(l)), 'the live view printed');
+    const html = readFileSync(report, 'utf8');
+    assert.match(html, /scalepilot demo/);
+    assert.doesNotMatch(html, /<script[^>]+src=["']https?:/);
+  } finally {
+    dir.cleanup();
+  }
+});
+
+test('demo CLI: bad flags are bad input (exit 2)', async () => {
+  const bin = join(process.cwd(), 'bin/scalepilot');
+  assert.ok(existsSync(bin));
+  await assert.rejects(promisify(execFile)(bin, ['demo', '--rate', 'lots']), (e: { code?: number; stderr?: string }) => e.code === 2 && /--rate lots: must be a number/.test(e.stderr ?? ''));
+  await assert.rejects(promisify(execFile)(bin, ['demo', '--proxy', 'haproxy']), (e: { code?: number }) => e.code === 2);
+});
