@@ -87,7 +87,9 @@ function inputFromFlags(url: string | undefined, o: Options): LoadTestInput {
   const requests = number(o.requests, '--requests', { integer: true });
   const maxConnections = number(o.maxConnections, '--max-connections', { integer: true });
   const targetRps = number(o.targetRps, '--target-rps');
-  const stages = o.stages !== undefined ? parseStages(o.stages) : file.stages;
+  if (o.stages !== undefined && o.duration !== undefined) throw new InputError('--duration and --stages both set the length of the test; give one');
+  // a length given by flag replaces the file's, whichever form either takes
+  const stages = o.stages !== undefined ? parseStages(o.stages) : o.duration === undefined ? file.stages : undefined;
   const flagsPickModel = connections !== undefined || rate !== undefined;
   const pick = <T>(flag: T | undefined, fromFile: T | undefined) => (flag !== undefined ? flag : fromFile);
   return {
@@ -97,7 +99,7 @@ function inputFromFlags(url: string | undefined, o: Options): LoadTestInput {
       ? { ...(connections !== undefined ? { connections } : {}), ...(rate !== undefined ? { rate } : {}) }
       : { ...(file.model ? { model: file.model } : {}), ...(file.connections !== undefined ? { connections: file.connections } : {}), ...(file.rate !== undefined ? { rate: file.rate } : {}) }),
     ...(o.duration !== undefined ? { duration: o.duration } : o.stages === undefined && file.duration !== undefined ? { duration: file.duration } : {}),
-    ...(stages && o.duration === undefined ? { stages } : {}),
+    ...(stages ? { stages } : {}),
     ...(pick(requests, file.requests) !== undefined ? { requests: pick(requests, file.requests)! } : {}),
     ...(endpoints ? { endpoints } : {}),
     thresholds: [...(file.thresholds ?? []), ...o.gate],

@@ -1,7 +1,8 @@
 // Config checks owned by other modules, run by the loader: metric source blocks, HPA metric specs and behavior,
 // and which configured metric feeds each HPA metric. Each problem is reported at its YAML path.
 import { dirname } from 'node:path';
-import { parseSourceConfig } from '../metrics/index.js';
+import { parseSourceConfig, createMetricSource } from '../metrics/index.js';
+import type { MetricSource } from '../metrics/types.js';
 import { parseMetricSpecs, parseBehavior, HpaInputError } from '../core/hpa/parse.js';
 import type { ConfigValidator, Report } from './validators.js';
 
@@ -35,6 +36,32 @@ const sourcesCheck: ConfigValidator = (config, _raw, report) => {
   }
 };
 
+const sourceQueryCheck: ConfigValidator = (config, _raw, report) => {
+  const built = new Map<string, MetricSource | null>();
+  for (const p of Object.values(config.services)) {
+    for (const [name, m] of Object.entries(p.metrics)) {
+      if (!built.has(m.source)) {
+        let src: MetricSource | null = null;
+        try {
+          if (config.sources[m.source]) src = createMetricSource(m.source, config.sources[m.source], `sources.${m.source}`, { baseDir: dirname(config.file) });
+        } catch {
+          // the source block itself is reported by sourcesCheck
+        }
+        built.set(m.source, src);
+      }
+      const src = built.get(m.source);
+      if (!src?.checkQuery) continue;
+      const path = `services.${p.name}.metrics.${name}`;
+      try {
+        src.checkQuery({ name, query: m.query, ...(m.params ? { params: m.params } : {}) }, path);
+      } catch (e) {
+        reportError(report, e, splitPath(path));
+      }
+    }
+  }
+  for (const s of built.values()) void s?.close?.();
+};
+
 const hpaCheck: ConfigValidator = (config, _raw, report) => {
   for (const p of Object.values(config.services)) {
     if (!p.hpa) continue;
@@ -66,4 +93,4 @@ const hpaCheck: ConfigValidator = (config, _raw, report) => {
   }
 };
 
-export const builtinChecks: ConfigValidator[] = [sourcesCheck, hpaCheck];
+export const builtinChecks: ConfigValidator[] = [sourcesCheck, sourceQueryCheck, hpaCheck];

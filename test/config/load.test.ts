@@ -146,6 +146,11 @@ const bad: Array<{ name: string; text: string; expect: RegExp[] }> = [
     expect: [/^test\.yaml:2:\d+: sources\.prom(\.url)?: .*url/],
   },
   {
+    name: 'a query its source cannot answer fails at load, not at the first sample',
+    text: 'sources: { procs: { type: process } }\nservices:\n  api:\n    target: { provider: dryrun }\n    maxReplicas: 2\n    metrics: { cpu: { source: procs, query: cpus } }\n',
+    expect: [/^test\.yaml:6:\d+: services\.api\.metrics\.cpu(\.query)?: "cpus" is not a process metric/],
+  },
+  {
     name: 'band with lower above upper',
     text: 'sources: { p: { type: process } }\nservices:\n  api:\n    target: { provider: dryrun }\n    maxReplicas: 4\n    metrics: { cpu: { source: p, query: cpu } }\n    bands: [ { metric: cpu, upper: 30, lower: 70 } ]\n',
     expect: [/bands\[0\]\.lower: lower \(70\) must be < upper \(30\)/],

@@ -30,7 +30,7 @@ class SettableSource implements MetricSource {
 const yaml = (services: string[]) => `
 syncPeriod: 15s
 store: "sqlite::memory:"
-sources: { s: { type: process } }
+sources: { s: { type: prometheus, url: "http://127.0.0.1:9" } }
 services:
 ${services.map((name) => `  ${name}:
     target: { provider: dryrun, replicas: 2 }

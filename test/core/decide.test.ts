@@ -8,7 +8,7 @@ import { emptyHistory, type History, type Observation, type ObservedPod } from '
 const T0 = Date.parse('2024-01-01T12:00:00Z');
 
 function policy(service: string): ServicePolicy {
-  const c = parseConfig(`sources: { p: { type: process } }\nservices:\n${service.replace(/^/gm, '  ')}`, 'decide.yaml');
+  const c = parseConfig(`sources: { p: { type: prometheus, url: "http://127.0.0.1:9" } }\nservices:\n${service.replace(/^/gm, '  ')}`, 'decide.yaml');
   return Object.values(c.services)[0]!;
 }
 

@@ -258,7 +258,8 @@ export class FakeKube {
     if (sub && !(sub === 'scale' && (resource === 'deployments' || resource === 'statefulsets'))) {
       return status(res, 404, 'NotFound', 'the server could not find the requested resource');
     }
-    const verb = ({ GET: name ? 'get' : 'list', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as const)[method as 'GET'];
+    const verbs: Record<string, Denial['verb']> = { GET: name ? 'get' : 'list', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+    const verb = verbs[method];
     if (!verb) return status(res, 405, 'MethodNotAllowed', `method ${method} not allowed`);
     const full = sub ? `${resource}/${sub}` : resource;
     const qualified = kind.group ? `${resource}.${kind.group}` : resource;

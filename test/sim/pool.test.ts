@@ -8,6 +8,7 @@ import { runInline, simulateMany, SimPool, type SimTask } from '../../src/sim/po
 const cfg = parseConfig(`
 sources:
   procs: { type: process }
+  prom: { type: prometheus, url: "http://127.0.0.1:9090" }
 services:
   web:
     target: { provider: dryrun }
@@ -29,7 +30,7 @@ services:
     minReplicas: 2
     maxReplicas: 12
     metrics:
-      rps: { source: procs, query: rps }
+      rps: { source: prom, query: "sum(rate(http_requests_total[1m]))" }
     rules:
       - { name: busy, when: "rps > 400", for: 1m, then: +2, cooldown: 2m }
       - { name: idle, when: "rps < 150", for: 5m, then: -1, cooldown: 1m }

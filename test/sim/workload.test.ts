@@ -156,3 +156,47 @@ test('clairvoyant bound: replicas requested start-up + readiness ahead, no-data 
   const lead = clairvoyantBound(load, setup({ startupDelayMs: 10_000, readinessDelayMs: 10_000 }), 10, true);
   assert.deepEqual(Array.from(lead.replicas!), [3, 3, 3, 3, 5, 5, 5, 1, 1]);
 });
+
+test('the fast observation equals the controller\'s buildObservation of the same replicas and samples', async () => {
+  const { buildObservation } = await import('../../src/controller/observe.js');
+  const { parseConfig } = await import('../../src/config/load.js');
+  const policy = parseConfig(`
+sources:
+  procs: { type: process }
+  prom: { type: prometheus, url: "http://127.0.0.1:9090" }
+services:
+  web:
+    target: { provider: dryrun }
+    maxReplicas: 20
+    resources: { requests: { cpu: 500m, memory: 256Mi } }
+    metrics:
+      cpu: { source: procs, query: cpu, perPod: true }
+      rps: { source: prom, query: "rate(http_requests_total[1m])", perPod: true }
+      total_rps: { source: prom, query: "sum(rate(http_requests_total[1m]))" }
+      backlog: { source: prom, query: "sum(queue_depth)" }
+      latency: { source: prom, query: "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[1m])))" }
+      memory: { source: procs, query: memory, perPod: true }
+`, 'obs.yaml').services.web!;
+  const binds: MetricBinding[] = [
+    { metric: 'cpu', signal: 'cpu', perPod: true, why: '' },
+    { metric: 'rps', signal: 'rps', perPod: true, why: '' },
+    { metric: 'total_rps', signal: 'rps', perPod: false, why: '' },
+    { metric: 'backlog', signal: 'queue', perPod: false, why: '' },
+    { metric: 'latency', signal: 'p95', perPod: false, why: '' },
+    { metric: 'memory', signal: null, perPod: true, why: 'memory is not modelled' },
+  ];
+  const params = w({ latency: { baseSeconds: 0.05, fullSeconds: 1 }, cpuLimitRatio: 3 });
+  const wl = new Workload('web', params, binds, 2, 0, policy.resources);
+  const steps: Array<[t: number, load: number, scaleTo?: number]> = [
+    [0, 150, 5], [15_000, 400], [30_000, 400], [45_000, Number.NaN], [60_000, 900, 1], [75_000, 50, 0], [90_000, 50, 3], [105_000, 0],
+  ];
+  for (const [t, load, scaleTo] of steps) {
+    wl.advance(t);
+    const fast = wl.observe(load, t);
+    const reference = buildObservation(policy, wl.targetState(), wl.readMetrics(load, t));
+    assert.deepStrictEqual(JSON.parse(JSON.stringify(fast)), JSON.parse(JSON.stringify(reference)), `at t=${t}`);
+    assert.deepStrictEqual(Object.keys(fast.values).sort(), Object.keys(reference.values).sort());
+    if (scaleTo !== undefined) wl.scaleTo(scaleTo, t);
+    wl.serve(load, 15_000);
+  }
+});
