@@ -137,6 +137,10 @@ export function register(program: Command): void {
       const config = loadConfigInput(opts.config);
       const policy = config.services[service];
       if (!policy) throw new InputError(`service "${service}" is not in ${config.file}; services there: ${Object.keys(config.services).join(', ') || '(none)'}`);
+      if (policy.target.provider === 'local') {
+        const listen = config.server?.listen ?? '127.0.0.1:9464';
+        throw new InputError(`${service}'s local replicas are child processes of the running \`scalepilot run\`, so only it can roll them back: use its dashboard, or POST http://${listen}/api/v1/services/${service}/rollback with the bearer token`);
+      }
       const dryRun = opts.dryRun ?? false;
       const store = await storeFrom(opts, config).catch(storeFailed);
       if (!store) return;
@@ -148,6 +152,7 @@ export function register(program: Command): void {
         process.stdout.write(`  undoes event #${r.undoes.id} (${r.undoes.kind} at ${time(r.undoes.time)}${r.undoes.message ? `: ${r.undoes.message}` : ''})\n`);
         process.stdout.write(`  recorded as event #${r.eventId}${dryRun ? ' (dry run: nothing changed)' : ''}\n`);
         for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+        if (!dryRun) process.stderr.write(`note: a running controller decides again on its next sync and may undo this; pause ${service} first to hold it\n`);
       } catch (e) {
         if (e instanceof NothingToRollBack || e instanceof ProviderError || e instanceof StoreError) {
           process.stderr.write(`scalepilot rollback: ${e.message}\n`);
@@ -156,6 +161,7 @@ export function register(program: Command): void {
         }
         throw e;
       } finally {
+        await provider.close?.();
         await store.close();
       }
     });

@@ -1,31 +1,47 @@
 // The scalepilot CLI: one file per command under src/cli; this file only wires them together.
 import { Command, CommanderError } from 'commander';
 import { InputError, EXIT_BAD_INPUT } from './output.js';
-import { register as hpa } from './hpa.js';
-import { register as validate } from './validate.js';
-import { register as simulate } from './simulate.js';
-import { register as run_ } from './run.js';
-import { register as demo } from './demo.js';
-import { register as loadtest } from './loadtest.js';
-import { register as history } from './history.js';
-import { register as check } from './check.js';
-import { register as plan } from './plan.js';
-import { register as rightsize } from './rightsize.js';
-import { register as exportCmd } from './export.js';
-import { register as serve } from './serve.js';
+type Register = (program: Command) => void;
 
-export function buildProgram(): Command {
+// Command modules are imported only when needed, so `scalepilot hpa evaluate` does not load the dashboard,
+// the Kubernetes client or the load generator.
+const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
+  demo: () => import('./demo.js'),
+  run: () => import('./run.js'),
+  simulate: () => import('./simulate.js'),
+  loadtest: () => import('./loadtest.js'),
+  hpa: () => import('./hpa.js'),
+  validate: () => import('./validate.js'),
+  schema: () => import('./validate.js'),
+  check: () => import('./check.js'),
+  plan: () => import('./plan.js'),
+  rightsize: () => import('./rightsize.js'),
+  export: () => import('./export.js'),
+  history: () => import('./history.js'),
+  rollback: () => import('./history.js'),
+  serve: () => import('./serve.js'),
+};
+
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('scalepilot')
     .description('Autoscaling runbooks as software: HPA-exact decisions, queue scaling, trace replay, load tests, capacity plans and alert exports')
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride();
-  for (const r of [demo, run_, simulate, loadtest, hpa, validate, check, plan, rightsize, exportCmd, history, serve]) r(program);
+  const wanted = only && COMMANDS[only] ? [COMMANDS[only]] : [...new Set(Object.values(COMMANDS))];
+  const seen = new Set<Register>();
+  for (const load of wanted) {
+    const { register } = await load();
+    if (seen.has(register)) continue;
+    seen.add(register);
+    register(program);
+  }
   return program;
 }
 
 export async function run(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  const sub = argv.slice(2).find((a) => !a.startsWith('-'));
+  const program = await buildProgram(sub);
   try {
     await program.parseAsync(argv);
   } catch (e) {

@@ -1,9 +1,113 @@
-// `scalepilot serve` (not built yet).
+// `scalepilot serve`: the dashboard, JSON API and /metrics for a config, with the controller loop running (like
+// `run`), or with --read-only-store only showing what the store holds.
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
+import pino from 'pino';
+import { loadConfig } from '../config/load.js';
+import { ConfigError } from '../config/errors.js';
+import { parseListen } from '../server/server.js';
+import { serve } from '../server/serve.js';
+import { InputError } from './output.js';
+
+interface ServeCliOptions {
+  config: string;
+  listen?: string;
+  token?: string;
+  reports?: string;
+  dryRun?: boolean;
+  readOnlyStore?: boolean;
+  store?: string;
+  stateDir: string;
+  logLevel: string;
+}
+
+/** server.token may name an environment variable (env:NAME) so the token stays out of the file. */
+export function resolveToken(flag: string | undefined, configured: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (flag) return flag;
+  if (env.SCALEPILOT_TOKEN) return env.SCALEPILOT_TOKEN;
+  if (!configured) return undefined;
+  if (configured.startsWith('env:')) {
+    const v = env[configured.slice(4)];
+    if (!v) throw new InputError(`server.token is ${configured} but ${configured.slice(4)} is not set; set it, or pass --token / SCALEPILOT_TOKEN`);
+    return v;
+  }
+  return configured;
+}
 
 export function register(program: Command): void {
-  program.command('serve').description('serve (not available yet)').action(() => {
-    process.stderr.write('scalepilot serve: not available yet\n');
-    process.exitCode = 1;
-  });
+  program
+    .command('serve')
+    .description('serve the dashboard, JSON API and /metrics; runs the controller too (like `run`) unless --read-only-store')
+    .option('-c, --config <file>', 'config file', 'scalepilot.yaml')
+    .option('--listen <addr>', 'address to serve on (default from config, 127.0.0.1:9464)')
+    .option('--token <token>', 'bearer token that allows pause/resume/scale/rollback (or SCALEPILOT_TOKEN); without one the API is read-only')
+    .option('--reports <dir>', 'directory of simulation and load-test reports (JSON/HTML) to list on the dashboard')
+    .option('--dry-run', 'decide, explain and record, never act')
+    .option('--read-only-store', 'only serve what the store holds: no controller loop, no steering')
+    .option('--store <url>', 'store URL (sqlite:PATH or postgres://...), overrides the config')
+    .option('--state-dir <dir>', 'where providers keep their files (proxy config, replica logs)', '.scalepilot')
+    .option('--log-level <level>', 'pino log level', 'info')
+    .addHelpText('after', `
+Examples:
+  SCALEPILOT_TOKEN=$(openssl rand -hex 16) scalepilot serve -c scalepilot.yaml --reports reports/
+  scalepilot serve -c scalepilot.yaml --read-only-store --listen 127.0.0.1:9465`)
+    .action(async (opts: ServeCliOptions) => {
+      let config;
+      try {
+        config = loadConfig(opts.config);
+      } catch (e) {
+        if (e instanceof ConfigError) throw new InputError(`invalid config, nothing served:\n${e.message}`);
+        throw e;
+      }
+      const listen = opts.listen ?? config.server?.listen ?? '127.0.0.1:9464';
+      try {
+        parseListen(listen);
+      } catch (e) {
+        throw new InputError(`--listen: ${(e as Error).message}`);
+      }
+      if (opts.reports) {
+        let isDir = false;
+        try {
+          isDir = statSync(opts.reports).isDirectory();
+        } catch {
+          // reported below
+        }
+        if (!isDir) throw new InputError(`--reports ${opts.reports}: not a directory; create it or point to where simulate/loadtest --report write`);
+      }
+      const token = resolveToken(opts.token, config.server?.token);
+      const log = pino({ level: opts.logLevel, base: { name: 'scalepilot' } });
+      let serving;
+      try {
+        serving = await serve(config, {
+          listen,
+          ...(token ? { token } : {}),
+          ...(opts.reports ? { reportsDir: opts.reports } : {}),
+          dryRun: Boolean(opts.dryRun),
+          readOnlyStore: Boolean(opts.readOnlyStore),
+          ...(opts.store ? { store: opts.store } : {}),
+          stateDir: opts.stateDir,
+          log,
+        });
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+          throw new InputError(`cannot serve on ${listen} (${code}); pick another --listen address`);
+        }
+        throw e;
+      }
+      const { server, runtime } = serving;
+      log.info(
+        { url: `http://${server.address}/`, services: runtime.controller.services, steering: opts.readOnlyStore ? 'off (read-only store)' : token ? 'on (bearer token)' : 'off (no token)', controller: opts.readOnlyStore ? 'not running' : opts.dryRun ? 'dry run' : 'acting' },
+        'scalepilot serving',
+      );
+      process.on('SIGHUP', () => {
+        if (!opts.readOnlyStore) void runtime.reload().then((r) => log.info({ ok: r.ok }, r.message));
+      });
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      log.info({}, 'stopping: finishing in-flight syncs');
+      await serving.close();
+    });
 }

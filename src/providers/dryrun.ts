@@ -79,8 +79,16 @@ export class DryRunProvider implements Provider {
   async resize(t: TargetRef, r: Resources, o: { dryRun: boolean }): Promise<void> {
     this.current(t);
     this.resizes.push({ t: this.now(), service: t.service, resources: structuredClone(r), dryRun: o.dryRun });
-    if (!o.dryRun) this.resources.set(t.service, structuredClone(r));
+    if (!o.dryRun) this.resources.set(t.service, mergeResources(this.resources.get(t.service), r));
   }
 
   async close(): Promise<void> {}
+}
+
+/** Later values win per field, as a strategic-merge patch of container resources does. */
+function mergeResources(base: Resources | undefined, r: Resources): Resources {
+  const out: Resources = structuredClone(base ?? {});
+  if (r.requests) out.requests = { ...out.requests, ...r.requests };
+  if (r.limits) out.limits = { ...out.limits, ...r.limits };
+  return out;
 }

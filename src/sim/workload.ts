@@ -287,7 +287,7 @@ export class Workload {
           o.metrics![name] = m;
         }
       }
-      values[name] = reqSum > 0 ? (usageSum / reqSum) * 100 : sum / this.pods.length;
+      values[name] = reqSum > 0 ? (usageSum / reqSum) * 100 : sum / sampled;
     }
     return {
       currentReplicas: this.pods.length,

@@ -23,6 +23,9 @@ services:
   web:
     target: { provider: dryrun, replicas: 1 }
     maxReplicas: 3
+  site:
+    target: { provider: local, command: [node, server.mjs], listen: '127.0.0.1:8080', portBase: 18001 }
+    maxReplicas: 3
 `;
 const config = parseConfig(CONFIG);
 const api = config.services.api!;
@@ -183,7 +186,8 @@ describe('scalepilot history / rollback (CLI)', () => {
         [['history', '--limit', '0', '--config', file], /--limit 0: must be a whole number >= 1/],
         [['history', '--store', 'mysql://x/y'], /store "mysql:\/\/x\/y" is not a store URL/],
         [['history', '--config', join(dir.path, 'missing.yaml')], /missing\.yaml: cannot read: ENOENT/],
-        [['rollback', 'nope', '--config', file], /service "nope" is not in .*; services there: api, web/],
+        [['rollback', 'nope', '--config', file], /service "nope" is not in .*; services there: api, web, site/],
+        [['rollback', 'site', '--config', file], /child processes of the running `scalepilot run`.*POST http:\/\/127\.0\.0\.1:9464\/api\/v1\/services\/site\/rollback/],
         [['rollback', 'api', '--to', 'x', '--config', file], /--to x: must be a whole number >= 1/],
       ];
       for (const [args, re] of cases) {

@@ -17,6 +17,8 @@ export interface FakeKubeOptions {
   podTerminationMs?: number;
   /** identity named in 403 messages */
   user?: string;
+  /** RBAC: when set, only requests it allows get through (e.g. built from deploy/rbac.yaml) */
+  authorize?: (a: { verb: Denial['verb']; group: string; resource: string; namespace: string; name?: string }) => boolean;
 }
 
 export interface Denial {
@@ -263,7 +265,8 @@ export class FakeKube {
     if (!verb) return status(res, 405, 'MethodNotAllowed', `method ${method} not allowed`);
     const full = sub ? `${resource}/${sub}` : resource;
     const qualified = kind.group ? `${resource}.${kind.group}` : resource;
-    if (this.denials.some((d) => d.verb === verb && d.resource === full && (!d.namespace || d.namespace === ns))) {
+    const allowed = this.options.authorize?.({ verb, group: kind.group, resource: full, namespace: ns, ...(name ? { name } : {}) }) ?? true;
+    if (!allowed || this.denials.some((d) => d.verb === verb && d.resource === full && (!d.namespace || d.namespace === ns))) {
       const user = this.options.user ?? 'system:serviceaccount:scalepilot:scalepilot';
       const what = name ? `${qualified} "${name}" is forbidden` : `${qualified} is forbidden`;
       return status(res, 403, 'Forbidden', `${what}: User "${user}" cannot ${verb} resource "${full}" in API group "${kind.group}" in the namespace "${ns}"`, {

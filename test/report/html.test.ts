@@ -106,7 +106,8 @@ test('renders in headless Chromium: a canvas per chart, no console errors, no ne
     assert.equal(canvases, 2);
     const legend = await page.locator('.u-legend').first().textContent();
     assert.match(legend ?? '', /rps/);
-    assert.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned), undefined);
+    // the test config has no DOM types; globalThis is the window in the page
+    assert.equal(await page.evaluate(() => (globalThis as { pwned?: number }).pwned), undefined);
     assert.equal(await page.title(), sample.title);
     assert.deepEqual(errors, []);
     assert.deepEqual(requests, []);

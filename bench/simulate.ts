@@ -1,0 +1,104 @@
+// Simulation throughput: N services × D days at a 15 s step over worker threads, in service-steps per second,
+// plus where one step's time goes (decide() against the simulator's own workload and scoring).
+//   node --import tsx bench/simulate.ts [--services 1000] [--days 30] [--workers N] [--step 15s]
+import { availableParallelism } from 'node:os';
+import { parseConfig } from '../src/config/load.js';
+import type { Decision } from '../src/core/types.js';
+import { parseDuration } from '../src/core/duration.js';
+import { resolveSetup } from '../src/sim/setup.js';
+import { simulateService, type DecideFn } from '../src/sim/engine.js';
+import { simulateMany, type SimTask } from '../src/sim/pool.js';
+
+function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+const services = Number(flag('services', '1000'));
+const days = Number(flag('days', '30'));
+const workers = Number(flag('workers', String(availableParallelism())));
+const stepMs = parseDuration(flag('step', '15s'));
+const steps = Math.round((days * 86_400_000) / stepMs);
+
+// The example's policy: HPA on cpu utilization with a scale-down window, start-up and readiness delays, SLOs.
+const policy = parseConfig(`
+sources:
+  procs: { type: process }
+services:
+  web:
+    target: { provider: dryrun }
+    minReplicas: 2
+    maxReplicas: 60
+    resources: { requests: { cpu: 500m } }
+    metrics:
+      cpu: { source: procs, query: cpu, perPod: true }
+    hpa:
+      metrics:
+        - type: Resource
+          resource: { name: cpu, target: { type: Utilization, averageUtilization: 70 } }
+      behavior:
+        scaleDown: { stabilizationWindowSeconds: 300 }
+    capacity: { rpsPerReplica: 100, startupDelay: 45s, readinessDelay: 15s, latency: { base: 40ms, p95AtFull: 800ms } }
+    slo: { maxUtilization: 90, p95: 250ms }
+    cost: { perReplicaHour: 0.05 }
+`, 'bench.yaml').services.web!;
+const { setup } = resolveSetup(policy, new Set(), { firstLoad: 200 });
+const start = Date.UTC(2024, 0, 1);
+
+/** A daily cycle scaled per service, with noise and a few spikes; deterministic per service index. */
+function trace(i: number): Float64Array {
+  let s = (i + 1) * 2654435761;
+  const rand = () => ((s = (s * 1103515245 + 12345) >>> 0) / 4294967296);
+  const scale = 0.3 + 2.5 * rand();
+  const phase = rand() * 24;
+  const v = new Float64Array(steps);
+  let drift = 0;
+  for (let k = 0; k < steps; k++) {
+    const hour = ((k * stepMs) / 3_600_000 + phase) % 24;
+    drift = 0.95 * drift + 0.05 * (rand() - 0.5);
+    const spike = k % 20_000 > 19_900 ? 1.8 : 1;
+    v[k] = scale * (150 + 900 * (0.5 - 0.5 * Math.cos((2 * Math.PI * hour) / 24))) * (1 + drift) * spike;
+  }
+  return v;
+}
+
+const task = (i: number): SimTask => ({ policy: { ...policy, name: `svc-${i}` }, setup, load: { start, stepMs, values: trace(i) } });
+
+// Where one step goes: the same service with decide(), and with a stand-in that always holds (the simulator's own
+// cost: observation, workload, history bookkeeping and scoring), in this thread.
+const hold: DecideFn = (p, o, h, now): Decision => ({
+  service: p.name, time: now, currentReplicas: o.currentReplicas, desiredReplicas: o.currentReplicas, action: 'hold', reason: '', reasonCode: 'Hold',
+  proposals: [], proposed: o.currentReplicas, recommendation: o.currentReplicas, minReplicas: p.minReplicas, maxReplicas: p.maxReplicas,
+  conditions: [], errors: [], lastFired: h.lastFired,
+});
+const sample = Math.min(steps, 40_320);
+const probe = { ...task(0), load: { start, stepMs, values: trace(0).subarray(0, sample) } };
+simulateService(probe.policy, probe.setup, probe.load); // warm up
+let t = performance.now();
+simulateService(probe.policy, probe.setup, probe.load);
+const withDecide = (performance.now() - t) / sample;
+t = performance.now();
+simulateService(probe.policy, probe.setup, probe.load, { decide: hold });
+const simOnly = (performance.now() - t) / sample;
+console.log(`per step, one thread: ${(withDecide * 1000).toFixed(2)} µs with decide(), ${(simOnly * 1000).toFixed(2)} µs for the simulator alone (decide() ~${(((withDecide - simOnly) / withDecide) * 100).toFixed(0)} %)`);
+
+console.log(`simulating ${services} services x ${days} days at ${stepMs / 1000}s steps (${steps} steps each, ${(services * steps).toLocaleString('en')} service-steps) on ${workers} worker(s)...`);
+let last = 0;
+t = performance.now();
+const results = await simulateMany(services, task, {
+  workers,
+  onProgress: (done) => {
+    const now = performance.now();
+    if (now - last > 10_000 || done === services) {
+      last = now;
+      console.log(`  ${done}/${services} services, ${((now - t) / 1000).toFixed(1)} s`);
+    }
+  },
+});
+const seconds = (performance.now() - t) / 1000;
+const total = services * steps;
+const rh = results.reduce((a, r) => a + r.score.replicaHours, 0);
+const viol = results.reduce((a, r) => a + r.score.violationMinutes, 0);
+console.log(`wall time: ${seconds.toFixed(1)} s (goal <= 30 s for 1000 services x 30 days)`);
+console.log(`throughput: ${Math.round(total / seconds).toLocaleString('en')} service-steps/s (${Math.round(total / seconds / workers).toLocaleString('en')} per worker)`);
+console.log(`results: ${results.length} services, ${Math.round(rh).toLocaleString('en')} replica-hours, ${viol.toFixed(1)} SLO-violation minutes in total`);
