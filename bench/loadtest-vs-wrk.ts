@@ -1,7 +1,9 @@
 // Throughput of scalepilot's load engine next to wrk (and autocannon, the other engine considered) on the same targets:
 // a private nginx serving a static file and a Node hello server, each in its own process on a free loopback port.
 // Compared: wrk with 1 thread vs scalepilot (closed model) in one Node process vs autocannon in one Node process, all
-// with the same number of keep-alive connections and the same duration. Prints figures; never passes or fails.
+// with the same number of keep-alive connections and the same duration. Besides requests/s it prints the load
+// generator's own CPU time per request, which stays comparable when other work on the machine skews requests/s.
+// Prints figures; never passes or fails.
 //   node --import tsx bench/loadtest-vs-wrk.ts        (env: DURATION=10 CONNECTIONS=50 ROUNDS=1)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
@@ -15,7 +17,7 @@ const DURATION_S = Number(process.env.DURATION ?? 10);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
 const ROUNDS = Number(process.env.ROUNDS ?? 1);
 
-interface Figures { rps: number; p50: number; p99: number }
+interface Figures { rps: number; p50: number; p99: number; cpuUsPerReq: number }
 
 const nginxBin = requireBinary('/usr/sbin/nginx', 'nginx');
 const wrkBin = requireBinary('/usr/bin/wrk', 'wrk');
@@ -62,23 +64,40 @@ function wrkMs(v: string, unit: string): number {
 }
 
 function runWrk(url: string): Figures {
-  const r = spawnSync(wrkBin, ['-t1', `-c${CONNECTIONS}`, `-d${DURATION_S}s`, '--latency', url], { encoding: 'utf8' });
+  // bash's `times` reports the CPU its child (wrk) used; arguments are passed positionally, never interpolated
+  const r = spawnSync('bash', ['-c', '"$@"; times', 'bash', wrkBin, '-t1', `-c${CONNECTIONS}`, `-d${DURATION_S}s`, '--latency', url], { encoding: 'utf8' });
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
   const p50 = /\s50%\s+([\d.]+)(us|ms|s)/.exec(r.stdout);
   const p99 = /\s99%\s+([\d.]+)(us|ms|s)/.exec(r.stdout);
-  if (!rps || !p50 || !p99) throw new Error(`could not read wrk output:\n${r.stdout}${r.stderr}`);
-  return { rps: Number(rps[1]), p50: wrkMs(p50[1]!, p50[2]!), p99: wrkMs(p99[1]!, p99[2]!) };
+  const total = /(\d+) requests in/.exec(r.stdout);
+  const times = [...r.stdout.matchAll(/(\d+)m([\d.]+)s (\d+)m([\d.]+)s/g)].at(-1);
+  if (!rps || !p50 || !p99 || !total || !times) throw new Error(`could not read wrk output:\n${r.stdout}${r.stderr}`);
+  const cpuS = Number(times[1]) * 60 + Number(times[2]) + Number(times[3]) * 60 + Number(times[4]);
+  return { rps: Number(rps[1]), p50: wrkMs(p50[1]!, p50[2]!), p99: wrkMs(p99[1]!, p99[2]!), cpuUsPerReq: (cpuS * 1e6) / Number(total[1]) };
 }
 
-async function runScalepilot(url: string): Promise<Figures> {
-  const r = await runLoadTest({ url, model: 'closed', profile: constantProfile(CONNECTIONS, DURATION_S * 1000) });
-  if (r.errors) console.error(`  scalepilot saw ${r.errors} errors: ${JSON.stringify(r.errorsByKind)}`);
-  return { rps: r.rps, p50: r.latency.p50, p99: r.latency.p99 };
+/** Runs an in-process generator and measures this process's CPU time per request. */
+async function inProcess(run: () => Promise<{ rps: number; p50: number; p99: number; requests: number }>): Promise<Figures> {
+  const c0 = process.cpuUsage();
+  const f = await run();
+  const c = process.cpuUsage(c0);
+  return { rps: f.rps, p50: f.p50, p99: f.p99, cpuUsPerReq: (c.user + c.system) / Math.max(1, f.requests) };
 }
 
-async function runAutocannon(url: string): Promise<Figures> {
-  const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S });
-  return { rps: r.requests.total / DURATION_S, p50: r.latency.p50, p99: r.latency.p99 };
+function runScalepilot(url: string): Promise<Figures> {
+  return inProcess(async () => {
+    const r = await runLoadTest({ url, model: 'closed', profile: constantProfile(CONNECTIONS, DURATION_S * 1000) });
+    if (r.errors) console.error(`  scalepilot saw ${r.errors} errors: ${JSON.stringify(r.errorsByKind)}`);
+    return { rps: r.rps, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests };
+  });
+}
+
+function runAutocannon(url: string): Promise<Figures> {
+  return inProcess(async () => {
+    // autocannon reports latency in whole milliseconds
+    const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S });
+    return { rps: r.requests.total / DURATION_S, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total };
+  });
 }
 
 const fmt = (n: number, d = 0) => n.toFixed(d).padStart(9);
@@ -98,17 +117,20 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       for (const [tool, run] of tools) {
         const f = await run(url);
-        const s = sums.get(tool) ?? { rps: 0, p50: 0, p99: 0 };
-        sums.set(tool, { rps: s.rps + f.rps / ROUNDS, p50: s.p50 + f.p50 / ROUNDS, p99: s.p99 + f.p99 / ROUNDS });
+        const s = sums.get(tool) ?? { rps: 0, p50: 0, p99: 0, cpuUsPerReq: 0 };
+        sums.set(tool, {
+          rps: s.rps + f.rps / ROUNDS, p50: s.p50 + f.p50 / ROUNDS, p99: s.p99 + f.p99 / ROUNDS, cpuUsPerReq: s.cpuUsPerReq + f.cpuUsPerReq / ROUNDS,
+        });
       }
     }
     const wrk = sums.get('wrk')!.rps;
     for (const [tool, f] of sums) {
-      rows.push(`${name.padEnd(13)} ${tool.padEnd(11)} ${fmt(f.rps)} ${fmt(f.rps / wrk, 2)} ${fmt(f.p50, 2)} ${fmt(f.p99, 2)}`);
+      rows.push(`${name.padEnd(13)} ${tool.padEnd(11)} ${fmt(f.rps)} ${fmt(f.rps / wrk, 2)} ${fmt(f.p50, 2)} ${fmt(f.p99, 2)} ${fmt(f.cpuUsPerReq, 1)}`);
     }
   }
-  console.log(`\n${'target'.padEnd(13)} ${'tool'.padEnd(11)} ${'req/s'.padStart(9)} ${'vs wrk'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)}`);
+  console.log(`\n${'target'.padEnd(13)} ${'tool'.padEnd(11)} ${'req/s'.padStart(9)} ${'vs wrk'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'CPU us/req'.padStart(10)}`);
   for (const r of rows) console.log(r);
+  console.log(`\nload average at the end: ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')} (figures are skewed when it exceeds the CPU count)`);
 }
 
 try {

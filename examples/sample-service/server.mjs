@@ -5,7 +5,7 @@
 //   PORT=18001 node examples/sample-service/server.mjs
 //
 // Environment: PORT (default 8080), HOST (default 127.0.0.1), WORK_MS (default CPU per request, 5),
-// STARTUP_DELAY_MS (/healthz answers 503 until this has passed, to mimic a slow start, default 0),
+// STARTUP_DELAY_MS (a slow start: until this has passed, /healthz and every request answer 503, default 0),
 // DRAIN_TIMEOUT_MS (exit even if requests are still running after this long, default 30000).
 import { createServer } from 'node:http';
 
@@ -99,6 +99,7 @@ const server = createServer((req, res) => {
   }
   if (url.pathname === '/metrics') return send(res, 200, metricsText(), 'text/plain; version=0.0.4; charset=utf-8');
 
+  if (Date.now() - startedAt < startupDelayMs) return send(res, 503, 'warming up\n');
   const t0 = process.hrtime.bigint();
   inFlight++;
   const finish = (code, body) => {

@@ -152,20 +152,8 @@ export function register(program: Command): void {
           throw new InputError(`--report ${o.report}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
         }
       }
-      if (printMachine(toMachine(o.timeline ? report : stripTimelines(report)), format)) return;
+      if (printMachine(toMachine(report, { timeline: Boolean(o.timeline) }), format)) return;
       process.stdout.write(renderText(report) + '\n');
       if (o.report) process.stdout.write(`report written to ${o.report}\n`);
     });
-}
-
-/** Machine output without per-step arrays unless --timeline asked for them. */
-function stripTimelines(r: Awaited<ReturnType<typeof runSimulation>>): typeof r {
-  return {
-    ...r,
-    services: r.services.map(({ load: _load, ...s }) => ({
-      ...s,
-      bound: { ...s.bound, replicas: undefined, needed: undefined },
-      results: s.results.map(({ timeline: _t, ...res }) => res),
-    })),
-  };
 }

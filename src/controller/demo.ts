@@ -41,7 +41,7 @@ export interface DemoTimelinePoint {
 export interface DemoResult {
   timeline: DemoTimelinePoint[];
   decisions: Array<{ t: number; from: number; to: number; reason: string }>;
-  load: { requests: number; errors: number; rps: number; p95: number | null; p99: number | null; statusCodes: Record<string, number> };
+  load: { requests: number; errors: number; rps: number; p95: number | null; p99: number | null; statusCodes: Record<string, number>; errorsByKind: Record<string, number> };
   peakReplicas: number;
   finalReplicas: number;
   report?: string;
@@ -189,6 +189,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       p95: loadResult.latency.p95 ?? null,
       p99: loadResult.latency.p99 ?? null,
       statusCodes: loadResult.statusCodes,
+      errorsByKind: loadResult.errorsByKind,
     },
     peakReplicas,
     finalReplicas,

@@ -5,7 +5,7 @@ import type { HpaCondition, HpaInput, MetricObservation, MetricSpec, PodTable } 
 import { DEFAULT_HPA_OPTIONS, PHASE_FAILED, PHASE_PENDING, PHASE_RUNNING, PHASE_SUCCEEDED, PHASE_UNKNOWN } from './hpa/types.js';
 import { computeMetricProposals } from './hpa/metrics.js';
 import { completeBehavior } from './hpa/behavior.js';
-import type { HpaBehavior, PartialBehavior } from './hpa/types.js';
+import type { HpaBehavior, HpaOptions, PartialBehavior } from './hpa/types.js';
 import { parseMetricSpecs } from './hpa/parse.js';
 import { formatMilli } from './quantity.js';
 import type { Observation, Proposal } from './types.js';
@@ -110,7 +110,7 @@ export function hpaMetricProposals(c: CompiledHpa, p: ServicePolicy, o: Observat
     pods: podTable(o),
     observations: c.specs.map((s) => observe(s, o)),
     history: { recommendations: null, scaleUpEvents: [], scaleDownEvents: [] },
-    options: p.hpa?.tolerance !== undefined ? { ...DEFAULT_HPA_OPTIONS, tolerance: p.hpa.tolerance } : DEFAULT_HPA_OPTIONS,
+    options: optionsFor(p),
   };
   // per-direction tolerances live in behavior; the engine reads them from there
   if (p.hpa?.behavior) input.behavior = compiledBehavior(p);
@@ -130,6 +130,22 @@ export function hpaMetricProposals(c: CompiledHpa, p: ServicePolicy, o: Observat
     return { source: 'hpa', name: spec.name, replicas: m.error === null ? m.replicas : null, detail };
   });
   return { proposals, invalidCount: r.invalidCount, error: r.error, condition: r.condition };
+}
+
+const optionsCache = new WeakMap<ServicePolicy, HpaOptions>();
+/**
+ * The controller flags for this service. metrics-server reports CPU over a 15 s window; scalepilot's own samplers
+ * (process, docker, trace) measure over the sync period, so a replica's first sample after it turns ready is judged
+ * against that window rather than a fixed 15 s.
+ */
+function optionsFor(p: ServicePolicy): HpaOptions {
+  let o = optionsCache.get(p);
+  if (!o) {
+    const windowSeconds = p.target.provider === 'kubernetes' ? DEFAULT_HPA_OPTIONS.metricWindowSeconds : Math.min(DEFAULT_HPA_OPTIONS.metricWindowSeconds, p.syncPeriodMs / 1000);
+    o = { ...DEFAULT_HPA_OPTIONS, metricWindowSeconds: windowSeconds, ...(p.hpa?.tolerance !== undefined ? { tolerance: p.hpa.tolerance } : {}) };
+    optionsCache.set(p, o);
+  }
+  return o;
 }
 
 const behaviorCache = new WeakMap<ServicePolicy, HpaBehavior | null>();

@@ -2,6 +2,7 @@
 import { renderHtmlReport, type ReportChart, type ReportSeries, type ReportTable } from '../report/html.js';
 import { formatDuration } from '../core/duration.js';
 import type { ServiceRun, SimulationReport } from './run.js';
+import type { TuneResult } from './tune.js';
 import { table as textTable } from '../cli/output.js';
 
 function num(v: number | null | undefined, digits = 1): string {
@@ -112,14 +113,37 @@ function tuneLines(s: ServiceRun): string[] {
   return out;
 }
 
-/** Plain data for -o json|yaml: typed arrays become lists, non-finite numbers null. */
-export function toMachine(r: SimulationReport): unknown {
-  return JSON.parse(JSON.stringify(r, (_k, v: unknown) => {
+/**
+ * Plain data for -o json|yaml: typed arrays become lists and non-finite numbers null; per-step arrays only with
+ * `timeline`; tuning candidates as their parameters and scores (the winner's config is in the snippet).
+ */
+export function toMachine(r: SimulationReport, opts: { timeline?: boolean } = {}): unknown {
+  const view = {
+    ...r,
+    services: r.services.map(({ load, tune, ...s }) => ({
+      ...s,
+      ...(opts.timeline && load ? { load: { start: load.start / 1000, stepSeconds: load.stepMs / 1000, values: load.values } } : {}),
+      bound: opts.timeline ? s.bound : { ...s.bound, replicas: undefined, needed: undefined },
+      results: s.results.map(({ timeline, ...res }) => (opts.timeline ? { ...res, timeline } : res)),
+      ...(tune ? {
+        tune: {
+          ...tune,
+          configured: candidate(tune.configured),
+          best: candidate(tune.best),
+          top: tune.top.map(candidate),
+        },
+      } : {}),
+    })),
+  };
+  return JSON.parse(JSON.stringify(view, (_k, v: unknown) => {
     if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<number>, (x) => (Number.isFinite(x) ? x : null));
     if (typeof v === 'number' && !Number.isFinite(v)) return null;
-    if (typeof v === 'function') return undefined;
     return v;
   }));
+}
+
+function candidate(c: TuneResult['best']): { params: Record<string, string>; score: TuneResult['best']['result']['score'] } {
+  return { params: c.params, score: c.result.score };
 }
 
 /** At most this many points per chart series; longer runs show the bucket's max (demand, replicas) or min (ready). */

@@ -18,7 +18,7 @@ test('demo: scale up under the ramp, back down after it, no failed request, repo
     const r = await runDemo({ rate: 60, rampMs: 10_000, holdMs: 20_000, coolMs: 30_000, maxReplicas: 5, syncMs: 1000, stateDir: dir.path, report, plain: true, proxy: 'builtin', out: (s) => lines.push(s) });
     assert.ok(r.peakReplicas >= 2, `replicas rose under load (peak ${r.peakReplicas})`);
     assert.ok(r.finalReplicas < r.peakReplicas, `replicas fell after the load (final ${r.finalReplicas}, peak ${r.peakReplicas})`);
-    assert.equal(r.load.errors, 0, `no failed requests: ${JSON.stringify(r.load.statusCodes)}`);
+    assert.equal(r.load.errors, 0, `no failed requests: ${JSON.stringify(r.load.statusCodes)} ${JSON.stringify(r.load.errorsByKind)}\n${lines.join('')}`);
     assert.ok(r.decisions.some((d) => d.to > d.from) && r.decisions.some((d) => d.to < d.from));
     assert.ok(lines.some((l) => /replicas \d\/\d→\d/.test(l)), 'the live view printed');
     const html = readFileSync(report, 'utf8');

@@ -1,21 +1,23 @@
-// Runs the real CLI entry point (src/cli/main.ts) in-process and returns its exit code and output.
-import { run } from '../../src/cli/main.js';
+// Runs the real CLI entry point (src/cli/main.ts) in a worker thread and returns its exit code and output.
+// A worker has its own stdout, so the CLI's output never mixes with the test runner's report stream.
+import { Worker } from 'node:worker_threads';
 
-export async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+const MAIN = new URL('../../src/cli/main.ts', import.meta.url).href;
+
+const WORKER = new URL('./cli-worker.mjs', import.meta.url);
+
+export async function cli(args: string[], opts: { timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const w = new Worker(WORKER, { workerData: { main: MAIN, args }, stdout: true, stderr: true });
   let stdout = '';
   let stderr = '';
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string | Uint8Array) => { stdout += typeof c === 'string' ? c : Buffer.from(c).toString(); return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => { stderr += typeof c === 'string' ? c : Buffer.from(c).toString(); return true; }) as typeof process.stderr.write;
-  process.exitCode = undefined;
-  try {
-    await run(['node', 'scalepilot', ...args]);
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = undefined;
+  w.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+  w.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const timer = setTimeout(() => void w.terminate(), opts.timeoutMs ?? 60_000);
+  const code = await new Promise<number>((resolve, reject) => {
+    w.once('error', reject);
+    w.once('exit', resolve);
+  }).finally(() => clearTimeout(timer));
+  // let the piped streams deliver what the worker wrote last
+  await new Promise((r) => setImmediate(r));
   return { code, stdout, stderr };
 }

@@ -17,7 +17,7 @@ export interface LoadOptions {
   url: string;
   durationMs: number;
   concurrency: number;
-  /** paths per worker, cycled; e.g. ['/work?ms=2', '/sleep?ms=200'] */
+  /** paths per worker, cycled, optionally with a method; e.g. ['/work?ms=2', 'POST /sleep?ms=200'] */
   paths: string[];
   tailMs?: number;
 }
@@ -31,9 +31,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const worker = async (w: number) => {
     let i = 0;
     while (Date.now() < end) {
-      const path = o.paths[(w + i++) % o.paths.length]!;
+      const entry = o.paths[(w + i++) % o.paths.length]!;
+      const [method, path] = entry.includes(' ') ? (entry.split(' ', 2) as [string, string]) : ['GET', entry];
       try {
-        const res = await request(o.url + path, { dispatcher: agent, headersTimeout: 10_000, bodyTimeout: 10_000 });
+        // POST is not idempotent: neither proxy may retry it on another replica, so a cut request stays a failure.
+        const res = await request(o.url + path, { method: method as 'GET', dispatcher: agent, headersTimeout: 10_000, bodyTimeout: 10_000, ...(method === 'POST' ? { body: 'x' } : {}) });
         const text = await res.body.text();
         if (res.statusCode >= 200 && res.statusCode < 300) {
           result.ok++;

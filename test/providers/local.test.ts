@@ -82,20 +82,22 @@ for (const proxy of ['builtin', 'nginx'] as const) {
       if (proxy === 'nginx') requireBinary(NGINX, 'nginx');
       const dir = tempDir();
       const p = new LocalProvider({ stateDir: dir.path });
-      const t = await target(`drain-${proxy}`, { proxy });
+      // DRAIN_TIMEOUT_MS=0: the replica exits the moment it gets SIGTERM, cutting whatever it is serving, so only
+      // the provider's own drain (out of the proxy, wait for in-flight) can keep every request whole.
+      const t = await target(`drain-${proxy}`, { proxy, env: { DRAIN_TIMEOUT_MS: '0' } });
       try {
         const before = await p.observe(t);
         assert.equal(before.replicas, 3);
         assert.equal(before.readyReplicas, 3);
         const url = await p.url(t);
-        const load = runLoad({ url, durationMs: 3000, concurrency: 10, paths: ['/work?ms=2', '/work?ms=2', '/sleep?ms=300'], tailMs: 600 });
+        const load = runLoad({ url, durationMs: 3000, concurrency: 10, paths: ['/work?ms=2', 'POST /work?ms=2', 'POST /sleep?ms=300'], tailMs: 600 });
         await new Promise((r) => setTimeout(r, 900));
         const t0 = Date.now();
         await p.scale(t, 1, { dryRun: false, drainMs: 5000 });
         const scaleMs = Date.now() - t0;
         const res = await load;
         assert.deepEqual(res.failures.slice(0, 5), [], `${res.failures.length} failed of ${res.ok + res.failures.length}`);
-        assert.ok(res.ok > 200, `only ${res.ok} requests completed`);
+        assert.ok(res.ok > 50, `only ${res.ok} requests completed`);
         // Load was spread over all three before the scale, and only the survivor served at the end.
         assert.equal(res.byPid.size, 3, `pids seen: ${[...res.byPid.keys()]}`);
         const after = await p.observe(t);
@@ -130,7 +132,7 @@ for (const proxy of ['builtin', 'nginx'] as const) {
         const first = await p.observe(t);
         assert.equal(first.readyReplicas, 1);
         const url = await p.url(t);
-        const load = runLoad({ url, durationMs: 2500, concurrency: 6, paths: ['/work?ms=1'] });
+        const load = runLoad({ url, durationMs: 2500, concurrency: 6, paths: ['/work?ms=1', 'POST /work?ms=1'] });
         await new Promise((r) => setTimeout(r, 200));
         const t0 = Date.now();
         await p.scale(t, 3, { dryRun: false, drainMs: 1000 });

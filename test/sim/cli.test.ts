@@ -1,0 +1,182 @@
+// `scalepilot simulate` end to end through the CLI entry: outputs, reports, comparisons, tuning, and exit 2 with
+// a clear message on every kind of bad input. One case runs the installed-style entry in a child process.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/env.js';
+import { readReportData } from '../../src/report/html.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const example = join(root, 'examples', 'simulate');
+const traceFile = join(root, 'examples', 'traces', 'daily-launch.csv');
+
+/** Runs the CLI entry in this process (spawning tsx per case is slow), capturing output and the exit code. */
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { run } = await import('../../src/cli/main.js');
+  let stdout = '';
+  let stderr = '';
+  const out = process.stdout.write;
+  const err = process.stderr.write;
+  process.stdout.write = ((c: string | Uint8Array) => { stdout += String(c); return true; }) as typeof process.stdout.write;
+  process.stderr.write = ((c: string | Uint8Array) => { stderr += String(c); return true; }) as typeof process.stderr.write;
+  try {
+    await run(['node', 'scalepilot', ...args]);
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+  }
+  const code = typeof process.exitCode === 'number' ? process.exitCode : 0;
+  process.exitCode = 0;
+  return { code, stdout, stderr };
+}
+
+const SERVICE = `
+sources:
+  prom: { type: prometheus, url: "http://127.0.0.1:9090" }
+services:
+  web:
+    target: { provider: dryrun }
+    minReplicas: 1
+    maxReplicas: 10
+    metrics:
+      rps: { source: prom, query: "rate(http_requests_total[1m])", perPod: true }
+    hpa:
+      metrics:
+        - type: Pods
+          pods: { metric: { name: rps }, target: { type: AverageValue, averageValue: "80" } }
+    capacity: { rpsPerReplica: 100, startupDelay: 15s }
+`;
+
+test('the example week replays: JSON with the gap, scores and the distance from the bound', async () => {
+  const r = await cli(['simulate', '-c', join(example, 'scalepilot.yaml'), '--trace', traceFile, '-o', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  const web = out.services[0];
+  assert.equal(web.service, 'web');
+  assert.equal(web.trace.steps, 7 * 24 * 60 * 4);
+  assert.equal(web.trace.gaps.length, 1);
+  assert.equal(web.trace.gaps[0].missingSamples, 4);
+  assert.equal(web.trace.noDataSteps, 12);
+  const s = web.results[0].score;
+  assert.equal(s.scoredSteps + s.noDataSteps, s.steps);
+  assert.ok(s.scaleUps > 0 && s.scaleDowns > 0);
+  assert.ok(s.replicaHours > web.bound.replicaHours, 'a reactive policy costs more than the clairvoyant bound');
+  assert.ok(Math.abs(s.cost - s.replicaHours * 0.05) < 1e-9);
+  assert.ok(web.results[0].vsBound.extraReplicaHoursPct > 0);
+  assert.equal(web.results[0].timeline, undefined, 'no per-step arrays without --timeline');
+  assert.deepEqual(web.bindings.map((b: { metric: string; signal: string }) => [b.metric, b.signal]), [['rps', 'rps'], ['cpu', 'cpu']]);
+});
+
+test('--compare runs policies side by side with the bound, and --report draws them', async () => {
+  const dir = tempDir();
+  try {
+    const html = join(dir.path, 'sim.html');
+    const r = await cli(['simulate', '-c', join(example, 'scalepilot.yaml'), '--trace', traceFile, '--compare', `${join(example, 'cautious.yaml')},${join(example, 'predictive.yaml')}`, '--report', html]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split('\n');
+    for (const row of ['scalepilot.yaml ', 'cautious.yaml ', 'predictive.yaml ', 'clairvoyant bound ']) assert.ok(lines.some((l) => l.startsWith(row)), `a row for ${row}`);
+    assert.match(r.stdout, /1 gap\(s\): 4 step\(s\) held the last value, 12 step\(s\) no-data/);
+    assert.match(r.stdout, /report written to/);
+    const data = readReportData(readFileSync(html, 'utf8'))!;
+    assert.deepEqual(data.charts.map((c) => c.title), ['web: demand vs ready capacity', 'web: replicas', 'web: utilization of ready capacity', 'web: modelled p95']);
+    const replicas = data.charts[1]!;
+    assert.ok(replicas.x.length <= 3000 && replicas.x.length > 2000);
+    assert.ok(replicas.series.some((s) => s.label === 'clairvoyant bound'));
+    assert.ok(replicas.series.some((s) => s.label === 'desired (cautious.yaml)'));
+    // the launch spike shows in the demand series
+    const demand = data.charts[0]!.series[0]!.values.filter((v): v is number => v !== null);
+    assert.ok(Math.max(...demand) > 2000);
+  } finally {
+    dir.cleanup();
+  }
+});
+
+test('bad rows are listed with their line, and utilization traces are rebuilt as demand', async () => {
+  const dir = tempDir();
+  try {
+    writeFileSync(join(dir.path, 'web.yaml'), SERVICE);
+    writeFileSync(join(dir.path, 'web.csv'), 't_seconds,value\n0,100\n15,120\n30,oops\n45,140\n60,150\n');
+    const r = await cli(['simulate', '-c', join(dir.path, 'web.yaml'), '--trace', join(dir.path, 'web.csv')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /1 bad row\(s\) left out:\n\s+.*web\.csv:4: series value: value "oops" is not a finite number/);
+
+    writeFileSync(join(dir.path, 'util.csv'), '0,50\n15,50\n30,75\n');
+    const u = await cli(['simulate', '-c', join(dir.path, 'web.yaml'), '--trace', join(dir.path, 'util.csv'), '--trace-kind', 'utilization', '--recorded-replicas', '4', '--timeline', '-o', 'json']);
+    assert.equal(u.code, 0, u.stderr);
+    const web = JSON.parse(u.stdout).services[0];
+    // 50 % of 4 replicas of 100 rps = 200 rps; 75 % = 300 rps
+    assert.deepEqual(web.load.values, [200, 200, 300]);
+    assert.ok(web.notes.some((n: string) => /utilization trace/.test(n)));
+  } finally {
+    dir.cleanup();
+  }
+});
+
+test('--tune prints the winning hpa block and the top candidates', async () => {
+  const dir = tempDir();
+  try {
+    writeFileSync(join(dir.path, 'web.yaml'), SERVICE);
+    const rows = ['t_seconds,value'];
+    for (let k = 0; k < 240; k++) rows.push(`${k * 15},${k % 80 < 40 ? 150 : 450}`);
+    writeFileSync(join(dir.path, 'web.csv'), rows.join('\n'));
+    const r = await cli(['simulate', '-c', join(dir.path, 'web.yaml'), '--trace', join(dir.path, 'web.csv'), '--tune', '--tune-budget', '60', '-o', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    const t = JSON.parse(r.stdout).services[0].tune;
+    assert.ok(t.evaluated <= 60);
+    assert.match(t.snippet, /^services:\n  web:\n    minReplicas: \d+\n    maxReplicas: 10\n    hpa:\n/);
+    assert.ok(t.top.length > 1);
+    for (const c of t.top) assert.ok(c.score.violationMinutes > t.best.score.violationMinutes || (c.score.violationMinutes === t.best.score.violationMinutes && c.score.replicaHours >= t.best.score.replicaHours));
+    assert.ok(t.best.score.violationMinutes <= t.configured.score.violationMinutes);
+  } finally {
+    dir.cleanup();
+  }
+});
+
+test('bad input exits 2 with a message naming the problem and the fix', async () => {
+  const dir = tempDir();
+  try {
+    writeFileSync(join(dir.path, 'web.yaml'), SERVICE);
+    writeFileSync(join(dir.path, 'web.csv'), '0,100\n15,100\n');
+    writeFileSync(join(dir.path, 'neg.csv'), '0,-1\n15,-2\n');
+    writeFileSync(join(dir.path, 'nocap.yaml'), SERVICE.replace('    capacity: { rpsPerReplica: 100, startupDelay: 15s }\n', ''));
+    // a one-service variant with a mistake on its line 3
+    writeFileSync(join(dir.path, 'bad-variant.yaml'), 'target: { provider: dryrun }\nminReplicas: 1\nmaxReplicas: many\n');
+    const cfg = join(dir.path, 'web.yaml');
+    const csv = join(dir.path, 'web.csv');
+    const cases: Array<[string, string[], RegExp]> = [
+      ['no traffic given', ['simulate', '-c', cfg], /give the traffic to replay: --trace FILE/],
+      ['missing trace file', ['simulate', '-c', cfg, '--trace', join(dir.path, 'nope.csv')], /nope\.csv: cannot read the trace: ENOENT/],
+      ['missing config', ['simulate', '-c', join(dir.path, 'nope.yaml'), '--trace', csv], /nope\.yaml: cannot read: ENOENT/],
+      ['unknown service', ['simulate', '-c', cfg, '--trace', csv, '--service', 'api'], /--service api: .* has no such service; it has web/],
+      ['unknown trace kind', ['simulate', '-c', cfg, '--trace', csv, '--trace-kind', 'qps'], /--trace-kind qps: use rps or utilization/],
+      ['bad step', ['simulate', '-c', cfg, '--trace', csv, '--step', 'soon'], /--step soon: "soon" is not a duration/],
+      ['utilization without recorded replicas', ['simulate', '-c', cfg, '--trace', csv, '--trace-kind', 'utilization'], /add --recorded-replicas N/],
+      ['unknown signal', ['simulate', '-c', cfg, '--trace', csv, '--metric', 'rps=bogus'], /--metric rps=bogus: write NAME=SIGNAL/],
+      ['signal for a metric the service lacks', ['simulate', '-c', cfg, '--trace', csv, '--metric', 'qps=rps'], /--metric qps=rps: services\.web has no metric qps/],
+      ['prometheus without a query', ['simulate', '-c', cfg, '--prom-url', 'http://127.0.0.1:1'], /--prom-url needs --query/],
+      ['no capacity', ['simulate', '-c', join(dir.path, 'nocap.yaml'), '--trace', csv], /services\.web: the simulator needs the capacity of one replica: set services\.web\.capacity\.rpsPerReplica/],
+      ['nothing usable in the trace', ['simulate', '-c', cfg, '--trace', join(dir.path, 'neg.csv')], /no usable samples/],
+      ['a compared variant with an error, at its own line', ['simulate', '-c', cfg, '--trace', csv, '--compare', join(dir.path, 'bad-variant.yaml')], /bad-variant\.yaml:3:\d+: maxReplicas: .*number/],
+      ['a compared file that is missing', ['simulate', '-c', cfg, '--trace', csv, '--compare', join(dir.path, 'gone.yaml')], /--compare .*gone\.yaml: cannot read \(ENOENT\)/],
+      ['bad output format', ['simulate', '-c', cfg, '--trace', csv, '-o', 'xml'], /-o xml: unknown output format/],
+    ];
+    for (const [name, args, expect] of cases) {
+      const r = await cli(args);
+      assert.equal(r.code, 2, `${name}: exit ${r.code}\n${r.stderr}`);
+      assert.match(r.stderr, expect, name);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, `${name}: no stack trace`);
+    }
+  } finally {
+    dir.cleanup();
+  }
+});
+
+test('the command runs as a process too: exit code and stderr from the real entry', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
+    "const { run } = await import('./src/cli/main.ts'); await run(['node', 'scalepilot', ...process.argv.slice(1)]);",
+    'simulate', '-c', join(example, 'scalepilot.yaml'), '--trace', join(root, 'nope.csv')], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^scalepilot: .*nope\.csv: cannot read the trace: ENOENT/);
+});
