@@ -67,6 +67,8 @@ export interface CheckInput {
   series: Record<string, TimedValue[]>;
   /** metrics that could not be read: name → error. They are UNKNOWN, never treated as fine. */
   failures: Record<string, string>;
+  /** why the running replica count could not be observed, when that was tried and failed */
+  replicasError?: string;
 }
 
 export interface CheckOptions {
@@ -291,6 +293,9 @@ export function checkService(p: ServicePolicy, input: CheckInput, now: number, o
     } else {
       metrics[name] = { value: last.v, at: last.t };
     }
+  }
+  if (input.replicasError !== undefined) {
+    findings.push({ status: 'UNKNOWN', kind: 'max-replicas', name: 'replicas', text: `replicas could not be observed: ${input.replicasError}` });
   }
   const fresh: Record<string, MetricValue> = {};
   for (const [k, v] of Object.entries(metrics)) if (v.error === undefined) fresh[k] = v;

@@ -6,6 +6,7 @@ import { parseMilli } from '../core/quantity.js';
 import type { TimedValue } from '../core/types.js';
 import { createMetricSource } from '../metrics/index.js';
 import type { MetricSource, Sample } from '../metrics/types.js';
+import { createProvider, type Provider, type TargetState } from '../providers/index.js';
 import type { CheckInput } from './check.js';
 
 /** Sources that answer range reads from history rather than only "now". */
@@ -64,6 +65,8 @@ export interface LiveSources {
   sources: Record<string, MetricSource>;
   /** sources that could not be built: name → error (their metrics become UNKNOWN) */
   broken: Record<string, string>;
+  /** reads a service's target state from its provider */
+  observe?: (p: ServicePolicy) => Promise<TargetState>;
   close(): Promise<void>;
 }
 
@@ -77,11 +80,21 @@ export function openSources(config: Config): LiveSources {
       broken[name] = (e as Error).message;
     }
   }
+  const providers = new Map<string, Provider>();
+  const baseDir = dirname(config.file);
   return {
     sources,
     broken,
+    async observe(p) {
+      let provider = providers.get(p.target.provider);
+      if (!provider) {
+        provider = createProvider(p.target, { baseDir });
+        providers.set(p.target.provider, provider);
+      }
+      return provider.observe(p.target);
+    },
     async close() {
-      await Promise.all(Object.values(sources).map((s) => s.close?.().catch(() => undefined)));
+      await Promise.all([...Object.values(sources), ...providers.values()].map((s) => s.close?.().catch(() => undefined)));
     },
   };
 }
@@ -124,5 +137,31 @@ export async function readServiceLive(p: ServicePolicy, live: LiveSources, now: 
     }),
   );
   const replicas = series.replicas?.at(-1)?.v;
-  return { series, failures, ...(replicas !== undefined ? { replicas: Math.round(replicas) } : {}) };
+  if (replicas !== undefined) return { series, failures, replicas: Math.round(replicas) };
+  const observed = await observeReplicas(p, live);
+  return { series, failures, ...observed };
 }
+
+/**
+ * The replica count from the target's provider (Kubernetes scale, Compose containers, dry-run spec). Local targets
+ * are skipped: their replicas live in the process that runs them, so another process would see none.
+ */
+async function observeReplicas(p: ServicePolicy, live: LiveSources): Promise<{ replicas?: number; replicasError?: string }> {
+  if (p.target.provider === 'local' || !live.observe) return {};
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const state = await Promise.race([
+      live.observe(p),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer from the ${p.target.provider} provider within ${OBSERVE_TIMEOUT_MS / 1000}s`)), OBSERVE_TIMEOUT_MS);
+      }),
+    ]);
+    return { replicas: state.replicas };
+  } catch (e) {
+    return { replicasError: (e as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const OBSERVE_TIMEOUT_MS = 15_000;

@@ -214,7 +214,7 @@ export function register(program: Command): void {
     .option('--config <file>', 'YAML with url, endpoints (weighted), stages, thresholds, ...')
     .option('-m, --method <method>', 'HTTP method (default GET)')
     .option('-H, --header <header>', "request header 'name: value' (repeatable)", collect, [])
-    .option('--body <text>', 'request body, or @file to read it from a file')
+    .option('--body <text>', 'request body (the method then defaults to POST), or @file to read it from a file')
     .option('--gate <threshold>', 'fail (exit 1) unless this holds: p95<500ms, p99<2s, max<5s, errors<1%, rps>100 (repeatable)', collect, [])
     .option('--timeout <d>', 'per-request timeout for connect, headers and body (default 10s; checked about every 0.5s)')
     .option('--max-connections <n>', 'open model: most connections at once (default: peak rate, 10..1000)')

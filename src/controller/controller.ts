@@ -58,6 +58,7 @@ class ServiceLoop {
   metricBackoff = new Map<string, Backoff>();
   targetBackoff: Backoff = { failures: 0, until: 0, last: '' };
   historyLoaded = false;
+  countersStarted = false;
 
   constructor(public policy: ServicePolicy, public provider: Provider) {
     this.paused = policy.paused;
@@ -170,6 +171,13 @@ export class Controller {
         finish({ service: p.name, time: started, values: {}, acted: false, error: `store: ${(e as Error).message}` });
         return;
       }
+    }
+    if (m && !l.countersStarted) {
+      // counters start at 0 so Prometheus' increase() sees the first decision and the first failed read
+      for (const action of ['scale-up', 'scale-down', 'hold', 'resize', 'paused']) m.decisions.inc({ service: p.name, action }, 0);
+      for (const metric of Object.keys(p.metrics)) m.metricErrors.inc({ service: p.name, metric }, 0);
+      m.scaleErrors.inc({ service: p.name }, 0);
+      l.countersStarted = true;
     }
     m?.minReplicas.set({ service: p.name }, p.minReplicas);
     m?.maxReplicas.set({ service: p.name }, p.maxReplicas);

@@ -4,7 +4,7 @@ import type { Config, ServicePolicy } from '../config/load.js';
 import { parsePostgresQuery } from '../metrics/postgres.js';
 import { parseRedisQuery } from '../metrics/redis.js';
 import { behaviorSpec } from './hpa.js';
-import { MANAGED_BY, k8sName, workloadRef, type ExportResult } from './types.js';
+import { MANAGED_BY, k8sName, plainNumber, workloadRef, type ExportResult } from './types.js';
 import { metricOf, type NamedMetric } from './signals.js';
 
 type Json = Record<string, unknown>;
@@ -17,8 +17,7 @@ export interface KedaTrigger {
   metadata: Record<string, string>;
 }
 
-/** Numbers as KEDA reads them: plain decimal text. */
-const num = (n: number) => String(Number(n.toPrecision(15)));
+const num = plainNumber;
 
 interface TriggerTarget {
   /** per replica (AverageValue) or total (Value) */

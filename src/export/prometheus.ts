@@ -5,7 +5,7 @@
 import type { Config, ServicePolicy } from '../config/load.js';
 import { formatDuration } from '../core/duration.js';
 import { METRIC_NAMES } from '../core/metric-names.js';
-import { MANAGED_BY, k8sName, workloadRef, type ExportResult } from './types.js';
+import { MANAGED_BY, k8sName, plainNumber, workloadRef, type ExportResult } from './types.js';
 import {
   connectionsOf, isPercentUnit, isQueueMetric, latencyPercentile, metricsOf, quantityNumber, resourceOf, risingRules, secondsToUnit,
   type NamedMetric,
@@ -58,7 +58,7 @@ interface Level {
 /** PromQL string literal. */
 const lit = (s: string) => JSON.stringify(s);
 const sel = (metric: string, labels: Record<string, string>) => `${metric}{${Object.entries(labels).map(([k, v]) => `${k}=${lit(v)}`).join(',')}}`;
-const num = (n: number) => String(Number(n.toPrecision(12)));
+const num = plainNumber;
 const dur = (ms: number) => formatDuration(ms);
 
 function valueOf(p: ServicePolicy, metric: string): string {
@@ -85,7 +85,7 @@ function levels(p: ServicePolicy, metric: string, defaults: ReadonlyArray<Omit<L
  */
 function percentExpr(p: ServicePolicy, m: NamedMetric, resource: 'cpu' | 'memory'): string | undefined {
   const v = valueOf(p, m.name);
-  if (isPercentUnit(m) || m.sourceType === 'prometheus') return v;
+  if (isPercentUnit(m)) return v;
   const q = m.spec.query.trim().toLowerCase();
   if (q === 'cpu_percent' || q === 'memory_percent') return v;
   const capacity = quantityNumber(p.resources?.requests?.[resource]) ?? quantityNumber(p.resources?.limits?.[resource]);

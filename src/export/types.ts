@@ -50,4 +50,7 @@ export function k8sName(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '') || 'scalepilot';
 }
 
+/** A number as plain decimal text for configs and PromQL, without float noise (0.1 + 0.2 → "0.3"). */
+export const plainNumber = (n: number) => String(Number(n.toPrecision(12)));
+
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'scalepilot' } as const;

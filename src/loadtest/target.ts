@@ -51,6 +51,7 @@ export function parseTarget(url: string, allowRemote: boolean): URL {
   return u;
 }
 
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 /** Turns endpoint inputs into endpoints on the target's origin; `where` names the source in errors. */
@@ -58,7 +59,8 @@ export function resolveEndpoints(target: URL, inputs: readonly EndpointInput[], 
   const list = inputs.length ? inputs : [{}];
   return list.map((e, i) => {
     const at = `${where}[${i}]`;
-    const method = (e.method ?? 'GET').toUpperCase();
+    // like curl -d, a body without a method means POST
+    const method = (e.method ?? (e.body !== undefined ? 'POST' : 'GET')).toUpperCase();
     if (!METHODS.has(method)) throw new InputError(`${at}.method "${e.method}": use one of ${[...METHODS].join(', ')}`);
     let u: URL;
     try {
@@ -72,7 +74,12 @@ export function resolveEndpoints(target: URL, inputs: readonly EndpointInput[], 
     const weight = e.weight ?? 1;
     if (!Number.isFinite(weight) || weight <= 0) throw new InputError(`${at}.weight ${weight}: must be a number above 0`);
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(e.headers ?? {})) headers[k.toLowerCase()] = String(v);
+    for (const [k, v] of Object.entries(e.headers ?? {})) {
+      // checked here so a bad header is one clear error, not the same failure on every request of the run
+      if (!HEADER_NAME.test(k)) throw new InputError(`${at}.headers: "${k}" is not a valid header name`);
+      if (/[\r\n\0]/.test(String(v))) throw new InputError(`${at}.headers.${k}: the value contains a line break or NUL`);
+      headers[k.toLowerCase()] = String(v);
+    }
     if (e.body !== undefined && method !== 'GET' && method !== 'HEAD' && !headers['content-type']) {
       headers['content-type'] = looksLikeJson(e.body) ? 'application/json' : 'text/plain';
     }

@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { loadConfig, parseConfig, type Config, type ServicePolicy } from '../config/load.js';
 import { ConfigError, type ConfigIssue } from '../config/errors.js';
 import { InputError } from '../cli/output.js';
+import { formatDuration } from '../core/duration.js';
 import type { ParsedTrace } from '../metrics/trace.js';
 import { alignTrace, describeProblem, type AlignReport } from './align.js';
 import { readTrace, seriesFor, type TraceInput } from './input.js';
@@ -179,9 +180,12 @@ export async function runSimulation(req: SimulateRequest): Promise<SimulationRep
   }
   const prepared: Prepared[] = [];
   for (const name of names) {
-    const policy = cfg.services[name]!;
+    const configured = cfg.services[name]!;
     const series = seriesFor(trace, name, req.series);
-    const stepMs = req.stepMs ?? policy.syncPeriodMs;
+    const stepMs = req.stepMs ?? configured.syncPeriodMs;
+    // decide() assumes one sync per syncPeriod (forecast steps count syncs): the replayed controller syncs every step.
+    const atStep = (p: ServicePolicy): ServicePolicy => (p.syncPeriodMs === stepMs ? p : { ...p, syncPeriodMs: stepMs });
+    const policy = atStep(configured);
     let aligned;
     try {
       aligned = alignTrace(series, {
@@ -194,32 +198,33 @@ export async function runSimulation(req: SimulateRequest): Promise<SimulationRep
     } catch (e) {
       throw new InputError((e as Error).message);
     }
-    const capFile = capacityFor(policy, req.configFile);
-    const firstLoad = aligned.series.values.find((v) => v >= 0);
-    const resolveFor = (p: ServicePolicy, firstRps: number | undefined) =>
-      resolveSetup(p, traceSources, {
+    const resolveFor = (p: ServicePolicy, firstLoad: number | undefined, file: string) => {
+      const capFile = capacityFor(p, file);
+      return resolveSetup(p, traceSources, {
         ...(capFile ? { capacityFile: capFile } : {}),
         ...(req.metricSignals ? { metricSignals: req.metricSignals } : {}),
         ...(req.initialReplicas !== undefined ? { initialReplicas: req.initialReplicas } : {}),
-        ...(firstRps !== undefined ? { firstLoad: firstRps } : {}),
+        ...(firstLoad !== undefined ? { firstLoad } : {}),
         utilizationTrace: kind === 'utilization',
         timeline: req.timeline ?? false,
       });
-    // Utilization traces become demand in rps of this service's capacity.
-    let base = resolveFor(policy, kind === 'rps' ? firstLoad : undefined);
+    };
+    const firstValue = () => aligned.series.values.find((v) => v >= 0);
+    let base = resolveFor(policy, kind === 'rps' ? firstValue() : undefined, req.configFile);
     if (kind === 'utilization') {
+      // demand in rps of this service's capacity: utilization x recorded replicas x capacity per replica
       const f = (req.recordedReplicas! * base.setup.workload.capacityPerReplica) / 100;
       const v = aligned.series.values;
       for (let i = 0; i < v.length; i++) v[i] = v[i]! * f;
-      base = resolveFor(policy, firstLoad !== undefined ? firstLoad * f : undefined);
+      base = resolveFor(policy, firstValue(), req.configFile);
       base.notes.push(`utilization trace: demand = utilization x ${req.recordedReplicas} recorded replicas x ${base.setup.workload.capacityPerReplica} rps per replica`);
     }
+    if (stepMs !== configured.syncPeriodMs) base.notes.push(`the controller is replayed syncing every ${formatDuration(stepMs)} (--step), not every ${formatDuration(configured.syncPeriodMs)} (syncPeriod)`);
     const label = basename(req.configFile);
     const variants = [{ label, policy, setup: base.setup }];
     for (const f of req.compare ?? []) {
-      const vp = loadVariant(f, name, cfg);
-      const firstRps = aligned.series.values.find((v) => v >= 0);
-      const vs = resolveFor(vp, firstRps).setup;
+      const vp = atStep(loadVariant(f, name, cfg));
+      const vs = resolveFor(vp, firstValue(), f).setup;
       if (vs.workload.capacityPerReplica !== base.setup.workload.capacityPerReplica || vs.slo.maxUtilization !== base.setup.slo.maxUtilization) {
         base.notes.push(`${basename(f)} sets a different capacity or SLO than ${label}; the bound and distances use ${label}'s`);
       }

@@ -266,7 +266,7 @@ services:
     rules:
       - { name: cpu-critical, when: "cpu > 80", for: 10m, then: "+1", severity: critical }
   calm:
-    target: { provider: dryrun }
+    target: { provider: dryrun, replicas: 2 }
     maxReplicas: 5
     metrics:
       cpu: { source: prom, query: "vector(20)", unit: percent }
@@ -276,6 +276,11 @@ services:
     metrics:
       cpu: { source: down, query: "vector(20)", unit: percent }
       memory: { source: prom, query: "no_such_metric_anywhere", unit: percent }
+  boxed:
+    target: { provider: compose, project: shop, service: web, host: "http://127.0.0.1:9" }
+    maxReplicas: 5
+    metrics:
+      cpu: { source: prom, query: "vector(20)", unit: percent }
 `,
     );
     const r = await runCommand(register, ['check', '-c', cfg, '-o', 'json']);
@@ -287,6 +292,10 @@ services:
     assert.match(by.hot!.reason, /cpu-critical .* sustained/);
     assert.equal(by.hot!.replicas?.current, 3);
     assert.equal(by.calm!.status, 'OK');
+    // no replicas metric: the count comes from the target's provider
+    assert.equal(by.calm!.replicas?.current, 2);
+    assert.equal(by.boxed!.status, 'UNKNOWN');
+    assert.match(by.boxed!.reason, /replicas could not be observed: /);
     assert.equal(by.blind!.status, 'UNKNOWN');
     assert.match(by.blind!.reason, /cpu could not be read: down: http:\/\/127\.0\.0\.1:9/);
     assert.match(by.blind!.reason, /memory could not be read: .*no series/);

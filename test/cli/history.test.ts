@@ -1,5 +1,5 @@
 // `scalepilot history` and `scalepilot rollback`: the rollback logic on the dry-run provider with a real SQLite
-// store, then both commands end to end through the CLI entry point.
+// store, then both commands end to end as the CLI runs them.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -11,7 +11,8 @@ import { ProviderError, type ScaleOptions, type TargetRef } from '../../src/prov
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { StoreEvent } from '../../src/store/types.js';
 import { InputError } from '../../src/cli/output.js';
-import { cli } from '../export/run-cli.js';
+import { register } from '../../src/cli/history.js';
+import { runCommand } from '../fixtures/capacity-report/run-command.js';
 import { tempDir } from '../helpers/env.js';
 
 const CONFIG = `store: sqlite:state/events.db
@@ -137,6 +138,8 @@ describe('rollback (dry-run provider, SQLite store)', () => {
     assert.match(r.warnings.join(), /1 replicas is outside the policy's current bounds 2\.\.8/);
   });
 });
+
+const cli = (args: string[]) => runCommand(register, args);
 
 describe('scalepilot history / rollback (CLI)', () => {
   test('history prints the log as a table, as JSON, filtered by kind and time', async () => {

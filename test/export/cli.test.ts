@@ -1,4 +1,5 @@
-// `scalepilot export` end to end: every kind to stdout (multi-document YAML, JSON), --out files, bad input.
+// `scalepilot export`: every kind to stdout (multi-document YAML, JSON), --out files, bad input, and the real
+// binary's rule file through promtool.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -8,9 +9,13 @@ import { parseAllDocuments } from 'yaml';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { validatePrometheusRule, validateScaledObject } from '../../src/export/crd.js';
 import { tempDir } from '../helpers/env.js';
-import { cli } from './run-cli.js';
+import { register } from '../../src/cli/export.js';
+import { checkRules } from '../helpers/promtool.js';
+import { ensureBuilt, runBin } from '../fixtures/capacity-report/built-cli.js';
+import { runCommand } from '../fixtures/capacity-report/run-command.js';
 
 const CONFIG = fileURLToPath(new URL('../fixtures/export/scalepilot.yaml', import.meta.url));
+const cli = (args: string[]) => runCommand(register, args);
 
 test('export hpa: multi-document YAML, one valid HPA per service, warnings on stderr', async () => {
   const r = await cli(['export', 'hpa', '--config', CONFIG]);
@@ -69,4 +74,21 @@ test('export: bad input exits 2; nothing to export exits 1', async () => {
   assert.equal(none.code, 1);
   assert.match(none.stderr, /no ScaledObject was written/);
   assert.equal(none.stdout, '');
+});
+
+test('the real binary: `scalepilot export rules --out DIR` writes a file promtool accepts', async () => {
+  await ensureBuilt();
+  const dir = tempDir();
+  try {
+    const r = await runBin(['export', 'rules', '--config', CONFIG, '--out', dir.path]);
+    assert.equal(r.code, 0, r.stderr);
+    const file = join(dir.path, 'scalepilot-rules.yaml');
+    assert.equal(r.stdout, `wrote ${file}\n`);
+    const check = checkRules(file);
+    assert.ok(check.ok, check.output);
+    const bad = await runBin(['export', 'rules', '--config', join(dir.path, 'nope.yaml')]);
+    assert.equal(bad.code, 2);
+  } finally {
+    dir.cleanup();
+  }
 });

@@ -53,6 +53,10 @@ test('endpoints resolve against the target origin with defaults and checks', () 
   assert.throws(() => resolveEndpoints(t, [{ path: 'http://127.0.0.1:9999/' }]), isInput(/endpoints\[0\]\.path.*not the target/));
   assert.throws(() => resolveEndpoints(t, [{}, { method: 'FETCH' }]), isInput(/endpoints\[1\]\.method "FETCH"/));
   assert.throws(() => resolveEndpoints(t, [{ weight: 0 }]), isInput(/endpoints\[0\]\.weight 0/));
+  assert.throws(() => resolveEndpoints(t, [{ headers: { 'bad name': 'x' } }]), isInput(/endpoints\[0\]\.headers: "bad name" is not a valid header name/));
+  assert.throws(() => resolveEndpoints(t, [{ headers: { 'x-a': 'a\r\nb' } }]), isInput(/endpoints\[0\]\.headers\.x-a: the value contains a line break/));
+  // a body without a method is a POST, as with curl -d; an explicit method is kept
+  assert.deepEqual(resolveEndpoints(t, [{ body: 'a=1' }, { method: 'PUT', body: 'b' }]).map((e) => [e.method, e.headers['content-type']]), [['POST', 'text/plain'], ['PUT', 'text/plain']]);
 });
 
 test('-H flags parse into lower-case names', () => {
