@@ -317,7 +317,7 @@ export function checkService(p: ServicePolicy, input: CheckInput, now: number, o
       continue;
     }
     upBreach = true;
-    const status: CheckStatus = r.severity === 'critical' ? 'IMMEDIATE' : r.severity === 'warning' ? 'SOON' : 'OK';
+    const status: CheckStatus = r.severity === 'critical' ? 'IMMEDIATE' : 'SOON';
     findings.push({ status, kind: 'rule', name: r.name, text });
   }
   for (const b of p.bands) {
@@ -441,7 +441,7 @@ export function checkService(p: ServicePolicy, input: CheckInput, now: number, o
     strategies.length > 0
       ? strategies.map((s) => STRATEGY_TEXT[s]).join(', then ') + (classification.bottleneck !== 'healthy' && classification.bottleneck !== 'unknown' ? ` — ${classification.bottleneck}` : '')
       : status === 'UNKNOWN'
-        ? 'fix the metric reads, then check again'
+        ? 'fix the reads that failed, then check again'
         : 'none';
   return {
     service: p.name,

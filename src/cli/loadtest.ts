@@ -215,7 +215,7 @@ export function register(program: Command): void {
     .option('-m, --method <method>', 'HTTP method (default GET)')
     .option('-H, --header <header>', "request header 'name: value' (repeatable)", collect, [])
     .option('--body <text>', 'request body (the method then defaults to POST), or @file to read it from a file')
-    .option('--gate <threshold>', 'fail (exit 1) unless this holds: p95<500ms, p99<2s, max<5s, errors<1%, rps>100 (repeatable)', collect, [])
+    .option('--gate <threshold>', 'fail (exit 1) unless this holds: p95<500ms, p99<2s, max<5s, errors<1%, rps>100 (repeatable; --find-capacity defaults to p95<500ms, errors<1%)', collect, [])
     .option('--timeout <d>', 'per-request timeout for connect, headers and body (default 10s; checked about every 0.5s)')
     .option('--max-connections <n>', 'open model: most connections at once (default: peak rate, 10..1000)')
     .option('--target-rps <n>', 'read throughput against this rate (good >= 95%, warning >= 80%)')

@@ -268,8 +268,6 @@ class Run {
         bodyTimeout: this.timeoutMs,
         connect: { timeout: this.timeoutMs },
       });
-      // a connection-level error is reported per request through onError; this only keeps it from being unhandled
-      c.on('connectionError', () => {});
       this.clients[slot] = c;
     }
     return c;

@@ -46,6 +46,13 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
 }
 
+/** What to warn about when binding `host`: off loopback the API is reachable from the network. */
+export function bindWarning(host: string, hasToken: boolean): string | undefined {
+  if (isLoopback(host)) return undefined;
+  if (!hasToken) return 'serving on a non-loopback address without a token: anyone who can reach it can read every service, decision and report (steering stays disabled); bind 127.0.0.1 or set --token';
+  return 'serving on a non-loopback address over plain HTTP: the steering token travels unencrypted; put a TLS proxy in front';
+}
+
 /** The server with every route registered, not listening (tests call app.inject). */
 export async function buildServer(o: ServerOptions): Promise<BuiltServer> {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
@@ -83,10 +90,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   await app.listen({ host, port });
   const a = app.server.address();
   const address = typeof a === 'object' && a ? `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` : o.listen;
-  if (!isLoopback(host)) {
-    const warn = (msg: string) => (o.log ? o.log.warn({ listen: address }, msg) : process.stderr.write(`scalepilot: warning: ${msg} (${address})\n`));
-    if (!o.token) warn('serving on a non-loopback address without a token: anyone who can reach it can read every service, decision and report (steering stays disabled); bind 127.0.0.1 or set --token');
-    else warn('serving on a non-loopback address over plain HTTP: the steering token travels unencrypted; put a TLS proxy in front');
+  const warning = bindWarning(host, Boolean(o.token));
+  if (warning) {
+    if (o.log) o.log.warn({ listen: address }, warning);
+    else process.stderr.write(`scalepilot: warning: ${warning} (${address})\n`);
   }
   return { ...built, address, close: () => app.close() };
 }

@@ -7,10 +7,10 @@ export interface LoadResult {
   failures: Array<{ t: number; error: string }>;
   /** responses per replica pid (the sample service echoes pid=N) */
   byPid: Map<string, number>;
-  /** pids seen in the last `tailMs` of the run */
-  lastPids: Set<string>;
   /** epoch ms of the last successful response from each pid */
   lastSeen: Map<string, number>;
+  /** every successful response: completion time (epoch ms) and pid */
+  responses: Array<{ t: number; pid: string }>;
 }
 
 export interface LoadOptions {
@@ -19,18 +19,18 @@ export interface LoadOptions {
   concurrency: number;
   /** paths per worker, cycled, optionally with a method; e.g. ['/work?ms=2', 'POST /sleep?ms=200'] */
   paths: string[];
-  tailMs?: number;
+  /** ends the run early (durationMs stays the upper bound) */
+  signal?: AbortSignal;
 }
 
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const agent = new Agent({ connections: o.concurrency, keepAliveTimeout: 10_000 });
   const start = Date.now();
   const end = start + o.durationMs;
-  const tailFrom = end - (o.tailMs ?? 500);
-  const result: LoadResult = { ok: 0, failures: [], byPid: new Map(), lastPids: new Set(), lastSeen: new Map() };
+  const result: LoadResult = { ok: 0, failures: [], byPid: new Map(), lastSeen: new Map(), responses: [] };
   const worker = async (w: number) => {
     let i = 0;
-    while (Date.now() < end) {
+    while (Date.now() < end && !o.signal?.aborted) {
       const entry = o.paths[(w + i++) % o.paths.length]!;
       const [method, path] = entry.includes(' ') ? (entry.split(' ', 2) as [string, string]) : ['GET', entry];
       try {
@@ -41,8 +41,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
           result.ok++;
           const pid = /pid=(\d+)/.exec(text)?.[1] ?? '?';
           result.byPid.set(pid, (result.byPid.get(pid) ?? 0) + 1);
-          if (Date.now() >= tailFrom) result.lastPids.add(pid);
           result.lastSeen.set(pid, Date.now());
+          result.responses.push({ t: Date.now(), pid });
         } else {
           result.failures.push({ t: Date.now() - start, error: `HTTP ${res.statusCode}: ${text.trim().slice(0, 200)}` });
         }

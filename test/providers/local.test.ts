@@ -90,11 +90,15 @@ for (const proxy of ['builtin', 'nginx'] as const) {
         assert.equal(before.replicas, 3);
         assert.equal(before.readyReplicas, 3);
         const url = await p.url(t);
-        const load = runLoad({ url, durationMs: 3000, concurrency: 10, paths: ['/work?ms=2', 'POST /work?ms=2', 'POST /sleep?ms=300'], tailMs: 600 });
-        await new Promise((r) => setTimeout(r, 900));
+        // About 3 s of load: ~1 s before the scale, the scale itself, ~1 s after it (bounded at 12 s in all).
+        const stopLoad = new AbortController();
+        const load = runLoad({ url, durationMs: 12_000, concurrency: 10, paths: ['/work?ms=2', 'POST /work?ms=2', 'POST /sleep?ms=300'], signal: stopLoad.signal });
+        await new Promise((r) => setTimeout(r, 1000));
         const t0 = Date.now();
         await p.scale(t, 1, { dryRun: false, drainMs: 5000 });
         const scaleMs = Date.now() - t0;
+        await new Promise((r) => setTimeout(r, 1000));
+        stopLoad.abort();
         const res = await load;
         assert.deepEqual(res.failures.slice(0, 5), [], `${res.failures.length} failed of ${res.ok + res.failures.length}`);
         assert.ok(res.ok > 50, `only ${res.ok} requests completed`);
@@ -103,7 +107,8 @@ for (const proxy of ['builtin', 'nginx'] as const) {
         const after = await p.observe(t);
         assert.equal(after.replicas, 1);
         assert.equal(after.pods.length, 1);
-        assert.deepEqual([...res.lastPids], [String(after.pods[0]!.pid)]);
+        const afterScale = new Set(res.responses.filter((x) => x.t > t0 + scaleMs).map((x) => x.pid));
+        assert.deepEqual([...afterScale], [String(after.pods[0]!.pid)]);
         // Slow requests (300 ms) were in flight on the removed replicas when the scale started; they completed
         // after it started, and scale() returned only once they had.
         const removed = before.pods.filter((x) => x.name !== after.pods[0]!.name);
@@ -132,11 +137,13 @@ for (const proxy of ['builtin', 'nginx'] as const) {
         const first = await p.observe(t);
         assert.equal(first.readyReplicas, 1);
         const url = await p.url(t);
-        const load = runLoad({ url, durationMs: 2500, concurrency: 6, paths: ['/work?ms=1', 'POST /work?ms=1'] });
+        const stopLoad = new AbortController();
+        const load = runLoad({ url, durationMs: 12_000, concurrency: 6, paths: ['/work?ms=1', 'POST /work?ms=1'], signal: stopLoad.signal });
         await new Promise((r) => setTimeout(r, 200));
         const t0 = Date.now();
         await p.scale(t, 3, { dryRun: false, drainMs: 1000 });
         assert.ok(Date.now() - t0 >= 700, 'scale-up returned before the new replicas were healthy');
+        setTimeout(() => stopLoad.abort(), 1000);
         const mid = await p.observe(t);
         assert.equal(mid.readyReplicas, 3);
         for (const pod of mid.pods) {

@@ -88,6 +88,7 @@ test('a metric source failing turns the service SOON with a metric-source-failin
     await syncs(f, 'web', 1);
     assert.equal((await json(f, '/api/v1/services/web')).body.status, 'OK');
     const failing: MetricSource = {
+      kind: 'failing',
       async sample(q: MetricQuery, _now: Date): Promise<Sample[]> {
         throw new MetricError('recorded', q.query, 'connect ECONNREFUSED 127.0.0.1:9090');
       },
@@ -280,7 +281,7 @@ test('pause holds the replica count while decisions are still recorded; resume a
 });
 
 function constant(v: number): MetricSource {
-  return { async sample(_q: MetricQuery, now: Date): Promise<Sample[]> { return [{ labels: {}, t: now.getTime(), value: v }]; } };
+  return { kind: 'constant', async sample(_q: MetricQuery, now: Date): Promise<Sample[]> { return [{ labels: {}, t: now.getTime(), value: v }]; } };
 }
 
 test('scale: sets the count through the provider, records a manual scale, warns when outside bounds; bad counts are 400', async () => {
