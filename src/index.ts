@@ -21,3 +21,4 @@ export { createMetricSource } from './metrics/index.js';
 export { openStore } from './store/index.js';
 export { runLoadTest } from './loadtest/engine.js';
 export { renderHtmlReport } from './report/html.js';
+export * as loadtest from './loadtest/index.js';

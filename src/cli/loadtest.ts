@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { InputError, EXIT_FAILED, parseFormat, printMachine } from './output.js';
-import { type LoadTestInput, planLoadTest, readLoadTestFile } from '../loadtest/config.js';
+import { type LoadTestInput, durationFlag, planLoadTest, readLoadTestFile } from '../loadtest/config.js';
 import { runLoadTest, type Progress } from '../loadtest/engine.js';
 import { findCapacity, writeCapacityFile, type CapacityProgress } from '../loadtest/capacity.js';
 import { parseGates, formatMs } from '../loadtest/gates.js';
@@ -12,7 +12,6 @@ import { parseStages } from '../loadtest/profile.js';
 import { parseHeaderFlags, parseTarget } from '../loadtest/target.js';
 import { capacityReport, formatCapacity, formatLoadTest, loadTestReport } from '../loadtest/report.js';
 import { renderHtmlReport } from '../report/html.js';
-import { parseDuration, DurationError } from '../core/duration.js';
 
 interface Options {
   connections?: string;
@@ -50,13 +49,7 @@ function number(v: string | undefined, flag: string, opts: { integer?: boolean; 
 }
 
 function durationMs(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  try {
-    return parseDuration(v);
-  } catch (e) {
-    if (e instanceof DurationError) throw new InputError(`${flag}: ${e.message}`);
-    throw e;
-  }
+  return v === undefined ? undefined : durationFlag(v, flag);
 }
 
 function bodyFlag(v: string | undefined): string | undefined {

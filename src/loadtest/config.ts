@@ -148,7 +148,8 @@ export function readLoadTestFile(path: string): LoadTestInput {
   return parseLoadTestFile(text, path);
 }
 
-function durationFlag(v: string, flag: string): number {
+/** Parses a duration given by flag; the error names the flag. */
+export function durationFlag(v: string, flag: string): number {
   try {
     return parseDuration(v);
   } catch (e) {

@@ -230,13 +230,13 @@ export class LocalProvider implements Provider {
 
   private async startGroup(t: TargetRef, initial?: number): Promise<Group> {
     const spec = parseLocalSpec(t.spec, `services.${t.service}.target`);
-    const base = spec.stateDir ? resolvePath(this.options.baseDir ?? '.', spec.stateDir) : this.options.stateDir;
-    const dir = base ? resolvePath(base, t.service) : mkdtempSync(join(tmpdir(), `scalepilot-local-${t.service}-`));
-    mkdirSync(dir, { recursive: true });
-    const useNginx = spec.proxy === 'nginx' || (spec.proxy === 'auto' && existsSync(spec.nginxPath));
     if (spec.proxy === 'nginx' && !existsSync(spec.nginxPath)) {
       throw new ProviderError(this.kind, `services.${t.service}.target.proxy is nginx but ${spec.nginxPath} does not exist; install nginx or set proxy: builtin`, false);
     }
+    const useNginx = spec.proxy === 'nginx' || (spec.proxy === 'auto' && existsSync(spec.nginxPath));
+    const base = spec.stateDir ? resolvePath(this.options.baseDir ?? '.', spec.stateDir) : this.options.stateDir;
+    const dir = base ? resolvePath(base, t.service) : mkdtempSync(join(tmpdir(), `scalepilot-local-${t.service}-`));
+    mkdirSync(dir, { recursive: true });
     const proxy: FrontProxy = useNginx
       ? new NginxProxy({ nginxPath: spec.nginxPath, dir: join(dir, 'nginx'), listen: spec.listen, service: t.service })
       : new BuiltinProxy({ listen: spec.listen });

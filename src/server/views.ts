@@ -58,6 +58,12 @@ async function lastStoredDecision(store: Store, service: string): Promise<StoreE
   return e;
 }
 
+/** Without a live controller, the newest pause/resume event says whether the service is paused. */
+async function storedPaused(store: Store, service: string, fallback: boolean): Promise<boolean> {
+  const [e] = await store.history(service, 0, { kinds: ['pause', 'resume'], limit: 1 });
+  return e ? e.kind === 'pause' : fallback;
+}
+
 export async function lastState(rt: Runtime, service: string): Promise<LastState> {
   const live = rt.controller.lastSync(service);
   const paused = rt.controller.isPaused(service);
@@ -82,9 +88,9 @@ export async function lastState(rt: Runtime, service: string): Promise<LastState
         values: e.inputs?.values ?? {},
         currentReplicas: e.fromReplicas ?? e.decision.currentReplicas,
         readyReplicas: e.inputs?.readyReplicas ?? null,
-        paused: live ? paused : paused || e.decision.action === 'paused',
+        paused: live ? paused : await storedPaused(rt.store, service, paused || e.decision.action === 'paused'),
       }
-    : { source: 'none', time: null, values: {}, currentReplicas: null, readyReplicas: null, paused };
+    : { source: 'none', time: null, values: {}, currentReplicas: null, readyReplicas: null, paused: live ? paused : await storedPaused(rt.store, service, paused) };
   if (live?.error) {
     base.syncError = live.error;
     base.time = live.time;

@@ -4,33 +4,13 @@
 import type { ServicePolicy } from '../config/load.js';
 import type { Decision, History, Observation } from '../core/types.js';
 import { emptyHistory } from '../core/types.js';
-import { appendSeries, decide as coreDecide, historyWindowMs } from '../core/decide.js';
+import { appendSeries, decide as coreDecide, historyWindowMs, rememberDecision, rememberScale } from '../core/decide.js';
 import { parseQuantity } from '../core/quantity.js';
 import { Workload, p95Of, sloFlags, utilizationOf } from './workload.js';
 import type { LoadSeries, Score, SimResult, SimSetup, Timeline } from './types.js';
 import { FLAG_NO_DATA, FLAG_OVER_CAPACITY, FLAG_SLOW } from './types.js';
 
 export type DecideFn = (policy: ServicePolicy, obs: Observation, hist: History, now: number) => Decision;
-
-/**
- * What the controller remembers after a sync (its `remember` step): the recommendation, rule firing times and
- * queue state, trimmed to the policy's history window.
- */
-function remember(h: History, d: Decision, now: number, windowMs: number): void {
-  h.recommendations.push({ t: now, replicas: d.recommendation });
-  h.lastFired = d.lastFired;
-  if (d.queue) h.queue = d.queue;
-  const horizon = now - windowMs;
-  trim(h.recommendations, horizon);
-  trim(h.scaleUpEvents, horizon);
-  trim(h.scaleDownEvents, horizon);
-}
-
-function trim(a: Array<{ t: number }>, horizon: number): void {
-  let i = 0;
-  while (i < a.length && a[i]!.t < horizon) i++;
-  if (i) a.splice(0, i);
-}
 
 function newTimeline(n: number): Timeline {
   return {
@@ -96,12 +76,13 @@ export function simulateService(policy: ServicePolicy, setup: SimSetup, load: Lo
     const now = load.start + k * stepMs;
     w.advance(now);
     const demand = load.values[k]!;
-    const obs = w.observe(demand, now);
+    const obs = w.observe(demand);
     const before = obs.currentReplicas;
     // as the controller does: the series includes this sync's values before deciding
     appendSeries(hist, obs.values, now, windowMs);
     const d = decide(policy, obs, hist, now);
-    remember(hist, d, now, windowMs);
+    // what the controller remembers between syncs, through the same functions it uses
+    rememberDecision(hist, d, windowMs);
     if (d.errors.length) {
       // failed reads at no-data steps are the gap treatment working; errors with data are worth a look
       if (demand >= 0) {
@@ -112,16 +93,11 @@ export function simulateService(policy: ServicePolicy, setup: SimSetup, load: Lo
       }
     }
     if (acts && d.desiredReplicas !== before) {
-      const change = d.desiredReplicas - before;
       w.scaleTo(d.desiredReplicas, now);
-      const dir = change > 0 ? 1 : -1;
-      if (dir > 0) {
-        hist.scaleUpEvents.push({ t: now, change });
-        scaleUps++;
-      } else {
-        hist.scaleDownEvents.push({ t: now, change: -change });
-        scaleDowns++;
-      }
+      rememberScale(hist, before, d.desiredReplicas, now);
+      const dir = d.desiredReplicas > before ? 1 : -1;
+      if (dir > 0) scaleUps++;
+      else scaleDowns++;
       if (lastDirection !== 0 && dir !== lastDirection) reversals++;
       lastDirection = dir;
     }

@@ -120,7 +120,6 @@ export function resolveSetup(p: ServicePolicy, traceSources: ReadonlySet<string>
   } else {
     throw new InputError(`${base}: the simulator needs the capacity of one replica: set ${base}.capacity.rpsPerReplica, ${base}.capacity.file (from \`scalepilot loadtest --find-capacity --save\`), or ${base}.resources.requests.cpu (${RPS_PER_CORE} rps per core)`);
   }
-  if (reqCores === undefined) notes.push(`${base}.resources.requests.cpu is not set: cpu usage is reported against 1 core, and an HPA cpu Utilization target cannot be computed (as in Kubernetes)`);
 
   let latency: WorkloadParams['latency'];
   if (cap?.latency) {
@@ -153,6 +152,7 @@ export function resolveSetup(p: ServicePolicy, traceSources: ReadonlySet<string>
     if (!p.metrics[name]) throw new InputError(`--metric ${name}=${flags[name]}: ${base} has no metric ${name}; it has ${Object.keys(p.metrics).join(', ') || 'none'}`);
   }
   const used = metricsDecideReads(p);
+  if (reqCores === undefined && used.has('cpu')) notes.push(`${base}.resources.requests.cpu is not set: cpu usage is reported against 1 core, and an HPA cpu Utilization target cannot be computed (as in Kubernetes)`);
   const bindings: MetricBinding[] = Object.entries(p.metrics).map(([name, m]) => {
     const g = flags[name] !== undefined ? { signal: flags[name]!, why: '--metric flag' } : guessSignal(name, m, p, traceSources);
     if (g.signal === null && used.has(name)) notes.push(`metric ${name}: ${g.why}`);

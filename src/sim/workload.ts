@@ -65,8 +65,6 @@ interface SimPod {
   createdAt: number;
   runningAt: number;
   readyAt: number;
-  /** one reusable sample per metric binding (per-replica metrics) */
-  samples: Sample[];
 }
 
 const NONE: Readonly<Record<string, number>> = Object.freeze({});
@@ -92,15 +90,10 @@ export class Workload {
   capacityPerReplica: number;
   cpuRequestCores: number;
   private serial = 0;
-  private readonly state: TargetState;
-  private readonly readings: MetricReading[] = [];
-  private readonly ok: Array<{ name: string; samples: Sample[] }> = [];
-  private readonly err: Array<{ name: string; error: string }> = [];
-  private readonly aggregate: Sample[] = [];
   private readonly requests: Partial<Record<'cpu' | 'memory', number>>;
   private readonly observedPods: ObservedPod[] = [];
-  private readonly resourceBindings: number[] = [];
-  private readonly podMetricBindings: number[] = [];
+  /** this step's read error per binding (undefined: it reads) */
+  private readonly errors: Array<string | undefined>;
 
   /**
    * `resources` are the requests the controller reports for every replica (the service's configured ones), so
@@ -112,25 +105,14 @@ export class Workload {
     private readonly bindings: MetricBinding[],
     initialReplicas: number,
     start: number,
-    private readonly resources?: Resources,
+    resources?: Resources,
   ) {
     this.capacityPerReplica = params.capacityPerReplica;
     this.cpuRequestCores = params.cpuRequestCores;
     const cpu = milli(resources?.requests?.cpu);
     const memory = milli(resources?.requests?.memory);
     this.requests = { ...(cpu !== undefined ? { cpu } : {}), ...(memory !== undefined ? { memory } : {}) };
-    bindings.forEach((b, i) => {
-      if (!b.perPod) return;
-      (isResource(b.metric) ? this.resourceBindings : this.podMetricBindings).push(i);
-    });
-    this.state = { replicas: 0, readyReplicas: 0, pods: [] };
-    for (const b of bindings) {
-      const agg: Sample = { labels: {}, t: start, value: 0 };
-      this.aggregate.push(agg);
-      this.ok.push({ name: b.metric, samples: [] });
-      this.err.push({ name: b.metric, error: '' });
-      this.readings.push(this.ok[this.ok.length - 1]!);
-    }
+    this.errors = bindings.map(() => undefined);
     // Replicas present at the start have been ready long enough that no start-up handling applies to them.
     const settled = start - Math.max(3_600_000, 2 * (params.startupDelayMs + params.readinessDelayMs));
     for (let i = 0; i < initialReplicas; i++) this.add(settled);
@@ -146,9 +128,8 @@ export class Workload {
     const runningAt = now + this.params.startupDelayMs;
     const readyAt = runningAt + this.params.readinessDelayMs;
     const state: PodState = { name, phase: 'Pending', ready: false, startTime: now };
-    const samples = this.bindings.map(() => ({ labels: { pod: name }, t: now, value: 0 }));
     const observed: ObservedPod = { name, phase: 'Pending', ready: false, startTime: now, requests: { ...this.requests }, usage: NONE, metrics: NONE };
-    this.pods.push({ state, observed, usage: {}, metrics: {}, createdAt: now, runningAt, readyAt, samples });
+    this.pods.push({ state, observed, usage: {}, metrics: {}, createdAt: now, runningAt, readyAt });
   }
 
   /** Moves replicas through Pending → Running (not ready) → ready as time passes. */
@@ -201,16 +182,6 @@ export class Workload {
     this.backlog = Math.max(0, this.backlog + (load - served) * (stepMs / 1000));
   }
 
-  /** The target as a provider would report it (objects are reused between steps); with readMetrics, the raw view. */
-  targetState(): TargetState {
-    const s = this.state;
-    s.replicas = this.pods.length;
-    s.readyReplicas = this.ready;
-    s.pods.length = this.pods.length;
-    for (let i = 0; i < this.pods.length; i++) s.pods[i] = this.pods[i]!.state;
-    return s;
-  }
-
   /** Why a metric cannot be read this step, or undefined when it can. */
   private readError(b: MetricBinding, noData: boolean, load: number): string | undefined {
     const signal = b.signal;
@@ -226,7 +197,7 @@ export class Workload {
    * buildObservation(policy, targetState(), readMetrics(load, now)) (a test holds them equal), without building
    * samples and pod copies every step.
    */
-  observe(load: number, now: number): Observation {
+  observe(load: number): Observation {
     const noData = !(load >= 0);
     const u = noData ? Number.NaN : utilizationOf(load, this.ready, this.capacityPerReplica);
     const values: Record<string, number> = {};
@@ -241,17 +212,21 @@ export class Workload {
       p.observed.metrics = NONE;
       if (p.state.phase !== 'Pending') sampled++;
     }
-    // Per-replica metrics that read this step; usually all of them, so each replica's own objects can be reused.
-    let resourceOk = 0;
-    let podOk = 0;
-    for (const b of this.resourceBindings) if (this.readError(this.bindings[b]!, noData, load) === undefined) resourceOk++;
-    for (const b of this.podMetricBindings) if (this.readError(this.bindings[b]!, noData, load) === undefined) podOk++;
-    const fullUsage = resourceOk === this.resourceBindings.length;
-    const fullMetrics = podOk === this.podMetricBindings.length;
+    // Each replica's own usage/metrics objects can be reused when every per-replica metric of its kind reads.
+    let usageComplete = true;
+    let metricsComplete = true;
+    for (let b = 0; b < this.bindings.length; b++) {
+      const bind = this.bindings[b]!;
+      const e = (this.errors[b] = this.readError(bind, noData, load));
+      if (e !== undefined && bind.perPod) {
+        if (isResource(bind.metric)) usageComplete = false;
+        else metricsComplete = false;
+      }
+    }
     for (let b = 0; b < this.bindings.length; b++) {
       const bind = this.bindings[b]!;
       const name = bind.metric;
-      const error = this.readError(bind, noData, load);
+      const error = this.errors[b];
       if (error !== undefined) {
         failures[name] = error;
         continue;
@@ -276,26 +251,25 @@ export class Workload {
         const m = Math.round(v * 1000);
         const o = p.observed;
         if (resource) {
-          if (o.usage === NONE) o.usage = fullUsage ? p.usage : {};
+          if (o.usage === NONE) o.usage = usageComplete ? p.usage : {};
           o.usage![name] = m;
           if (req !== undefined && p.state.ready) {
             usageSum += m;
             reqSum += req;
           }
         } else {
-          if (o.metrics === NONE) o.metrics = fullMetrics ? p.metrics : {};
+          if (o.metrics === NONE) o.metrics = metricsComplete ? p.metrics : {};
           o.metrics![name] = m;
         }
       }
       values[name] = reqSum > 0 ? (usageSum / reqSum) * 100 : sum / sampled;
     }
-    return {
-      currentReplicas: this.pods.length,
-      readyReplicas: this.ready,
-      pods,
-      values,
-      failures,
-    };
+    return { currentReplicas: this.pods.length, readyReplicas: this.ready, pods, values, failures };
+  }
+
+  /** The target as a provider would report it: with readMetrics, the raw view observe() must agree with. */
+  targetState(): TargetState {
+    return { replicas: this.pods.length, readyReplicas: this.ready, pods: this.pods.map((p) => ({ ...p.state })) };
   }
 
   /**
@@ -306,36 +280,15 @@ export class Workload {
   readMetrics(load: number, now: number): MetricReading[] {
     const noData = !(load >= 0);
     const u = noData ? Number.NaN : utilizationOf(load, this.ready, this.capacityPerReplica);
-    for (let b = 0; b < this.bindings.length; b++) {
-      const bind = this.bindings[b]!;
-      const signal = bind.signal;
+    return this.bindings.map((bind): MetricReading => {
       const error = this.readError(bind, noData, load);
-      if (error !== undefined) {
-        const e = this.err[b]!;
-        e.error = error;
-        this.readings[b] = e;
-        continue;
-      }
-      const ok = this.ok[b]!;
-      this.readings[b] = ok;
-      const out = ok.samples;
-      out.length = 0;
-      if (bind.perPod) {
-        for (const p of this.pods) {
-          if (p.state.phase === 'Pending') continue;
-          const smp = p.samples[b]!;
-          smp.t = now;
-          smp.value = p.state.ready ? this.perReplica(signal!, load, u) : 0;
-          out.push(smp);
-        }
-      } else {
-        const smp = this.aggregate[b]!;
-        smp.t = now;
-        smp.value = this.total(signal!, load, u);
-        out.push(smp);
-      }
-    }
-    return this.readings;
+      if (error !== undefined) return { name: bind.metric, error };
+      if (!bind.perPod) return { name: bind.metric, samples: [{ labels: {}, t: now, value: this.total(bind.signal!, load, u) }] };
+      const samples: Sample[] = this.pods
+        .filter((p) => p.state.phase !== 'Pending')
+        .map((p) => ({ labels: { pod: p.state.name }, t: now, value: p.state.ready ? this.perReplica(bind.signal!, load, u) : 0 }));
+      return { name: bind.metric, samples };
+    });
   }
 
   private cpuCores(u: number): number {

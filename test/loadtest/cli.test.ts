@@ -9,7 +9,7 @@ import { readCapacityFile } from '../../src/loadtest/capacity.js';
 import type { LoadTestResult } from '../../src/loadtest/engine.js';
 import { readReportData } from '../../src/report/html.js';
 import { tempDir } from '../helpers/env.js';
-import { errorServer, fastServer, kneeServer, type TestServer } from './servers.js';
+import { errorServer, fastServer, kneeServer, withServer } from './servers.js';
 
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 
@@ -26,15 +26,6 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
     child.on('error', reject);
     child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
   });
-}
-
-async function withServer<T>(start: Promise<TestServer>, fn: (s: TestServer) => Promise<T>): Promise<T> {
-  const s = await start;
-  try {
-    return await fn(s);
-  } finally {
-    await s.close();
-  }
 }
 
 test('gates that hold exit 0 with a human summary', () => withServer(fastServer(), async (s) => {

@@ -7,17 +7,8 @@ import { parseGates } from '../../src/loadtest/gates.js';
 import { constantProfile, parseStages, targetAt } from '../../src/loadtest/profile.js';
 import { freePort } from '../helpers/env.js';
 import {
-  delayServer, errorServer, fastServer, hangingServer, slowingServer, stallServer, startServer, type TestServer,
+  delayServer, errorServer, fastServer, hangingServer, slowingServer, stallServer, startServer, withServer, type TestServer,
 } from './servers.js';
-
-async function withServer<T>(start: Promise<TestServer>, fn: (s: TestServer) => Promise<T>): Promise<T> {
-  const s = await start;
-  try {
-    return await fn(s);
-  } finally {
-    await s.close();
-  }
-}
 
 const closed = (url: string, vus: number, ms: number, extra: Partial<LoadTestOptions> = {}): LoadTestOptions =>
   ({ url, model: 'closed', profile: constantProfile(vus, ms), ...extra });

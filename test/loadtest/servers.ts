@@ -112,5 +112,15 @@ export const kneeServer = (limitRps: number, slowMs = 400) => {
   });
 };
 
+/** Runs `fn` with a started server and always closes it. */
+export async function withServer<T>(start: Promise<TestServer>, fn: (s: TestServer) => Promise<T>): Promise<T> {
+  const s = await start;
+  try {
+    return await fn(s);
+  } finally {
+    await s.close();
+  }
+}
+
 /** Never answers (until closed). */
 export const hangingServer = () => startServer(() => {});

@@ -23,7 +23,7 @@ import { FakeKube } from '../helpers/fake-kube.js';
 type Obj = Record<string, any>;
 const DIR = 'deploy';
 
-const MODELS: Record<string, new (o: Obj) => { validate(): void }> = {
+const MODELS: Record<string, new (o: any) => { validate(): void }> = {
   'apps/v1/Deployment': Deployment,
   'v1/ConfigMap': ConfigMap,
   'v1/Namespace': Namespace,

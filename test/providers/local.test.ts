@@ -166,10 +166,47 @@ for (const proxy of ['builtin', 'nginx'] as const) {
         dir.cleanup();
       }
     });
+
+    it('scales to zero (the proxy answers 503) and back', async () => {
+      if (proxy === 'nginx') requireBinary(NGINX, 'nginx');
+      const p = new LocalProvider();
+      const t = await target(`zero-${proxy}`, { proxy }, 1);
+      try {
+        const first = await p.observe(t);
+        const url = await p.url(t);
+        await p.scale(t, 0, { dryRun: false, drainMs: 1000 });
+        assert.deepEqual(await p.observe(t), { replicas: 0, readyReplicas: 0, pods: [] });
+        assert.equal(alive(first.pods[0]!.pid!), false);
+        const r = await request(`${url}/work`);
+        assert.equal(r.statusCode, 503);
+        assert.match(await r.body.text(), /no ready replicas/);
+        await p.scale(t, 1, { dryRun: false, drainMs: 1000 });
+        const back = await request(`${url}/work`);
+        assert.equal(back.statusCode, 200);
+        await back.body.dump();
+      } finally {
+        await p.close();
+      }
+    });
   });
 }
 
 describe('local provider, failures', () => {
+  it('refuses proxy: nginx when nginx is not there, and falls back to builtin under auto', async () => {
+    const p = new LocalProvider();
+    try {
+      const t = await target('nonginx', { proxy: 'nginx', nginxPath: '/nonexistent/nginx' }, 1);
+      await assert.rejects(p.observe(t), /proxy is nginx but \/nonexistent\/nginx does not exist; install nginx or set proxy: builtin/);
+      const auto = await target('autoproxy', { proxy: 'auto', nginxPath: '/nonexistent/nginx' }, 1);
+      assert.equal((await p.observe(auto)).readyReplicas, 1);
+      const r = await request(`${await p.url(auto)}/work`);
+      assert.equal(r.headers['server'], undefined, 'nginx would add a Server header; the built-in proxy passes the replica\'s');
+      await r.body.dump();
+    } finally {
+      await p.close();
+    }
+  });
+
   it('reports a crashed replica, keeps serving, and restarts it with back-off', async () => {
     const p = new LocalProvider();
     const t = await target('crash', { proxy: 'builtin', restartBackoff: '300ms' }, 2);

@@ -1,11 +1,8 @@
 // The HTML report renderer: self-contained output, safe escaping, data round-trip, and real rendering in Chromium.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { renderHtmlReport, readReportData, jsonForScript, escapeHtml, uplotAssets, type Report } from '../../src/report/html.js';
-import { requireBinary, tempDir } from '../helpers/env.js';
+import { withReportInChromium } from './chromium.js';
 
 const t0 = 1_700_000_000;
 const x = Array.from({ length: 60 }, (_, i) => t0 + i);
@@ -84,26 +81,10 @@ test('a series with the wrong number of values is refused with a clear message',
   );
 });
 
-test('renders in headless Chromium: a canvas per chart, no console errors, no network', async () => {
-  const executablePath = requireBinary('/usr/bin/chromium', 'chromium');
-  const dir = tempDir();
-  const browser = await chromium.launch({
-    executablePath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--headless'],
-  });
-  try {
-    const file = join(dir.path, 'report.html');
-    writeFileSync(file, renderHtmlReport(sample));
-    const page = await browser.newPage({ viewport: { width: 1100, height: 1200 } });
-    const errors: string[] = [];
-    const requests: string[] = [];
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('request', (r) => { if (!r.url().startsWith('file:')) requests.push(r.url()); });
-    await page.goto('file://' + file);
+test('renders in headless Chromium: a canvas per chart, no console errors, no network', () =>
+  withReportInChromium(renderHtmlReport(sample), 'report-html.png', async ({ page, errors, requests }) => {
     await page.waitForSelector('body[data-charts-rendered="2"]', { timeout: 5000 });
-    const canvases = await page.locator('#charts canvas').count();
-    assert.equal(canvases, 2);
+    assert.equal(await page.locator('#charts canvas').count(), 2);
     const legend = await page.locator('.u-legend').first().textContent();
     assert.match(legend ?? '', /rps/);
     // the test config has no DOM types; globalThis is the window in the page
@@ -111,10 +92,4 @@ test('renders in headless Chromium: a canvas per chart, no console errors, no ne
     assert.equal(await page.title(), sample.title);
     assert.deepEqual(errors, []);
     assert.deepEqual(requests, []);
-    mkdirSync('test-artifacts', { recursive: true });
-    await page.screenshot({ path: 'test-artifacts/report-html.png', fullPage: true });
-  } finally {
-    await browser.close();
-    dir.cleanup();
-  }
-});
+  }));

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { freePort, tempDir, waitForPort, sleep } from '../helpers/env.js';
 import { traceCsv } from './helpers.js';
-import { cli } from './run-cli.js';
+import { openStore } from '../../src/store/index.js';
 
 const BIN = fileURLToPath(new URL('../../bin/scalepilot', import.meta.url));
 const TOKEN = 'serve-test-token';
@@ -98,20 +98,20 @@ test('serve runs the controller and serves dashboard and API from the built pack
     assert.equal((await get(port, '/api/v1/services/web/resume', { method: 'POST' })).status, 401);
     assert.equal(await stop(live), 0, live.output());
 
-    const decisionsBefore = await until('the store', async () => (await cliHistoryCount(file)));
+    const decisionsBefore = await storedDecisions(tmp.path);
     const port2 = await freePort();
     ro = start(['-c', file, '--listen', `127.0.0.1:${port2}`, '--read-only-store', '--token', TOKEN, '--state-dir', join(tmp.path, 'state')]);
     await waitForPort(port2, 20_000);
     const stored = (await get(port2, '/api/v1/services')).json().services[0];
     assert.equal(stored.source, 'store');
     assert.equal(stored.currentReplicas, 3);
-    assert.equal(stored.paused, true, 'the last stored decision was made while paused');
+    assert.equal(stored.paused, true, 'the newest pause/resume event in the store is the pause');
     const refused = await get(port2, '/api/v1/services/web/resume', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(refused.status, 403);
     assert.match(refused.json().error, /read-only-store/);
     await sleep(2500); // more than two sync periods: a running loop would have recorded decisions
     assert.equal(await stop(ro), 0, ro.output());
-    assert.equal(await cliHistoryCount(file), decisionsBefore, 'a read-only server records nothing');
+    assert.equal(await storedDecisions(tmp.path), decisionsBefore, 'a read-only server records nothing');
   } finally {
     if (live) await stop(live);
     if (ro) await stop(ro);
@@ -119,10 +119,13 @@ test('serve runs the controller and serves dashboard and API from the built pack
   }
 });
 
-async function cliHistoryCount(config: string): Promise<number> {
-  const r = await cli(['history', 'web', '-c', config, '--since', '1h', '--kind', 'decision', '--limit', '100000', '-o', 'json']);
-  assert.equal(r.code, 0, r.stderr);
-  return (JSON.parse(r.stdout) as unknown[]).length;
+async function storedDecisions(dir: string): Promise<number> {
+  const store = await openStore(`sqlite:${join(dir, 'state.db')}`);
+  try {
+    return (await store.history('web', 0, { kinds: ['decision'] })).length;
+  } finally {
+    await store.close();
+  }
 }
 
 test('serve: bad input exits 2 with a message naming the fix', async () => {
@@ -135,9 +138,10 @@ test('serve: bad input exits 2 with a message naming the fix', async () => {
       [['-c', join(tmp.path, 'nope.yaml')], /nope\.yaml/],
     ];
     for (const [args, re] of table) {
-      const r = await cli(['serve', ...args]);
-      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-      assert.match(r.stderr, re);
+      const p = start(args);
+      const code = await p.exited;
+      assert.equal(code, 2, `${args.join(' ')}: ${p.output()}`);
+      assert.match(p.output(), re);
     }
   } finally {
     tmp.cleanup();

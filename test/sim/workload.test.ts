@@ -192,7 +192,7 @@ services:
   ];
   for (const [t, load, scaleTo] of steps) {
     wl.advance(t);
-    const fast = wl.observe(load, t);
+    const fast = wl.observe(load);
     const reference = buildObservation(policy, wl.targetState(), wl.readMetrics(load, t));
     assert.deepStrictEqual(JSON.parse(JSON.stringify(fast)), JSON.parse(JSON.stringify(reference)), `at t=${t}`);
     assert.deepStrictEqual(Object.keys(fast.values).sort(), Object.keys(reference.values).sort());
