@@ -42,8 +42,10 @@ export interface ProviderOptions {
   stateDir?: string;
   /** the config file's directory; relative paths in target specs resolve against it */
   baseDir?: string;
-  /** the run will not act; kept for providers that must not even prepare (none do today) */
+  /** the run will not act: the local provider then starts nothing and reads the owning process's state file */
   dryRun?: boolean;
+  /** observe only (reports, rollback planning): same effect as dryRun for the local provider */
+  readOnly?: boolean;
   log?: (msg: string) => void;
   /** compose: docker CLI path and Engine endpoint defaults */
   compose?: Omit<ComposeOptions, 'baseDir'>;
@@ -67,6 +69,7 @@ export function createProvider(kindOrTarget: ProviderKind | TargetRef, options: 
         ...(options.stateDir ? { stateDir: join(options.stateDir, 'local') } : {}),
         ...(baseDir ? { baseDir } : {}),
         ...(options.log ? { log: options.log } : {}),
+        ...(options.dryRun || options.readOnly ? { readOnly: true } : {}),
       });
     case 'compose':
       return new ComposeProvider({ ...options.compose, ...(baseDir ? { baseDir } : {}) });

@@ -3,7 +3,7 @@
 // are drained (out of the proxy, in-flight requests finished) before SIGTERM, and SIGKILL only after a grace period.
 // Crashed replicas are reported and restarted with back-off, the way a ReplicaSet keeps its count.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
@@ -146,6 +146,22 @@ export interface LocalOptions {
   /** directory relative paths in the spec (cwd, stateDir) are resolved against: the config file's directory */
   baseDir?: string;
   log?: (msg: string) => void;
+  /**
+   * Never start or stop anything: observe() reads the state file that the scalepilot process owning the replicas
+   * keeps in the state dir (for dry runs, reports and rollbacks run from another command).
+   */
+  readOnly?: boolean;
+}
+
+/** What an owning process records in <state dir>/state.json so other scalepilot commands can observe its replicas. */
+interface StateFile {
+  service: string;
+  /** the scalepilot process that owns the replicas */
+  ownerPid: number;
+  proxy: { kind: string; url: string };
+  desired: number;
+  updatedAt: number;
+  pods: PodState[];
 }
 
 export class LocalProvider implements Provider {
@@ -164,6 +180,7 @@ export class LocalProvider implements Provider {
   }
 
   async observe(t: TargetRef): Promise<TargetState> {
+    if (this.options.readOnly) return this.observeStateFile(t);
     const { g } = await this.group(t);
     // A failed first start shows up as Failed pods with a reason; observe reports state, it does not throw for it.
     await g.initial.catch(() => {});
@@ -180,6 +197,9 @@ export class LocalProvider implements Provider {
       throw new ProviderError(this.kind, `cannot scale ${t.service} to ${replicas}: ports from ${spec.portBase} run past 65535; lower target.portBase`, false);
     }
     if (o.dryRun) return;
+    if (this.options.readOnly) {
+      throw new ProviderError(this.kind, `cannot scale ${t.service} from a read-only provider: local replicas belong to the scalepilot process that started them; scale through its API or run it without --dry-run`, false);
+    }
     const { g, created } = await this.group(t, replicas);
     if (created) return g.initial;
     await g.initial.catch(() => {});
@@ -209,6 +229,7 @@ export class LocalProvider implements Provider {
         g.replicas.clear();
         await g.proxy.close();
         this.proxies.delete(g.proxy);
+        rmSync(join(g.dir, 'state.json'), { force: true });
         if (g.ownsDir) rmSync(g.dir, { recursive: true, force: true });
       }),
     );
@@ -228,14 +249,74 @@ export class LocalProvider implements Provider {
     return { g: await g, created: true };
   }
 
+  /** The directory a target's files live in, when it is a fixed one (a spec or provider stateDir). */
+  private fixedDir(t: TargetRef, spec: LocalSpec): string | undefined {
+    const base = spec.stateDir ? resolvePath(this.options.baseDir ?? '.', spec.stateDir) : this.options.stateDir;
+    return base ? resolvePath(base, t.service) : undefined;
+  }
+
+  private observeStateFile(t: TargetRef): TargetState {
+    const spec = parseLocalSpec(t.spec, `services.${t.service}.target`);
+    const dir = this.fixedDir(t, spec);
+    const where = dir ?? 'a temporary directory';
+    const file = dir ? join(dir, 'state.json') : undefined;
+    if (!file || !existsSync(file)) {
+      throw new ProviderError(
+        this.kind,
+        `no running replicas of ${t.service} are recorded in ${where}: start them with \`scalepilot run\` (or demo) using the same ` +
+          `state dir, and set services.${t.service}.target.stateDir (or --state-dir) so other commands can find them`,
+        false,
+      );
+    }
+    let st: StateFile;
+    try {
+      st = JSON.parse(readFileSync(file, 'utf8')) as StateFile;
+    } catch (e) {
+      throw new ProviderError(this.kind, `cannot read ${file}: ${(e as Error).message}`, true);
+    }
+    const ownerAlive = processAlive(st.ownerPid);
+    // A replica whose process is gone is reported as such, whatever the file last said.
+    const pods = st.pods.map((p): PodState => {
+      if (p.pid !== undefined && processAlive(p.pid)) return p;
+      if (p.phase === 'Failed') return p;
+      const { pid: _pid, inFlight: _f, ...rest } = p;
+      return { ...rest, phase: 'Failed', ready: false, reason: 'NotRunning' };
+    });
+    return {
+      replicas: ownerAlive ? st.desired : 0,
+      readyReplicas: pods.filter((p) => p.ready && !p.deleted).length,
+      pods: ownerAlive ? pods : pods.filter((p) => p.ready),
+    };
+  }
+
+  /** Records the group's state for read-only observers (atomic: write then rename). */
+  private persist(g: Group): void {
+    if (g.closed) return;
+    const st: StateFile = {
+      service: g.service,
+      ownerPid: process.pid,
+      proxy: { kind: g.proxy.kind, url: g.proxy.url },
+      desired: g.desired,
+      updatedAt: Date.now(),
+      pods: [...g.replicas.values()].sort((a, b) => a.index - b.index).map((r) => podState(g, r)),
+    };
+    try {
+      const file = join(g.dir, 'state.json');
+      writeFileSync(`${file}.tmp`, JSON.stringify(st, null, 2));
+      renameSync(`${file}.tmp`, file);
+    } catch (e) {
+      this.log(`${g.service}: cannot record state in ${g.dir}: ${(e as Error).message}`);
+    }
+  }
+
   private async startGroup(t: TargetRef, initial?: number): Promise<Group> {
     const spec = parseLocalSpec(t.spec, `services.${t.service}.target`);
     if (spec.proxy === 'nginx' && !existsSync(spec.nginxPath)) {
       throw new ProviderError(this.kind, `services.${t.service}.target.proxy is nginx but ${spec.nginxPath} does not exist; install nginx or set proxy: builtin`, false);
     }
     const useNginx = spec.proxy === 'nginx' || (spec.proxy === 'auto' && existsSync(spec.nginxPath));
-    const base = spec.stateDir ? resolvePath(this.options.baseDir ?? '.', spec.stateDir) : this.options.stateDir;
-    const dir = base ? resolvePath(base, t.service) : mkdtempSync(join(tmpdir(), `scalepilot-local-${t.service}-`));
+    const fixed = this.fixedDir(t, spec);
+    const dir = fixed ?? mkdtempSync(join(tmpdir(), `scalepilot-local-${t.service}-`));
     mkdirSync(dir, { recursive: true });
     const proxy: FrontProxy = useNginx
       ? new NginxProxy({ nginxPath: spec.nginxPath, dir: join(dir, 'nginx'), listen: spec.listen, service: t.service })
@@ -243,7 +324,7 @@ export class LocalProvider implements Provider {
     try {
       await proxy.start([]);
     } catch (e) {
-      if (!base) rmSync(dir, { recursive: true, force: true });
+      if (!fixed) rmSync(dir, { recursive: true, force: true });
       const msg = (e as { code?: string }).code === 'EADDRINUSE'
         ? `${spec.listen.host}:${spec.listen.port} is already in use; pick another services.${t.service}.target.listen`
         : (e as Error).message;
@@ -251,7 +332,7 @@ export class LocalProvider implements Provider {
     }
     this.proxies.add(proxy);
     const g: Group = {
-      service: t.service, spec, dir, ownsDir: !base, proxy, desired: 0, replicas: new Map(),
+      service: t.service, spec, dir, ownsDir: !fixed, proxy, desired: 0, replicas: new Map(),
       lock: Promise.resolve(), initial: Promise.resolve(), closed: false,
     };
     this.log(`${t.service}: ${proxy.kind} proxy on ${proxy.url}`);
@@ -261,7 +342,9 @@ export class LocalProvider implements Provider {
   }
 
   private locked<T>(g: Group, fn: () => Promise<T>): Promise<T> {
-    const next = g.lock.then(fn, fn);
+    // Every change to the group runs under the lock; record the outcome for read-only observers either way.
+    const run = () => fn().finally(() => this.persist(g));
+    const next = g.lock.then(run, run);
     g.lock = next.catch(() => {});
     return next;
   }
@@ -406,6 +489,7 @@ export class LocalProvider implements Provider {
     r.message = message;
     r.failures++;
     this.log(`${g.service}: ${r.name} ${message}`);
+    this.persist(g);
     this.scheduleRestart(g, r);
     return false;
   }
@@ -521,6 +605,15 @@ function podState(g: Group, r: Replica): PodState {
     ...(r.reason ? { reason: r.reason } : {}),
     ...(inFlight !== undefined ? { inFlight } : {}),
   };
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === 'EPERM';
+  }
 }
 
 function portFree(port: number): Promise<boolean> {

@@ -62,6 +62,20 @@ async function shot(page: Page, name: string, fullPage = true): Promise<string> 
   return path;
 }
 
+async function until(what: string, timeoutMs: number, ok: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** Waits until the element's text satisfies `ok` (the page refreshes itself every few seconds). */
+async function waitText(page: Page, selector: string, ok: (text: string) => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  let last = '';
+  await until(`${what} (last seen: "${last}")`, timeoutMs, async () => ok((last = await text(page, selector))));
+}
+
 async function text(page: Page, selector: string): Promise<string> {
   return (await page.locator(selector).textContent())?.trim() ?? '';
 }
@@ -107,21 +121,21 @@ test('dashboard: live replicas under load, rollback refused without the token, r
     assert.equal(await text(page, 'tr[data-service="web"] td.replicas'), '1 (1 ready)');
     await shot(page, 'overview');
     await page.click('tr[data-service="web"] a');
-    await page.waitForFunction(() => document.getElementById('current-replicas')?.textContent === '1');
+    await waitText(page, '#current-replicas', (t) => t === '1', 'one replica on the page');
 
     // 2. load: ~0.2 cores on one replica is 200% of its 100m request against a 20% target → scale to the max
     load = runLoadTest(
       { url: `http://127.0.0.1:${listen}/work?ms=5`, model: 'open', profile: { start: 40, stages: [{ durationMs: 30_000, target: 40 }] }, maxConnections: 16, timeoutMs: 5_000 },
       { signal: abort.signal },
     );
-    await page.waitForFunction(() => Number(document.getElementById('current-replicas')?.textContent) > 1, undefined, { timeout: 30_000 });
-    await page.waitForFunction((max) => document.getElementById('current-replicas')?.textContent === String(max), MAX, { timeout: 30_000 });
+    await waitText(page, '#current-replicas', (t) => Number(t) > 1, 'the page to show more than one replica', 30_000);
+    await waitText(page, '#current-replicas', (t) => t === String(MAX), `the page to show ${MAX} replicas`, 30_000);
     abort.abort();
     const lt = await load;
     load = undefined;
     assert.ok(lt.requests > 50, `load was sent (${lt.requests} requests)`);
     // charts drawn from the store: values, replicas and decisions
-    await page.waitForFunction(() => document.querySelectorAll('#charts .uplot').length === 3, undefined, { timeout: 10_000 });
+    await until('three charts', 10_000, async () => (await page.locator('#charts .uplot').count()) === 3);
     const log = await page.locator('#decisions tbody tr').allTextContents();
     assert.ok(log.some((r) => /scale-up/.test(r) && /scale up 1 →/.test(r)), `decision log shows the scale-up: ${log.join(' | ')}`);
     await shot(page, 'scaled');
@@ -137,7 +151,7 @@ test('dashboard: live replicas under load, rollback refused without the token, r
     await page.locator('#token-dialog[open]').waitFor();
     await shot(page, 'token-dialog', false);
     await page.click('#token-send');
-    await page.waitForFunction(() => /Refused \(401\)/.test(document.getElementById('steer-result')?.textContent ?? ''));
+    await waitText(page, '#steer-result', (t) => /Refused \(401\)/.test(t), 'the refusal on the page');
     assert.match(await text(page, '#steer-result'), /missing token/);
     assert.equal(await page.locator('#steer-result').getAttribute('class'), 'error');
     await shot(page, 'refused');
@@ -146,7 +160,7 @@ test('dashboard: live replicas under load, rollback refused without the token, r
     await page.locator('#token-dialog[open]').waitFor();
     await page.fill('#token-input', 'not-the-token');
     await page.click('#token-send');
-    await page.waitForFunction(() => /Refused \(401\): wrong token/.test(document.getElementById('steer-result')?.textContent ?? ''));
+    await waitText(page, '#steer-result', (t) => /Refused \(401\): wrong token/.test(t), 'the wrong-token refusal');
     assert.equal(await text(page, '#token-state'), 'No steering token');
     assert.equal(rt.controller.isPaused('web'), false);
     assert.equal((await rt.controller.provider('web')!.observe(rt.controller.policy('web')!.target)).replicas, MAX, 'refusals changed nothing');
@@ -162,10 +176,10 @@ test('dashboard: live replicas under load, rollback refused without the token, r
     await page.click('#btn-rollback');
     await page.locator('#confirm-dialog[open]').waitFor();
     await page.click('#confirm-ok');
-    await page.waitForFunction(() => /rolled back to before event #\d+ .*by dashboard/.test(document.getElementById('steer-result')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    await waitText(page, '#steer-result', (t) => /rolled back to before event #\d+ .*by dashboard/.test(t), 'the rollback on the page', 30_000);
     assert.equal(await page.locator('#steer-result').getAttribute('class'), 'ok');
-    await page.waitForFunction((n) => document.getElementById('current-replicas')?.textContent === String(n), lastChange.fromReplicas, { timeout: 20_000 });
-    await page.waitForFunction(() => Array.from(document.querySelectorAll('#events tbody tr')).some((r) => r.getAttribute('data-kind') === 'rollback'));
+    await waitText(page, '#current-replicas', (t) => t === String(lastChange.fromReplicas), 'the replicas to go back', 20_000);
+    await page.locator('#events tbody tr[data-kind="rollback"]').waitFor();
     const [rollback] = await rt.store.history('web', 0, { kinds: ['rollback'] });
     assert.deepEqual([rollback?.fromReplicas, rollback?.toReplicas, rollback?.result], [MAX, lastChange.fromReplicas, 'ok']);
     assert.equal((await rt.controller.provider('web')!.observe(rt.controller.policy('web')!.target)).replicas, lastChange.fromReplicas);

@@ -43,6 +43,11 @@ describe('createProvider', () => {
       await p.close?.();
     }
   });
+  it('makes a dry-run local provider read-only: it starts nothing', async () => {
+    const p = createProvider({ service: 'api', provider: 'local', spec: { command: ['node', 'x.mjs'], listen: '127.0.0.1:1', portBase: 18001 } }, { dryRun: true });
+    await assert.rejects(p.observe({ service: 'api', provider: 'local', spec: { command: ['node', 'x.mjs'], listen: '127.0.0.1:1', portBase: 18001 } }), /no running replicas of api/);
+    await p.close?.();
+  });
   it('validates a target before building its provider', () => {
     assert.throws(() => createProvider({ service: 'api', provider: 'local', spec: { command: 'node server.mjs' } }), /services\.api\.target\.command: must be a list of arguments/);
     const p = createProvider({ service: 'api', provider: 'dryrun', spec: { replicas: 2 } });

@@ -287,6 +287,32 @@ describe('local provider, failures', () => {
     }
   });
 
+  it('lets a read-only provider (dry runs, reports) observe replicas another provider owns, without acting', async () => {
+    const dir = tempDir();
+    const owner = new LocalProvider({ stateDir: dir.path });
+    const reader = new LocalProvider({ stateDir: dir.path, readOnly: true });
+    const t = await target('shared', { proxy: 'builtin' }, 2);
+    try {
+      await assert.rejects(reader.observe(t), /no running replicas of shared are recorded in .*start them with `scalepilot run`/);
+      const live = await owner.observe(t);
+      const seen = await reader.observe(t);
+      assert.equal(seen.replicas, 2);
+      assert.deepEqual(seen.pods.map((p) => [p.name, p.pid, p.ready, p.endpoint]), live.pods.map((p) => [p.name, p.pid, p.ready, p.endpoint]));
+      await assert.rejects(reader.scale(t, 3, { dryRun: false, drainMs: 0 }), /read-only provider: local replicas belong to the scalepilot process that started them/);
+      await reader.scale(t, 3, { dryRun: true, drainMs: 0 });
+      await owner.scale(t, 1, { dryRun: false, drainMs: 1000 });
+      assert.deepEqual((await reader.observe(t)).pods.map((p) => p.name), ['shared-0']);
+      // The reader checks liveness itself rather than trusting the file.
+      const pid = (await reader.observe(t)).pods[0]!.pid!;
+      await owner.close();
+      assert.equal(alive(pid), false);
+      await assert.rejects(reader.observe(t), /no running replicas/);
+    } finally {
+      await owner.close();
+      dir.cleanup();
+    }
+  });
+
   it('close() stops every replica and the proxy', async () => {
     const p = new LocalProvider();
     const t = await target('close', { proxy: 'builtin' }, 2);
