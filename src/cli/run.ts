@@ -16,6 +16,7 @@ interface RunOptions {
   store?: string;
   stateDir: string;
   token?: string;
+  reports?: string;
   leaderElect?: boolean;
   leaseName: string;
   leaseNamespace: string;
@@ -33,6 +34,7 @@ export function register(program: Command): void {
     .option('--no-server', 'do not start the HTTP server')
     .option('--store <url>', 'store URL (sqlite:PATH or postgres://...), overrides the config')
     .option('--state-dir <dir>', 'where providers keep their files (proxy config, replica logs)', '.scalepilot')
+    .option('--reports <dir>', 'directory of simulation and load-test reports the dashboard lists')
     .option('--token <token>', 'bearer token for steering through the API (or SCALEPILOT_TOKEN)')
     .option('--leader-elect', 'run only while holding a Kubernetes Lease (for several controllers in a cluster)')
     .option('--lease-name <name>', 'Lease name for leader election', 'scalepilot')
@@ -57,7 +59,7 @@ export function register(program: Command): void {
       }
       const token = opts.token ?? process.env.SCALEPILOT_TOKEN ?? resolveToken(config.server?.token);
       const server = opts.server
-        ? await startServer({ runtime: rt, listen: opts.listen ?? config.server?.listen ?? '127.0.0.1:9464', ...(token ? { token } : {}), log })
+        ? await startServer({ runtime: rt, listen: opts.listen ?? config.server?.listen ?? '127.0.0.1:9464', dryRun: Boolean(opts.dryRun), ...(opts.reports ? { reportsDir: opts.reports } : {}), ...(token ? { token } : {}), log })
         : undefined;
       let stopLeading: (() => Promise<void>) | undefined;
       if (opts.leaderElect) {

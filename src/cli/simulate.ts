@@ -111,7 +111,7 @@ export function register(program: Command): void {
     .option('--prom-url <url>', 'read the trace live from Prometheus (with --query, --start, --end, --step)')
     .option('--query <promql>', 'PromQL giving the request rate, e.g. sum(rate(http_requests_total[1m]))')
     .option('--start <time>', 'start of the range: RFC 3339, unix seconds or now-7d')
-    .option('--end <time>', 'end of the range', undefined)
+    .option('--end <time>', 'end of the range: RFC 3339, unix seconds or now')
     .option('--step <duration>', 'simulation step (and Prometheus query step); default the service\'s syncPeriod')
     .option('--compare <files>', 'comma-separated configs (whole scalepilot.yaml or one service block) to compare side by side')
     .option('--tune', 'search HPA target, scale-down window, scale-up/down policies and minReplicas for the cheapest policy with zero SLO-violation minutes')

@@ -10,6 +10,7 @@ import { buildObservation, readMetrics } from './observe.js';
 import type { ControllerMetrics } from '../server/metrics.js';
 import type { Store, StoreEvent } from '../store/types.js';
 import { loadControllerHistory } from '../store/history.js';
+import { rollback, type RollbackResult } from './rollback.js';
 
 export interface Logger {
   info(o: object, msg?: string): void;
@@ -59,6 +60,9 @@ class ServiceLoop {
   targetBackoff: Backoff = { failures: 0, until: 0, last: '' };
   historyLoaded = false;
   countersStarted = false;
+  /** the pause state was read from the store (or set since), so the config's `paused` no longer decides it */
+  pauseLoaded = false;
+  steering: Promise<void> | undefined;
 
   constructor(public policy: ServicePolicy, public provider: Provider) {
     this.paused = policy.paused;
@@ -128,6 +132,7 @@ export class Controller {
 
   private async syncLoop(l: ServiceLoop): Promise<void> {
     try {
+      while (l.steering) await l.steering;
       await this.sync(l);
     } catch (e) {
       // sync() records its own failures; anything reaching here is a bug, logged and survived.
@@ -139,8 +144,14 @@ export class Controller {
   async syncOnce(service: string): Promise<SyncResult> {
     const l = this.loops.get(service);
     if (!l) throw new Error(`unknown service ${service}`);
-    if (l.running) await l.running;
-    await this.sync(l);
+    while (l.running || l.steering) await (l.running ?? l.steering);
+    const run = this.sync(l);
+    l.running = run;
+    try {
+      await run;
+    } finally {
+      if (l.running === run) l.running = undefined;
+    }
     return l.last!;
   }
 
@@ -165,6 +176,12 @@ export class Controller {
     if (!l.historyLoaded) {
       try {
         l.history = await loadControllerHistory(this.opts.store, p.name, started, historyWindowMs(p));
+        if (!l.pauseLoaded) {
+          // an operator's pause or resume outlives a restart
+          const last = await this.opts.store.history(p.name, 0, { kinds: ['pause', 'resume'], limit: 1 });
+          if (last.length) l.paused = last[0]!.kind === 'pause';
+          l.pauseLoaded = true;
+        }
         l.historyLoaded = true;
       } catch (e) {
         this.log.error({ service: p.name, err: (e as Error).message }, 'could not load history; holding');
@@ -279,11 +296,20 @@ export class Controller {
     this.opts.sources = sources;
   }
 
+  /** Runs a steering action once the service's in-flight sync (if any) has finished, and before the next one. */
+  private async exclusive<T>(l: ServiceLoop, f: () => Promise<T>): Promise<T> {
+    while (l.running || l.steering) await (l.running ?? l.steering);
+    const run = f();
+    l.steering = run.then(() => undefined, () => undefined).finally(() => { l.steering = undefined; });
+    return run;
+  }
+
   /** Pause/resume a service: it keeps deciding and recording, but does not act. */
   async setPaused(service: string, paused: boolean, by = 'api'): Promise<void> {
     const l = this.loops.get(service);
     if (!l) throw new Error(`unknown service ${service}`);
     l.paused = paused;
+    l.pauseLoaded = true;
     await this.record({ service, time: this.now(), kind: paused ? 'pause' : 'resume', message: `${paused ? 'paused' : 'resumed'} by ${by}`, result: 'ok' });
   }
 
@@ -292,6 +318,10 @@ export class Controller {
     const l = this.loops.get(service);
     if (!l) throw new Error(`unknown service ${service}`);
     if (!Number.isInteger(replicas) || replicas < 0) throw new Error(`replicas must be a whole number >= 0, got ${replicas}`);
+    return this.exclusive(l, () => this.scaleManuallyNow(l, service, replicas, by));
+  }
+
+  private async scaleManuallyNow(l: ServiceLoop, service: string, replicas: number, by: string): Promise<void> {
     const state = await l.provider.observe(l.policy.target);
     const now = this.now();
     try {
@@ -302,6 +332,29 @@ export class Controller {
     }
     if (!this.opts.dryRun) rememberScale(l.history, state.replicas, replicas, now);
     await this.record({ service, time: now, kind: 'scale', fromReplicas: state.replicas, toReplicas: replicas, message: `manual scale by ${by}`, result: this.opts.dryRun ? 'dry-run' : 'ok' });
+  }
+
+  /**
+   * Rolls a service back (see rollback.ts) between syncs, and counts the restored change in the behavior's rate
+   * limits like any other applied scale.
+   */
+  async rollback(service: string, o: { toEventId?: number; dryRun?: boolean; by?: string } = {}): Promise<RollbackResult> {
+    const l = this.loops.get(service);
+    if (!l) throw new Error(`unknown service ${service}`);
+    return this.exclusive(l, async () => {
+      const dryRun = this.opts.dryRun || Boolean(o.dryRun);
+      const r = await rollback({
+        policy: l.policy,
+        store: this.opts.store,
+        provider: l.provider,
+        dryRun,
+        now: this.now,
+        ...(o.by ? { by: o.by } : {}),
+        ...(o.toEventId !== undefined ? { toEventId: o.toEventId } : {}),
+      });
+      if (!dryRun && r.result === 'ok' && r.target.replicas !== undefined) rememberScale(l.history, r.current.replicas, r.target.replicas, this.now());
+      return r;
+    });
   }
 
   /** Applies a new config. Services keep their history; a changed target gets a new provider. */

@@ -7,7 +7,7 @@ import { resolve as resolvePath } from 'node:path';
 import Docker from 'dockerode';
 import { parseMilli } from '../core/quantity.js';
 import { ProviderError, type PodState, type Provider, type Resources, type ScaleOptions, type TargetRef, type TargetState } from './types.js';
-import { durationMs, optString, ProviderSpecError, rejectUnknown, reqString, specObject, stringArray } from './spec.js';
+import { durationMs, optString, ProviderSpecError, rejectUnknown, reqString, specObject, stringArray, requireReplicaCount } from './spec.js';
 
 export interface ComposeSpec {
   project: string;
@@ -189,9 +189,7 @@ export class ComposeProvider implements Provider {
   }
 
   async scale(t: TargetRef, replicas: number, o: ScaleOptions): Promise<void> {
-    if (!Number.isInteger(replicas) || replicas < 0) {
-      throw new ProviderError(this.kind, `cannot scale ${t.service} to ${replicas}: replicas must be a whole number >= 0`, false);
-    }
+    requireReplicaCount(this.kind, t.service, replicas);
     const s = this.spec(t);
     await this.docker(s, this.scaleArgv(t, replicas, o));
   }

@@ -1,7 +1,7 @@
 // The dry-run provider: records requested scales and resizes in memory and reports them back, so `--dry-run`
 // benchmarks and simulation-backed runs exercise the whole loop without touching anything.
-import { ProviderError, type Provider, type Resources, type ScaleOptions, type TargetRef, type TargetState } from './types.js';
-import { optInt, rejectUnknown, specObject } from './spec.js';
+import type { Provider, Resources, ScaleOptions, TargetRef, TargetState } from './types.js';
+import { optInt, rejectUnknown, specObject, requireReplicaCount } from './spec.js';
 
 export interface DryRunSpec {
   /** replicas reported before the first scale */
@@ -68,9 +68,7 @@ export class DryRunProvider implements Provider {
   }
 
   async scale(t: TargetRef, replicas: number, o: ScaleOptions): Promise<void> {
-    if (!Number.isInteger(replicas) || replicas < 0) {
-      throw new ProviderError(this.kind, `cannot scale ${t.service} to ${replicas}: replicas must be a whole number >= 0`, false);
-    }
+    requireReplicaCount(this.kind, t.service, replicas);
     const from = this.current(t);
     this.scales.push({ t: this.now(), service: t.service, from, replicas, dryRun: o.dryRun });
     if (!o.dryRun) this.replicas.set(t.service, replicas);

@@ -5,7 +5,7 @@
 import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Container, type V1Pod } from '@kubernetes/client-node';
 import { resolve as resolvePath } from 'node:path';
 import { ProviderError, type PodState, type Provider, type Resources, type ScaleOptions, type TargetRef, type TargetState } from './types.js';
-import { oneOf, optString, ProviderSpecError, rejectUnknown, specObject } from './spec.js';
+import { oneOf, optString, ProviderSpecError, rejectUnknown, specObject, requireReplicaCount } from './spec.js';
 
 export interface KubernetesSpec {
   kind: 'Deployment' | 'StatefulSet';
@@ -132,9 +132,7 @@ export class KubernetesProvider implements Provider {
   }
 
   async scale(t: TargetRef, replicas: number, o: ScaleOptions): Promise<void> {
-    if (!Number.isInteger(replicas) || replicas < 0) {
-      throw new ProviderError(this.kind, `cannot scale ${t.service} to ${replicas}: replicas must be a whole number >= 0`, false);
-    }
+    requireReplicaCount(this.kind, t.service, replicas);
     const s = this.spec(t);
     const { apps } = this.api(s);
     const param = {

@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { request } from 'undici';
 import { ProviderError, type PodState, type Provider, type Resources, type ScaleOptions, type TargetRef, type TargetState } from './types.js';
-import { durationMs, oneOf, optInt, optString, ProviderSpecError, rejectUnknown, reqString, specObject, stringArray, stringMap } from './spec.js';
+import { durationMs, oneOf, optInt, optString, ProviderSpecError, rejectUnknown, reqString, specObject, stringArray, stringMap, requireReplicaCount } from './spec.js';
 import { parseListen, type FrontProxy, type ListenAddress, type Upstream } from './local/front.js';
 import { BuiltinProxy } from './local/proxy.js';
 import { NginxProxy } from './local/nginx.js';
+import { processAlive, sleep } from './local/proc.js';
 
 export const DEFAULT_NGINX_PATH = '/usr/sbin/nginx';
 
@@ -189,9 +190,7 @@ export class LocalProvider implements Provider {
   }
 
   async scale(t: TargetRef, replicas: number, o: ScaleOptions): Promise<void> {
-    if (!Number.isInteger(replicas) || replicas < 0) {
-      throw new ProviderError(this.kind, `cannot scale ${t.service} to ${replicas}: replicas must be a whole number >= 0`, false);
-    }
+    requireReplicaCount(this.kind, t.service, replicas);
     const spec = parseLocalSpec(t.spec, `services.${t.service}.target`);
     if (spec.portBase + Math.max(replicas, 1) - 1 > 65535) {
       throw new ProviderError(this.kind, `cannot scale ${t.service} to ${replicas}: ports from ${spec.portBase} run past 65535; lower target.portBase`, false);
@@ -607,15 +606,6 @@ function podState(g: Group, r: Replica): PodState {
   };
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as { code?: string }).code === 'EPERM';
-  }
-}
-
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createServer();
@@ -636,5 +626,3 @@ export function gaugeValue(text: string, name: string): number | undefined {
   }
   return sum;
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

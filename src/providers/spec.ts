@@ -1,6 +1,7 @@
 // Field readers shared by the providers' parse<Provider>Spec steps: each failure names the config path and the fix.
 import { InputError } from '../cli/output.js';
 import { DurationError, parseDuration } from '../core/duration.js';
+import { ProviderError } from './types.js';
 
 /** A target spec that cannot be used; `path` is the dotted config path of the offending field. */
 export class ProviderSpecError extends InputError {
@@ -104,4 +105,11 @@ export function describe(v: unknown): string {
   if (typeof v === 'object') return 'a mapping';
   if (typeof v === 'string') return JSON.stringify(v);
   return `${typeof v} ${String(v)}`;
+}
+
+/** Refuses a replica count no workload can have, before anything runs. */
+export function requireReplicaCount(provider: string, service: string, replicas: number): void {
+  if (!Number.isInteger(replicas) || replicas < 0) {
+    throw new ProviderError(provider, `cannot scale ${service} to ${replicas}: replicas must be a whole number >= 0`, false);
+  }
 }

@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerOptions } from './server.js';
 import { EVENT_KINDS, type EventKind, type StoreEvent } from '../store/types.js';
 import { parseDuration, DurationError } from '../core/duration.js';
-import { planRollback, rollback, NothingToRollBack } from '../controller/rollback.js';
+import { planRollback, NothingToRollBack } from '../controller/rollback.js';
 import { InputError } from '../cli/output.js';
 import { ProviderError } from '../providers/types.js';
 import { checkSteering, STEERING_DISABLED, STEERING_READ_ONLY_STORE } from './auth.js';
@@ -241,10 +241,7 @@ export async function registerApi(app: FastifyInstance, o: ServerOptions): Promi
     }
     if (body.dryRun !== undefined && typeof body.dryRun !== 'boolean') throw new HttpError(400, 'dryRun must be true or false');
     try {
-      const r = await rollback({
-        policy: rt.controller.policy(s)!,
-        store: rt.store,
-        provider: rt.controller.provider(s)!,
+      const r = await rt.controller.rollback(s, {
         dryRun: Boolean(o.dryRun) || body.dryRun === true,
         by: by(req),
         ...(toEventId !== undefined ? { toEventId } : {}),

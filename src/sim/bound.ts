@@ -1,8 +1,9 @@
-// The clairvoyant lower bound: knowing the whole trace, the fewest replicas that meet the SLO at every step.
-// A replica ready at step t must have been requested start-up + readiness delay earlier and costs from then on,
-// so the replicas that exist at t are the most needed anywhere in [t, t + delay]. Scale-down is free and instant.
+// The clairvoyant lower bound and each policy's distance from it. Knowing the whole trace, the bound runs the
+// fewest replicas that meet the SLO at every step. A replica ready at step t must have been requested start-up +
+// readiness delay earlier and costs from then on, so the replicas that exist at t are the most needed anywhere in
+// [t, t + delay]. Scale-down is free and instant.
 import { neededReplicas } from './workload.js';
-import type { Bound, LoadSeries, SimSetup } from './types.js';
+import type { Bound, LoadSeries, Score, SimSetup } from './types.js';
 
 /**
  * Steps without data need nothing and are not scored, as in the simulation. minReplicas and schedule floors are
@@ -45,5 +46,23 @@ export function clairvoyantBound(load: LoadSeries, setup: SimSetup, maxReplicas:
     violationMinutes: (unmet * load.stepMs) / 60_000,
     peakReplicas: peak,
     ...(keepSeries ? { replicas: exist, needed } : {}),
+  };
+}
+
+/** How far a policy's run is from the bound. */
+export interface VsBound {
+  /** replica-hours above the bound, percent of the bound (null when the bound is 0) */
+  extraReplicaHoursPct: number | null;
+  extraReplicaHours: number;
+  /** violation minutes beyond those even the bound cannot avoid */
+  extraViolationMinutes: number;
+}
+
+export function distanceFromBound(s: Score, b: Bound): VsBound {
+  const extra = s.replicaHours - b.replicaHours;
+  return {
+    extraReplicaHoursPct: b.replicaHours > 0 ? (extra / b.replicaHours) * 100 : null,
+    extraReplicaHours: extra,
+    extraViolationMinutes: s.violationMinutes - b.violationMinutes,
   };
 }

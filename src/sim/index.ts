@@ -2,8 +2,7 @@
 // tune HPA parameters, and run many services over worker threads.
 export { runSimulation, loadVariant, type SimulateRequest, type SimulationReport, type ServiceRun } from './run.js';
 export { simulateService, type DecideFn, type SimulateOptions } from './engine.js';
-export { clairvoyantBound } from './bound.js';
-export { comparePolicies, distanceFromBound, type Comparison, type Variant, type VsBound } from './compare.js';
+export { clairvoyantBound, distanceFromBound, type VsBound } from './bound.js';
 export { tunePolicy, tuneParams, serviceSnippet, type TuneResult, type TuneOptions, type Candidate } from './tune.js';
 export { simulateMany, runInline, SimPool, type SimTask, type RunOptions } from './pool.js';
 export { resolveSetup, startReplicas, guessSignal, parseMetricSignals, RPS_PER_CORE } from './setup.js';

@@ -73,7 +73,11 @@ async function until(what: string, timeoutMs: number, ok: () => Promise<boolean>
 /** Waits until the element's text satisfies `ok` (the page refreshes itself every few seconds). */
 async function waitText(page: Page, selector: string, ok: (text: string) => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   let last = '';
-  await until(`${what} (last seen: "${last}")`, timeoutMs, async () => ok((last = await text(page, selector))));
+  try {
+    await until(what, timeoutMs, async () => ok((last = await text(page, selector))));
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; ${selector} last read "${last}"`);
+  }
 }
 
 async function text(page: Page, selector: string): Promise<string> {

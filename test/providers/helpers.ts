@@ -1,7 +1,7 @@
 // Shared bits for provider suites: consecutive free loopback ports, process liveness, polling.
 import { createServer } from 'node:net';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { processAlive } from '../../src/providers/local/proc.js';
 
 export const SAMPLE_SERVER = resolve('examples/sample-service/server.mjs');
 
@@ -25,18 +25,8 @@ export async function freePortRange(n: number): Promise<number> {
   throw new Error(`no ${n} consecutive free ports found`);
 }
 
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
+/** Whether a replica's process still runs (zombies count as gone). */
+export const alive = processAlive;
 
 /** Polls fn until it returns a truthy value, or throws after timeoutMs with the last value in the message. */
 export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs: number, what: string): Promise<NonNullable<T>> {

@@ -123,6 +123,38 @@ test('bad rows are listed with their line, and utilization traces are rebuilt as
   }
 });
 
+test('capacity per replica: from capacity.rpsPerReplica, a saved capacity file, or 500 rps per core of cpu request', async () => {
+  const { writeCapacityFile } = await import('../../src/loadtest/capacity.js');
+  const dir = tempDir();
+  try {
+    writeFileSync(join(dir.path, 'web.csv'), '0,100\n15,100\n');
+    writeCapacityFile(join(dir.path, 'web-capacity.json'), {
+      url: 'http://127.0.0.1:8080/', sustainableRps: 240, rpsPerReplica: 240, replicas: 1, gates: ['p95<500ms'],
+      measuredAt: '2024-05-01T10:00:00.000Z', steps: [],
+    });
+    const noCapacity = SERVICE.replace('    capacity: { rpsPerReplica: 100, startupDelay: 15s }\n', '');
+    writeFileSync(join(dir.path, 'file.yaml'), noCapacity.replace('    metrics:', '    capacity: { file: web-capacity.json }\n    metrics:'));
+    writeFileSync(join(dir.path, 'rule.yaml'), noCapacity.replace('    metrics:', '    resources: { requests: { cpu: 250m } }\n    metrics:'));
+    const capacityOf = async (cfg: string) => {
+      const r = await cli(['simulate', '-c', join(dir.path, cfg), '--trace', join(dir.path, 'web.csv'), '-o', 'json']);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout).services[0];
+    };
+    const fromFile = await capacityOf('file.yaml');
+    assert.equal(fromFile.workload.capacityPerReplica, 240);
+    assert.match(fromFile.workload.capacitySource, /web-capacity\.json, measured 2024-05-01T10:00:00.000Z/);
+    const fromRule = await capacityOf('rule.yaml');
+    assert.equal(fromRule.workload.capacityPerReplica, 125);
+    assert.ok(fromRule.notes.some((n: string) => /500 rps per core/.test(n)));
+    writeFileSync(join(dir.path, 'broken.yaml'), noCapacity.replace('    metrics:', '    capacity: { file: missing.json }\n    metrics:'));
+    const broken = await cli(['simulate', '-c', join(dir.path, 'broken.yaml'), '--trace', join(dir.path, 'web.csv')]);
+    assert.equal(broken.code, 2);
+    assert.match(broken.stderr, /services\.web\.capacity\.file: capacity file .*missing\.json: cannot read it/);
+  } finally {
+    dir.cleanup();
+  }
+});
+
 test('several services in one run: each replays the series named after it, results in config order', async () => {
   const dir = tempDir();
   try {

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { connect } from 'node:net';
 import { hostForUrl, type FrontProxy, type ListenAddress, type Upstream } from './front.js';
 import { ProviderError } from '../types.js';
+import { processAlive, sleep } from './proc.js';
 
 const run = promisify(execFile);
 const POLL_MS = 25;
@@ -158,7 +159,7 @@ export class NginxProxy implements FrontProxy {
     if (!pids) return true;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      for (const p of pids) if (!alive(p)) pids.delete(p);
+      for (const p of pids) if (!processAlive(p)) pids.delete(p);
       if (!pids.size) {
         this.retiring.delete(port);
         return true;
@@ -226,20 +227,6 @@ export class NginxProxy implements FrontProxy {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A zombie still answers kill(0); it has finished its work all the same.
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 function shuttingDown(pid: number): boolean {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('shutting down');
@@ -266,5 +253,3 @@ function portOpen(port: number, host: string): Promise<boolean> {
     s.once('error', () => resolve(false));
   });
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
