@@ -88,7 +88,7 @@ export function openSources(config: Config): LiveSources {
     async observe(p) {
       let provider = providers.get(p.target.provider);
       if (!provider) {
-        provider = createProvider(p.target, { baseDir });
+        provider = createProvider(p.target, { baseDir, readOnly: true, stateDir: '.scalepilot' });
         providers.set(p.target.provider, provider);
       }
       return provider.observe(p.target);

@@ -3,6 +3,7 @@
 import { dirname } from 'node:path';
 import { parseSourceConfig, createMetricSource } from '../metrics/index.js';
 import type { MetricSource } from '../metrics/types.js';
+import { checkTarget, ProviderSpecError } from '../providers/index.js';
 import { parseMetricSpecs, parseBehavior, HpaInputError } from '../core/hpa/parse.js';
 import type { ConfigValidator, Report } from './validators.js';
 
@@ -93,4 +94,15 @@ const hpaCheck: ConfigValidator = (config, _raw, report) => {
   }
 };
 
-export const builtinChecks: ConfigValidator[] = [sourcesCheck, sourceQueryCheck, hpaCheck];
+const targetCheck: ConfigValidator = (config, _raw, report) => {
+  for (const p of Object.values(config.services)) {
+    try {
+      checkTarget(p.target, `services.${p.name}.target`);
+    } catch (e) {
+      if (e instanceof ProviderSpecError) report(splitPath(e.path), e.problem, e.fix);
+      else report(['services', p.name, 'target'], (e as Error).message);
+    }
+  }
+};
+
+export const builtinChecks: ConfigValidator[] = [sourcesCheck, sourceQueryCheck, targetCheck, hpaCheck];

@@ -116,7 +116,7 @@ function pct(v: number | undefined): string {
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   mkdirSync(o.stateDir, { recursive: true });
   const listen = await freePort();
-  const portBase = 20000 + Math.floor(Math.random() * 20000);
+  const portBase = 10000 + Math.floor(Math.random() * 20000);
   const yaml = demoConfigYaml({ listen, portBase, maxReplicas: o.maxReplicas, syncMs: o.syncMs, proxy: o.proxy, stateDir: o.stateDir });
   const configFile = join(o.stateDir, 'scalepilot.demo.yaml');
   writeFileSync(configFile, yaml);

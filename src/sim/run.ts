@@ -266,11 +266,11 @@ export async function runSimulation(req: SimulateRequest): Promise<SimulationRep
       p.run.bound = bound;
       p.run.results = p.variants.map(() => results[at++]!).map((r) => ({ ...r, vsBound: distanceFromBound(r.score, bound) }));
       if (req.tune) {
-        const peakNeeded = clairvoyantBound(p.load, { ...first.setup, workload: { ...first.setup.workload, startupDelayMs: 0, readinessDelayMs: 0 } }, first.policy.maxReplicas).peakReplicas;
         p.run.tune = await tunePolicy(first.policy, first.setup, p.load, {
           ...(req.tune.budget !== undefined ? { budget: req.tune.budget } : {}),
           ...(req.workers !== undefined && req.workers <= 1 ? { workers: 1 } : { pool }),
-          maxUsefulMinReplicas: Math.max(peakNeeded, first.policy.minReplicas),
+          // a floor above the most replicas the traffic ever needs only costs more
+          maxUsefulMinReplicas: Math.max(bound.peakReplicas, first.policy.minReplicas),
           initialReplicas: req.initialReplicas !== undefined
             ? () => req.initialReplicas!
             : (c) => startReplicas(c, first.setup.workload, first.setup.slo, p.load.values.find((v) => v >= 0)),

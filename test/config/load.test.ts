@@ -151,6 +151,11 @@ const bad: Array<{ name: string; text: string; expect: RegExp[] }> = [
     expect: [/^test\.yaml:6:\d+: services\.api\.metrics\.cpu(\.query)?: "cpus" is not a process metric/],
   },
   {
+    name: 'a target spec is checked by its provider',
+    text: 'services:\n  api:\n    target: { provider: local, command: "node server.js", listen: 127.0.0.1:8080, portBase: 18000 }\n    maxReplicas: 2\n',
+    expect: [/^test\.yaml:3:\d+: services\.api\.target\.command: must be a list of arguments, not a shell string \(fix: /],
+  },
+  {
     name: 'band with lower above upper',
     text: 'sources: { p: { type: process } }\nservices:\n  api:\n    target: { provider: dryrun }\n    maxReplicas: 4\n    metrics: { cpu: { source: p, query: cpu } }\n    bands: [ { metric: cpu, upper: 30, lower: 70 } ]\n',
     expect: [/bands\[0\]\.lower: lower \(70\) must be < upper \(30\)/],

@@ -60,7 +60,7 @@ test('controller on Prometheus + nginx + local replicas: scale up, hold without 
   requireBinary('/usr/bin/prometheus', 'prometheus');
   const dir = tempDir();
   const listen = await freePort();
-  const portBase = 21000 + Math.floor(Math.random() * 20000);
+  const portBase = 10000 + Math.floor(Math.random() * 20000);
   const targets = Array.from({ length: MAX }, (_, i) => `127.0.0.1:${portBase + i}`);
   let prom: RunningService | undefined = await startPrometheus({ scrapeTargets: targets, scrapeInterval: '1s' });
   const file = join(dir.path, 'scalepilot.yaml');

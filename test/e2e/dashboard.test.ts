@@ -91,7 +91,7 @@ test('dashboard: live replicas under load, rollback refused without the token, r
   const reports = join(dir.path, 'reports');
   mkdirSync(reports);
   const listen = await freePort();
-  const portBase = 22000 + Math.floor(Math.random() * 20000);
+  const portBase = 10000 + Math.floor(Math.random() * 20000);
   const file = join(dir.path, 'scalepilot.yaml');
   const yaml = configYaml({ listen, portBase, dir: dir.path });
   writeFileSync(file, yaml);
