@@ -64,23 +64,28 @@ function trace(i: number): Float64Array {
 
 const task = (i: number): SimTask => ({ policy: { ...policy, name: `svc-${i}` }, setup, load: { start, stepMs, values: trace(i) } });
 
-// Where one step goes: the same service with decide(), and with a stand-in that always holds (the simulator's own
-// cost: observation, workload, history bookkeeping and scoring), in this thread.
-const hold: DecideFn = (p, o, h, now): Decision => ({
-  service: p.name, time: now, currentReplicas: o.currentReplicas, desiredReplicas: o.currentReplicas, action: 'hold', reason: '', reasonCode: 'Hold',
-  proposals: [], proposed: o.currentReplicas, recommendation: o.currentReplicas, minReplicas: p.minReplicas, maxReplicas: p.maxReplicas,
-  conditions: [], errors: [], lastFired: h.lastFired,
-});
+// Where one step goes: the same service with decide(), then with a stand-in that replays the decisions decide()
+// just made (same replicas, same workload work), so the difference is decide() alone.
 const sample = Math.min(steps, 40_320);
-const probe = { ...task(0), load: { start, stepMs, values: trace(0).subarray(0, sample) } };
+const probe = { ...task(0), setup: { ...setup, timeline: true }, load: { start, stepMs, values: trace(0).subarray(0, sample) } };
 simulateService(probe.policy, probe.setup, probe.load); // warm up
 let t = performance.now();
-simulateService(probe.policy, probe.setup, probe.load);
+const real = simulateService(probe.policy, probe.setup, probe.load);
 const withDecide = (performance.now() - t) / sample;
+const desired = real.timeline!.desired;
+const replay: DecideFn = (p, o, h, now): Decision => {
+  const d = desired[Math.round((now - start) / stepMs)]!;
+  return {
+    service: p.name, time: now, currentReplicas: o.currentReplicas, desiredReplicas: d, action: 'hold', reason: '', reasonCode: 'Replay',
+    proposals: [], proposed: d, recommendation: d, minReplicas: p.minReplicas, maxReplicas: p.maxReplicas, conditions: [], errors: [], lastFired: h.lastFired,
+  };
+};
+simulateService(probe.policy, probe.setup, probe.load, { decide: replay });
 t = performance.now();
-simulateService(probe.policy, probe.setup, probe.load, { decide: hold });
+const replayed = simulateService(probe.policy, probe.setup, probe.load, { decide: replay });
 const simOnly = (performance.now() - t) / sample;
-console.log(`per step, one thread: ${(withDecide * 1000).toFixed(2)} µs with decide(), ${(simOnly * 1000).toFixed(2)} µs for the simulator alone (decide() ~${(((withDecide - simOnly) / withDecide) * 100).toFixed(0)} %)`);
+if (replayed.score.replicaHours !== real.score.replicaHours) throw new Error('the replayed decisions did not reproduce the run');
+console.log(`per step, one thread (mean ${real.score.meanReplicas.toFixed(1)} replicas): ${(withDecide * 1000).toFixed(2)} µs with decide(), ${(simOnly * 1000).toFixed(2)} µs for the simulator alone (decide() ~${(((withDecide - simOnly) / withDecide) * 100).toFixed(0)} %)`);
 
 console.log(`simulating ${services} services x ${days} days at ${stepMs / 1000}s steps (${steps} steps each, ${(services * steps).toLocaleString('en')} service-steps) on ${workers} worker(s)...`);
 let last = 0;

@@ -73,11 +73,14 @@ export function register(program: Command): void {
       process.on('SIGHUP', () => {
         void rt.reload().then((r) => log.info({ ok: r.ok }, r.message));
       });
+      // the loops' timers do not hold the process open (so embedding callers can exit); this does, until a signal
+      const keepAlive = setInterval(() => {}, 1 << 30);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+      clearInterval(keepAlive);
       log.info({}, 'stopping: finishing in-flight syncs');
       await stopLeading?.();
       await server?.close();

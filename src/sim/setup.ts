@@ -45,7 +45,7 @@ export function guessSignal(name: string, m: ServicePolicy['metrics'][string], p
   if ((SIGNALS as readonly string[]).includes(name)) return { signal: name as Signal, why: `named ${name}` };
   if (p.queue?.metric === name) return { signal: 'queue', why: 'the queue metric' };
   if (/memory|mem_|heap|rss/.test(text)) return { signal: null, why: `${name} looks like memory, which the simulator does not model; decide() sees it as a failed read (map it with --metric ${name}=SIGNAL)` };
-  if (/\bcpu\b|cpu_|_cpu|cpu\b/.test(text)) return { signal: 'cpu', why: 'name or query mentions cpu' };
+  if (/cpu/.test(text)) return { signal: 'cpu', why: 'name or query mentions cpu' };
   if (/latenc|p9[059]|duration|response_time/.test(text)) return { signal: 'p95', why: 'name or query mentions latency' };
   if (/queue|backlog|lag|depth|pending|messages/.test(text)) return { signal: 'queue', why: 'name or query mentions a queue' };
   if (/util/.test(text)) return { signal: 'utilization', why: 'name or query mentions utilization' };
