@@ -22,3 +22,4 @@ export { openStore } from './store/index.js';
 export { runLoadTest } from './loadtest/engine.js';
 export { renderHtmlReport } from './report/html.js';
 export * as loadtest from './loadtest/index.js';
+export * as sim from './sim/index.js';

@@ -4,7 +4,8 @@
 // memory_percent (memory / limit × 100). Containers are the ones in params.containers (ids or names, as the compose
 // provider passes them), otherwise the running containers matching params.project / params.service (Compose labels)
 // and params.labels.
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { dockerode } from '../lazy.js';
 import { MetricConfigError, optDuration, optString, optStringList, readObject, readParams, typeName } from './config.js';
 import { MetricError, type MetricQuery, type MetricSource, type Sample } from './types.js';
 
@@ -163,9 +164,9 @@ export class DockerSource implements MetricSource {
     // The deadline is an AbortSignal per sample (below), which also covers reading the answer.
     if (config.host) {
       const u = new URL(config.host);
-      this.docker = new Docker({ protocol: u.protocol.slice(0, -1) as 'http' | 'https', host: u.hostname, port: Number(u.port), version });
+      this.docker = new (dockerode())({ protocol: u.protocol.slice(0, -1) as 'http' | 'https', host: u.hostname, port: Number(u.port), version });
     } else {
-      this.docker = new Docker({ socketPath: config.socketPath, version });
+      this.docker = new (dockerode())({ socketPath: config.socketPath, version });
     }
   }
 

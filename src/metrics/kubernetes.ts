@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { isAbsolute, resolve } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { kubeClient } from '../lazy.js';
 import { MetricConfigError, optBool, optDuration, optSecret, optString, readObject, readParams, reqUrl, typeName } from './config.js';
 import { MetricError, type MetricQuery, type MetricSource, type Sample } from './types.js';
 
@@ -153,7 +154,7 @@ export class KubernetesMetricsSource implements MetricSource {
   private readonly defaultNamespace: string;
 
   constructor(readonly name: string, readonly config: KubernetesMetricsConfig, path = name) {
-    this.kc = new KubeConfig();
+    this.kc = new (kubeClient().KubeConfig)();
     try {
       if (config.server) {
         // A plain-http server written out explicitly (kubectl proxy) has no TLS to verify; the client library only

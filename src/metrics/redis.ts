@@ -8,7 +8,8 @@
 //   memory_ratio                used_memory / maxmemory; fails when maxmemory is 0 (no limit set)
 //   connected_clients           INFO clients
 //   info <field>                any numeric INFO field, e.g. info used_memory_rss
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from '../lazy.js';
 import { MetricConfigError, optDuration, optNumber, optSecret, readObject, readParams, redactUrl, reqUrl } from './config.js';
 import { MetricError, type MetricQuery, type MetricSource, type Sample } from './types.js';
 
@@ -178,7 +179,7 @@ export class RedisSource implements MetricSource {
     if (this.client?.status === 'ready') return this.client;
     if (this.connecting) return this.connecting;
     this.drop();
-    const c = new Redis(this.config.url, {
+    const c = new (ioredis().Redis)(this.config.url, {
       lazyConnect: true,
       password: this.config.password,
       db: this.config.db,

@@ -4,7 +4,8 @@
 // time it recreates them, so put lasting changes in the compose file.
 import { execFile } from 'node:child_process';
 import { resolve as resolvePath } from 'node:path';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { dockerode } from '../lazy.js';
 import { parseMilli } from '../core/quantity.js';
 import { ProviderError, type PodState, type Provider, type Resources, type ScaleOptions, type TargetRef, type TargetState } from './types.js';
 import { durationMs, optString, ProviderSpecError, rejectUnknown, reqString, specObject, stringArray, requireReplicaCount } from './spec.js';
@@ -125,9 +126,9 @@ export class ComposeProvider implements Provider {
       const version = s.apiVersion ? `v${s.apiVersion}` : undefined;
       if (s.host) {
         const u = new URL(s.host);
-        d = new Docker({ protocol: u.protocol.slice(0, -1) as 'http' | 'https', host: u.hostname, port: Number(u.port), version, timeout: 10_000 });
+        d = new (dockerode())({ protocol: u.protocol.slice(0, -1) as 'http' | 'https', host: u.hostname, port: Number(u.port), version, timeout: 10_000 });
       } else {
-        d = new Docker({ socketPath: s.socketPath!, version, timeout: 10_000 });
+        d = new (dockerode())({ socketPath: s.socketPath!, version, timeout: 10_000 });
       }
       this.engines.set(key, d);
     }

@@ -2,7 +2,8 @@
 // StatefulSet, lists its pods by the selector the scale reports (as the HPA controller does), and resizes by a
 // strategic-merge patch of the pod template's container resources. Dry runs go to the API server with dryRun=All,
 // so admission and validation still answer.
-import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Container, type V1Pod } from '@kubernetes/client-node';
+import type { AppsV1Api, CoreV1Api, KubeConfig, V1Container, V1Pod } from '@kubernetes/client-node';
+import { kubeClient } from '../lazy.js';
 import { resolve as resolvePath } from 'node:path';
 import { ProviderError, type PodState, type Provider, type Resources, type ScaleOptions, type TargetRef, type TargetState } from './types.js';
 import { oneOf, optString, ProviderSpecError, rejectUnknown, specObject, requireReplicaCount } from './spec.js';
@@ -84,7 +85,7 @@ export class KubernetesProvider implements Provider {
     if (!c) {
       let kc = this.options.kubeConfig;
       if (!kc || s.kubeconfig || s.context) {
-        kc = new KubeConfig();
+        kc = new (kubeClient().KubeConfig)();
         try {
           if (s.kubeconfig) kc.loadFromFile(resolvePath(this.options.baseDir ?? '.', s.kubeconfig.replace(/^~(?=\/)/, process.env.HOME ?? '~')));
           else if (this.options.kubeConfig) kc.loadFromString(this.options.kubeConfig.exportConfig());
@@ -100,7 +101,7 @@ export class KubernetesProvider implements Provider {
       if (!kc.getCurrentCluster()) {
         throw new ProviderError(this.kind, 'no Kubernetes cluster configured: set KUBECONFIG, target.kubeconfig, or run inside a cluster', false);
       }
-      c = { apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api) };
+      c = { apps: kc.makeApiClient(kubeClient().AppsV1Api), core: kc.makeApiClient(kubeClient().CoreV1Api) };
       this.clients.set(key, c);
     }
     return c;
@@ -143,6 +144,7 @@ export class KubernetesProvider implements Provider {
       ...(o.dryRun ? { dryRun: 'All' } : {}),
     };
     // Kubernetes stops removed pods itself: preStop hooks and terminationGracePeriodSeconds are the drain here.
+    const { setHeaderOptions, PatchStrategy } = kubeClient();
     const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
     await call(s, 'patch', 'scale', () =>
       s.kind === 'Deployment' ? apps.patchNamespacedDeploymentScale(param, merge) : apps.patchNamespacedStatefulSetScale(param, merge),
@@ -170,6 +172,7 @@ export class KubernetesProvider implements Provider {
       fieldManager: this.fieldManager,
       ...(o.dryRun ? { dryRun: 'All' } : {}),
     };
+    const { setHeaderOptions, PatchStrategy } = kubeClient();
     const strategic = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
     await call(s, 'patch', '', () =>
       s.kind === 'Deployment' ? apps.patchNamespacedDeployment(param, strategic) : apps.patchNamespacedStatefulSet(param, strategic),

@@ -107,8 +107,8 @@ function tuneLines(s: ServiceRun): string[] {
   for (const [k, v] of Object.entries(t.best.params)) out.push(`    ${k}: ${v}`);
   out.push('', '  winning config:', ...t.snippet.trimEnd().split('\n').map((l) => `    ${l}`), '', '  top candidates:');
   out.push(table([
-    ['#', ...t.params.map((p) => p.name.toUpperCase()), 'VIOLATION MIN', 'REPLICA-HOURS', 'SCALE EVENTS'],
-    ...t.top.map((cand, i) => [i + 1, ...t.params.map((p) => cand.params[p.name]!), num(cand.result.score.violationMinutes, 2), num(cand.result.score.replicaHours), cand.result.score.scaleUps + cand.result.score.scaleDowns]),
+    ['#', ...t.params.map((p) => p.name.toUpperCase()), 'VIOLATION MIN', 'REPLICA-HOURS', 'SCALE EVENTS', 'REVERSALS'],
+    ...t.top.map((cand, i) => [i + 1, ...t.params.map((p) => cand.params[p.name]!), num(cand.result.score.violationMinutes, 2), num(cand.result.score.replicaHours), cand.result.score.scaleUps + cand.result.score.scaleDowns, cand.result.score.reversals]),
   ]).split('\n').map((l) => `  ${l}`).join('\n'));
   return out;
 }
@@ -250,8 +250,8 @@ export function renderHtml(r: SimulationReport): string {
       const t = s.tune;
       tables.push({
         title: `${s.service}: tuning, top candidates (${t.mode} search, ${t.evaluated} of ${t.space})`,
-        header: ['#', ...t.params.map((p) => p.name), 'violation min', 'replica-hours'],
-        rows: t.top.map((c, i) => [i + 1, ...t.params.map((p) => c.params[p.name]!), num(c.result.score.violationMinutes, 2), num(c.result.score.replicaHours)]),
+        header: ['#', ...t.params.map((p) => p.name), 'violation min', 'replica-hours', 'scale events', 'reversals'],
+        rows: t.top.map((c, i) => [i + 1, ...t.params.map((p) => c.params[p.name]!), num(c.result.score.violationMinutes, 2), num(c.result.score.replicaHours), c.result.score.scaleUps + c.result.score.scaleDowns, c.result.score.reversals]),
       });
       notes.push(`${s.service}: winning config:\n${t.snippet}`);
     }
