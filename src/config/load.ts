@@ -146,7 +146,11 @@ export function parseConfig(text: string, file = 'scalepilot.yaml'): Config {
       known(s.queue.metric, [...base, 'queue', 'metric']);
       if (s.queue.minReplicas !== undefined && s.queue.minReplicas > s.maxReplicas) report([...base, 'queue', 'minReplicas'], `queue.minReplicas (${s.queue.minReplicas}) must be <= maxReplicas (${s.maxReplicas})`);
     }
-    if (s.predictive) known(s.predictive.metric, [...base, 'predictive', 'metric']);
+    if (s.predictive) {
+      known(s.predictive.metric, [...base, 'predictive', 'metric']);
+      // a per-replica average falls as replicas are added, so a forecast of it never asks for more
+      if (s.metrics[s.predictive.metric]?.perPod) report([...base, 'predictive', 'metric'], `predictive forecasts need the service's total (e.g. requests per second), but ${s.predictive.metric} is per replica`, 'point predictive.metric at an aggregate metric (without perPod)');
+    }
     s.schedules.forEach((sc, i) => {
       try { parseCron(sc.cron); } catch (e) { report([...base, 'schedules', i, 'cron'], (e as Error).message); }
       if (sc.timezone) try { checkTimezone(sc.timezone); } catch (e) { report([...base, 'schedules', i, 'timezone'], (e as Error).message); }

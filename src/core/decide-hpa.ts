@@ -21,11 +21,13 @@ export function compileHpaMetrics(raw: unknown[], path: string): CompiledHpa {
 
 const PHASES: Record<string, number> = { Pending: PHASE_PENDING, Running: PHASE_RUNNING, Succeeded: PHASE_SUCCEEDED, Failed: PHASE_FAILED, Unknown: PHASE_UNKNOWN };
 
-function podTable(o: Observation): PodTable {
-  const n = o.pods.length;
-  const t: PodTable = {
-    count: n,
-    names: new Array(n),
+// The engine reads the table synchronously and keeps nothing of it, so one scratch table (grown as needed) serves
+// every call; a simulator calls this millions of times.
+let scratch: PodTable = emptyTable(0);
+function emptyTable(n: number): PodTable {
+  return {
+    count: 0,
+    names: new Array<string>(n),
     phase: new Uint8Array(n),
     ready: new Int8Array(n),
     startTime: new Float64Array(n),
@@ -33,30 +35,50 @@ function podTable(o: Observation): PodTable {
     deleted: new Uint8Array(n),
     metricTime: new Float64Array(n).fill(Number.NaN),
   };
-  o.pods.forEach((p, i) => {
+}
+
+function podTable(o: Observation): PodTable {
+  const n = o.pods.length;
+  if (scratch.phase.length < n) scratch = emptyTable(Math.max(n, scratch.phase.length * 2, 16));
+  const t = scratch;
+  t.count = n;
+  for (let i = 0; i < n; i++) {
+    const p = o.pods[i]!;
     t.names[i] = p.name;
     t.phase[i] = PHASES[p.phase] ?? PHASE_UNKNOWN;
     t.ready[i] = p.ready ? 1 : 0;
     t.startTime[i] = p.startTime ?? Number.NaN;
     t.readyTransitionTime[i] = p.readyTransitionTime ?? Number.NEGATIVE_INFINITY;
     t.deleted[i] = p.deleted ? 1 : 0;
-  });
+  }
   return t;
 }
 
-function observe(spec: MetricSpec, o: Observation): MetricObservation {
+// Per-metric scratch arrays, reused like the pod table (the engine reads `pods.count` entries of them).
+const scratchValues: Float64Array[] = [];
+const scratchRequests: Float64Array[] = [];
+function scratchArray(pool: Float64Array[], i: number, n: number): Float64Array {
+  let a = pool[i];
+  if (!a || a.length < n) pool[i] = a = new Float64Array(Math.max(n, (a?.length ?? 0) * 2, 16));
+  return a;
+}
+
+function observe(spec: MetricSpec, index: number, o: Observation): MetricObservation {
   const failure = o.failures[spec.name];
   const base: MetricObservation = { values: null, requests: null, requestError: null, fetchError: failure ?? null, objectValue: null, externalValues: null };
   if (failure !== undefined) return base;
-  const n = o.pods.length;
+  const pods = o.pods;
+  const n = pods.length;
   switch (spec.type) {
     case 'Resource':
     case 'ContainerResource': {
       const res = spec.name as 'cpu' | 'memory';
-      const values = new Float64Array(n);
-      const requests = new Float64Array(n);
+      const values = scratchArray(scratchValues, index, n);
+      const requests = scratchArray(scratchRequests, index, n);
       let missing: string | null = null;
-      o.pods.forEach((p, i) => {
+      let any = false;
+      for (let i = 0; i < n; i++) {
+        const p = pods[i]!;
         let usage = p.usage?.[res];
         let req = p.requests?.[res];
         if (spec.type === 'ContainerResource') {
@@ -66,25 +88,32 @@ function observe(spec: MetricSpec, o: Observation): MetricObservation {
         }
         values[i] = usage ?? Number.NaN;
         requests[i] = req ?? Number.NaN;
+        if (usage !== undefined) any = true;
         if (req === undefined && missing === null) missing = `missing request for ${res} in pod ${p.name}`;
-      });
-      if (!o.pods.some((p, i) => !Number.isNaN(values[i]!)) && n > 0) base.fetchError = `no ${res} usage reported for any replica`;
-      return { ...base, values, requests, requestError: missing };
+      }
+      if (!any && n > 0) base.fetchError = `no ${res} usage reported for any replica`;
+      base.values = values;
+      base.requests = requests;
+      base.requestError = missing;
+      return base;
     }
     case 'Pods': {
-      const values = new Float64Array(n);
-      o.pods.forEach((p, i) => { values[i] = p.metrics?.[spec.name] ?? Number.NaN; });
-      return { ...base, values };
+      const values = scratchArray(scratchValues, index, n);
+      for (let i = 0; i < n; i++) values[i] = pods[i]!.metrics?.[spec.name] ?? Number.NaN;
+      base.values = values;
+      return base;
     }
     case 'Object': {
       const v = o.values[spec.name];
-      if (v === undefined) return { ...base, fetchError: `no value for metric ${spec.name}` };
-      return { ...base, objectValue: Math.round(v * 1000) };
+      if (v === undefined) base.fetchError = `no value for metric ${spec.name}`;
+      else base.objectValue = Math.round(v * 1000);
+      return base;
     }
     case 'External': {
       const v = o.values[spec.name];
-      if (v === undefined) return { ...base, fetchError: `no value for metric ${spec.name}` };
-      return { ...base, externalValues: Float64Array.of(Math.round(v * 1000)) };
+      if (v === undefined) base.fetchError = `no value for metric ${spec.name}`;
+      else base.externalValues = Float64Array.of(Math.round(v * 1000));
+      return base;
     }
   }
 }
@@ -108,7 +137,7 @@ export function hpaMetricProposals(c: CompiledHpa, p: ServicePolicy, o: Observat
     now,
     namespace: 'default',
     pods: podTable(o),
-    observations: c.specs.map((s) => observe(s, o)),
+    observations: c.specs.map((s, i) => observe(s, i, o)),
     history: { recommendations: null, scaleUpEvents: [], scaleDownEvents: [] },
     options: optionsFor(p),
   };
