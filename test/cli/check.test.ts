@@ -277,7 +277,7 @@ services:
       cpu: { source: down, query: "vector(20)", unit: percent }
       memory: { source: prom, query: "no_such_metric_anywhere", unit: percent }
   boxed:
-    target: { provider: compose, project: shop, service: web, host: "http://127.0.0.1:9" }
+    target: { provider: compose, project: shop, file: compose.yaml, service: web, host: "http://127.0.0.1:9" }
     maxReplicas: 5
     metrics:
       cpu: { source: prom, query: "vector(20)", unit: percent }
