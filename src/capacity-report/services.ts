@@ -1,16 +1,7 @@
 // Loads the config for the capacity commands and picks the services asked for; every failure is bad input (exit 2).
-import { ConfigError } from '../config/errors.js';
-import { loadConfig, type Config, type ServicePolicy } from '../config/load.js';
+import type { Config, ServicePolicy } from '../config/load.js';
 import { InputError } from '../cli/output.js';
-
-export function loadConfigInput(file: string): Config {
-  try {
-    return loadConfig(file);
-  } catch (e) {
-    if (e instanceof ConfigError) throw new InputError(e.message);
-    throw e;
-  }
-}
+export { loadConfigInput } from '../cli/config-input.js';
 
 /** The named services (all when none are named), in config order. An unknown name lists the known ones. */
 export function pickServices(config: Config, names: readonly string[] | undefined): ServicePolicy[] {

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { EXPORT_KINDS, renderExport, runExport, validateExport, type ExportKind, type ExportOptions } from '../export/index.js';
-import { loadConfigInput } from './history.js';
+import { loadConfigInput } from './config-input.js';
 import { EXIT_FAILED, InputError } from './output.js';
 
 const collect = (v: string, acc: string[] = []) => [...acc, ...v.split(',').map((s) => s.trim()).filter(Boolean)];

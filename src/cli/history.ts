@@ -1,8 +1,7 @@
 // `scalepilot history [SERVICE]` prints the event log; `scalepilot rollback SERVICE` undoes the last applied change.
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../config/load.js';
-import { ConfigError } from '../config/errors.js';
+import type { Config } from '../config/load.js';
 import { DurationError, parseDuration } from '../core/duration.js';
 import { createProvider } from '../providers/index.js';
 import { ProviderError } from '../providers/types.js';
@@ -10,16 +9,9 @@ import { openStore } from '../store/index.js';
 import { ALL_SERVICES, EVENT_KINDS, StoreError, type EventKind, type Store, type StoreEvent } from '../store/types.js';
 import { NothingToRollBack, rollback } from '../controller/rollback.js';
 import { EXIT_FAILED, InputError, parseFormat, printMachine, table } from './output.js';
+import { loadConfigInput } from './config-input.js';
 
 /** Reads the config, turning its issues into bad input (exit 2) with every file:line kept. */
-export function loadConfigInput(file: string): Config {
-  try {
-    return loadConfig(file);
-  } catch (e) {
-    if (e instanceof ConfigError) throw new InputError(e.message);
-    throw e;
-  }
-}
 
 /** The store named by --store, else by the config (relative sqlite paths resolve against the config's directory). */
 async function storeFrom(opts: { store?: string; config: string }, config?: Config): Promise<Store> {

@@ -1,11 +1,9 @@
 // `scalepilot run`: the live autoscaler. Loads the config, starts every service's loop, serves /metrics and the API.
 import type { Command } from 'commander';
 import pino from 'pino';
-import { loadConfig } from '../config/load.js';
-import { ConfigError } from '../config/errors.js';
 import { startRuntime } from '../controller/runtime.js';
 import { startServer } from '../server/server.js';
-import { InputError } from './output.js';
+import { loadConfigInput } from './config-input.js';
 
 interface RunOptions {
   config: string;
@@ -41,13 +39,7 @@ export function register(program: Command): void {
     .option('--lease-namespace <ns>', 'Lease namespace', process.env.POD_NAMESPACE ?? 'default')
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (opts: RunOptions) => {
-      let config;
-      try {
-        config = loadConfig(opts.config);
-      } catch (e) {
-        if (e instanceof ConfigError) throw new InputError(`invalid config, nothing applied:\n${e.message}`);
-        throw e;
-      }
+      const config = loadConfigInput(opts.config, 'nothing applied');
       const log = pino({ level: opts.logLevel, base: { name: 'scalepilot' } });
       const rt = await startRuntime(config, { dryRun: Boolean(opts.dryRun), log, ...(opts.store ? { store: opts.store } : {}), stateDir: opts.stateDir });
       if (opts.once) {

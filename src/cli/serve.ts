@@ -3,11 +3,10 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { loadConfig } from '../config/load.js';
-import { ConfigError } from '../config/errors.js';
 import { parseListen } from '../server/server.js';
 import { serve } from '../server/serve.js';
 import { InputError } from './output.js';
+import { loadConfigInput } from './config-input.js';
 
 interface ServeCliOptions {
   config: string;
@@ -52,13 +51,7 @@ Examples:
   SCALEPILOT_TOKEN=$(openssl rand -hex 16) scalepilot serve -c scalepilot.yaml --reports reports/
   scalepilot serve -c scalepilot.yaml --read-only-store --listen 127.0.0.1:9465`)
     .action(async (opts: ServeCliOptions) => {
-      let config;
-      try {
-        config = loadConfig(opts.config);
-      } catch (e) {
-        if (e instanceof ConfigError) throw new InputError(`invalid config, nothing served:\n${e.message}`);
-        throw e;
-      }
+      const config = loadConfigInput(opts.config, 'nothing served');
       const listen = opts.listen ?? config.server?.listen ?? '127.0.0.1:9464';
       try {
         parseListen(listen);
