@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .option('--ramp <duration>', 'time to ramp up to the peak', '30s')
     .option('--hold <duration>', 'time at the peak', '60s')
     .option('--cool <duration>', 'ramp-down and idle time in which replicas are removed', '70s')
-    .option('--max-replicas <n>', 'maxReplicas of the sample service', '6')
+    .option('--max-replicas <n>', 'maxReplicas of the sample service', '8')
     .option('--sync <duration>', 'sync period of the controller', '2s')
     .option('--proxy <kind>', 'auto (nginx when installed), nginx or builtin', 'auto')
     .option('--state-dir <dir>', 'where the demo keeps its store, proxy config and logs', '.scalepilot/demo')

@@ -73,7 +73,7 @@ export function sampleServicePath(): string {
 /** The embedded demo config: one HPA-scaled web service on the local provider. */
 export function demoConfigYaml(o: { listen: number; portBase: number; maxReplicas: number; syncMs: number; proxy: string; stateDir: string }): string {
   const syncS = Math.max(1, Math.round(o.syncMs / 1000));
-  return `# scalepilot demo: the sample service, CPU-scaled like a Kubernetes HPA (target 50% of a 100m request)
+  return `# scalepilot demo: the sample service, CPU-scaled like a Kubernetes HPA (target 50% of a 200m request)
 syncPeriod: ${syncS}s
 store: sqlite:${join(o.stateDir, 'demo.db')}
 sources:
@@ -92,7 +92,7 @@ services:
     minReplicas: 1
     maxReplicas: ${o.maxReplicas}
     drainTimeout: 10s
-    resources: { requests: { cpu: 100m } }
+    resources: { requests: { cpu: 200m } }
     metrics:
       cpu: { source: procs, query: cpu, perPod: true }
     hpa:
