@@ -2,12 +2,21 @@
 // plus where one step's time goes (decide() against the simulator's own workload and scoring).
 //   node --import tsx bench/simulate.ts [--services 1000] [--days 30] [--workers N] [--step 15s]
 import { availableParallelism } from 'node:os';
-import { parseConfig } from '../src/config/load.js';
+import { existsSync } from 'node:fs';
 import type { Decision } from '../src/core/types.js';
-import { parseDuration } from '../src/core/duration.js';
-import { resolveSetup } from '../src/sim/setup.js';
-import { simulateService, type DecideFn } from '../src/sim/engine.js';
-import { simulateMany, type SimTask } from '../src/sim/pool.js';
+import type { DecideFn } from '../src/sim/engine.js';
+import type { SimTask } from '../src/sim/pool.js';
+
+// Measure the compiled code users run (`npm run build` first); from source the workers run through tsx.
+const fromDist = existsSync(new URL('../dist/sim/pool.js', import.meta.url)) && !process.argv.includes('--source');
+const base = fromDist ? '../dist' : '../src';
+const ext = fromDist ? '.js' : '.ts';
+const { parseConfig } = (await import(`${base}/config/load${ext}`)) as typeof import('../src/config/load.js');
+const { parseDuration } = (await import(`${base}/core/duration${ext}`)) as typeof import('../src/core/duration.js');
+const { resolveSetup } = (await import(`${base}/sim/setup${ext}`)) as typeof import('../src/sim/setup.js');
+const { simulateService } = (await import(`${base}/sim/engine${ext}`)) as typeof import('../src/sim/engine.js');
+const { simulateMany } = (await import(`${base}/sim/pool${ext}`)) as typeof import('../src/sim/pool.js');
+console.log(`code: ${fromDist ? 'compiled (dist/)' : 'source through tsx'}`);
 
 function flag(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
