@@ -4,7 +4,7 @@ import type { ServicePolicy } from '../config/load.js';
 import type { MetricSource, Sample } from '../metrics/types.js';
 import type { TargetState, PodState } from '../providers/types.js';
 import type { Observation, ObservedPod } from '../core/types.js';
-import { parseQuantity } from '../core/quantity.js';
+import { parseMilli } from '../core/quantity.js';
 
 export interface MetricReading {
   name: string;
@@ -14,7 +14,7 @@ export interface MetricReading {
 
 function milli(q: string | undefined): number | undefined {
   if (q === undefined) return undefined;
-  return parseQuantity(q).milliValue();
+  return parseMilli(q);
 }
 
 /** Finds the replica a sample belongs to. */

@@ -13,7 +13,7 @@ import { evaluateRules, expandBand, type SustainedRule, type RuleAction as CoreR
 import { evaluateQueue, type QueueSpec } from './queue.js';
 import { activeSince } from './schedule.js';
 import { forecast } from './forecast/index.js';
-import { parseQuantity } from './quantity.js';
+import { parseMilli } from './quantity.js';
 import { formatDuration } from './duration.js';
 
 interface Compiled {
@@ -28,11 +28,9 @@ interface Compiled {
 
 const compiledCache = new WeakMap<ServicePolicy, Compiled>();
 
-function toCores(q: string): number {
-  return parseQuantity(q).milliValue() / 1000;
-}
-function toBytes(q: string): number {
-  return parseQuantity(q).milliValue() / 1000;
+/** A quantity in its base unit (cores for cpu, bytes for memory), as the rules module counts resources. */
+function quantityValue(q: string): number {
+  return parseMilli(q) / 1000;
 }
 
 function compileRules(p: ServicePolicy): SustainedRule[] {
@@ -42,9 +40,8 @@ function compileRules(p: ServicePolicy): SustainedRule[] {
     if (r.action.kind === 'scale') action = r.action;
     else {
       const a = r.action;
-      const conv = a.resource === 'cpu' ? toCores : toBytes;
-      const amount = typeof a.amount === 'number' ? a.amount : a.amount.startsWith('-') ? -conv(a.amount.slice(1)) : conv(a.amount);
-      action = { kind: 'resize', resource: a.resource, field: a.field, mode: a.mode, amount, ...(a.max ? { max: conv(a.max) } : {}) };
+      const amount = typeof a.amount === 'number' ? a.amount : a.amount.startsWith('-') ? -quantityValue(a.amount.slice(1)) : quantityValue(a.amount);
+      action = { kind: 'resize', resource: a.resource, field: a.field, mode: a.mode, amount, ...(a.max ? { max: quantityValue(a.max) } : {}) };
     }
     out.push({ name: r.name, metric: r.condition.metric, op: r.condition.op, threshold: r.condition.threshold, forMs: r.forMs, severity: r.severity, action, cooldownMs: r.cooldownMs ?? 0 });
   }
@@ -136,7 +133,7 @@ export function appendSeries(h: History, values: Record<string, number>, now: nu
 function numericResources(r: Resources | undefined): NumericResources | undefined {
   if (!r) return undefined;
   const conv = (l?: { cpu?: string; memory?: string }) =>
-    l ? { ...(l.cpu ? { cpu: toCores(l.cpu) } : {}), ...(l.memory ? { memory: toBytes(l.memory) } : {}) } : undefined;
+    l ? { ...(l.cpu ? { cpu: quantityValue(l.cpu) } : {}), ...(l.memory ? { memory: quantityValue(l.memory) } : {}) } : undefined;
   const requests = conv(r.requests);
   const limits = conv(r.limits);
   return { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) };
