@@ -27,7 +27,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { InputError } from '../cli/output.js';
+import { InputError } from '../errors.js';
 import type { ServicePolicy } from '../config/load.js';
 import type { PhaseSpec, SetupThresholds, Tier, TierBounds } from '../core/capacity/index.js';
 

@@ -1,7 +1,7 @@
 // `scalepilot plan` as a library call: month-by-month projection, sizing tier, rollout phases, token quotas and the
 // date each configured limit is reached, all computed by core/capacity from one set of merged inputs.
 import { readFileSync } from 'node:fs';
-import { InputError } from '../cli/output.js';
+import { InputError } from '../errors.js';
 import {
   CapacityError,
   DEFAULT_PHASES,

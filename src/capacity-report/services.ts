@@ -1,6 +1,6 @@
 // Loads the config for the capacity commands and picks the services asked for; every failure is bad input (exit 2).
 import type { Config, ServicePolicy } from '../config/load.js';
-import { InputError } from '../cli/output.js';
+import { InputError } from '../errors.js';
 export { loadConfigInput } from '../cli/config-input.js';
 
 /** The named services (all when none are named), in config order. An unknown name lists the known ones. */

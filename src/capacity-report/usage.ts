@@ -1,7 +1,7 @@
 // Usage history for `rightsize`: a CSV of per-replica cpu/memory samples, or the service's cpu and memory metrics
 // read back over a window from sources that keep history.
 import { readFileSync } from 'node:fs';
-import { InputError } from '../cli/output.js';
+import { InputError } from '../errors.js';
 import type { ServicePolicy } from '../config/load.js';
 import { parseMilli } from '../core/quantity.js';
 import type { ResourceNumbers, UsageSample } from '../core/rightsize.js';

@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs';
 import { DurationError, parseDuration } from '../core/duration.js';
 import type { TimedValue } from '../core/types.js';
-import { InputError } from '../cli/output.js';
+import { InputError } from '../errors.js';
 import type { CheckInput } from './check.js';
 
 export interface ValuesFile {

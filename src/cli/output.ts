@@ -8,10 +8,9 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_BAD_INPUT = 2;
 
-/** Bad input (config, flags, request JSON). The CLI prints the message and exits 2. */
-export class InputError extends Error {
-  override name = 'InputError';
-}
+/** Bad input (config, flags, request JSON) is an InputError; the CLI prints the message and exits 2. */
+export { InputError } from '../errors.js';
+import { InputError } from '../errors.js';
 
 export function parseFormat(v: string | undefined): OutputFormat {
   const f = (v ?? 'table').toLowerCase();

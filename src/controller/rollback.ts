@@ -3,7 +3,7 @@
 import type { ServicePolicy } from '../config/load.js';
 import type { Provider, Resources } from '../providers/types.js';
 import type { Store, StoreEvent } from '../store/types.js';
-import { InputError } from '../cli/output.js';
+import { InputError } from '../errors.js';
 
 /** Kinds that change a running service, and so can be undone. */
 const CHANGES = ['scale', 'resize', 'rollback'] as const;

@@ -3,8 +3,7 @@
 // valid proposal wins (the HPA's rule for several metrics), schedules raise the floor, and the HPA's stabilization
 // windows and rate limits (spec.behavior) turn it into what is written this sync.
 import type { ServicePolicy } from '../config/load.js';
-import type { Decision, History, Observation, Proposal, TimedValue } from './types.js';
-import type { Resources } from '../providers/types.js';
+import type { Decision, History, Observation, Proposal, Resources, TimedValue } from './types.js';
 import { finalizeReplicas } from './hpa/finalize.js';
 import { completeBehavior } from './hpa/behavior.js';
 import type { HpaBehavior, HpaHistory, PartialBehavior } from './hpa/types.js';

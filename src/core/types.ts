@@ -1,5 +1,10 @@
 // The data decide() reads and returns: what was observed, what is remembered between syncs, and the decision.
-import type { Resources } from '../providers/types.js';
+
+/** Kubernetes-style resources, quantities as strings ("500m", "512Mi"). */
+export interface Resources {
+  requests?: { cpu?: string; memory?: string };
+  limits?: { cpu?: string; memory?: string };
+}
 
 /** One replica as the decision engine sees it (Kubernetes pod semantics; quantities already parsed). */
 export interface ObservedPod {

@@ -2,7 +2,7 @@
 // bad rate. The result (sustainable rps, per replica) is saved in the file `simulate` and `plan` read as capacity.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
-import { InputError } from '../cli/output.js';
+import { InputError } from '../errors.js';
 import { type LoadTestOptions, type Progress, runLoadTest } from './engine.js';
 import { type Gate, formatMs, formatPercent, parseGates } from './gates.js';
 import { constantProfile } from './profile.js';

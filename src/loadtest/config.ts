@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, isNode, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
-import { InputError } from '../cli/output.js';
+import { InputError } from '../errors.js';
 import { formatIssue, pathToString, type ConfigIssue } from '../config/errors.js';
 import { DurationError, parseDuration } from '../core/duration.js';
 import type { LoadModel, LoadTestOptions } from './engine.js';

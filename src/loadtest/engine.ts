@@ -2,7 +2,7 @@
 // (arrivals at a scheduled rate, latency measured from each request's intended send time so a stalled server cannot
 // hide its stall — coordinated-omission correction). Built on undici's Client.dispatch, which measured fastest here.
 import { Client, type Dispatcher } from 'undici';
-import { InputError } from '../cli/output.js';
+import { InputError } from '../errors.js';
 import { type LoadProfile, ArrivalSchedule, profileDurationMs, profilePeak, targetAt } from './profile.js';
 import { type Endpoint, type EndpointInput, WeightedPicker, parseTarget, resolveEndpoints } from './target.js';
 import { type LatencySummary, type TimelinePoint, Recorder, mergeHistograms, percentileMs, summarize } from './stats.js';

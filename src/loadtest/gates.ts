@@ -1,5 +1,5 @@
 // Thresholds as pass/fail gates (`p95<500ms`, `errors<1%`, `rps>100`) and the good/warning/critical reading of a result.
-import { InputError } from '../cli/output.js';
+import { InputError } from '../errors.js';
 
 export type GateMetric = 'latency' | 'errors' | 'rps';
 export type GateOp = '<' | '<=' | '>' | '>=';

@@ -1,6 +1,6 @@
 // Load profiles: k6-style stages that ramp virtual users or an arrival rate linearly, and the exact arrival schedule
 // an open-model test follows (intended send times, so latency can be measured from when a request was due).
-import { InputError } from '../cli/output.js';
+import { InputError } from '../errors.js';
 import { parseDuration, DurationError } from '../core/duration.js';
 
 export interface Stage {

@@ -1,7 +1,7 @@
 // What a load test hits: the target URL (loopback only unless remote load is explicitly allowed), its weighted
 // endpoints, and the deterministic weighted choice between them.
 import { isIP } from 'node:net';
-import { InputError } from '../cli/output.js';
+import { InputError } from '../errors.js';
 
 export interface Endpoint {
   name: string;

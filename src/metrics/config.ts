@@ -1,5 +1,5 @@
 // Small readers for metric-source config blocks: each names the config path and the fix when the input is wrong.
-import { InputError } from '../cli/output.js';
+import { InputError } from '../errors.js';
 import { DurationError, parseDuration } from '../core/duration.js';
 
 /** Bad source config or query (exit code 2). `path` is the dotted config path, e.g. sources.prom.url. */

@@ -1,5 +1,5 @@
 // Field readers shared by the providers' parse<Provider>Spec steps: each failure names the config path and the fix.
-import { InputError } from '../cli/output.js';
+import { InputError } from '../errors.js';
 import { DurationError, parseDuration } from '../core/duration.js';
 import { ProviderError } from './types.js';
 

@@ -7,11 +7,10 @@ export interface TargetRef {
   spec: Record<string, unknown>;
 }
 
-/** Kubernetes-style resources, quantities as strings ("500m", "512Mi"). */
-export interface Resources {
-  requests?: { cpu?: string; memory?: string };
-  limits?: { cpu?: string; memory?: string };
-}
+import type { Resources } from '../core/types.js';
+
+/** Kubernetes-style resources, owned by the core (decisions propose them); providers apply them. */
+export type { Resources };
 
 export interface PodState {
   name: string;

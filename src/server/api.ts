@@ -7,7 +7,7 @@ import type { ServerOptions } from './server.js';
 import { EVENT_KINDS, type EventKind, type StoreEvent } from '../store/types.js';
 import { parseDuration, DurationError } from '../core/duration.js';
 import { planRollback, NothingToRollBack } from '../controller/rollback.js';
-import { InputError } from '../cli/output.js';
+import { InputError } from '../errors.js';
 import { ProviderError } from '../providers/types.js';
 import { checkSteering, STEERING_DISABLED, STEERING_READ_ONLY_STORE } from './auth.js';
 import { decisionView, eventView, lastState, pageEvents, policyView, recentChanges, serviceSummary, timeline } from './views.js';

@@ -3,7 +3,7 @@
 import { readTraceFile, parseTraceJson, type ParsedTrace, type TraceSeries } from '../metrics/trace.js';
 import { parsePrometheusConfig, PrometheusSource } from '../metrics/prometheus.js';
 import { MetricError } from '../metrics/types.js';
-import { InputError } from '../cli/output.js';
+import { InputError } from '../errors.js';
 import { parseDuration } from '../core/duration.js';
 
 export type TraceInput =

@@ -5,7 +5,7 @@ import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig, parseConfig, type Config, type ServicePolicy } from '../config/load.js';
 import { ConfigError, type ConfigIssue } from '../config/errors.js';
-import { InputError } from '../cli/output.js';
+import { InputError } from '../errors.js';
 import { formatDuration } from '../core/duration.js';
 import type { ParsedTrace } from '../metrics/trace.js';
 import { alignTrace, describeProblem, type AlignReport } from './align.js';

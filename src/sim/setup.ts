@@ -3,7 +3,7 @@
 // Every assumption the simulator makes on the operator's behalf is returned as a note, so the output states it.
 import type { ServicePolicy } from '../config/load.js';
 import { parseQuantity } from '../core/quantity.js';
-import { InputError } from '../cli/output.js';
+import { InputError } from '../errors.js';
 import { SIGNALS, SIGNAL_HELP, type MetricBinding, type Signal, type SimSetup, type SloParams, type WorkloadParams } from './types.js';
 import { neededReplicas } from './workload.js';
 

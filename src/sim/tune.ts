@@ -4,7 +4,7 @@
 import { stringify as toYaml } from 'yaml';
 import type { ServicePolicy } from '../config/load.js';
 import { formatMilli, parseMilli } from '../core/quantity.js';
-import { InputError } from '../cli/output.js';
+import { InputError } from '../errors.js';
 import { simulateMany, type SimPool } from './pool.js';
 import type { LoadSeries, SimResult, SimSetup } from './types.js';
 

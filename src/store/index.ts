@@ -1,6 +1,6 @@
 // Opens the store a config names: `sqlite:PATH` (default) or `postgres://...`.
 import { isAbsolute, resolve } from 'node:path';
-import { InputError } from '../cli/output.js';
+import { InputError } from '../errors.js';
 import { SqliteStore } from './sqlite.js';
 import { PostgresStore } from './postgres.js';
 import type { Store } from './types.js';
