@@ -5,41 +5,14 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { ZodError } from 'zod';
 import { ConfigSchema, type RawConfig, type RawService } from './schema.js';
 import { ConfigError, pathToString, type ConfigIssue } from './errors.js';
-import { parseAction, parseCondition, type Condition, type RuleAction } from './rule-syntax.js';
-import type { TargetRef, Resources } from '../providers/types.js';
+import { parseAction, parseCondition } from '../core/rules/syntax.js';
+import type { RulePolicy, ServicePolicy, TargetRef } from '../core/policy.js';
+import type { Resources } from '../core/types.js';
 import { builtinChecks } from './checks.js';
 import { parseCron, checkTimezone } from '../core/schedule.js';
 
-export interface RulePolicy {
-  name: string;
-  condition: Condition;
-  forMs: number;
-  action: RuleAction;
-  severity: 'warning' | 'critical';
-  cooldownMs?: number;
-}
-
-export interface ServicePolicy {
-  name: string;
-  target: TargetRef;
-  minReplicas: number;
-  maxReplicas: number;
-  syncPeriodMs: number;
-  drainMs: number;
-  resources?: Resources;
-  metrics: RawService['metrics'];
-  hpa?: RawService['hpa'];
-  rules: RulePolicy[];
-  bands: RawService['bands'];
-  queue?: RawService['queue'];
-  schedules: RawService['schedules'];
-  predictive?: RawService['predictive'];
-  capacity?: RawService['capacity'];
-  slo?: RawService['slo'];
-  cost?: RawService['cost'];
-  limits?: RawService['limits'];
-  paused: boolean;
-}
+// The core owns the policy types; this module validates the YAML and maps it onto them.
+export type { RulePolicy, ServicePolicy } from '../core/policy.js';
 
 export interface Config {
   file: string;

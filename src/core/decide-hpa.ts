@@ -1,6 +1,6 @@
 // The adapter between an Observation and the HPA engine: builds the engine's pod table and per-metric observations
 // from what scalepilot observed, and turns the engine's per-metric results into decision proposals.
-import type { ServicePolicy } from '../config/load.js';
+import type { ServicePolicy } from './policy.js';
 import type { HpaCondition, HpaInput, MetricObservation, MetricSpec, PodTable } from './hpa/types.js';
 import { DEFAULT_HPA_OPTIONS, PHASE_FAILED, PHASE_PENDING, PHASE_RUNNING, PHASE_SUCCEEDED, PHASE_UNKNOWN } from './hpa/types.js';
 import { computeMetricProposals } from './hpa/metrics.js';

@@ -2,7 +2,7 @@
 // Each mechanism (HPA metrics, sustained rules and bands, queue, predictive) proposes a replica count; the largest
 // valid proposal wins (the HPA's rule for several metrics), schedules raise the floor, and the HPA's stabilization
 // windows and rate limits (spec.behavior) turn it into what is written this sync.
-import type { ServicePolicy } from '../config/load.js';
+import type { ServicePolicy } from './policy.js';
 import type { Decision, History, Observation, Proposal, Resources, TimedValue } from './types.js';
 import { finalizeReplicas } from './hpa/finalize.js';
 import { completeBehavior } from './hpa/behavior.js';

@@ -1,16 +1,10 @@
 // The Provider interface every target kind implements (local processes, compose, kubernetes, dry run).
 
-/** Which workload to act on; provider-specific fields are validated by the provider's parse step. */
-export interface TargetRef {
-  service: string;
-  provider: 'local' | 'compose' | 'kubernetes' | 'dryrun';
-  spec: Record<string, unknown>;
-}
-
 import type { Resources } from '../core/types.js';
+import type { TargetRef } from '../core/policy.js';
 
-/** Kubernetes-style resources, owned by the core (decisions propose them); providers apply them. */
-export type { Resources };
+/** The workload reference and resources are owned by the core (policies name them, decisions propose them). */
+export type { Resources, TargetRef };
 
 export interface PodState {
   name: string;

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig, loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
-import { parseAction, parseCondition } from '../../src/config/rule-syntax.js';
+import { parseAction, parseCondition } from '../../src/core/rules/syntax.js';
 import { parseDuration, formatDuration } from '../../src/core/duration.js';
 import { configJsonSchema } from '../../src/config/schema.js';
 

@@ -1,5 +1,6 @@
 // The compact rule syntax of scalepilot.yaml: `when: "cpu > 70"` and `then: "+1" | "x2" | "cpu requests +25% max 4"`.
-import { parseDuration } from '../core/duration.js';
+// Pure parsing, owned by the core: config validates with it, decide() reads what it produces.
+import { parseDuration } from '../duration.js';
 
 export type Op = '>' | '>=' | '<' | '<=';
 

@@ -1,0 +1,136 @@
+// What one service's policy is, as the core reads it. The config layer validates scalepilot.yaml and maps it onto
+// these types; decide(), the simulator and the controller consume them. Durations are milliseconds.
+import type { Resources } from './types.js';
+import type { Condition, RuleAction } from './rules/syntax.js';
+
+/** Which workload to act on; provider-specific fields are validated by the provider's parse step. */
+export interface TargetRef {
+  service: string;
+  provider: 'local' | 'compose' | 'kubernetes' | 'dryrun';
+  spec: Record<string, unknown>;
+}
+
+/** A metric of the service: which source reads it and how. */
+export interface MetricPolicy {
+  source: string;
+  query: string;
+  params?: Record<string, unknown>;
+  /** samples are per replica (labelled pod), as Resource/Pods metrics need */
+  perPod?: boolean;
+  unit?: string;
+}
+
+export interface ScalingPolicySpec {
+  type: 'Pods' | 'Percent';
+  value: number;
+  periodSeconds: number;
+}
+
+export interface ScalingRulesSpec {
+  stabilizationWindowSeconds?: number;
+  selectPolicy?: 'Max' | 'Min' | 'Disabled';
+  policies?: ScalingPolicySpec[];
+  /** a Kubernetes quantity ("100m") or a number */
+  tolerance?: number | string;
+}
+
+/** The `hpa:` block: autoscaling/v2 metric specs and behavior, exactly as in a HorizontalPodAutoscaler. */
+export interface HpaPolicy {
+  /** MetricSpec objects, checked by core/hpa's parse step */
+  metrics: Array<{ type: 'Resource' | 'ContainerResource' | 'Pods' | 'Object' | 'External' } & Record<string, unknown>>;
+  behavior?: { scaleUp?: ScalingRulesSpec; scaleDown?: ScalingRulesSpec };
+  tolerance?: number;
+}
+
+/** A sustained-threshold rule (`when`, `for`, `then`) with its syntax already parsed. */
+export interface RulePolicy {
+  name: string;
+  condition: Condition;
+  forMs: number;
+  action: RuleAction;
+  severity: 'warning' | 'critical';
+  cooldownMs?: number;
+}
+
+/** An up/down band: above `upper` for `for` adds `step`, below `lower` removes it. */
+export interface BandPolicy {
+  metric: string;
+  upper: number;
+  lower: number;
+  for: number;
+  step: number;
+  cooldown?: number;
+}
+
+/** KEDA-style queue scaling. */
+export interface QueuePolicy {
+  metric: string;
+  targetPerReplica: number;
+  activationThreshold: number;
+  minReplicas?: number;
+  idleReplicas?: number;
+  cooldownPeriod: number;
+  fallback?: { failureThreshold: number; replicas: number };
+}
+
+export interface SchedulePolicy {
+  name?: string;
+  cron: string;
+  duration: number;
+  minReplicas?: number;
+  maxReplicas?: number;
+  timezone?: string;
+}
+
+export interface PredictivePolicy {
+  metric: string;
+  model: 'linear' | 'holt-winters';
+  horizon: number;
+  lookback: number;
+  seasonLength?: number;
+  capacityPerReplica?: number;
+}
+
+export interface CapacityPolicy {
+  rpsPerReplica?: number;
+  /** a capacity file saved by `scalepilot loadtest --find-capacity --save` */
+  file?: string;
+  startupDelay: number;
+  readinessDelay: number;
+  /** latency model for simulation: p95 at low utilization and at 100% */
+  latency?: { base: number; p95AtFull?: number };
+}
+
+export interface SloPolicy {
+  p95?: number;
+  /** percent of capacity */
+  maxUtilization?: number;
+}
+
+export interface LimitsPolicy {
+  maxConnections?: number;
+  connectionsHeadroom: number;
+  tokenQuotaPerMinute?: number;
+}
+
+export interface ServicePolicy {
+  name: string;
+  target: TargetRef;
+  minReplicas: number;
+  maxReplicas: number;
+  syncPeriodMs: number;
+  drainMs: number;
+  resources?: Resources;
+  metrics: Record<string, MetricPolicy>;
+  hpa?: HpaPolicy;
+  rules: RulePolicy[];
+  bands: BandPolicy[];
+  queue?: QueuePolicy;
+  schedules: SchedulePolicy[];
+  predictive?: PredictivePolicy;
+  capacity?: CapacityPolicy;
+  slo?: SloPolicy;
+  cost?: { perReplicaHour: number };
+  limits?: LimitsPolicy;
+  paused: boolean;
+}
