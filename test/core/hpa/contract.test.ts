@@ -2,11 +2,12 @@
 // response shape, the API server defaults a request gets, and validation errors that name the JSON path.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { HpaInputError, evaluateHpa, parseHpaRequest, toContractResponse } from '../../../src/core/hpa/index.js';
 import { NOW, at } from './fixtures.js';
 
-const EXAMPLES = '/work/shared/contracts/hpa-evaluate.examples.json';
+const EXAMPLES = resolve('..', 'shared', 'contracts', 'hpa-evaluate.examples.json');
 
 interface Example {
   name: string;
