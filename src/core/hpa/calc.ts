@@ -6,6 +6,7 @@ import {
   PHASE_FAILED,
   PHASE_PENDING,
   PHASE_RUNNING,
+  PHASE_SUCCEEDED,
   type MetricObservation,
   type PodTable,
 } from './types.js';
@@ -62,6 +63,8 @@ export interface PodTiming {
   cpuInitializationPeriodMs: number;
   delayOfInitialReadinessStatusMs: number;
   metricWindowMs: number;
+  /** Succeeded pods are ignored like Failed ones (master); otherwise they count, usually as missing. */
+  ignoreSucceeded?: boolean;
 }
 
 /**
@@ -98,7 +101,7 @@ function groupPods(pods: PodTable, values: Float64Array, cpu: boolean, t: PodTim
   for (let i = 0; i < n; i++) {
     let s: number;
     const phase = pods.phase[i];
-    if (pods.deleted[i] === 1 || phase === PHASE_FAILED) s = IGNORED;
+    if (pods.deleted[i] === 1 || phase === PHASE_FAILED || (phase === PHASE_SUCCEEDED && t.ignoreSucceeded === true)) s = IGNORED;
     else if (phase === PHASE_PENDING) s = UNREADY;
     else if (values[i] !== values[i]) s = MISSING;
     else if (cpu && cpuSampleUnready(pods, i, t)) s = UNREADY;

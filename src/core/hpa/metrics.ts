@@ -11,6 +11,7 @@ import {
   type PodTiming,
 } from './calc.js';
 import type { HpaCondition, HpaInput, LabelSelector, MetricProposal, MetricProposals, MetricSpec } from './types.js';
+import { DEFAULT_KUBERNETES_MINOR, honoursPerDirectionTolerance, ignoresSucceededPods } from './version.js';
 
 /** Go's %+v of a *metav1.LabelSelector (its generated String()), as Kubernetes prints it in messages. */
 export function formatLabelSelector(sel: LabelSelector | null): string {
@@ -179,7 +180,9 @@ export function computeMetricProposal(input: HpaInput, i: number, scaleDownToler
  * scale down, Kubernetes does not scale (replicas −1) and reports the first failure.
  */
 export function computeMetricProposals(input: HpaInput): MetricProposals {
-  const tol = tolerancesFor(input.behavior, input.options.tolerance);
+  const minor = input.kubernetesMinor ?? DEFAULT_KUBERNETES_MINOR;
+  const tol = tolerancesFor(honoursPerDirectionTolerance(minor) ? input.behavior : null, input.options.tolerance);
+  timing.ignoreSucceeded = ignoresSucceededPods(minor);
   timing.now = input.now;
   timing.cpuInitializationPeriodMs = input.options.cpuInitializationPeriodSeconds * 1000;
   timing.delayOfInitialReadinessStatusMs = input.options.delayOfInitialReadinessStatusSeconds * 1000;

@@ -3,14 +3,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../../helpers/env.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = join(ROOT, 'bin/scalepilot');
-const examples = JSON.parse(readFileSync('/work/shared/contracts/hpa-evaluate.examples.json', 'utf8')) as Array<{ name: string; request: unknown; expect: Record<string, unknown> }>;
+const examples = JSON.parse(readFileSync(resolve('..', 'shared', 'contracts', 'hpa-evaluate.examples.json'), 'utf8')) as Array<{ name: string; request: unknown; expect: Record<string, unknown> }>;
 
 // Only the hpa command, wired the way src/cli/main.ts wires every command.
 const COMMAND_ONLY = `

@@ -2,11 +2,12 @@
 // response shape, the API server defaults a request gets, and validation errors that name the JSON path.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { HpaInputError, evaluateHpa, parseHpaRequest, toContractResponse } from '../../../src/core/hpa/index.js';
 import { NOW, at } from './fixtures.js';
 
-const EXAMPLES = '/work/shared/contracts/hpa-evaluate.examples.json';
+const EXAMPLES = resolve('..', 'shared', 'contracts', 'hpa-evaluate.examples.json');
 
 interface Example {
   name: string;
@@ -115,14 +116,16 @@ describe('request defaults', () => {
     });
   });
 
-  it('history without recommendations is an empty memory; firstSync records the current count first', () => {
+  it('no history is a first sync (the current count enters the downscale window); firstSync: false remembers nothing', () => {
     const low = cpuRequest({ currentReplicas: 5 });
     low.pods = [0, 1, 2, 3, 4].map((i) => ({ name: `p${i}`, startTime: at(-3600), requests: { cpu: '1' }, usage: { cpu: '100m' } }));
-    assert.equal(evaluate(low).desiredReplicas, 1);
-    const first = evaluate({ ...low, history: { firstSync: true } });
+    const first = evaluate(low);
     // recordInitialRecommendation: the current count sits in the downscale window
     assert.equal(first.desiredReplicas, 5);
     assert.equal(first.reason, 'ScaleDownStabilized');
+    assert.deepEqual(evaluate({ ...low, history: { firstSync: true } }), first);
+    assert.equal(evaluate({ ...low, history: { firstSync: false } }).desiredReplicas, 1);
+    assert.equal(evaluate({ ...low, history: { recommendations: [] } }).desiredReplicas, 1);
   });
 
   it('quantities may be JSON numbers, as Kubernetes accepts', () => {
