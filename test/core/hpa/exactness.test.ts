@@ -198,6 +198,19 @@ describe('kubernetesVersion', () => {
     });
   });
 
+  it('before 1.33 the tolerance test is |1 − ratio| ≤ tolerance: a ratio of exactly 1.1 scales there and holds since', () => {
+    // 55% against 50%: 1 + 0.1 rounds to the double 1.1, while |1 − 1.1| is 0.10000000000000009
+    const base = {
+      hpa: { minReplicas: 1, maxReplicas: 10, metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }] },
+      currentReplicas: 4, now: NOW, pods: cpuPods([550, 550, 550, 550]),
+    };
+    const { older, newer } = atVersions(base, '1.32', '1.33');
+    assert.equal(older.desiredReplicas, 5);
+    assert.equal(newer.desiredReplicas, 4);
+    assert.equal(atVersions(podsRequest(1, 1100, {}), '1.32', '1.33').older.desiredReplicas, 2);
+    assert.equal(atVersions(podsRequest(1, 1100, {}), '1.32', '1.33').newer.desiredReplicas, 1);
+  });
+
   it('behavior tolerances exist from 1.33; older API servers drop them and the flag applies', () => {
     const base = podsRequest(1, 1150, { scaleUp: { tolerance: '200m' } });
     const { older, newer } = atVersions(base, '1.32', '1.33');
