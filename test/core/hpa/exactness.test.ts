@@ -195,6 +195,19 @@ describe('kubernetesVersion', () => {
       assert.equal(newer.desiredReplicas, 0);
       assert.ok(!conditionReasons(older).includes('ScaledToZero:ScaledToZero'));
       assert.deepEqual(newer.conditions.at(-1), { type: 'ScaledToZero', status: 'True', reason: 'ScaledToZero', message: 'the HPA controller scaled the workload to zero' });
+      // in 1.36 the gate is alpha, but an HPA with minReplicas 0 exists only with it on
+      assert.deepEqual(evaluate({ ...req, kubernetesVersion: '1.36' }).conditions.at(-1), newer.conditions.at(-1));
+    });
+
+    it('with the gate on by default (1.37), any other rescale reports ScaledToZero=False', () => {
+      const cpu = {
+        hpa: { minReplicas: 1, maxReplicas: 10, metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }] },
+        currentReplicas: 2, now: NOW, pods: cpuPods([900, 900]),
+      };
+      const { older, newer } = atVersions(cpu, '1.36', '1.37');
+      assert.equal(newer.desiredReplicas, 4);
+      assert.deepEqual(conditionReasons(newer), ['AbleToScale:SucceededRescale', 'ScalingActive:ValidMetricFound', 'ScalingLimited:DesiredWithinRange', 'ScaledToZero:NotScaledToZero']);
+      assert.deepEqual(conditionReasons(older), ['AbleToScale:SucceededRescale', 'ScalingActive:ValidMetricFound', 'ScalingLimited:DesiredWithinRange']);
     });
   });
 
