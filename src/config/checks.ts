@@ -5,6 +5,7 @@ import { parseSourceConfig, createMetricSource } from '../metrics/index.js';
 import type { MetricSource } from '../metrics/types.js';
 import { checkTarget, ProviderSpecError } from '../providers/index.js';
 import { parseMetricSpecs, parseBehavior, HpaInputError } from '../core/hpa/parse.js';
+import { DEFAULT_KUBERNETES_MINOR, unsupportedKubernetesVersion } from '../core/hpa/version.js';
 import type { ConfigValidator, Report } from './validators.js';
 
 /** "services.api.hpa.metrics[0].resource" → ['services', 'api', 'hpa', 'metrics', 0, 'resource'] */
@@ -67,6 +68,8 @@ const hpaCheck: ConfigValidator = (config, _raw, report) => {
   for (const p of Object.values(config.services)) {
     if (!p.hpa) continue;
     const base = `services.${p.name}.hpa`;
+    const versionProblem = p.hpa.kubernetesVersion === undefined ? null : unsupportedKubernetesVersion(p.hpa.kubernetesVersion);
+    if (versionProblem !== null) report(splitPath(`${base}.kubernetesVersion`), versionProblem, `write the minor version of your cluster, e.g. kubernetesVersion: "1.${DEFAULT_KUBERNETES_MINOR}"`);
     try {
       parseBehavior(p.hpa.behavior, `${base}.behavior`);
     } catch (e) {

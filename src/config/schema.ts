@@ -59,6 +59,7 @@ const HpaSchema = z.strictObject({
     .meta({ description: 'autoscaling/v2 MetricSpec list, exactly as in a HorizontalPodAutoscaler; metric names refer to this service\'s metrics' }),
   behavior: BehaviorSchema.optional(),
   tolerance: z.number().min(0).max(1).optional(),
+  kubernetesVersion: z.string().optional().meta({ description: 'Kubernetes release whose HPA controller is imitated where releases differ, e.g. "1.37" (the default) or "1.38" for master', examples: ['1.37'] }),
 });
 
 // YAML reads `then: +1` as the number 1, so numbers are accepted as replica steps.

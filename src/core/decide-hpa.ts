@@ -4,9 +4,9 @@ import type { ServicePolicy } from './policy.js';
 import type { HpaCondition, HpaInput, MetricObservation, MetricSpec, PodTable } from './hpa/types.js';
 import { DEFAULT_HPA_OPTIONS, PHASE_FAILED, PHASE_PENDING, PHASE_RUNNING, PHASE_SUCCEEDED, PHASE_UNKNOWN } from './hpa/types.js';
 import { computeMetricProposals } from './hpa/metrics.js';
-import { completeBehavior } from './hpa/behavior.js';
-import type { HpaBehavior, HpaOptions, PartialBehavior } from './hpa/types.js';
-import { parseMetricSpecs } from './hpa/parse.js';
+import type { HpaBehavior, HpaOptions } from './hpa/types.js';
+import { parseBehavior, parseMetricSpecs } from './hpa/parse.js';
+import { DEFAULT_KUBERNETES_MINOR, kubernetesMinor } from './hpa/version.js';
 import { formatMilli } from './quantity.js';
 import type { Observation, Proposal } from './types.js';
 
@@ -140,6 +140,7 @@ export function hpaMetricProposals(c: CompiledHpa, p: ServicePolicy, o: Observat
     observations: c.specs.map((s, i) => observe(s, i, o)),
     history: { recommendations: null, scaleUpEvents: [], scaleDownEvents: [] },
     options: optionsFor(p),
+    kubernetesMinor: minorFor(p),
   };
   // per-direction tolerances live in behavior; the engine reads them from there
   if (p.hpa?.behavior) input.behavior = compiledBehavior(p);
@@ -177,11 +178,23 @@ function optionsFor(p: ServicePolicy): HpaOptions {
   return o;
 }
 
+const minorCache = new WeakMap<ServicePolicy, number>();
+/** The Kubernetes minor the config's hpa.kubernetesVersion names (validated with the config), or the default. */
+function minorFor(p: ServicePolicy): number {
+  let m = minorCache.get(p);
+  if (m === undefined) {
+    const v = p.hpa?.kubernetesVersion;
+    m = (v === undefined ? null : kubernetesMinor(v)) ?? DEFAULT_KUBERNETES_MINOR;
+    minorCache.set(p, m);
+  }
+  return m;
+}
+
 const behaviorCache = new WeakMap<ServicePolicy, HpaBehavior | null>();
 function compiledBehavior(p: ServicePolicy): HpaBehavior | null {
   let b = behaviorCache.get(p);
   if (b === undefined) {
-    b = completeBehavior(p.hpa!.behavior as PartialBehavior);
+    b = parseBehavior(p.hpa!.behavior, `services.${p.name}.hpa.behavior`);
     behaviorCache.set(p, b);
   }
   return b;

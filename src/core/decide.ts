@@ -6,7 +6,8 @@ import type { ServicePolicy } from './policy.js';
 import type { Decision, History, Observation, Proposal, Resources, TimedValue } from './types.js';
 import { finalizeReplicas } from './hpa/finalize.js';
 import { completeBehavior } from './hpa/behavior.js';
-import type { HpaBehavior, HpaHistory, PartialBehavior } from './hpa/types.js';
+import { parseBehavior } from './hpa/parse.js';
+import type { HpaBehavior, HpaHistory } from './hpa/types.js';
 import { hpaMetricProposals, compileHpaMetrics, type CompiledHpa } from './decide-hpa.js';
 import { evaluateRules, expandBand, type SustainedRule, type RuleAction as CoreRuleAction, type NumericResources } from './rules/index.js';
 import { evaluateQueue, type QueueSpec } from './queue.js';
@@ -56,7 +57,8 @@ function compile(p: ServicePolicy): Compiled {
   let c = compiledCache.get(p);
   if (c) return c;
   const hpa = p.hpa && p.hpa.metrics.length ? compileHpaMetrics(p.hpa.metrics, `services.${p.name}.hpa.metrics`) : null;
-  const behavior = p.hpa?.behavior ? completeBehavior(p.hpa.behavior as PartialBehavior) : null;
+  // parseBehavior converts quantity tolerances as the controller does (a raw config value may be a string)
+  const behavior = p.hpa?.behavior ? parseBehavior(p.hpa.behavior, `services.${p.name}.hpa.behavior`) : null;
   const rules = compileRules(p);
   const queue: QueueSpec | null = p.queue
     ? {

@@ -56,13 +56,25 @@ export function completeBehavior(partial: PartialBehavior | null | undefined): H
   };
 }
 
+/** The band around a usage ratio of 1 within which the controller keeps the current count. */
+export interface Tolerances {
+  scaleDown: number;
+  scaleUp: number;
+  /**
+   * Before v1.33 the test was math.Abs(1.0-usageRatio) <= tolerance, which rounds differently on the boundary
+   * (a ratio of exactly 1.1 is outside 0.1 there, inside since).
+   */
+  absolute?: boolean;
+}
+
 /** Whether a usage ratio is close enough to 1 to keep the current count (Tolerances.isWithin). */
-export function isWithinTolerance(usageRatio: number, scaleDownTolerance: number, scaleUpTolerance: number): boolean {
-  return 1.0 - scaleDownTolerance <= usageRatio && usageRatio <= 1.0 + scaleUpTolerance;
+export function isWithinTolerance(usageRatio: number, t: Tolerances): boolean {
+  if (t.absolute === true) return Math.abs(1.0 - usageRatio) <= t.scaleUp;
+  return 1.0 - t.scaleDown <= usageRatio && usageRatio <= 1.0 + t.scaleUp;
 }
 
 /** Per-direction tolerances: behavior's own when set (1.33+), otherwise the controller flag. */
-export function tolerancesFor(behavior: HpaBehavior | null | undefined, flag: number): { scaleDown: number; scaleUp: number } {
+export function tolerancesFor(behavior: HpaBehavior | null | undefined, flag: number): Tolerances {
   return {
     scaleDown: behavior?.scaleDown.tolerance ?? flag,
     scaleUp: behavior?.scaleUp.tolerance ?? flag,

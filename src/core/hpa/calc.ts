@@ -1,11 +1,12 @@
 // The replica calculator (Kubernetes' replica_calculator.go and metrics/utilization.go): per-metric replica
 // proposals from pod samples, with missing, unready, failed and deleted pods treated exactly as Kubernetes does.
 // Totals are integers in milli-units; they stay doubles while exact and switch to BigInt beyond 2^53.
-import { isWithinTolerance } from './behavior.js';
+import { isWithinTolerance, type Tolerances } from './behavior.js';
 import {
   PHASE_FAILED,
   PHASE_PENDING,
   PHASE_RUNNING,
+  PHASE_SUCCEEDED,
   type MetricObservation,
   type PodTable,
 } from './types.js';
@@ -31,9 +32,9 @@ export function truncDiv(a: number, b: number): number {
  * getUsageRatioReplicaCount: Object/External value targets. From zero replicas the ratio alone decides (scale
  * to zero or n); otherwise the ratio scales the ready pod count unless it is within tolerance.
  */
-export function usageRatioReplicas(currentReplicas: number, usageRatio: number, readyPodCount: number, scaleDownTolerance: number, scaleUpTolerance: number): number {
+export function usageRatioReplicas(currentReplicas: number, usageRatio: number, readyPodCount: number, tolerances: Tolerances): number {
   if (currentReplicas === 0) return ceilReplicas(usageRatio);
-  if (isWithinTolerance(usageRatio, scaleDownTolerance, scaleUpTolerance)) return currentReplicas;
+  if (isWithinTolerance(usageRatio, tolerances)) return currentReplicas;
   const x = usageRatio * readyPodCount;
   return x > MAX_INT32 ? MAX_INT32 : Math.ceil(x);
 }
@@ -42,9 +43,9 @@ export function usageRatioReplicas(currentReplicas: number, usageRatio: number, 
  * GetObjectPerPodMetricReplicas / GetExternalPerPodMetricReplicas: AverageValue targets on a total. The count is
  * ceil(total / target) unless the per-pod ratio is within tolerance of the status replica count.
  */
-export function perPodTargetReplicas(statusReplicas: number, totalMilli: number, targetPerPodMilli: number, scaleDownTolerance: number, scaleUpTolerance: number): number {
+export function perPodTargetReplicas(statusReplicas: number, totalMilli: number, targetPerPodMilli: number, tolerances: Tolerances): number {
   const usageRatio = totalMilli / (targetPerPodMilli * statusReplicas);
-  if (isWithinTolerance(usageRatio, scaleDownTolerance, scaleUpTolerance)) return statusReplicas;
+  if (isWithinTolerance(usageRatio, tolerances)) return statusReplicas;
   const x = Math.ceil(totalMilli / targetPerPodMilli);
   return x > MAX_INT32 ? MAX_INT32 : x;
 }
@@ -62,6 +63,8 @@ export interface PodTiming {
   cpuInitializationPeriodMs: number;
   delayOfInitialReadinessStatusMs: number;
   metricWindowMs: number;
+  /** Succeeded pods are ignored like Failed ones (master); otherwise they count, usually as missing. */
+  ignoreSucceeded?: boolean;
 }
 
 /**
@@ -98,7 +101,7 @@ function groupPods(pods: PodTable, values: Float64Array, cpu: boolean, t: PodTim
   for (let i = 0; i < n; i++) {
     let s: number;
     const phase = pods.phase[i];
-    if (pods.deleted[i] === 1 || phase === PHASE_FAILED) s = IGNORED;
+    if (pods.deleted[i] === 1 || phase === PHASE_FAILED || (phase === PHASE_SUCCEEDED && t.ignoreSucceeded === true)) s = IGNORED;
     else if (phase === PHASE_PENDING) s = UNREADY;
     else if (values[i] !== values[i]) s = MISSING;
     else if (cpu && cpuSampleUnready(pods, i, t)) s = UNREADY;
@@ -199,8 +202,7 @@ export function resourceUtilizationReplicas(
   resource: string,
   currentReplicas: number,
   targetUtilization: number,
-  scaleDownTolerance: number,
-  scaleUpTolerance: number,
+  tolerances: Tolerances,
   timing: PodTiming,
   out: CalcResult,
 ): CalcResult {
@@ -226,7 +228,7 @@ export function resourceUtilizationReplicas(
 
   const scaleUpWithUnready = unready > 0 && usageRatio > 1.0;
   if (!scaleUpWithUnready && missing === 0) {
-    if (isWithinTolerance(usageRatio, scaleDownTolerance, scaleUpTolerance)) out.replicas = currentReplicas;
+    if (isWithinTolerance(usageRatio, tolerances)) out.replicas = currentReplicas;
     else out.replicas = ceilReplicas(usageRatio * ready);
     return out;
   }
@@ -253,7 +255,7 @@ export function resourceUtilizationReplicas(
   }
   const newUsageRatio = utilizationPercent(newMetrics, newRequests) / targetUtilization;
   if (
-    isWithinTolerance(newUsageRatio, scaleDownTolerance, scaleUpTolerance) ||
+    isWithinTolerance(newUsageRatio, tolerances) ||
     (usageRatio < 1.0 && newUsageRatio > 1.0) ||
     (usageRatio > 1.0 && newUsageRatio < 1.0)
   ) {
@@ -281,8 +283,7 @@ export function plainMetricReplicas(
   cpu: boolean,
   currentReplicas: number,
   targetUsage: number,
-  scaleDownTolerance: number,
-  scaleUpTolerance: number,
+  tolerances: Tolerances,
   timing: PodTiming,
   out: CalcResult,
 ): CalcResult {
@@ -301,7 +302,7 @@ export function plainMetricReplicas(
 
   const scaleUpWithUnready = unready > 0 && usageRatio > 1.0;
   if (!scaleUpWithUnready && missing === 0) {
-    if (isWithinTolerance(usageRatio, scaleDownTolerance, scaleUpTolerance)) out.replicas = currentReplicas;
+    if (isWithinTolerance(usageRatio, tolerances)) out.replicas = currentReplicas;
     else out.replicas = ceilReplicas(usageRatio * ready);
     return out;
   }
@@ -320,7 +321,7 @@ export function plainMetricReplicas(
   if (scaleUpWithUnready) counted += unready;
   const newUsageRatio = average(newTotal, counted) / targetUsage;
   if (
-    isWithinTolerance(newUsageRatio, scaleDownTolerance, scaleUpTolerance) ||
+    isWithinTolerance(newUsageRatio, tolerances) ||
     (usageRatio < 1.0 && newUsageRatio > 1.0) ||
     (usageRatio > 1.0 && newUsageRatio < 1.0)
   ) {
@@ -356,19 +357,18 @@ export function valueTargetReplicas(
   currentReplicas: number,
   usage: number | bigint,
   targetUsage: number,
-  scaleDownTolerance: number,
-  scaleUpTolerance: number,
+  tolerances: Tolerances,
   out: CalcResult,
 ): CalcResult {
   const usageRatio = Number(usage) / targetUsage;
   out.utilization = null;
   out.valueMilli = usage;
   out.error = null;
-  if (currentReplicas !== 0 && !isWithinTolerance(usageRatio, scaleDownTolerance, scaleUpTolerance) && pods.count === 0) {
+  if (currentReplicas !== 0 && !isWithinTolerance(usageRatio, tolerances) && pods.count === 0) {
     return fail(out, `unable to calculate ready pods: ${NO_PODS}`);
   }
   const ready = currentReplicas === 0 ? 0 : readyPodCount(pods);
-  out.replicas = usageRatioReplicas(currentReplicas, usageRatio, ready, scaleDownTolerance, scaleUpTolerance);
+  out.replicas = usageRatioReplicas(currentReplicas, usageRatio, ready, tolerances);
   return out;
 }
 
@@ -377,12 +377,11 @@ export function averageValueTargetReplicas(
   statusReplicas: number,
   usage: number | bigint,
   targetPerPod: number,
-  scaleDownTolerance: number,
-  scaleUpTolerance: number,
+  tolerances: Tolerances,
   out: CalcResult,
 ): CalcResult {
   const total = Number(usage);
-  out.replicas = perPodTargetReplicas(statusReplicas, total, targetPerPod, scaleDownTolerance, scaleUpTolerance);
+  out.replicas = perPodTargetReplicas(statusReplicas, total, targetPerPod, tolerances);
   out.utilization = null;
   out.error = null;
   if (statusReplicas === 0) out.valueMilli = usage;

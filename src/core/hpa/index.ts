@@ -25,6 +25,7 @@ export {
   stabilizeWithBehavior,
   tolerancesFor,
   type Limited,
+  type Tolerances,
 } from './behavior.js';
 export {
   averageValueTargetReplicas,

@@ -1,6 +1,6 @@
 // computeReplicasForMetrics: one proposal per spec.metrics entry (computeReplicasForMetric and its
 // computeStatusFor* helpers), their maximum, and the ScalingActive condition — with Kubernetes' own messages.
-import { tolerancesFor } from './behavior.js';
+import { tolerancesFor, type Tolerances } from './behavior.js';
 import {
   averageValueTargetReplicas,
   externalTotal,
@@ -11,6 +11,7 @@ import {
   type PodTiming,
 } from './calc.js';
 import type { HpaCondition, HpaInput, LabelSelector, MetricProposal, MetricProposals, MetricSpec } from './types.js';
+import { DEFAULT_KUBERNETES_MINOR, honoursPerDirectionTolerance, ignoresSucceededPods } from './version.js';
 
 /** Go's %+v of a *metav1.LabelSelector (its generated String()), as Kubernetes prints it in messages. */
 export function formatLabelSelector(sel: LabelSelector | null): string {
@@ -61,7 +62,7 @@ function unableCondition(reason: string, error: string): HpaCondition {
 }
 
 /** computeReplicasForMetric for spec `i`: the proposal, or the error and condition Kubernetes would produce. */
-export function computeMetricProposal(input: HpaInput, i: number, scaleDownTolerance: number, scaleUpTolerance: number): MetricProposal {
+export function computeMetricProposal(input: HpaInput, i: number, tolerances: Tolerances): MetricProposal {
   const spec = input.metrics[i]!;
   const obs = input.observations[i]!;
   const specReplicas = input.currentReplicas;
@@ -88,12 +89,12 @@ export function computeMetricProposal(input: HpaInput, i: number, scaleDownToler
       reason = container ? 'FailedGetContainerResourceMetric' : 'FailedGetResourceMetric';
       if (t.averageValueMilli !== null) {
         if (obs.fetchError !== null) calc.error = `unable to get metrics for resource ${spec.name}: ${obs.fetchError}`;
-        else plainMetricReplicas(input.pods, obs.values!, spec.name === 'cpu', specReplicas, t.averageValueMilli, scaleDownTolerance, scaleUpTolerance, timing, calc);
+        else plainMetricReplicas(input.pods, obs.values!, spec.name === 'cpu', specReplicas, t.averageValueMilli, tolerances, timing, calc);
         if (calc.error !== null || obs.fetchError !== null) conditionError = `failed to get ${spec.name} usage: ${calc.error}`;
       } else if (t.averageUtilization === null) {
         conditionError = 'invalid resource metric source: neither an average utilization target nor an average value (usage) target was set';
       } else {
-        resourceUtilizationReplicas(input.pods, obs, spec.name, specReplicas, t.averageUtilization, scaleDownTolerance, scaleUpTolerance, timing, calc);
+        resourceUtilizationReplicas(input.pods, obs, spec.name, specReplicas, t.averageUtilization, tolerances, timing, calc);
         if (calc.error !== null) conditionError = `failed to get ${spec.name} utilization: ${calc.error}`;
       }
       if (conditionError !== null) {
@@ -106,7 +107,7 @@ export function computeMetricProposal(input: HpaInput, i: number, scaleDownToler
     case 'Pods': {
       reason = 'FailedGetPodsMetric';
       if (obs.fetchError !== null) calc.error = `unable to get metric ${spec.name}: ${obs.fetchError}`;
-      else plainMetricReplicas(input.pods, obs.values!, false, specReplicas, t.averageValueMilli!, scaleDownTolerance, scaleUpTolerance, timing, calc);
+      else plainMetricReplicas(input.pods, obs.values!, false, specReplicas, t.averageValueMilli!, tolerances, timing, calc);
       if (calc.error !== null || obs.fetchError !== null) {
         conditionError = calc.error;
         error = `failed to get pods metric value: ${conditionError}`;
@@ -121,7 +122,7 @@ export function computeMetricProposal(input: HpaInput, i: number, scaleDownToler
       if (t.type === 'Value' && t.valueMilli !== null) {
         if (fetchError !== null) conditionError = fetchError;
         else {
-          valueTargetReplicas(input.pods, specReplicas, obs.objectValue!, t.valueMilli, scaleDownTolerance, scaleUpTolerance, calc);
+          valueTargetReplicas(input.pods, specReplicas, obs.objectValue!, t.valueMilli, tolerances, calc);
           if (calc.error !== null) conditionError = calc.error;
         }
         if (conditionError !== null) error = `failed to get object metric value: ${conditionError}`;
@@ -129,7 +130,7 @@ export function computeMetricProposal(input: HpaInput, i: number, scaleDownToler
         if (fetchError !== null) {
           conditionError = fetchError;
           error = `failed to get object metric value: failed to get ${spec.name} object metric: ${fetchError}`;
-        } else averageValueTargetReplicas(input.statusReplicas, obs.objectValue!, t.averageValueMilli, scaleDownTolerance, scaleUpTolerance, calc);
+        } else averageValueTargetReplicas(input.statusReplicas, obs.objectValue!, t.averageValueMilli, tolerances, calc);
       } else {
         conditionError = 'invalid object metric source: neither a value target nor an average value target was set';
         error = `failed to get object metric value: ${conditionError}`;
@@ -145,11 +146,11 @@ export function computeMetricProposal(input: HpaInput, i: number, scaleDownToler
         if (fetchError !== null) {
           conditionError = fetchError;
           error = `failed to get ${spec.name} external metric value: failed to get ${spec.name} external metric: ${fetchError}`;
-        } else averageValueTargetReplicas(input.statusReplicas, externalTotal(obs.externalValues!), t.averageValueMilli, scaleDownTolerance, scaleUpTolerance, calc);
+        } else averageValueTargetReplicas(input.statusReplicas, externalTotal(obs.externalValues!), t.averageValueMilli, tolerances, calc);
       } else if (t.valueMilli !== null) {
         if (fetchError !== null) conditionError = fetchError;
         else {
-          valueTargetReplicas(input.pods, specReplicas, externalTotal(obs.externalValues!), t.valueMilli, scaleDownTolerance, scaleUpTolerance, calc);
+          valueTargetReplicas(input.pods, specReplicas, externalTotal(obs.externalValues!), t.valueMilli, tolerances, calc);
           if (calc.error !== null) conditionError = calc.error;
         }
         if (conditionError !== null) error = `failed to get ${spec.name} external metric value: failed to get external metric ${spec.name}: ${conditionError}`;
@@ -179,7 +180,11 @@ export function computeMetricProposal(input: HpaInput, i: number, scaleDownToler
  * scale down, Kubernetes does not scale (replicas −1) and reports the first failure.
  */
 export function computeMetricProposals(input: HpaInput): MetricProposals {
-  const tol = tolerancesFor(input.behavior, input.options.tolerance);
+  const minor = input.kubernetesMinor ?? DEFAULT_KUBERNETES_MINOR;
+  const tol: Tolerances = honoursPerDirectionTolerance(minor)
+    ? tolerancesFor(input.behavior, input.options.tolerance)
+    : { ...tolerancesFor(null, input.options.tolerance), absolute: true };
+  timing.ignoreSucceeded = ignoresSucceededPods(minor);
   timing.now = input.now;
   timing.cpuInitializationPeriodMs = input.options.cpuInitializationPeriodSeconds * 1000;
   timing.delayOfInitialReadinessStatusMs = input.options.delayOfInitialReadinessStatusSeconds * 1000;
@@ -192,7 +197,7 @@ export function computeMetricProposals(input: HpaInput): MetricProposals {
   let invalid = 0;
   let first: MetricProposal | null = null;
   for (let i = 0; i < n; i++) {
-    const p = computeMetricProposal(input, i, tol.scaleDown, tol.scaleUp);
+    const p = computeMetricProposal(input, i, tol);
     proposals[i] = p;
     if (p.error !== null) {
       if (invalid === 0) first = p;

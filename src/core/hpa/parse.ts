@@ -2,6 +2,8 @@
 // server's defaults applied, and pod samples laid out per metric. Every rejection names the JSON path.
 import { QuantityError, parseMilli } from '../quantity.js';
 import { completeBehavior } from './behavior.js';
+import { toleranceFloat } from './tolerance.js';
+import { DEFAULT_KUBERNETES_MINOR, containerMissingIsPodMissing, kubernetesMinor as kubernetesMinor_, unsupportedKubernetesVersion } from './version.js';
 import {
   DEFAULT_HPA_OPTIONS,
   POD_PHASES,
@@ -257,9 +259,15 @@ function scalingRules(v: Json, path: string): PartialScalingRules | null {
   if (o.tolerance != null) {
     const tp = at(path, 'tolerance');
     if (typeof o.tolerance !== 'string' && typeof o.tolerance !== 'number') throw new HpaInputError(tp, 'must be a quantity such as "0.05"');
-    const m = milli(o.tolerance, tp);
-    if (m < 0) throw new HpaInputError(tp, 'must be greater than or equal to zero');
-    r.tolerance = m / 1000;
+    let t: number;
+    try {
+      t = toleranceFloat(o.tolerance);
+    } catch (e) {
+      if (e instanceof QuantityError) throw new HpaInputError(tp, e.message);
+      throw e;
+    }
+    if (t < 0) throw new HpaInputError(tp, 'must be greater than or equal to zero');
+    r.tolerance = t;
   }
   return r;
 }
@@ -364,7 +372,7 @@ function podResourceRequest(p: RawPod, resource: string): number | string {
   return sum;
 }
 
-function observe(spec: MetricSpec, pods: RawPod[], namespace: string, objectMetrics: ObjectEntry[], externalMetrics: ExternalEntry[]): MetricObservation {
+function observe(spec: MetricSpec, pods: RawPod[], namespace: string, objectMetrics: ObjectEntry[], externalMetrics: ExternalEntry[], minor: number): MetricObservation {
   const obs = emptyObservation();
   const n = pods.length;
   if (spec.type === 'Resource' || spec.type === 'ContainerResource') {
@@ -381,7 +389,8 @@ function observe(spec: MetricSpec, pods: RawPod[], namespace: string, objectMetr
         if (typeof r === 'string') { requests[i] = NaN; obs.requestError ??= r; } else requests[i] = r;
       } else {
         const c = p.containers?.find((x) => x.name === spec.container);
-        if (listed && obs.fetchError === null && c === undefined) {
+        // before v1.32 one pod whose metrics lack the container fails the whole metric; since then it is missing
+        if (listed && obs.fetchError === null && (c === undefined || c.usage === null) && !containerMissingIsPodMissing(minor)) {
           obs.fetchError = `failed to get container metrics: container ${spec.container} not present in metrics for pod ${namespace}/${p.name}`;
         }
         const u = c?.usage?.get(spec.name);
@@ -440,10 +449,12 @@ interface ExternalEntry {
 function history(v: Json, path: string): HpaHistory {
   const o = optObj(v, path);
   const recPath = at(path, 'recommendations');
-  // Missing recommendations mean the controller remembers none. `firstSync: true` asks for a controller that has
-  // never seen this HPA, which records the current replica count first (recordInitialRecommendation).
-  const firstSync = o !== null && bool(o.firstSync, at(path, 'firstSync'), false);
-  if (firstSync && o.recommendations != null) throw new HpaInputError(at(path, 'firstSync'), 'a first sync has no recommendations; drop one of the two');
+  // No recommendations is what a real controller sees on its first sync of an HPA: it records the current replica
+  // count at `now` first (recordInitialRecommendation), which holds a scale-down for the window. `firstSync: false`
+  // (or an empty list) asks for a controller that remembers nothing at all instead.
+  const given = o !== null && o.recommendations != null;
+  const firstSync = bool(o?.firstSync, at(path, 'firstSync'), !given);
+  if (firstSync && given) throw new HpaInputError(at(path, 'firstSync'), 'a first sync has no recommendations; drop one of the two');
   const recommendations: TimedRecommendation[] | null = firstSync ? null : o === null || o.recommendations == null ? [] : arr(o.recommendations, recPath).map((r, i) => {
     const p = at(recPath, i);
     const ro = obj(r, p);
@@ -503,10 +514,20 @@ export function parseHpaRequest(json: unknown): HpaInput {
   const root = obj(json, '');
   let hpaPath = 'hpa';
   let hpa = obj(root.hpa, hpaPath);
+  // a whole HorizontalPodAutoscaler object: its status says whether the controller scaled the target to zero
+  const statusScaledToZero = isObj(hpa.spec) && isObj(hpa.status) && Array.isArray(hpa.status.conditions) &&
+    hpa.status.conditions.some((c) => isObj(c) && c.type === 'ScaledToZero' && c.status === 'True');
   if (isObj(hpa.spec)) {
     hpaPath = 'hpa.spec';
     hpa = hpa.spec;
   }
+  let kubernetesMinor = DEFAULT_KUBERNETES_MINOR;
+  if (root.kubernetesVersion != null) {
+    const problem = unsupportedKubernetesVersion(root.kubernetesVersion);
+    if (problem !== null) throw new HpaInputError('kubernetesVersion', problem);
+    kubernetesMinor = kubernetesMinor_(root.kubernetesVersion as string)!;
+  }
+  const scaledToZero = bool(root.scaledToZero, 'scaledToZero', statusScaledToZero);
   const maxReplicas = int(hpa.maxReplicas, at(hpaPath, 'maxReplicas'), 1);
   const metrics = parseMetricSpecs(hpa.metrics, at(hpaPath, 'metrics'));
   const minReplicas = hpa.minReplicas == null ? 1 : int(hpa.minReplicas, at(hpaPath, 'minReplicas'), 0);
@@ -554,8 +575,10 @@ export function parseHpaRequest(json: unknown): HpaInput {
     now,
     namespace,
     pods: table,
-    observations: metrics.map((m) => observe(m, raw, namespace, objectMetrics, externalMetrics)),
+    observations: metrics.map((m) => observe(m, raw, namespace, objectMetrics, externalMetrics, kubernetesMinor)),
     history: history(root.history, 'history'),
     options: options(root.options, 'options'),
+    kubernetesMinor,
+    scaledToZero,
   };
 }

@@ -184,9 +184,13 @@ export interface HpaInput {
   observations: MetricObservation[];
   history: HpaHistory;
   options: HpaOptions;
+  /** Minor version of the Kubernetes controller imitated (37 for v1.37); absent: DEFAULT_KUBERNETES_MINOR. */
+  kubernetesMinor?: number;
+  /** The HPA's ScaledToZero condition is True (v1.36+: the controller itself scaled the target to zero). */
+  scaledToZero?: boolean;
 }
 
-export type ConditionType = 'AbleToScale' | 'ScalingActive' | 'ScalingLimited';
+export type ConditionType = 'AbleToScale' | 'ScalingActive' | 'ScalingLimited' | 'ScaledToZero';
 
 export interface HpaCondition {
   type: ConditionType;

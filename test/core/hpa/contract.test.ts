@@ -116,14 +116,16 @@ describe('request defaults', () => {
     });
   });
 
-  it('history without recommendations is an empty memory; firstSync records the current count first', () => {
+  it('no history is a first sync (the current count enters the downscale window); firstSync: false remembers nothing', () => {
     const low = cpuRequest({ currentReplicas: 5 });
     low.pods = [0, 1, 2, 3, 4].map((i) => ({ name: `p${i}`, startTime: at(-3600), requests: { cpu: '1' }, usage: { cpu: '100m' } }));
-    assert.equal(evaluate(low).desiredReplicas, 1);
-    const first = evaluate({ ...low, history: { firstSync: true } });
+    const first = evaluate(low);
     // recordInitialRecommendation: the current count sits in the downscale window
     assert.equal(first.desiredReplicas, 5);
     assert.equal(first.reason, 'ScaleDownStabilized');
+    assert.deepEqual(evaluate({ ...low, history: { firstSync: true } }), first);
+    assert.equal(evaluate({ ...low, history: { firstSync: false } }).desiredReplicas, 1);
+    assert.equal(evaluate({ ...low, history: { recommendations: [] } }).desiredReplicas, 1);
   });
 
   it('quantities may be JSON numbers, as Kubernetes accepts', () => {
