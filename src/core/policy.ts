@@ -40,6 +40,8 @@ export interface HpaPolicy {
   metrics: Array<{ type: 'Resource' | 'ContainerResource' | 'Pods' | 'Object' | 'External' } & Record<string, unknown>>;
   behavior?: { scaleUp?: ScalingRulesSpec; scaleDown?: ScalingRulesSpec };
   tolerance?: number;
+  /** Kubernetes release whose HPA controller is imitated where releases differ ("1.37") */
+  kubernetesVersion?: string;
 }
 
 /** A sustained-threshold rule (`when`, `for`, `then`) with its syntax already parsed. */
