@@ -1,0 +1,55 @@
+// Shared budgets in `scalepilot check`: how much of each budget the services hold at their current replicas, as
+// OK / SOON (at the usable part: growth is capped) / IMMEDIATE (over the limit itself) / UNKNOWN.
+import type { Config } from '../config/load.js';
+import type { MetricSource } from '../metrics/types.js';
+import { budgetUsage, type BudgetService, type BudgetUsage, type LiveLimit } from '../core/budget.js';
+import type { CheckStatus } from './check.js';
+
+export interface BudgetCheck extends BudgetUsage {
+  status: CheckStatus;
+  reason: string;
+}
+
+/** Reads every live budget limit once (check's live mode); a failed read is kept as its error. */
+export async function readBudgetLimits(config: Config, sources: Record<string, MetricSource>, now: Date): Promise<Record<string, LiveLimit>> {
+  const out: Record<string, LiveLimit> = {};
+  for (const b of Object.values(config.budgets ?? {})) {
+    if (!b.limitFrom) continue;
+    const src = sources[b.limitFrom.source];
+    if (!src) {
+      out[b.name] = { error: `source ${b.limitFrom.source} is not available` };
+      continue;
+    }
+    try {
+      const samples = await src.sample({ name: `budget:${b.name}`, query: b.limitFrom.query, params: {} }, now);
+      const v = samples.reduce((a, s) => a + s.value, 0);
+      out[b.name] = samples.length && Number.isFinite(v) && v > 0 ? { limit: v } : { error: `${b.limitFrom.query} returned no usable value` };
+    } catch (e) {
+      out[b.name] = { error: (e as Error).message };
+    }
+  }
+  return out;
+}
+
+/** Budget use from each service's running replicas (undefined when not known). */
+export function checkBudgets(config: Config, replicas: Record<string, number | undefined>, limits: Record<string, LiveLimit> = {}): BudgetCheck[] {
+  if (!config.budgets) return [];
+  const services: BudgetService[] = [];
+  const unknown: string[] = [];
+  for (const p of Object.values(config.services)) {
+    if (!p.uses) continue;
+    const r = replicas[p.name];
+    if (r === undefined) unknown.push(p.name);
+    services.push({ name: p.name, uses: p.uses, priority: p.priority ?? 0, current: r ?? 0 });
+  }
+  return budgetUsage(config.budgets, services, limits).map((u) => {
+    const missing = unknown.filter((s) => u.byService.some((b) => b.service === s));
+    const held = `${u.used} ${u.unit} held (${u.byService.map((s) => `${s.service} ${s.replicas} × ${s.perReplica}`).join(' + ')}${u.reserved ? ` + ${u.reserved} reserved` : ''})`;
+    if (u.limit === undefined) return { ...u, status: 'UNKNOWN' as const, reason: `${u.budget}: the limit cannot be read (${u.error}); ${held}` };
+    if (missing.length) return { ...u, status: 'UNKNOWN' as const, reason: `${u.budget}: replicas of ${missing.join(', ')} are not known, so what they hold is not either` };
+    const of = `${u.usable} usable (the ${u.limit} limit less ${Math.round(u.headroom * 100)}% headroom)`;
+    if (u.used > u.limit) return { ...u, status: 'IMMEDIATE' as const, reason: `${u.budget}: ${held}, over the ${u.limit} limit itself: new connections will be refused` };
+    if (u.used >= u.usable!) return { ...u, status: 'SOON' as const, reason: `${u.budget}: ${held} of ${of}: no service using it can grow; plan a pooler such as PgBouncer, smaller pools per replica or read replicas` };
+    return { ...u, status: 'OK' as const, reason: `${u.budget}: ${held} of ${of}` };
+  });
+}
