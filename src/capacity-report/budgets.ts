@@ -53,3 +53,42 @@ export function checkBudgets(config: Config, replicas: Record<string, number | u
     return { ...u, status: 'OK' as const, reason: `${u.budget}: ${held} of ${of}` };
   });
 }
+
+export interface BudgetCeiling {
+  budget: string;
+  perReplica: number;
+  /** what the other services using it hold at their minReplicas, plus reserved */
+  othersAtMin: number;
+  /** the most replicas of this service the budget allows with the others at their floors */
+  ceiling: number;
+  /** the first projected month needing more instances than that, and its date */
+  month: number | null;
+  date?: string;
+  text: string;
+}
+
+/** For `plan`: the replica ceiling each (static) budget puts on a service, and when the projection reaches it. */
+export function budgetCeilings(config: Config, service: string, months: Array<{ month: number; date?: string; instances: number }>): BudgetCeiling[] {
+  const p = config.services[service];
+  if (!p?.uses || !config.budgets) return [];
+  const out: BudgetCeiling[] = [];
+  for (const [name, per] of Object.entries(p.uses)) {
+    const b = config.budgets[name];
+    if (!b || b.limit === undefined) continue;
+    const others = Object.values(config.services).filter((o) => o.name !== service && o.uses?.[name] !== undefined).reduce((a, o) => a + o.minReplicas * o.uses![name]!, 0) + b.reserved;
+    const usable = Math.floor(b.limit * (1 - b.headroom) + 1e-9);
+    const ceiling = Math.max(0, Math.floor((usable - others) / per + 1e-9));
+    const hit = months.find((m) => m.instances > ceiling);
+    const when = hit ? (hit.month === 0 ? 'already needed now' : `needed from month ${hit.month}${hit.date ? ` (${hit.date})` : ''}`) : 'not needed within the plan';
+    out.push({
+      budget: name,
+      perReplica: per,
+      othersAtMin: others,
+      ceiling,
+      month: hit ? hit.month : null,
+      ...(hit?.date ? { date: hit.date } : {}),
+      text: `budget ${name}: at ${per} per replica, with the other services at their minReplicas (${others} held) ${service} fits at most ${ceiling} replicas of ${usable} usable (the ${b.limit} limit less ${Math.round(b.headroom * 100)}% headroom); more is ${when}`,
+    });
+  }
+  return out;
+}

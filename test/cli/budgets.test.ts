@@ -1,10 +1,11 @@
-// `scalepilot check` shows shared budget use: OK below the usable part, SOON at it (no service can grow), IMMEDIATE
-// over the limit itself (exit 1), UNKNOWN when a sharing service's replicas are not known.
+// Shared budgets in `scalepilot check` (OK below the usable part, SOON at it: no service can grow, IMMEDIATE over the
+// limit itself with exit 1, UNKNOWN when a sharing service's replicas are not known) and in `plan` (the ceiling).
 import { strict as assert } from 'node:assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { register } from '../../src/cli/check.js';
+import { register as planRegister } from '../../src/cli/plan.js';
 import { tempDir } from '../helpers/env.js';
 import { runCommand } from '../fixtures/capacity-report/run-command.js';
 
@@ -42,5 +43,29 @@ services:
   it('the table shows the budget', async () => {
     const r = await runCommand(register, ['check', '-c', cfg, '--values', values(9, 16)]);
     assert.match(r.stdout, /BUDGET\s+STATUS\s+USED\s+USABLE\s+LIMIT\s+BY SERVICE\n\s*maindb\s+SOON\s+350\s+350\s+500\s+api 180, worker 160/);
+  });
+});
+
+describe('plan: the replica ceiling a shared budget puts on the planned service', () => {
+  const dir = tempDir();
+  after(() => dir.cleanup());
+  const cfg = join(dir.path, 'c.yaml');
+  writeFileSync(cfg, `
+budgets: { maindb: { limit: 500, headroom: 30%, reserved: 10 } }
+services:
+  api: { target: { provider: dryrun }, maxReplicas: 40, uses: { maindb: 20 } }
+  worker: { target: { provider: dryrun }, minReplicas: 2, maxReplicas: 40, uses: { maindb: 10 } }
+`);
+  it('350 usable less the worker\'s floor (2 × 10) and 10 reserved leave 16 api replicas; the projection says when more are needed', async () => {
+    const r = await runCommand(planRegister, ['plan', '-c', cfg, '-s', 'api', '--users', '1000', '--rps', '500', '--growth', '1.5', '--months', '6', '-o', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { budgets: Array<{ budget: string; ceiling: number; month: number | null; text: string }>; months: Array<{ month: number; instances: number }> };
+    const b = out.budgets[0]!;
+    assert.equal(b.ceiling, 16);
+    const first = out.months.find((m) => m.instances > 16)!;
+    assert.equal(b.month, first.month);
+    assert.match(b.text, /^budget maindb: at 20 per replica, with the other services at their minReplicas \(30 held\) api fits at most 16 replicas of 350 usable \(the 500 limit less 30% headroom\); more is needed from month \d/);
+    const table = await runCommand(planRegister, ['plan', '-c', cfg, '-s', 'api', '--users', '1000', '--rps', '500', '--growth', '1.5', '--months', '6']);
+    assert.match(table.stdout, /budget maindb: at 20 per replica/);
   });
 });
