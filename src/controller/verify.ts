@@ -51,6 +51,8 @@ export class Verifier {
   started(p: ServicePolicy, from: number, to: number, values: Record<string, number>, time: number, dryRun: boolean): void {
     if (!p.verify || from === to) return;
     const prev = this.pending.get(p.name);
+    // a dry run asks for the same change every sync (nothing moves): its window runs from the first time
+    if (prev && prev.from === from && prev.to === to && prev.dryRun === dryRun) return;
     const v = startVerification(p.verify, from, to, time, values, dryRun);
     // a chain of changes is compared with the values before its first step
     if (prev) v.baseline = { ...v.baseline, ...prev.baseline };

@@ -114,7 +114,12 @@ test('--dry-run reports what it would have rolled back, and changes nothing', as
   const first = await env.c.syncOnce('api');
   assert.equal(first.decision?.desiredReplicas, 1);
   env.source.p95 = 0.9;
-  env.clock.t += 60_000;
+  // the same change is asked for every sync (nothing moved); the window still ends 60 s after the first
+  for (let i = 0; i < 3; i++) {
+    env.clock.t += 15_000;
+    assert.equal((await env.c.syncOnce('api')).verification, undefined);
+  }
+  env.clock.t += 15_000;
   const r = await env.c.syncOnce('api');
   assert.equal(r.verification?.status, 'failed');
   assert.equal(r.verification?.dryRun, true);
