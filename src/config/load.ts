@@ -171,8 +171,13 @@ export function parseConfig(text: string, file = 'scalepilot.yaml'): Config {
       if (sc.timezone) try { checkTimezone(sc.timezone); } catch (e) { report([...base, 'schedules', i, 'timezone'], (e as Error).message); }
       if (sc.minReplicas !== undefined && sc.minReplicas > s.maxReplicas) report([...base, 'schedules', i, 'minReplicas'], `minReplicas (${sc.minReplicas}) must be <= maxReplicas (${s.maxReplicas})`);
     });
-    for (const b of Object.keys(s.uses ?? {})) {
+    const uses: Record<string, number> = {};
+    for (const [b, u] of Object.entries(s.uses ?? {})) {
       if (!raw.budgets?.[b]) report([...base, 'uses', b], `budget "${b}" is not defined under budgets`, `add budgets.${b} or use one of: ${Object.keys(raw.budgets ?? {}).join(', ') || '(none defined)'}`);
+      if (typeof u === 'number') uses[b] = u;
+      // a replica serves at most its capacity, so per request use bounds per replica use (per minute)
+      else if (s.capacity?.rpsPerReplica) uses[b] = u.perRequest * s.capacity.rpsPerReplica * 60;
+      else report([...base, 'uses', b, 'perRequest'], 'needs capacity.rpsPerReplica to turn use per request into use per replica', `add capacity: { rpsPerReplica: N } or give uses.${b} per replica`);
     }
     const v = s.verify === undefined ? raw.verify : s.verify || undefined;
     if (v) {
@@ -200,7 +205,7 @@ export function parseConfig(text: string, file = 'scalepilot.yaml'): Config {
       ...(s.cost ? { cost: s.cost } : {}),
       ...(s.limits ? { limits: s.limits } : {}),
       paused: s.paused,
-      ...(s.uses ? { uses: s.uses } : {}),
+      ...(s.uses ? { uses } : {}),
       ...(s.priority !== undefined ? { priority: s.priority } : {}),
       // a top-level default checks only the metrics a service has; readiness is checked for every service
       ...(v ? { verify: { windowMs: v.window, startupAllowanceMs: v.startupAllowance ?? v.window, coolOffMs: v.coolOff, ...(v.errorRate && s.metrics[v.errorRate.metric] ? { errorRate: v.errorRate } : {}), ...(v.p95 && s.metrics[v.p95.metric] ? { p95: v.p95 } : {}) } } : {}),

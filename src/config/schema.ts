@@ -195,7 +195,10 @@ export const ServiceSchema = z.strictObject({
     })
     .optional(),
   paused: z.boolean().default(false),
-  uses: z.record(z.string(), z.number().positive()).optional().meta({ description: 'per replica, how much of each shared budget it uses, e.g. { maindb: 20 }' }),
+  uses: z
+    .record(z.string(), z.union([z.number().positive(), z.strictObject({ perRequest: z.number().positive().meta({ description: 'e.g. model-API tokens one request uses' }) })]))
+    .optional()
+    .meta({ description: 'per replica, how much of each shared budget it uses: { maindb: 20 } connections, or { llm: { perRequest: 800 } } (× capacity.rpsPerReplica × 60 per minute)' }),
   priority: z.number().int().optional().meta({ description: 'when shared budgets run short, higher priorities get their replicas first (default 0)' }),
   verify: z.union([z.literal(false), VerifySchema]).optional().meta({ description: 'verification after each change (replaces the top-level verify; false turns it off)' }),
 });

@@ -74,7 +74,7 @@ function adviceFor(name: string, v: BudgetView, percentOfLimit: number): string[
     if (!out.length) out.push(ADVICE_TEXT['db-pool-or-read-replica']);
     out.push(`a smaller pool per replica (uses.${name}) lets more replicas fit`);
   } else if (v.kind === 'tokens') {
-    out.push(`cache or batch requests to use fewer ${v.unit ?? 'tokens'} per request, or raise the quota`);
+    out.push(`fewer tokens per request (caching, batching, shorter prompts), or a higher ${name} quota`);
   } else {
     out.push(`lower uses.${name} per replica or raise the ${name} limit`);
   }

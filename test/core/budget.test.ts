@@ -168,3 +168,28 @@ services:
   api: { target: { provider: dryrun }, maxReplicas: 2 }
 `), /budgets\.maindb\.headroom/);
 });
+
+test('a token quota: use per request × capacity.rpsPerReplica × 60 is what one replica can use per minute', () => {
+  const c = parseConfig(`
+sources: { p: { type: prometheus, url: "http://127.0.0.1:9" } }
+budgets: { llm: { limit: 90000, headroom: 15%, kind: tokens, unit: tokens/min } }
+services:
+  agent:
+    target: { provider: dryrun }
+    maxReplicas: 20
+    capacity: { rpsPerReplica: 10 }
+    uses: { llm: { perRequest: 25 } }
+    metrics: { rps: { source: p, query: rps } }
+    hpa: { metrics: [ { type: External, external: { metric: { name: rps }, target: { type: AverageValue, averageValue: "10" } } } ], behavior: { scaleUp: { policies: [ { type: Percent, value: 1000, periodSeconds: 15 } ] } } }
+`, 'tokens.yaml');
+  assert.equal(c.services.agent!.uses!.llm, 15000);
+  // 90000 less 15% = 76500 → 5 replicas of 15000
+  const d = decide(c.services.agent!, observe(c, 'agent', 2, 80, [{ name: 'agent', uses: { llm: 15000 }, priority: 0, current: 2 }]), emptyHistory(), T0);
+  assert.equal(d.desiredReplicas, 5, d.reason);
+  assert.match(d.reason, /capped at 5 by llm: 5 × 15000 \+ 0 used by other services = 75000, within 76500, the 90000 limit less 15% headroom; alternatives: fewer tokens per request \(caching, batching, shorter prompts\), or a higher llm quota/);
+  assert.throws(() => parseConfig(`
+budgets: { llm: { limit: 90000, kind: tokens } }
+services:
+  agent: { target: { provider: dryrun }, maxReplicas: 2, uses: { llm: { perRequest: 25 } } }
+`), /services\.agent\.uses\.llm\.perRequest: needs capacity\.rpsPerReplica/);
+});
