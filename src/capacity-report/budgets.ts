@@ -2,7 +2,8 @@
 // OK / SOON (at the usable part: growth is capped) / IMMEDIATE (over the limit itself) / UNKNOWN.
 import type { Config } from '../config/load.js';
 import type { MetricSource } from '../metrics/types.js';
-import { budgetUsage, type BudgetService, type BudgetUsage, type LiveLimit } from '../core/budget.js';
+import { budgetUsage, usableLimit, type BudgetService, type BudgetUsage, type LiveLimit } from '../core/budget.js';
+import { readBudgetLimit } from '../controller/budgets.js';
 import type { CheckStatus } from './check.js';
 
 export interface BudgetCheck extends BudgetUsage {
@@ -13,21 +14,7 @@ export interface BudgetCheck extends BudgetUsage {
 /** Reads every live budget limit once (check's live mode); a failed read is kept as its error. */
 export async function readBudgetLimits(config: Config, sources: Record<string, MetricSource>, now: Date): Promise<Record<string, LiveLimit>> {
   const out: Record<string, LiveLimit> = {};
-  for (const b of Object.values(config.budgets ?? {})) {
-    if (!b.limitFrom) continue;
-    const src = sources[b.limitFrom.source];
-    if (!src) {
-      out[b.name] = { error: `source ${b.limitFrom.source} is not available` };
-      continue;
-    }
-    try {
-      const samples = await src.sample({ name: `budget:${b.name}`, query: b.limitFrom.query, params: {} }, now);
-      const v = samples.reduce((a, s) => a + s.value, 0);
-      out[b.name] = samples.length && Number.isFinite(v) && v > 0 ? { limit: v } : { error: `${b.limitFrom.query} returned no usable value` };
-    } catch (e) {
-      out[b.name] = { error: (e as Error).message };
-    }
-  }
+  for (const b of Object.values(config.budgets ?? {})) if (b.limitFrom) out[b.name] = await readBudgetLimit(b, sources, now);
   return out;
 }
 
@@ -76,7 +63,7 @@ export function budgetCeilings(config: Config, service: string, months: Array<{ 
     const b = config.budgets[name];
     if (!b || b.limit === undefined) continue;
     const others = Object.values(config.services).filter((o) => o.name !== service && o.uses?.[name] !== undefined).reduce((a, o) => a + o.minReplicas * o.uses![name]!, 0) + b.reserved;
-    const usable = Math.floor(b.limit * (1 - b.headroom) + 1e-9);
+    const usable = usableLimit(b.limit, b.headroom);
     const ceiling = Math.max(0, Math.floor((usable - others) / per + 1e-9));
     const hit = months.find((m) => m.instances > ceiling);
     const when = hit ? (hit.month === 0 ? 'already needed now' : `needed from month ${hit.month}${hit.date ? ` (${hit.date})` : ''}`) : 'not needed within the plan';

@@ -3,13 +3,28 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Config, ServicePolicy } from '../config/load.js';
 import type { MetricSource } from '../metrics/types.js';
-import { budgetUsage, budgetViews, type BudgetService, type BudgetUsage, type BudgetView, type LiveLimit } from '../core/budget.js';
+import { budgetUsage, budgetViews, type BudgetService, type BudgetSpec, type BudgetUsage, type BudgetView, type LiveLimit } from '../core/budget.js';
 
 interface Claim {
   /** replicas held: observed, or the last desired count if larger (a change under way) */
   current: number;
   /** the last uncapped proposal */
   demand: number;
+}
+
+/** Reads a budget's live limit from its metric source; a failed, empty or non-positive read is an error, never a value. */
+export async function readBudgetLimit(spec: BudgetSpec, sources: Record<string, MetricSource>, now: Date): Promise<LiveLimit> {
+  if (!spec.limitFrom) return spec.limit !== undefined ? { limit: spec.limit } : { error: 'no limit configured' };
+  const { source, query } = spec.limitFrom;
+  const src = sources[source];
+  if (!src) return { error: `source ${source} is not available` };
+  try {
+    const samples = await src.sample({ name: `budget:${spec.name}`, query, params: {} }, now);
+    const v = samples.reduce((a, s) => a + s.value, 0);
+    return samples.length && Number.isFinite(v) && v > 0 ? { limit: v } : { error: samples.length ? `${query} read ${v}` : `${query} returned no samples` };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
 }
 
 export class BudgetTracker {
@@ -41,18 +56,7 @@ export class BudgetTracker {
         out[name] = cached.value;
         continue;
       }
-      const src = this.o.sources()[spec.limitFrom.source];
-      let value: LiveLimit;
-      if (!src) value = { error: `source ${spec.limitFrom.source} is not available` };
-      else {
-        try {
-          const samples = await src.sample({ name: `budget:${name}`, query: spec.limitFrom.query, params: {} }, new Date(now));
-          const v = samples.reduce((a, s) => a + s.value, 0);
-          value = samples.length && Number.isFinite(v) && v > 0 ? { limit: v } : { error: samples.length ? `${spec.limitFrom.query} read ${v}` : `${spec.limitFrom.query} returned no samples` };
-        } catch (e) {
-          value = { error: (e as Error).message };
-        }
-      }
+      const value = await readBudgetLimit(spec, this.o.sources(), new Date(now));
       this.limits.set(name, { at: now, value });
       out[name] = value;
     }
@@ -81,10 +85,8 @@ export class BudgetTracker {
     const m = this.members({ name: p.name, replicas });
     if ('missing' in m) {
       // until every sharing service was observed once, what it holds is unknown: no growth on a guess
-      const err = `${m.missing} (which shares it) has not been observed yet`;
-      const blind: Record<string, LiveLimit> = Object.fromEntries(Object.keys(p.uses).map((b) => [b, { error: err }]));
-      const all: BudgetService[] = [{ name: p.name, uses: p.uses, priority: p.priority ?? 0, current: replicas }];
-      return budgetViews(Object.fromEntries(Object.entries(config.budgets).map(([k, s]) => [k, { ...s, limit: undefined }])), all, p.name, blind);
+      const error = `${m.missing} (which shares it) has not been observed yet`;
+      return Object.fromEntries(Object.entries(p.uses).map(([b, perReplica]) => [b, { headroom: 0, reserved: 0, usedByOthers: 0, perReplica, error }]));
     }
     return budgetViews(config.budgets, m, p.name, limits);
   }
