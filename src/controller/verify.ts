@@ -109,9 +109,17 @@ export class Verifier {
     }
     try {
       const [event] = (await this.o.store.history(p.name, v.time, { kinds: ['scale'] })).filter((e) => e.time === v.time && e.toReplicas === v.to);
-      const r = await rollback({ policy: p, store: this.o.store, provider, dryRun: false, now: this.o.now, by: `verification (${out.reason})`, ...(event?.id !== undefined ? { toEventId: event.id } : {}) });
-      if (r.target.replicas !== undefined) rememberScale(history, r.current.replicas, r.target.replicas, now);
-      this.o.log.warn({ ...log, event: r.eventId }, 'verification failed; rolled back');
+      if (event?.id !== undefined) {
+        const r = await rollback({ policy: p, store: this.o.store, provider, dryRun: false, now: this.o.now, by: `verification (${out.reason})`, toEventId: event.id });
+        if (r.target.replicas !== undefined) rememberScale(history, r.current.replicas, r.target.replicas, now);
+        this.o.log.warn({ ...log, event: r.eventId }, 'verification failed; rolled back');
+      } else {
+        // the change's event was not recorded (store trouble): undo exactly this change, never an older one
+        await provider.scale(p.target, v.from, { dryRun: false, drainMs: p.drainMs });
+        rememberScale(history, v.to, v.from, now);
+        await this.append({ service: p.name, time: now, kind: 'rollback', fromReplicas: v.to, toReplicas: v.from, message: `rolled back ${v.to} → ${v.from} by verification (${out.reason})`, result: 'ok' });
+        this.o.log.warn(log, 'verification failed; rolled back');
+      }
       return { ...report, rolledBack: true };
     } catch (e) {
       const msg = (e as Error).message;

@@ -96,6 +96,26 @@ test('a scale-down that made p95 worse than the 20% margin is rolled back after 
   assert.match(await env.metrics.registry.getSingleMetricAsString('scalepilot_verification_failed'), /service="api"\} 0/);
 });
 
+test('when the change itself could not be recorded, the rollback undoes exactly that change (never an older one)', async () => {
+  const env = await setup(parseConfig(verifyYaml, 'v.yaml'));
+  // an older applied change 2 → 4 is in the store; the next one's event is lost
+  await env.store.append({ service: 'api', time: env.clock.t - 3600_000, kind: 'scale', fromReplicas: 2, toReplicas: 4, result: 'ok' });
+  const append = env.store.append.bind(env.store);
+  env.store.append = async (e) => {
+    if (e.kind === 'scale') throw new Error('disk full');
+    return append(e);
+  };
+  env.source.qps = 2;
+  await env.c.syncOnce('api');
+  env.source.p95 = 0.5;
+  env.clock.t += 60_000;
+  const r = await env.c.syncOnce('api');
+  assert.equal(r.verification?.rolledBack, true);
+  assert.equal((await env.provider.observe(env.c.policy('api')!.target)).replicas, 4, 'back to 4, not to the 2 of the older change');
+  const [rb] = await env.store.history('api', 0, { kinds: ['rollback'] });
+  assert.match(rb!.message!, /^rolled back 1 → 4 by verification \(p95/);
+});
+
 test('a change that verifies is kept, and nothing is rolled back', async () => {
   const env = await setup(parseConfig(verifyYaml, 'v.yaml'));
   env.source.qps = 2;
