@@ -163,6 +163,12 @@ services:
   api: { target: { provider: dryrun }, maxReplicas: 2, uses: { maindb: 1 } }
 `), /budgets\.maindb\.limit\.source: source "pg" is not defined/);
   assert.throws(() => parseConfig(`
+sources: { pg: { type: postgres, url: "postgres://x@127.0.0.1:5/db" } }
+budgets: { maindb: { limit: { source: pg, query: max_conections } } }
+services:
+  api: { target: { provider: dryrun }, maxReplicas: 2, uses: { maindb: 1 } }
+`, 'q.yaml'), /q\.yaml:3:\d+: budgets\.maindb\.limit\.query: "max_conections" is not a PostgreSQL metric/);
+  assert.throws(() => parseConfig(`
 budgets: { maindb: { limit: 10, headroom: 130% } }
 services:
   api: { target: { provider: dryrun }, maxReplicas: 2 }
