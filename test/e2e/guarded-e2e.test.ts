@@ -110,7 +110,7 @@ services:${serviceYaml({ name: 'api', pool: 8, uses: 8, listen: apiListen, portB
     const load = (port: number) => runLoadTest({ url: `http://127.0.0.1:${port}/work`, model: 'open', profile: { start: 70, stages: [{ durationMs: 30_000, target: 70 }] }, maxConnections: 16 });
     const loads = Promise.all([load(apiListen), load(workerListen)]);
     const replicas = (s: string) => syncs.filter((x) => x.service === s && x.state).at(-1)?.state?.replicas ?? 0;
-    await until('both services scaled out within the budget', 30_000, () => replicas('api') > 1 && replicas('worker') > 1 && syncs.some((x) => x.decision?.reasonCode === 'BudgetLimit'));
+    await until('both services scaled out within the budget', 40_000, () => replicas('api') > 1 && replicas('worker') > 1 && syncs.some((x) => x.decision?.reasonCode === 'BudgetLimit'));
     const [a, w] = await loads;
     // a scale-up may still be starting replicas (counted in the budget before they connect): let it finish
     const last = (svc: string) => syncs.filter((x) => x.service === svc && x.state).at(-1)!.state!;
