@@ -27,6 +27,8 @@ interface Log {
 export class Verifier {
   private pending = new Map<string, PendingVerification>();
   private coolOffs = new Map<string, CoolOff>();
+  /** services whose cool-off was looked up in the store (after a restart) */
+  private restored = new Set<string>();
   private results?: Counter<'service' | 'result'>;
   private failing?: Gauge<'service'>;
 
@@ -75,6 +77,7 @@ export class Verifier {
    * caller skips acting this sync). Returns a report when the verification concluded.
    */
   async check(p: ServicePolicy, provider: Provider, history: History, state: TargetState, obs: Observation, now: number): Promise<VerificationReport | undefined> {
+    if (!this.restored.has(p.name)) await this.restore(p, now);
     const v = this.pending.get(p.name);
     if (!v) return undefined;
     if (!p.verify) {
@@ -129,7 +132,26 @@ export class Verifier {
     }
   }
 
+  /** A restart must not retry at once the change a verification just rolled back: the cool-off is in the store. */
+  private async restore(p: ServicePolicy, now: number): Promise<void> {
+    if (!p.verify) return;
+    try {
+      const events = await this.o.store.history(p.name, now - p.verify.coolOffMs, { kinds: ['rollback'], results: ['ok'] });
+      const last = events.filter((e) => / by verification \(/.test(e.message ?? '')).at(-1);
+      if (last && last.fromReplicas !== undefined && last.toReplicas !== undefined && !this.coolOffs.has(p.name)) {
+        const reason = /by verification \((.*)\)(?::|$)/.exec(last.message!)?.[1] ?? 'verification failed';
+        this.coolOffs.set(p.name, { direction: last.fromReplicas > last.toReplicas ? 'up' : 'down', until: last.time + p.verify.coolOffMs, reason });
+        this.failing?.set({ service: p.name }, 1);
+      }
+      this.restored.add(p.name);
+    } catch (e) {
+      // retried next sync; until then nothing is known to cool off
+      this.o.log.warn({ service: p.name, err: (e as Error).message }, 'could not read past rollbacks');
+    }
+  }
+
   forget(service: string): void {
+    this.restored.delete(service);
     this.pending.delete(service);
     this.coolOffs.delete(service);
   }

@@ -116,6 +116,24 @@ test('when the change itself could not be recorded, the rollback undoes exactly 
   assert.match(rb!.message!, /^rolled back 1 → 4 by verification \(p95/);
 });
 
+test('a restart inside the cool-off does not retry the change that was rolled back', async () => {
+  const env = await setup(parseConfig(verifyYaml, 'v.yaml'));
+  env.source.qps = 2;
+  await env.c.syncOnce('api');
+  env.source.p95 = 0.5;
+  env.clock.t += 60_000;
+  assert.equal((await env.c.syncOnce('api')).verification?.rolledBack, true);
+  // a new controller on the same store and target, as after a restart
+  const metrics = createControllerMetrics(false);
+  const again = new Controller(parseConfig(verifyYaml, 'v.yaml'), { store: env.store, dryRun: false, providerFor: () => env.provider, sources: { s: env.source }, metrics, now: () => env.clock.t });
+  env.clock.t += 15_000;
+  const r = await again.syncOnce('api');
+  assert.equal(r.decision?.desiredReplicas, 4, r.decision?.reason);
+  assert.equal(r.decision?.reasonCode, 'VerificationCoolOff');
+  assert.match(r.decision!.reason, /scale-down cooling off until 2024-01-01T00:11:00\.000Z after a failed verification \(p95 \(p95\) rose from 0\.3 to 0\.5, more than the 20% margin after the change 4 → 1\)/);
+  assert.match(await metrics.registry.getSingleMetricAsString('scalepilot_verification_failed'), /service="api"\} 1/);
+});
+
 test('a change that verifies is kept, and nothing is rolled back', async () => {
   const env = await setup(parseConfig(verifyYaml, 'v.yaml'));
   env.source.qps = 2;
