@@ -160,6 +160,39 @@
 
   // ---- pages --------------------------------------------------------------------------------------------------
 
+  // shared budgets and verifications: shown only when the config has them
+  var budgetBox = h('section', { id: 'budgets' });
+  function renderBudgets(d) {
+    clear(budgetBox);
+    if (d.budgets.length) {
+      append(budgetBox, [
+        h('h2', null, 'Shared budgets'),
+        h('table', { class: 'budgets', 'aria-label': 'Shared budgets' },
+          h('thead', null, h('tr', null, h('th', null, 'Budget'), h('th', { class: 'num' }, 'Used'), h('th', { class: 'num' }, 'Usable'),
+            h('th', { class: 'num' }, 'Limit'), h('th', null, 'Use'), h('th', null, 'By service'))),
+          h('tbody', null, d.budgets.map(function (b) {
+            var pct = b.percentOfUsable === undefined || b.percentOfUsable === null ? null : b.percentOfUsable;
+            var fill = h('span', { class: 'fill' });
+            fill.style.width = (pct === null ? 0 : Math.min(pct, 100)) + '%';
+            return h('tr', { 'data-budget': b.budget, class: pct !== null && pct >= 100 ? 'binding' : '' },
+              h('td', null, b.budget),
+              h('td', { class: 'num' }, num(b.used, 0) + ' ' + b.unit),
+              h('td', { class: 'num' }, b.usable === undefined ? '–' : num(b.usable, 0)),
+              h('td', { class: 'num' }, b.limit === undefined ? h('span', { class: 'result-failed' }, 'unreadable: ' + b.error) : num(b.limit, 0)),
+              h('td', null, h('span', { class: 'bar' }, fill), pct === null ? '' : ' ' + num(pct, 0) + '%'),
+              h('td', null, b.byService.map(function (x) { return x.service + ' ' + x.replicas + ' × ' + x.perReplica; }).join(', ')));
+          }))),
+      ]);
+    }
+    if (d.verifications.length) {
+      append(budgetBox, [h('h2', null, 'Verifications'), h('ul', { class: 'verifications' }, d.verifications.map(function (v) {
+        return h('li', { 'data-service': v.service }, v.service + ': ',
+          v.pending ? 'verifying ' + v.pending.from + ' → ' + v.pending.to + ' since ' + clock(v.pending.since) + (v.pending.dryRun ? ' (dry run)' : '') : '',
+          v.coolOff ? h('span', { class: 'result-failed' }, 'scale-' + v.coolOff.direction + ' cooling off until ' + clock(v.coolOff.until) + ': ' + v.coolOff.reason) : '');
+      }))]);
+    }
+  }
+
   function servicesPage() {
     var rows = h('tbody');
     var alerts = h('ul', { class: 'alerts', id: 'alerts' });
@@ -171,9 +204,11 @@
           h('th', null, 'Utilization vs target'), h('th', null, 'Last decision'))),
         rows),
       h('h2', null, 'Active alerts'), alerts,
+      budgetBox,
     ]);
     return {
       refresh: function () {
+        getJSON('api/v1/budgets').then(renderBudgets, function () { clear(budgetBox); });
         return getJSON('api/v1/services').then(function (d) {
           clear(rows);
           if (!d.services.length) rows.appendChild(h('tr', { class: 'empty' }, h('td', { colspan: 6 }, 'No services in the config')));

@@ -4,6 +4,7 @@ import { checkService, statusRank, worstStatus, CHECK_STATUSES, type CheckStatus
 import { openSources, readServiceLive } from '../capacity-report/read-live.js';
 import { loadConfigInput, parseAt, pickServices } from '../capacity-report/services.js';
 import { readValuesFile } from '../capacity-report/values-file.js';
+import { checkBudgets, readBudgetLimits, type BudgetCheck } from '../capacity-report/budgets.js';
 import { DurationError, parseDuration } from '../core/duration.js';
 import { EXIT_FAILED, InputError, parseFormat, printMachine, table } from './output.js';
 
@@ -48,6 +49,18 @@ function printTable(time: number, checks: ServiceCheck[]): void {
   }
 }
 
+function printBudgets(budgets: BudgetCheck[]): void {
+  if (!budgets.length) return;
+  process.stdout.write('\n');
+  process.stdout.write(
+    table([
+      ['BUDGET', 'STATUS', 'USED', 'USABLE', 'LIMIT', 'BY SERVICE'],
+      ...budgets.map((b) => [b.budget, b.status, String(b.used), b.usable !== undefined ? String(b.usable) : '-', b.limit !== undefined ? String(b.limit) : '-', b.byService.map((s) => `${s.service} ${s.used}`).join(', ')]),
+    ]),
+  );
+  for (const b of budgets) if (b.status !== 'OK') process.stdout.write(`\n${b.status}: ${b.reason}\n`);
+}
+
 export function register(program: Command): void {
   program
     .command('check')
@@ -89,6 +102,7 @@ a metric named replicas gives the running replica count when reading live source
       const services = pickServices(config, flags.service);
       let now = parseAt(flags.at);
       const checks: ServiceCheck[] = [];
+      let limits = {};
       if (flags.values) {
         const values = readValuesFile(flags.values, now);
         if (values.time !== undefined && flags.at === undefined) now = values.time;
@@ -100,13 +114,17 @@ a metric named replicas gives the running replica count when reading live source
         const live = openSources(config);
         try {
           for (const p of services) checks.push(checkService(p, await readServiceLive(p, live, new Date(now)), now, { horizonMs, sources: config.sources }));
+          limits = await readBudgetLimits(config, live.sources, new Date(now));
         } finally {
           await live.close();
         }
       }
-      const status = worstStatus(checks.map((c) => c.status));
+      // a budget is shared: its use needs every service using it, not only the ones picked
+      const budgets = checkBudgets(config, Object.fromEntries(checks.map((c) => [c.service, c.replicas?.current])), limits);
+      const status = worstStatus([...checks.map((c) => c.status), ...budgets.map((b) => b.status)]);
       if (statusRank(status) >= statusRank(failOn)) process.exitCode = EXIT_FAILED;
-      if (printMachine({ time: new Date(now).toISOString(), status, services: checks }, format)) return;
+      if (printMachine({ time: new Date(now).toISOString(), status, services: checks, ...(budgets.length ? { budgets } : {}) }, format)) return;
       printTable(now, checks);
+      printBudgets(budgets);
     });
 }

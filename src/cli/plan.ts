@@ -2,11 +2,12 @@
 // and the date each limit is reached, from flags, a plan file and the service's limits in scalepilot.yaml.
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { buildPlan } from '../capacity-report/plan.js';
+import { buildPlan, type Plan } from '../capacity-report/plan.js';
 import { emptyPlanInputs, inputsFromService, mergePlanInputs, parseDate, parseGb, parseGrowth, readPlanFile, type PlanInputs } from '../capacity-report/plan-file.js';
 import { formatPlanText, renderPlanHtml } from '../capacity-report/plan-report.js';
 import { loadConfigInput, pickServices } from '../capacity-report/services.js';
 import { InputError, parseFormat, printMachine } from './output.js';
+import { budgetCeilings, type BudgetCeiling } from '../capacity-report/budgets.js';
 
 interface PlanFlags {
   config?: string;
@@ -116,6 +117,7 @@ export function register(program: Command): void {
       const fromFile = flags.plan ? readPlanFile(flags.plan) : emptyPlanInputs();
       const serviceName = flags.service ?? fromFile.service;
       let fromConfig = emptyPlanInputs();
+      let ceilings: (months: Plan['months']) => BudgetCeiling[] = () => [];
       if (flags.config !== undefined || flags.service !== undefined) {
         const config = loadConfigInput(flags.config ?? 'scalepilot.yaml');
         const services = serviceName ? pickServices(config, [serviceName]) : Object.values(config.services);
@@ -123,10 +125,13 @@ export function register(program: Command): void {
           throw new InputError(`${config.file} has ${services.length} services; name the one to plan with --service (${Object.keys(config.services).join(', ')})`);
         }
         fromConfig = inputsFromService(services[0]!);
+        ceilings = (months) => budgetCeilings(config, services[0]!.name, months);
       } else if (fromFile.service) {
         notes.push(`the plan names service ${fromFile.service}, but no --config was given, so its maxReplicas and limits are not checked`);
       }
       const plan = buildPlan(mergePlanInputs(fromConfig, fromFile, inputsFromFlags(flags)), Date.now());
+      const budgets = ceilings(plan.months);
+      notes.push(...budgets.map((b) => b.text));
       if (flags.report) {
         try {
           writeFileSync(flags.report, renderPlanHtml(plan, notes));
@@ -135,7 +140,7 @@ export function register(program: Command): void {
         }
         if (format === 'table') notes.push(`report written to ${flags.report}`);
       }
-      if (printMachine({ ...plan, notes }, format)) return;
+      if (printMachine({ ...plan, ...(budgets.length ? { budgets } : {}), notes }, format)) return;
       process.stdout.write(formatPlanText(plan, notes));
     });
 }

@@ -108,4 +108,18 @@ const targetCheck: ConfigValidator = (config, _raw, report) => {
   }
 };
 
-export const builtinChecks: ConfigValidator[] = [sourcesCheck, sourceQueryCheck, targetCheck, hpaCheck];
+/** A budget's live limit is a query like any metric's: its source checks it at load time. */
+const budgetQueryCheck: ConfigValidator = (config, _raw, report) => {
+  for (const b of Object.values(config.budgets ?? {})) {
+    if (!b.limitFrom || !config.sources[b.limitFrom.source]) continue;
+    const path = `budgets.${b.name}.limit`;
+    try {
+      const src = createMetricSource(b.limitFrom.source, config.sources[b.limitFrom.source], `sources.${b.limitFrom.source}`, { baseDir: dirname(config.file) });
+      src.checkQuery?.({ name: `budget:${b.name}`, query: b.limitFrom.query }, path);
+    } catch (e) {
+      reportError(report, e, splitPath(path));
+    }
+  }
+};
+
+export const builtinChecks: ConfigValidator[] = [sourcesCheck, sourceQueryCheck, targetCheck, hpaCheck, budgetQueryCheck];

@@ -6,13 +6,14 @@ import type { ZodError } from 'zod';
 import { ConfigSchema, type RawConfig, type RawService } from './schema.js';
 import { ConfigError, pathToString, type ConfigIssue } from './errors.js';
 import { parseAction, parseCondition } from '../core/rules/syntax.js';
-import type { RulePolicy, ServicePolicy, TargetRef } from '../core/policy.js';
+import type { RulePolicy, ServicePolicy, TargetRef, VerifyPolicy } from '../core/policy.js';
 import type { Resources } from '../core/types.js';
 import { builtinChecks } from './checks.js';
 import { parseCron, checkTimezone } from '../core/schedule.js';
+import { usableLimit, type BudgetSpec } from '../core/budget.js';
 
 // The core owns the policy types; this module validates the YAML and maps it onto them.
-export type { RulePolicy, ServicePolicy } from '../core/policy.js';
+export type { RulePolicy, ServicePolicy, VerifyPolicy } from '../core/policy.js';
 
 export interface Config {
   file: string;
@@ -21,6 +22,7 @@ export interface Config {
   server?: RawConfig['server'];
   sources: RawConfig['sources'];
   services: Record<string, ServicePolicy>;
+  budgets?: Record<string, BudgetSpec>;
 }
 
 type Path = Array<string | number>;
@@ -129,6 +131,19 @@ export function parseConfig(text: string, file = 'scalepilot.yaml'): Config {
       if (sc.timezone) try { checkTimezone(sc.timezone); } catch (e) { report([...base, 'schedules', i, 'timezone'], (e as Error).message); }
       if (sc.minReplicas !== undefined && sc.minReplicas > s.maxReplicas) report([...base, 'schedules', i, 'minReplicas'], `minReplicas (${sc.minReplicas}) must be <= maxReplicas (${s.maxReplicas})`);
     });
+    const uses: Record<string, number> = {};
+    for (const [b, u] of Object.entries(s.uses ?? {})) {
+      if (!raw.budgets?.[b]) report([...base, 'uses', b], `budget "${b}" is not defined under budgets`, `add budgets.${b} or use one of: ${Object.keys(raw.budgets ?? {}).join(', ') || '(none defined)'}`);
+      if (typeof u === 'number') uses[b] = u;
+      // a replica serves at most its capacity, so per request use bounds per replica use (per minute)
+      else if (s.capacity?.rpsPerReplica) uses[b] = u.perRequest * s.capacity.rpsPerReplica * 60;
+      else report([...base, 'uses', b, 'perRequest'], 'needs capacity.rpsPerReplica to turn use per request into use per replica', `add capacity: { rpsPerReplica: N } or give uses.${b} per replica`);
+    }
+    const v = s.verify === undefined ? raw.verify : s.verify || undefined;
+    if (v) {
+      for (const k of ['errorRate', 'p95'] as const) if (v[k] && s.verify) known(v[k]!.metric, [...base, 'verify', k, 'metric']);
+      if (v.startupAllowance !== undefined && v.startupAllowance > v.window) report([...base, 'verify', 'startupAllowance'], `startupAllowance must not be longer than the window`, 'raise verify.window or lower startupAllowance');
+    }
     const { provider, ...spec } = s.target as { provider: TargetRef['provider'] } & Record<string, unknown>;
     services[name] = {
       name,
@@ -150,9 +165,25 @@ export function parseConfig(text: string, file = 'scalepilot.yaml'): Config {
       ...(s.cost ? { cost: s.cost } : {}),
       ...(s.limits ? { limits: s.limits } : {}),
       paused: s.paused,
+      ...(s.uses ? { uses } : {}),
+      ...(s.priority !== undefined ? { priority: s.priority } : {}),
+      // a top-level default checks only the metrics a service has; readiness is checked for every service
+      ...(v ? { verify: { windowMs: v.window, startupAllowanceMs: v.startupAllowance ?? v.window, coolOffMs: v.coolOff, ...(v.errorRate && s.metrics[v.errorRate.metric] ? { errorRate: v.errorRate } : {}), ...(v.p95 && s.metrics[v.p95.metric] ? { p95: v.p95 } : {}) } } : {}),
     };
   }
-  const config: Config = { file, syncPeriodMs: raw.syncPeriod, store: raw.store, ...(raw.server ? { server: raw.server } : {}), sources: raw.sources, services };
+  const budgets: Record<string, BudgetSpec> = {};
+  for (const [name, b] of Object.entries(raw.budgets ?? {})) {
+    const live = typeof b.limit === 'object' ? b.limit : undefined;
+    if (live && !raw.sources[live.source]) report(['budgets', name, 'limit', 'source'], `source "${live.source}" is not defined under sources`, `add sources.${live.source} or use one of: ${Object.keys(raw.sources).join(', ') || '(none defined)'}`);
+    budgets[name] = { name, ...(live ? { limitFrom: live } : { limit: b.limit as number }), headroom: b.headroom, reserved: b.reserved, kind: b.kind, unit: b.unit ?? (b.kind === 'other' ? 'units' : b.kind) };
+    if (!live) {
+      // the floors alone must fit, or the budget could never hold
+      const floor = Object.values(services).reduce((a, p) => a + p.minReplicas * (p.uses?.[name] ?? 0), 0) + b.reserved;
+      const usable = usableLimit(b.limit as number, b.headroom);
+      if (floor > usable) report(['budgets', name, 'limit'], `minReplicas × uses of the services plus reserved need ${floor}, more than the ${usable} usable (limit less headroom)`, 'raise the limit, lower headroom, or lower minReplicas / uses');
+    }
+  }
+  const config: Config = { file, syncPeriodMs: raw.syncPeriod, store: raw.store, ...(raw.server ? { server: raw.server } : {}), sources: raw.sources, services, ...(raw.budgets ? { budgets } : {}) };
   // Module-owned checks (sources, providers, HPA metric specs, schedules) report through the same channel.
   for (const v of builtinChecks) v(config, raw, report);
   if (issues.length) throw new ConfigError(issues);

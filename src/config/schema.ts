@@ -130,6 +130,47 @@ const SloSchema = z.strictObject({
   maxUtilization: z.number().positive().max(100).optional().meta({ description: 'percent of capacity' }),
 });
 
+const percentRe = /^\d+(\.\d+)?%$/;
+/** A fraction written 0.3 or "30%". */
+const Fraction = z
+  .union([z.number().min(0).lt(1), z.string().regex(percentRe, 'write a percentage like 30%')])
+  .transform((v) => (typeof v === 'number' ? v : Number(v.slice(0, -1)) / 100))
+  .refine((v) => v < 1, { message: 'must be below 100%' })
+  .meta({ description: 'a fraction: 0.3 or "30%"' });
+
+/** How much worse a value may get: a number in the metric's own unit, or "20%" of the value before the change. */
+const Margin = z
+  .union([z.number().min(0), z.string().regex(percentRe, 'write a margin like 20% or a number in the metric\'s unit')])
+  .transform((v) => (typeof v === 'number' ? { absolute: v } : { relative: Number(v.slice(0, -1)) / 100 }))
+  .meta({ description: 'allowed worsening: a number in the metric\'s unit, or "20%" of the value before the change' });
+
+const BudgetSchema = z
+  .strictObject({
+    limit: z
+      .union([z.number().positive(), z.strictObject({ source: z.string().min(1), query: z.string().min(1) })])
+      .meta({ description: 'the shared limit (e.g. 500), or read live: { source: pg, query: max_connections }' }),
+    headroom: Fraction.prefault(0).meta({ description: 'part of the limit kept free, e.g. 30%' }),
+    reserved: z.number().min(0).default(0).meta({ description: 'used by clients scalepilot does not scale (admin sessions, jobs)' }),
+    kind: z.enum(['connections', 'tokens', 'other']).default('connections'),
+    unit: z.string().optional(),
+  })
+  .meta({ description: 'A limit several services share, e.g. a database\'s max_connections; services declare `uses` per replica' });
+
+const VerifyCheck = z.strictObject({
+  metric: z.string().min(1).meta({ description: 'a metric of this service' }),
+  margin: Margin,
+});
+
+export const VerifySchema = z
+  .strictObject({
+    window: Duration.prefault('2m').meta({ description: 'how long after a change it is checked' }),
+    startupAllowance: Duration.optional().meta({ description: 'new replicas must be ready within this (default: the window)' }),
+    errorRate: VerifyCheck.optional(),
+    p95: VerifyCheck.optional(),
+    coolOff: Duration.prefault('10m').meta({ description: 'after a failed check, changes in that direction wait this long' }),
+  })
+  .meta({ description: 'Verify each applied change and roll it back if replicas do not get ready or error rate / p95 got worse' });
+
 export const ServiceSchema = z.strictObject({
   target: TargetSchema,
   minReplicas: z.number().int().min(0).default(1),
@@ -155,6 +196,12 @@ export const ServiceSchema = z.strictObject({
     })
     .optional(),
   paused: z.boolean().default(false),
+  uses: z
+    .record(z.string(), z.union([z.number().positive(), z.strictObject({ perRequest: z.number().positive().meta({ description: 'e.g. model-API tokens one request uses' }) })]))
+    .optional()
+    .meta({ description: 'per replica, how much of each shared budget it uses: { maindb: 20 } connections, or { llm: { perRequest: 800 } } (× capacity.rpsPerReplica × 60 per minute)' }),
+  priority: z.number().int().optional().meta({ description: 'when shared budgets run short, higher priorities get their replicas first (default 0)' }),
+  verify: z.union([z.literal(false), VerifySchema]).optional().meta({ description: 'verification after each change (replaces the top-level verify; false turns it off)' }),
 });
 
 export const ConfigSchema = z
@@ -169,6 +216,8 @@ export const ConfigSchema = z
       })
       .optional(),
     sources: z.record(z.string(), SourceSchema).default({}),
+    budgets: z.record(z.string().regex(/^[a-z0-9]([-a-z0-9_]*[a-z0-9])?$/, 'budget names are lowercase letters, digits, - and _'), BudgetSchema).optional(),
+    verify: VerifySchema.optional().meta({ description: 'verification after each change, for every service that does not set its own' }),
     services: z.record(z.string().regex(/^[a-z0-9]([-a-z0-9_]*[a-z0-9])?$/, 'service names are lowercase letters, digits, - and _'), ServiceSchema),
   })
   .meta({ title: 'scalepilot.yaml', description: 'scalepilot configuration' });

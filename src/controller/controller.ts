@@ -11,6 +11,8 @@ import type { ControllerMetrics } from '../server/metrics.js';
 import type { Store, StoreEvent } from '../store/types.js';
 import { loadControllerHistory } from '../store/history.js';
 import { rollback, type RollbackResult } from './rollback.js';
+import { Verifier, type VerificationReport } from './verify.js';
+import { BudgetTracker } from './budgets.js';
 
 export interface Logger {
   info(o: object, msg?: string): void;
@@ -39,6 +41,8 @@ export interface SyncResult {
   values: Record<string, number>;
   acted: boolean;
   error?: string;
+  /** a verification of an earlier change that concluded this sync */
+  verification?: VerificationReport;
 }
 
 const MAX_BACKOFF_MS = 5 * 60_000;
@@ -82,10 +86,15 @@ export class Controller {
   private now: () => number;
   private log: Logger;
   private started = false;
+  readonly verifier: Verifier;
+  readonly budgets: BudgetTracker;
 
   constructor(private config: Config, private opts: ControllerOptions) {
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? silent;
+    const registry = opts.metrics?.registry;
+    this.verifier = new Verifier({ store: opts.store, log: this.log, now: this.now, ...(registry ? { registry } : {}) });
+    this.budgets = new BudgetTracker({ config: () => this.config, sources: () => this.opts.sources, ...(registry ? { registry } : {}) });
     for (const p of Object.values(config.services)) this.loops.set(p.name, new ServiceLoop(p, opts.providerFor(p)));
   }
 
@@ -239,9 +248,20 @@ export class Controller {
     const obs = buildObservation(p, state, readings);
     for (const [k, v] of Object.entries(obs.values)) m?.metricValue.set({ service: p.name, metric: k }, v);
 
+    // verify the last change; one that failed is rolled back, and that is this sync's action
+    const verification = await this.verifier.check(p, l.provider, l.history, state, obs, started);
+    if (verification?.rolledBack && !verification.dryRun) {
+      finish({ service: p.name, time: started, state, values: obs.values, acted: true, verification });
+      return;
+    }
+    const limits = p.uses ? await this.budgets.readLimits(p, started) : {};
+    const budgets = this.budgets.views(p, state.replicas, limits);
+    if (budgets) obs.budgets = budgets;
+
     // decide (the core is the only place decisions are made); rules read the series including this sync
     appendSeries(l.history, obs.values, started, historyWindowMs(p));
-    const decision = decide(p, obs, l.history, started);
+    const decision = this.verifier.hold(p, decide(p, obs, l.history, started), started);
+    if (p.uses) this.budgets.claim(p.name, state.replicas, l.paused || this.opts.dryRun ? state.replicas : decision.desiredReplicas, decision.proposed);
     if (l.paused) {
       decision.action = 'paused';
       decision.reason = `paused: would have ${decision.desiredReplicas === decision.currentReplicas ? 'held' : `scaled to ${decision.desiredReplicas}`} (${decision.reason})`;
@@ -265,6 +285,7 @@ export class Controller {
         if (!dry) {
           rememberScale(l.history, state.replicas, decision.desiredReplicas, started);
         }
+        this.verifier.started(p, state.replicas, decision.desiredReplicas, obs.values, started, dry);
         await this.record({ service: p.name, time: started, kind: 'scale', fromReplicas: state.replicas, toReplicas: decision.desiredReplicas, message: decision.reason, result: dry ? 'dry-run' : 'ok' });
         this.log.info({ service: p.name, from: state.replicas, to: decision.desiredReplicas, reason: decision.reason, dryRun: dry }, 'scaled');
       } catch (e) {
@@ -273,6 +294,8 @@ export class Controller {
         this.log.error({ service: p.name, err: msg }, 'scale failed');
         await this.record({ service: p.name, time: started, kind: 'scale', fromReplicas: state.replicas, toReplicas: decision.desiredReplicas, message: decision.reason, result: 'failed', error: msg });
         decision.errors.push(`scale: ${msg}`);
+        // a provider may have applied part of it (replicas started but never ready): verification finds out
+        if (!dry) this.verifier.started(p, state.replicas, decision.desiredReplicas, obs.values, started, false);
       }
     }
     if (!l.paused && decision.resize && l.provider.resize) {
@@ -288,7 +311,7 @@ export class Controller {
     }
     // record the decision with its inputs
     await this.record({ service: p.name, time: started, kind: 'decision', fromReplicas: state.replicas, toReplicas: decision.desiredReplicas, decision, inputs: { values: obs.values, failures: obs.failures, readyReplicas: state.readyReplicas }, message: decision.reason, result: dry ? 'dry-run' : 'ok' });
-    finish({ service: p.name, time: started, state, decision, values: obs.values, acted });
+    finish({ service: p.name, time: started, state, decision, values: obs.values, acted, ...(verification ? { verification } : {}) });
   }
 
   /** Replaces the metric sources (config reload); in-flight syncs finish with the old ones. */
@@ -365,6 +388,8 @@ export class Controller {
         await this.stopLoop(l);
         await l.provider.close?.();
         this.loops.delete(name);
+        this.budgets.forget(name);
+        this.verifier.forget(name);
       }
     }
     for (const p of Object.values(config.services)) {

@@ -87,7 +87,7 @@ export interface Classification {
   reason: string;
 }
 
-const ADVICE_TEXT: Record<Strategy, string> = {
+export const ADVICE_TEXT: Record<Strategy, string> = {
   horizontal: 'add replicas',
   vertical: 'raise cpu/memory requests and limits',
   caching: 'cache hot reads',

@@ -15,6 +15,7 @@ import { activeSince } from './schedule.js';
 import { forecast } from './forecast/index.js';
 import { parseMilli } from './quantity.js';
 import { formatDuration } from './duration.js';
+import { capByBudgets } from './budget.js';
 
 interface Compiled {
   hpa: CompiledHpa | null;
@@ -306,6 +307,10 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
     proposals.push({ source: 'hpa', name: 'invalid-metrics', replicas: current, detail: `scale-down to ${proposed} blocked: a metric is invalid (${errors[0]})` });
     proposed = current;
   }
+  // shared budgets lower the ceiling (never below the current count) so all services together stay within them
+  const budget = o.budgets ? capByBudgets(o.budgets, current, proposed) : undefined;
+  if (budget && budget.cap < maxReplicas) maxReplicas = Math.max(budget.cap, minReplicas);
+  const capText = budget && maxReplicas === budget.cap ? `${budget.text}${budget.cap < proposed && budget.advice.length ? `; alternatives: ${budget.advice.join('; ')}` : ''}` : undefined;
 
   // Outside [min, max] the HPA controller goes straight to the bound, and KEDA activates from and deactivates to
   // zero itself; neither goes through stabilization or rate limits.
@@ -321,7 +326,7 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
       reason: `${action === 'scale-up' ? 'scale up' : action === 'scale-down' ? 'scale down' : 'hold at'} ${current}${to !== current ? ` → ${to}` : ''}: ${direct.text}`,
       reasonCode: direct.reasonCode, proposals, proposed, recommendation: to, minReplicas, maxReplicas,
       conditions: hpaCondition ? [hpaCondition] : [], errors, lastFired: h.lastFired,
-      ...(queueState ? { queue: queueState } : {}), ...(resize ? { resize } : {}),
+      ...(queueState ? { queue: queueState } : {}), ...(resize ? { resize } : {}), ...(budget ? { budget } : {}),
     };
   }
 
@@ -351,11 +356,11 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
   let reason: string;
   if (action === 'scale-up' || action === 'scale-down') {
     reason = `${action === 'scale-up' ? 'scale up' : 'scale down'} ${current} → ${desired}: ${why}`;
-    if (fin.limit !== 'DesiredWithinRange') reason += ` (${limitText(fin.limit, fin.stabilizedReplicas, desired, minReplicas, maxReplicas, scheduleName)})`;
+    if (fin.limit !== 'DesiredWithinRange') reason += ` (${limitText(fin.limit, fin.stabilizedReplicas, desired, minReplicas, maxReplicas, scheduleName, capText)})`;
   } else if (fin.stabilizedReplicas !== fin.recommendation && fin.recommendation !== current) {
     reason = `hold at ${current}: ${why}; ${fin.stabilization === 'ScaleDownStabilized' ? 'scale-down' : 'scale-up'} held by the stabilization window (highest recent recommendation ${fin.stabilizedReplicas})`;
   } else if (fin.limit !== 'DesiredWithinRange' && proposed !== current) {
-    reason = `hold at ${current}: ${why} (${limitText(fin.limit, fin.stabilizedReplicas, desired, minReplicas, maxReplicas, scheduleName)})`;
+    reason = `hold at ${current}: ${why} (${limitText(fin.limit, fin.stabilizedReplicas, desired, minReplicas, maxReplicas, scheduleName, capText)})`;
   } else {
     reason = `hold at ${current}: ${why}`;
   }
@@ -367,7 +372,7 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
     desiredReplicas: desired,
     action,
     reason,
-    reasonCode: fin.limit !== 'DesiredWithinRange' ? fin.limit : fin.stabilization !== 'ReadyForNewScale' ? fin.stabilization : desired !== current ? 'SucceededRescale' : 'ReadyForNewScale',
+    reasonCode: fin.limit !== 'DesiredWithinRange' ? (capText && fin.limit === 'TooManyReplicas' ? 'BudgetLimit' : fin.limit) : fin.stabilization !== 'ReadyForNewScale' ? fin.stabilization : desired !== current ? 'SucceededRescale' : 'ReadyForNewScale',
     proposals,
     proposed,
     recommendation: fin.recommendation,
@@ -379,12 +384,13 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
     errors,
     lastFired,
     ...(queueState ? { queue: queueState } : {}),
+    ...(budget ? { budget } : {}),
   };
 }
 
-function limitText(limit: string, stabilized: number, desired: number, min: number, max: number, schedule?: string): string {
+function limitText(limit: string, stabilized: number, desired: number, min: number, max: number, schedule?: string, capText?: string): string {
   switch (limit) {
-    case 'TooManyReplicas': return `capped at maxReplicas ${max}`;
+    case 'TooManyReplicas': return capText ?? `capped at maxReplicas ${max}`;
     case 'TooFewReplicas': return schedule ? `raised to ${min} by schedule "${schedule}"` : `raised to minReplicas ${min}`;
     case 'ScaleUpLimit': return `scale-up rate limited from ${stabilized} to ${desired}`;
     case 'ScaleDownLimit': return `scale-down rate limited from ${stabilized} to ${desired}`;

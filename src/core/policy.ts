@@ -135,4 +135,17 @@ export interface ServicePolicy {
   cost?: { perReplicaHour: number };
   limits?: LimitsPolicy;
   paused: boolean;
+  /** per replica use of shared budgets (core/budget.ts) */
+  uses?: Record<string, number>;
+  priority?: number;
+  verify?: VerifyPolicy;
+}
+
+/** Verification after each applied change (core/verify.ts), durations in ms. */
+export interface VerifyPolicy {
+  windowMs: number;
+  startupAllowanceMs: number;
+  errorRate?: { metric: string; margin: { absolute?: number; relative?: number } };
+  p95?: { metric: string; margin: { absolute?: number; relative?: number } };
+  coolOffMs: number;
 }

@@ -24,6 +24,8 @@ export interface ObservedPod {
   containers?: Array<{ name: string; requests?: Partial<Record<'cpu' | 'memory', number>>; usage?: Partial<Record<'cpu' | 'memory', number>> }>;
 }
 
+import type { BudgetView, BudgetCap } from './budget.js';
+
 export interface Observation {
   /** replicas the target is set to run */
   currentReplicas: number;
@@ -34,6 +36,8 @@ export interface Observation {
   /** metrics whose read failed this sync: name → error message. Failed metrics never count as zero. */
   failures: Record<string, string>;
   resources?: Resources;
+  /** shared budgets this service uses (core/budget.ts), as the controller or simulator sees them this sync */
+  budgets?: Record<string, BudgetView>;
 }
 
 export interface TimedValue {
@@ -99,4 +103,6 @@ export interface Decision {
   /** state to remember for the next sync (rule firing times, queue state) */
   lastFired: Record<string, number>;
   queue?: History['queue'];
+  /** the tightest shared-budget cap, when the service uses budgets */
+  budget?: BudgetCap;
 }

@@ -10,6 +10,7 @@ import {
   connectionsOf, isPercentUnit, isQueueMetric, latencyPercentile, metricsOf, quantityNumber, resourceOf, risingRules, secondsToUnit,
   type NamedMetric,
 } from './signals.js';
+import { budgetGroup, verificationRules } from './guard-rules.js';
 
 export type Severity = 'info' | 'warning' | 'critical';
 
@@ -310,7 +311,9 @@ export function alertGroups(config: Config, services: ServicePolicy[], opts: Ale
     flappingReversals: opts.flappingReversals ?? ALERT_DEFAULTS.flappingReversals,
   };
   const warnings: string[] = [];
-  const groups = services.map((p) => ({ name: `scalepilot.${p.name}`, rules: serviceRules(config, p, o, warnings) }));
+  const groups = services.map((p) => ({ name: `scalepilot.${p.name}`, rules: [...serviceRules(config, p, o, warnings), ...verificationRules(p)] }));
+  const budgets = budgetGroup(config, services);
+  if (budgets) groups.push(budgets);
   return { groups, warnings };
 }
 

@@ -176,6 +176,15 @@ export async function registerApi(app: FastifyInstance, o: ServerOptions): Promi
     return { time: t, alerts };
   });
 
+  app.get('/api/v1/budgets', async () => {
+    const verifications = rt.controller.services.flatMap((s) => {
+      const pending = rt.controller.verifier.pendingFor(s);
+      const coolOff = rt.controller.verifier.coolOffFor(s);
+      return pending || coolOff ? [{ service: s, pending: pending ? { from: pending.from, to: pending.to, since: pending.time, dryRun: pending.dryRun } : null, coolOff: coolOff ?? null }] : [];
+    });
+    return { time: now(), budgets: rt.controller.budgets.usage(), verifications };
+  });
+
   app.get<{ Params: P; Querystring: Q }>('/api/v1/services/:service/rollback', async (req) => {
     const s = service(req);
     const toEventId = intParam(req.query.toEventId, 'toEventId', 1, Number.MAX_SAFE_INTEGER);

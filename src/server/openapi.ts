@@ -290,6 +290,13 @@ const paths: Record<string, Record<string, Schema>> = {
   '/api/v1/alerts': {
     get: { summary: 'Active alerts of every service (derived: pinned at max, metric source failing, flapping, scale errors)', tags: ['services'], responses: { '200': json(obj({ time: epochMs, alerts: arr(ref('Alert')) })) } },
   },
+  '/api/v1/budgets': {
+    get: {
+      summary: 'Shared budgets (what each service holds of them) and verifications under way or cooling off',
+      tags: ['services'],
+      responses: { '200': json(obj({ time: epochMs, budgets: arr({ type: 'object' }), verifications: arr({ type: 'object' }) })) },
+    },
+  },
   '/api/v1/reports': {
     get: {
       summary: 'Stored simulation and load-test reports in the reports directory, newest first',

@@ -3,6 +3,7 @@ import { renderHtmlReport, type ReportChart, type ReportSeries, type ReportTable
 import { formatDuration } from '../core/duration.js';
 import type { ServiceRun, SimulationReport } from './run.js';
 import type { TuneResult } from './tune.js';
+import type { SimResult } from './types.js';
 import { table as textTable } from '../cli/output.js';
 
 function num(v: number | null | undefined, digits = 1): string {
@@ -76,6 +77,17 @@ export function workloadLine(s: ServiceRun): string {
 }
 
 /** The terminal view. */
+/** Shared budgets and verification in one run (guarded replay), one line each. */
+export function guardLines(res: SimResult): string[] {
+  const g = res.guard;
+  if (!g) return [];
+  const out: string[] = [];
+  const peaks = Object.entries(g.budgetPeaks).map(([b, p]) => `${b} peaked at ${num(p.used)} of ${num(p.usable)} usable`);
+  if (peaks.length || g.budgetCappedSteps) out.push(`budgets: ${[...peaks, `capped ${g.budgetCappedSteps} step(s)`].join(', ')}${g.firstBudgetCap ? `; first: ${g.firstBudgetCap}` : ''}`);
+  if (g.verifications || g.rollbacks) out.push(`verification: ${g.verifications} change(s) verified, ${g.rollbacks} rolled back${g.firstRollback ? `; first: ${g.firstRollback}` : ''}`);
+  return out;
+}
+
 export function renderText(r: SimulationReport): string {
   const out: string[] = [];
   for (const s of r.services) {
@@ -89,6 +101,7 @@ export function renderText(r: SimulationReport): string {
     out.push(table([HEADER, ...policyRows(s)]));
     for (const res of s.results) {
       if (res.decisionErrors.count) out.push(`  ${res.policy}: ${res.decisionErrors.count} decision(s) at steps with data reported errors; first: ${res.decisionErrors.first}`);
+      for (const l of guardLines(res)) out.push(`  ${res.policy}: ${l}`);
     }
     if (s.tune) out.push(...tuneLines(s));
     out.push('');
@@ -235,6 +248,12 @@ export function renderHtml(r: SimulationReport): string {
       [`${s.service}: scale events`, `${base.score.scaleUps} up / ${base.score.scaleDowns} down, ${base.score.reversals} reversals`],
     );
     if (base.score.cost !== null) summary.push([`${s.service}: cost`, num(base.score.cost, 2)]);
+    if (base.guard) {
+      const peaks = Object.entries(base.guard.budgetPeaks).map(([b, p]) => `${b} ${num(p.used)} of ${num(p.usable)}`);
+      if (peaks.length) summary.push([`${s.service}: budget peak`, `${peaks.join(', ')} (capped ${base.guard.budgetCappedSteps} steps)`]);
+      if (base.guard.verifications || base.guard.rollbacks) summary.push([`${s.service}: verification`, `${base.guard.verifications} verified, ${base.guard.rollbacks} rolled back`]);
+      notes.push(...guardLines(base).map((l) => `${s.service}: ${l}`));
+    }
     tables.push({ title: `${s.service}: policies vs the clairvoyant bound`, header: HEADER, rows: policyRows(s) });
     if (s.trace.gaps.length) {
       tables.push({

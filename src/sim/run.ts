@@ -14,6 +14,7 @@ import { resolveSetup, startReplicas, type CapacityMeasurement } from './setup.j
 import { clairvoyantBound, distanceFromBound, type VsBound } from './bound.js';
 import { simulateMany, SimPool } from './pool.js';
 import { tunePolicy, type TuneResult } from './tune.js';
+import { simulateGuarded } from './guarded.js';
 import type { Bound, LoadKind, LoadSeries, MetricBinding, Signal, SimResult, SimSetup, SloParams, WorkloadParams } from './types.js';
 import { readCapacityFile } from '../loadtest/capacity.js';
 
@@ -258,7 +259,19 @@ export async function runSimulation(req: SimulateRequest): Promise<SimulationRep
       (req.workers !== undefined && req.workers <= 1) || n === 1
         ? simulateMany(n, make, { workers: 1, onProgress: (d, t) => req.onProgress?.(phase, d, t) })
         : pool.run(n, make, (d, t) => req.onProgress?.(phase, d, t));
-    const results = await run(tasks.length, (i) => tasks[i]!, 'simulate');
+    // services sharing budgets or verifying changes replay together, per policy variant (sim/guarded.ts)
+    const guarded = tasks.map((t, i) => (t.policy.uses || t.policy.verify ? i : -1)).filter((i) => i >= 0);
+    const plain = tasks.map((_, i) => i).filter((i) => !guarded.includes(i));
+    const results: SimResult[] = new Array(tasks.length);
+    if (plain.length) (await run(plain.length, (i) => tasks[plain[i]!]!, 'simulate')).forEach((r, j) => (results[plain[j]!] = r));
+    for (const label of new Set(guarded.map((i) => tasks[i]!.label))) {
+      const idx = guarded.filter((i) => tasks[i]!.label === label);
+      simulateGuarded(idx.map((i) => tasks[i]!), cfg.budgets).forEach((r, j) => (results[idx[j]!] = r));
+    }
+    const live = Object.values(cfg.budgets ?? {}).filter((b) => b.limitFrom);
+    for (const p of prepared) {
+      for (const b of live) if (p.variants[0]!.policy.uses?.[b.name] !== undefined) p.run.notes.push(`budget ${b.name} reads its limit live (${b.limitFrom!.source}: ${b.limitFrom!.query}); a replay has no live source, so it is left out: give it a static limit to replay it`);
+    }
     let at = 0;
     for (const p of prepared) {
       const first = p.variants[0]!;

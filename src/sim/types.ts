@@ -1,4 +1,5 @@
 // Shapes shared by the simulator: the replayed load, the workload model's parameters, and what a run reports.
+import type { GuardStats } from './guarded.js';
 
 /** What a trace measures: request rate (rps) or utilization (percent of the capacity running when recorded). */
 export type LoadKind = 'rps' | 'utilization';
@@ -128,6 +129,8 @@ export interface SimResult {
   decisionErrors: { count: number; atNoData: number; first?: string };
   resizes: number;
   timeline?: Timeline;
+  /** what shared budgets and verification did (guarded replay, sim/guarded.ts) */
+  guard?: GuardStats;
 }
 
 /** The fewest replicas that meet the SLO at every step, requested ahead by the start-up + readiness delay. */

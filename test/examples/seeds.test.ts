@@ -353,3 +353,22 @@ describe('Multi-LLM Orchestrator (m85qurashi/1-Blocks planning/60_launch/runbook
     });
   }
 });
+
+describe('shared budgets where the runbooks state the limits', () => {
+  // seed → the runbook's max_connections and the share it keeps free
+  const stated = { somagent: [500, 0.3], voiceassist: [200, 0.2], 'open-forge': [200, 0.2], 'multi-llm-orchestrator': [300, 0.3] } as const;
+  for (const [name, [limit, headroom]] of Object.entries(stated)) {
+    it(`${name}: maindb budget of ${limit} with ${headroom * 100}% headroom; the floors fit and the ceilings do not, so the budget binds`, () => {
+      const c = load(name);
+      const b = c.budgets?.maindb;
+      assert.ok(b, 'a maindb budget');
+      assert.equal(b.limit, limit);
+      assert.equal(b.headroom, headroom);
+      const users = Object.values(c.services).filter((p) => p.uses?.maindb);
+      assert.ok(users.length >= 1);
+      const usable = Math.floor(limit * (1 - headroom));
+      assert.ok(users.reduce((a, p) => a + p.minReplicas * p.uses!.maindb!, 0) <= usable);
+      assert.ok(users.reduce((a, p) => a + p.maxReplicas * p.uses!.maindb!, 0) > usable, 'at maxReplicas the services would exceed the usable connections');
+    });
+  }
+});
