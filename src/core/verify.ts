@@ -1,7 +1,7 @@
 // Verify-after-act, the pure part: after a change, are the new replicas ready within their start-up allowance, and
 // are error rate and p95 no worse than before by more than the stated margin? A failed check makes the controller
 // roll the change back and hold that direction for a cool-off.
-import type { VerifyPolicy } from '../config/load.js';
+import type { VerifyPolicy } from './policy.js';
 import type { Decision } from './types.js';
 import { formatDuration } from './duration.js';
 
