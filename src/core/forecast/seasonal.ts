@@ -67,7 +67,7 @@ const MIN_CYCLES = 2;
 /** Level window for scaling last season's value to today's level. */
 const LEVEL_MS = 3_600_000;
 /** How often seasonality is re-checked. */
-const RECHECK_MS = 3_600_000;
+const RECHECK_MS = 4 * 3_600_000;
 
 export function newSeasonalState(opts: SeasonalOptions): SeasonalState {
   const cap = Math.max(4, Math.ceil(opts.lookbackMs / opts.bucketMs));
@@ -135,7 +135,7 @@ function span(s: SeasonalState): number {
 }
 
 function formatSpan(ms: number): string {
-  if (ms >= DAY_MS && ms % 3_600_000 === 0) return ms % DAY_MS === 0 ? `${ms / DAY_MS}d` : `${Math.round(ms / 3_600_000)}h`;
+  if (ms % 3_600_000 === 0 && ms > 0) return ms % DAY_MS === 0 ? `${ms / DAY_MS}d` : `${ms / 3_600_000}h`;
   if (ms >= 3_600_000) return `${(ms / 3_600_000).toFixed(1)}h`;
   return `${Math.round(ms / 60_000)}m`;
 }
@@ -235,7 +235,9 @@ export function recordDemandSample(s: SeasonalState, t: number, v: number): void
   s.values[b % cap] = v;
   s.last = b;
   if (s.first <= b - cap) s.first = b - cap + 1;
-  if (b - s.checkedAt >= Math.max(1, Math.round(RECHECK_MS / s.opts.bucketMs))) recheck(s);
+  // with too little history the check is cheap (no autocorrelation) and keeps the reason's figures current
+  const young = !s.season.period && span(s) <= MIN_CYCLES * Math.round(DAY_MS / s.opts.bucketMs);
+  if (young || b - s.checkedAt >= Math.max(1, Math.round(RECHECK_MS / s.opts.bucketMs))) recheck(s);
 }
 
 /** The q-quantile (0..1) of recent actual/forecast ratios; NaN when none are known. */
