@@ -133,10 +133,10 @@ function predictiveParams(p: ServicePolicy, demandMetric: string): TuneParam[] {
   const quantile = sp?.headroomQuantile ?? 0.99;
   const burst = sp?.burst ?? true;
   return [
-    { name: 'predictive', values: [{ label: cur }, ...[on, off].filter((v) => v.label !== cur)] },
+    { name: 'predictive', group: 'forecast', values: [{ label: cur }, ...[on, off].filter((v) => v.label !== cur)] },
     { name: 'predictive season', values: [{ label: season }, ...SEASON_GRID.filter((v) => v !== season).map((v) => ({ label: v, apply: (q: ServicePolicy) => { const s = seasonalOn(q); if (s) s.season = v; } }))] },
-    { name: 'predictive headroomQuantile', values: [{ label: String(quantile) }, ...QUANTILE_GRID.filter((v) => v !== quantile).map((v) => ({ label: String(v), apply: (q: ServicePolicy) => { const s = seasonalOn(q); if (s) s.headroomQuantile = v; } }))] },
-    { name: 'predictive burst', values: [{ label: String(burst) }, { label: String(!burst), apply: (q) => { const s = seasonalOn(q); if (s) s.burst = !burst; } }] },
+    { name: 'predictive headroomQuantile', group: 'forecast', values: [{ label: String(quantile) }, ...QUANTILE_GRID.filter((v) => v !== quantile).map((v) => ({ label: String(v), apply: (q: ServicePolicy) => { const s = seasonalOn(q); if (s) s.headroomQuantile = v; } }))] },
+    { name: 'predictive burst', group: 'forecast', values: [{ label: String(burst) }, { label: String(!burst), apply: (q) => { const s = seasonalOn(q); if (s) s.burst = !burst; } }] },
   ];
 }
 
@@ -238,7 +238,7 @@ export interface TuneOptions {
   onProgress?: (evaluated: number, planned: number) => void;
   /** an aggregate demand metric (total rps) the seasonal forecast can read; without it forecasting is not searched */
   demandMetric?: string;
-  /** candidates (cheapest safe first) replayed at ±10% demand; 0 skips the check (default 8) */
+  /** candidates (cheapest safe first) replayed at ±10% demand; 0 skips the check (default 12) */
   robustTop?: number;
 }
 
@@ -297,8 +297,12 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     // off together (a higher floor lets a higher target through), so they are searched as one grid; each
     // behavior parameter is searched alone. Rounds repeat from the best so far until nothing improves.
     mode = 'coordinate';
-    const together = params.map((p, i) => (p.group ? i : -1)).filter((i) => i >= 0);
-    const blocks = [together, ...params.map((p, i) => (p.group ? -1 : i)).filter((i) => i >= 0).map((i) => [i])].filter((b) => b.length);
+    // The forecast's switches and headroom are one grid too (the headroom only matters with the forecast on), and
+    // go first: with forecasting on, the cheapest floor and target are different ones.
+    const groups = new Map<string, number[]>();
+    params.forEach((p, i) => { if (p.group) groups.set(p.group, [...(groups.get(p.group) ?? []), i]); });
+    const grouped = [...groups.entries()].sort(([a], [b]) => Number(b === 'forecast') - Number(a === 'forecast')).map(([, b]) => b);
+    const blocks = [...grouped, ...params.map((p, i) => (p.group ? -1 : i)).filter((i) => i >= 0).map((i) => [i])].filter((b) => b.length);
     let cur = start.slice();
     // forecasting changes which floor and target are cheapest, so the search also starts from it switched on
     const starts = [cur];
@@ -328,7 +332,7 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
   const configured = seen.get(start.join(','))!;
   // Robustness: the cheapest candidates replayed with demand 10% lower and higher; the first that stays safe wins.
   let robustness: TuneResult['robustness'];
-  const topN = opts.robustTop ?? 8;
+  const topN = opts.robustTop ?? 12;
   if (topN > 0) {
     const safe = all.filter((c) => c.result.score.violationMinutes === 0);
     const pool = (safe.length ? safe : all).slice(0, topN);
