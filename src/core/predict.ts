@@ -126,7 +126,7 @@ export function seasonalProposal(p: ServicePolicy, h: History, now: number): Pro
     replicas = Math.ceil(need / per);
     parts.push(f.model === 'seasonal'
       ? `${f.season.label} seasonal forecast of ${name} (autocorrelation ${f.season.acf.toFixed(2)}) peaks at ${fmt(f.peak)} within ${formatDuration(lead)}; the ${q} quantile of ${f.errors} recent forecast errors makes it ${fmt(need)} (×${f.factor.toFixed(2)}) → ${replicas}`
-      : `reactive (${f.season.why}): ${name} ${fmt(f.peak)} now; the ${q} quantile of its ${f.errors} recent changes over ${formatDuration(lead)} makes it ${fmt(need)} (×${f.factor.toFixed(2)}) → ${replicas}`);
+      : `${f.season.period ? 'last-value forecast' : 'reactive'} (${f.season.why}): ${name} ${fmt(f.peak)} now; the ${q} quantile of its ${f.errors} recent changes over ${formatDuration(lead)} makes it ${fmt(need)} (×${f.factor.toFixed(2)}) → ${replicas}`);
   } else {
     parts.push(`reactive: ${f.why}`);
   }

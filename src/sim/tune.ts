@@ -115,7 +115,7 @@ function firstTarget(p: ServicePolicy): { holder: (q: ServicePolicy) => TargetHo
   return undefined;
 }
 
-const QUANTILE_GRID = [0.9, 0.95, 0.98, 0.99, 0.995, 1];
+const QUANTILE_GRID = [0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1];
 const SEASON_GRID = ['auto', '1d', '1w', 'off'] as const;
 
 function seasonalOn(q: ServicePolicy): NonNullable<ServicePolicy['predictive']> | undefined {

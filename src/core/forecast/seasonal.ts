@@ -264,12 +264,17 @@ export interface SeasonalForecast {
 }
 
 /**
- * Forecast for the horizon after time `now`: seasonal when a season is known, otherwise persistence (the demand
- * now, with the quantile of how much it rose over one horizon recently): the reactive fallback, which says why.
+ * Forecast for the horizon after time `now`: seasonal when a season is known and its recent errors are tighter
+ * than persistence's, otherwise persistence (the demand now, with the quantile of how much it rose over one
+ * horizon recently): the reactive fallback, which says why. Demand with a season can still move mostly by
+ * unscheduled events (a match, a launch); then the seasonal shape predicts less than the last value does.
  */
 export function seasonalForecast(s: SeasonalState, now: number, q: number): SeasonalForecast | { why: string } {
   const i = Math.min(s.last, Math.floor(now / s.opts.bucketMs));
   let why = s.season.why;
+  const needNaive = minErrors(s.naive, q);
+  const cur = at(s, i);
+  const naiveFactor = s.naive.count >= needNaive && cur >= 0 ? errorQuantile(s.naive, q) : Number.NaN;
   if (s.season.period) {
     const need = minErrors(s.errors, q);
     if (s.errors.count < need) why = `${s.errors.count} seasonal forecast errors known, the ${q} quantile needs ${need}`;
@@ -279,12 +284,12 @@ export function seasonalForecast(s: SeasonalState, now: number, q: number): Seas
         const f = forecastBucket(s, i, i + h, s.season.period);
         if (f >= 0 && !(peak >= f)) peak = f;
       }
-      if (peak >= 0) return { model: 'seasonal', peak, factor: errorQuantile(s.errors, q), errors: s.errors.count, season: s.season };
-      why = `no ${s.season.label} history one season before the horizon`;
+      const factor = errorQuantile(s.errors, q);
+      if (!(peak >= 0)) why = `no ${s.season.label} history one season before the horizon`;
+      else if (!(naiveFactor < factor)) return { model: 'seasonal', peak, factor, errors: s.errors.count, season: s.season };
+      else why = `the ${s.season.label} season's recent forecast errors (×${factor.toFixed(2)} at ${q}) are wider than the last value's`;
     }
   }
-  const need = minErrors(s.naive, q);
-  const cur = at(s, i);
-  if (s.naive.count < need || !(cur >= 0)) return { why: `${why}; ${s.naive.count} recent changes known, the ${q} quantile needs ${need}` };
-  return { model: 'persistence', peak: cur, factor: errorQuantile(s.naive, q), errors: s.naive.count, season: { ...s.season, why } };
+  if (Number.isNaN(naiveFactor)) return { why: `${why}; ${s.naive.count} recent changes known, the ${q} quantile needs ${needNaive}` };
+  return { model: 'persistence', peak: cur, factor: naiveFactor, errors: s.naive.count, season: { ...s.season, why } };
 }
