@@ -116,7 +116,7 @@ function firstTarget(p: ServicePolicy): { holder: (q: ServicePolicy) => TargetHo
 }
 
 const QUANTILE_GRID = [0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1];
-const SEASON_GRID = ['auto', '1d', '1w', 'off'] as const;
+const SEASON_GRID = ['auto', '1h', '1d', '1w', 'off'] as const;
 
 function seasonalOn(q: ServicePolicy): NonNullable<ServicePolicy['predictive']> | undefined {
   return q.predictive?.model === 'seasonal' ? q.predictive : undefined;

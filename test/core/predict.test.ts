@@ -66,7 +66,7 @@ test('demand without a cycle: no season; the reason says reactive and why, headr
   const h = history(p, 3 * 1440, () => 400 + 40 * noise());
   const d = decide(p, obs(5, 420), h, T0 + (3 * 1440 - 1) * MIN);
   const pr = d.proposals.find((x) => x.source === 'predictive')!;
-  const m = /^reactive \(no daily or weekly seasonality: autocorrelation at 1d -?0\.\d\d < 0\.5; .*1w needs 14d\): rps ([\d.]+) now; the 1 quantile of its 1440 recent changes over 1m makes it [\d.]+ \(×([\d.]+)\) → (\d+)/.exec(pr.detail);
+  const m = /^reactive \(no seasonality: autocorrelation at 5m -?0\.\d\d, 15m -?0\.\d\d, 1h -?0\.\d\d, 1d -?0\.\d\d \(needs 0\.5\); 3d of history: 1w needs 14d\): rps ([\d.]+) now; the 1 quantile of its 1440 recent changes over 1m makes it [\d.]+ \(×([\d.]+)\) → (\d+)/.exec(pr.detail);
   assert.ok(m, pr.detail);
   // persistence: the demand now times the worst recent one-minute rise, at 80 per replica
   const factor = Number(m[2]);
@@ -79,7 +79,7 @@ test('short history: the reason gives the history there is and the history a sea
   const h = history(p, 5 * 60, () => 300);
   const d = decide(p, obs(4, 300), h, T0 + (5 * 60 - 1) * MIN);
   const pr = d.proposals.find((x) => x.source === 'predictive')!;
-  assert.match(pr.detail, /^reactive \(no daily or weekly seasonality: 5h of history, 1d needs 2d; 5h of history, 1w needs 14d\)/);
+  assert.match(pr.detail, /^reactive \(no seasonality: no variation; 5h of history: 1d needs 2d, 1w needs 14d\)/);
 });
 
 test('no history at all: the forecast says so and only burst sizing (from the current value) proposes', () => {
@@ -87,7 +87,7 @@ test('no history at all: the forecast says so and only burst sizing (from the cu
   const h = history(p, 1, () => 300);
   const d = decide(p, obs(4, 300), h, T0);
   const pr = d.proposals.find((x) => x.source === 'predictive')!;
-  assert.match(pr.detail, /^reactive: no daily or weekly seasonality: 1m of history/);
+  assert.match(pr.detail, /^reactive: no seasonality: 1m of history: 5m needs 10m/);
   assert.match(pr.detail, /burst: rps not rising \(300\) → 4/);
   assert.equal(pr.replicas, 4); // 300 / 80 → 4
 });

@@ -6,8 +6,13 @@
 export const DAY_MS = 86_400_000;
 export const WEEK_MS = 7 * DAY_MS;
 
-/** Which season to use: detect among a day and a week, force one, or none (the forecast then stays off). */
-export type SeasonChoice = 'auto' | '1d' | '1w' | 'off';
+/** Which season to use: detect one (auto), force one, or none (the forecast then stays off). */
+export type SeasonChoice = 'auto' | '5m' | '15m' | '1h' | '1d' | '1w' | 'off';
+
+/** Periods of the schedules real traffic follows: timers and cron jobs (5m, 15m, 1h), people (1d, 1w). */
+export const SEASONS: ReadonlyArray<[label: Exclude<SeasonChoice, 'auto' | 'off'>, ms: number]> = [
+  ['5m', 300_000], ['15m', 900_000], ['1h', 3_600_000], ['1d', DAY_MS], ['1w', WEEK_MS],
+];
 
 export interface SeasonalOptions {
   /** width of a bucket: each bucket keeps the highest demand seen in it */
@@ -94,14 +99,25 @@ function levelBuckets(s: SeasonalState): number {
 }
 
 /**
- * Forecast of bucket j from data through bucket i (i < j): the value one season before j, times the ratio of the
- * recent level (L buckets ending at i) to the level one season earlier. The ratio follows growth and day-to-day
- * level changes; the seasonal value carries the shape. NaN when the data it needs is missing.
+ * Forecast of bucket j from data through bucket i (i < j): the mean of the values at j's position in the cycles
+ * of the last level window (one cycle for periods of an hour or more), times the ratio of the recent level (L
+ * buckets ending at i) to the level one season earlier. The ratio follows growth and day-to-day level changes; the
+ * seasonal values carry the shape. NaN when the data it needs is missing.
  */
 export function forecastBucket(s: SeasonalState, i: number, j: number, period: number): number {
-  const base = at(s, j - period);
-  if (!(base >= 0)) return Number.NaN;
   const L = levelBuckets(s);
+  const cycles = Math.max(1, Math.floor(L / period));
+  let base = 0;
+  let nb = 0;
+  for (let c = 1; c <= cycles; c++) {
+    let b = j - c * period;
+    while (b > i) b -= period; // a short period's cycle can end after i: use its last complete turn
+    const v = at(s, b);
+    if (v >= 0) { base += v; nb++; }
+  }
+  if (!nb) return Number.NaN;
+  base /= nb;
+  if (cycles > 1) return base; // cycles within the level window already sit at today's level
   let now = 0;
   let then = 0;
   for (let b = i - L + 1; b <= i; b++) {
@@ -145,18 +161,31 @@ export function detectSeason(s: SeasonalState): SeasonInfo {
   const { bucketMs, season } = s.opts;
   if (season === 'off') return { period: 0, label: 'none', acf: Number.NaN, why: 'seasonal forecasting is off' };
   const have = span(s);
-  const candidates: Array<[string, number]> = season === 'auto' ? [['1d', DAY_MS], ['1w', WEEK_MS]] : [[season, season === '1d' ? DAY_MS : WEEK_MS]];
+  const candidates = season === 'auto' ? SEASONS : SEASONS.filter(([l]) => l === season);
   let best: SeasonInfo | undefined;
-  const reasons: string[] = [];
+  const weak: string[] = [];
+  const short: string[] = [];
+  let flat = false;
   for (const [label, ms] of candidates) {
     const period = Math.round(ms / bucketMs);
-    if (period * MIN_CYCLES + 1 > s.values.length) { reasons.push(`lookback too short for ${MIN_CYCLES} cycles of ${label}`); continue; }
-    if (have < period * MIN_CYCLES) { reasons.push(`${formatSpan(have * bucketMs)} of history, ${label} needs ${formatSpan(MIN_CYCLES * ms)}`); continue; }
+    if (period < 2) continue; // a season of one bucket is just the last value
+    if (period * MIN_CYCLES + 1 > s.values.length || have < period * MIN_CYCLES) { short.push(`${label} needs ${formatSpan(MIN_CYCLES * ms)}`); continue; }
     const acf = autocorrelation(s, period);
-    if (!(acf >= MIN_ACF)) { reasons.push(`autocorrelation at ${label} ${Number.isNaN(acf) ? 'undefined (no variation)' : acf.toFixed(2)} < ${MIN_ACF}`); continue; }
-    if (!best || acf > best.acf) best = { period, label, acf, why: '' };
+    if (Number.isNaN(acf)) { flat = true; continue; }
+    if (!(acf >= MIN_ACF)) { weak.push(`${label} ${acf.toFixed(2)}`); continue; }
+    // a cycle shows as a peak of the autocorrelation at its period; any smooth series is merely similar to itself
+    // a little earlier, with an autocorrelation that only falls with the lag
+    const half = autocorrelation(s, Math.max(1, Math.round(period / 2)));
+    if (!(acf > half)) { weak.push(`${label} ${acf.toFixed(2)} (no peak)`); continue; }
+    // a multiple of a season correlates about as well as the season itself: it must do clearly better to win
+    if (!best || acf > best.acf + (period % best.period === 0 ? 0.05 : 0)) best = { period, label, acf, why: '' };
   }
-  return best ?? { period: 0, label: 'none', acf: Number.NaN, why: `no ${season === 'auto' ? 'daily or weekly ' : ''}seasonality: ${reasons.join('; ')}` };
+  if (best) return best;
+  const parts: string[] = [];
+  if (flat) parts.push('no variation');
+  if (weak.length) parts.push(`autocorrelation at ${weak.join(', ')} (needs ${MIN_ACF})`);
+  if (short.length) parts.push(`${formatSpan(have * bucketMs)} of history: ${short.join(', ')}`);
+  return { period: 0, label: 'none', acf: Number.NaN, why: `no ${season === 'auto' ? '' : `${season} `}seasonality: ${parts.join('; ')}` };
 }
 
 function insertSorted(a: Float64Array, n: number, v: number): void {
