@@ -50,6 +50,8 @@ export interface TuneResult {
   meetsSlo: boolean;
   /** YAML for the service: minReplicas and its hpa block */
   snippet: string;
+  /** steps replayed before scoring starts (a forecaster's learning time), 0 when everything is scored */
+  warmupSteps: number;
   /** the robustness check: candidates replayed with demand scaled by each factor, and how the winner fared */
   robustness?: { factors: number[]; checked: number; winnerViolationMinutes: number[]; robust: boolean };
 }
@@ -263,10 +265,14 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     idx.forEach((v, i) => params[i]!.values[v]!.apply?.(q));
     return q;
   };
+  // With forecasting in the space, the first third of the trace is replayed but not scored: a forecaster is judged
+  // on the steady state it will run in (a live one keeps its history), not on the days it spent learning; every
+  // candidate is scored on the same steps, so the comparison stays fair.
+  const warmup = opts.demandMetric !== undefined ? Math.floor(load.values.length / 3) : 0;
   const runAll = async (policies: ServicePolicy[], on: LoadSeries, progress?: (n: number) => void): Promise<SimResult[]> => {
     const make = (i: number) => {
       const p = policies[i]!;
-      return { policy: p, setup: opts.initialReplicas ? { ...quiet, initialReplicas: opts.initialReplicas(p) } : quiet, load: on, label: `candidate ${seen.size + i + 1}` };
+      return { policy: p, setup: opts.initialReplicas ? { ...quiet, initialReplicas: opts.initialReplicas(p) } : quiet, load: on, label: `candidate ${seen.size + i + 1}`, ...(warmup ? { scoreFrom: warmup } : {}) };
     };
     return opts.pool ? await opts.pool.run(policies.length, make, progress) : await simulateMany(policies.length, make, { ...(opts.workers !== undefined ? { workers: opts.workers } : {}), ...(progress ? { onProgress: progress } : {}) });
   };
@@ -357,6 +363,7 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     top: all.slice(0, 10),
     meetsSlo: best.result.score.violationMinutes === 0,
     snippet: serviceSnippet(best.policy),
+    warmupSteps: warmup,
     ...(robustness ? { robustness } : {}),
   };
 }
