@@ -136,5 +136,5 @@ test('the seasonal model keeps only a short metric window in History.series (its
   assert.equal(historyWindowMs(p), 300_000);
   const h = history(p, 2 * 1440, () => 100);
   assert.ok(h.series['rps']!.length <= 6);
-  assert.ok(h.demand && h.demand.values instanceof Float64Array);
+  assert.ok(h.demand && h.demand.values instanceof Float32Array);
 });
