@@ -25,6 +25,7 @@ interface Options {
   compare?: string;
   tune?: boolean;
   tuneBudget: string;
+  holdout?: string;
   metric: string[];
   initialReplicas?: string;
   workers?: string;
@@ -47,6 +48,15 @@ function wholeNumber(v: string, flag: string, min: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new InputError(`${flag} ${v}: must be a whole number >= ${min}`);
   return n;
+}
+
+/** "50%" or "0.5" → 0.5, strictly between 0 and 1. */
+function fraction(v: string, flag: string): number {
+  const pct = v.trim().endsWith('%');
+  const n = Number(pct ? v.trim().slice(0, -1) : v);
+  const f = pct ? n / 100 : n;
+  if (!(f > 0 && f < 1)) throw new InputError(`${flag} ${v}: give the held-out share of the trace, e.g. 50% or 0.5 (between 0 and 100%)`);
+  return f;
 }
 
 /** Turns the flags into a request; every problem is an InputError naming the flag. */
@@ -90,6 +100,7 @@ export function requestFromOptions(o: Options, now = Date.now()): SimulateReques
     ...(end !== undefined ? { end } : {}),
     ...(compare?.length ? { compare } : {}),
     ...(o.tune ? { tune: { budget: wholeNumber(o.tuneBudget, '--tune-budget', 1) } } : {}),
+    ...(o.holdout !== undefined ? { holdout: fraction(o.holdout, '--holdout') } : {}),
     metricSignals: parseMetricSignals(o.metric),
     ...(o.initialReplicas !== undefined ? { initialReplicas: wholeNumber(o.initialReplicas, '--initial-replicas', 0) } : {}),
     ...(o.workers !== undefined ? { workers: wholeNumber(o.workers, '--workers', 1) } : {}),
@@ -100,7 +111,7 @@ export function requestFromOptions(o: Options, now = Date.now()): SimulateReques
 export function register(program: Command): void {
   program
     .command('simulate')
-    .description('replay recorded traffic through a policy: replicas, SLO-violation minutes, replica-hours, cost and flapping; compare policies against the clairvoyant bound; tune HPA parameters')
+    .description('replay recorded traffic through a policy: replicas, SLO-violation minutes, replica-hours, cost and flapping; compare policies against the clairvoyant bound; tune HPA parameters and predictive scaling (with --holdout for an honest held-out score)')
     .option('-c, --config <file>', 'config file', 'scalepilot.yaml')
     .option('--service <name>', 'simulate this service (default: every service the trace has a series for)')
     .option('--trace <file>', 'trace to replay: CSV (t_seconds,value), JSON, or a saved Prometheus query_range answer')
@@ -116,6 +127,7 @@ export function register(program: Command): void {
     .option('--compare <files>', 'comma-separated configs (whole scalepilot.yaml or one service block) to compare side by side')
     .option('--tune', 'search HPA target, scale-down window, scale-up/down policies and minReplicas for the cheapest policy with zero SLO-violation minutes')
     .option('--tune-budget <n>', 'most candidates to simulate while tuning', '400')
+    .option('--holdout <share>', 'hold out the end of the trace (e.g. 50%): tune on the rest, score every policy and the tuned one on it')
     .option('--metric <name=signal>', 'feed a configured metric from a modelled signal (rps, cpu, utilization, queue, p95, replicas, ready_replicas); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--initial-replicas <n>', 'replicas when the replay starts (default: what the first load needs, within min/max)')
     .option('--workers <n>', 'worker threads (default: available cores)')

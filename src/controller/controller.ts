@@ -10,6 +10,8 @@ import { buildObservation, readMetrics } from './observe.js';
 import type { ControllerMetrics } from '../server/metrics.js';
 import type { Store, StoreEvent } from '../store/types.js';
 import { loadControllerHistory } from '../store/history.js';
+import { recordDemand } from '../core/predict.js';
+import { seedDemandHistory } from './demand-seed.js';
 import { rollback, type RollbackResult } from './rollback.js';
 import { Verifier, type VerificationReport } from './verify.js';
 import { BudgetTracker } from './budgets.js';
@@ -185,6 +187,7 @@ export class Controller {
     if (!l.historyLoaded) {
       try {
         l.history = await loadControllerHistory(this.opts.store, p.name, started, historyWindowMs(p));
+        await seedDemandHistory(this.opts.store, p, l.history, started);
         if (!l.pauseLoaded) {
           // an operator's pause or resume outlives a restart
           const last = await this.opts.store.history(p.name, 0, { kinds: ['pause', 'resume'], limit: 1 });
@@ -260,6 +263,7 @@ export class Controller {
 
     // decide (the core is the only place decisions are made); rules read the series including this sync
     appendSeries(l.history, obs.values, started, historyWindowMs(p));
+    recordDemand(l.history, p, obs.values, started);
     const decision = this.verifier.hold(p, decide(p, obs, l.history, started), started);
     if (p.uses) this.budgets.claim(p.name, state.replicas, l.paused || this.opts.dryRun ? state.replicas : decision.desiredReplicas, decision.proposed);
     if (l.paused) {

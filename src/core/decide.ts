@@ -16,6 +16,7 @@ import { forecast } from './forecast/index.js';
 import { parseMilli } from './quantity.js';
 import { formatDuration } from './duration.js';
 import { capByBudgets } from './budget.js';
+import { burstWindowMs, isSeasonal, seasonalProposal } from './predict.js';
 
 interface Compiled {
   hpa: CompiledHpa | null;
@@ -86,7 +87,7 @@ function computeWindow(p: ServicePolicy, c: Compiled): number {
     for (const pol of [...c.behavior.scaleUp.policies, ...c.behavior.scaleDown.policies]) w = Math.max(w, pol.periodSeconds * 1000);
   }
   for (const r of c.rules) w = Math.max(w, r.forMs + 60_000);
-  if (p.predictive) w = Math.max(w, p.predictive.lookback);
+  if (p.predictive) w = Math.max(w, isSeasonal(p) ? burstWindowMs(p) : p.predictive.lookback ?? 86_400_000);
   return w;
 }
 
@@ -159,7 +160,8 @@ function predictiveProposal(p: ServicePolicy, series: TimedValue[] | undefined, 
   if (!perReplica) return { source: 'predictive', name, replicas: null, detail: 'predictive: no capacityPerReplica (or capacity.rpsPerReplica) to turn a forecast into replicas' };
   const s = series ?? [];
   const stepMs = syncMs;
-  const horizonSteps = Math.max(1, Math.round(pr.horizon / stepMs));
+  const horizon = pr.horizon ?? 600_000;
+  const horizonSteps = Math.max(1, Math.round(horizon / stepMs));
   try {
     let fc: number[];
     if (pr.model === 'holt-winters') {
@@ -174,7 +176,7 @@ function predictiveProposal(p: ServicePolicy, series: TimedValue[] | undefined, 
     // pre-scale for the highest load expected within the horizon
     const peak = Math.max(0, ...fc);
     const replicas = Math.ceil(peak / perReplica);
-    return { source: 'predictive', name, replicas, detail: `${pr.model} forecast of ${name} peaks at ${round(peak)} within ${formatDuration(pr.horizon)}; at ${perReplica} per replica that needs ${replicas}` };
+    return { source: 'predictive', name, replicas, detail: `${pr.model} forecast of ${name} peaks at ${round(peak)} within ${formatDuration(horizon)}; at ${perReplica} per replica that needs ${replicas}` };
   } catch (e) {
     return { source: 'predictive', name, replicas: null, detail: `predictive: ${(e as Error).message}` };
   }
@@ -278,7 +280,7 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
   }
 
   // predictive
-  if (p.predictive) consider(predictiveProposal(p, h.series[p.predictive.metric], p.syncPeriodMs));
+  if (p.predictive) consider(isSeasonal(p) ? seasonalProposal(p, h, now) : predictiveProposal(p, h.series[p.predictive.metric], p.syncPeriodMs));
 
   for (const [m, e] of Object.entries(o.failures)) if (!errors.some((x) => x.includes(m))) errors.push(`${m}: ${e}`);
 

@@ -86,11 +86,21 @@ export interface SchedulePolicy {
 
 export interface PredictivePolicy {
   metric: string;
-  model: 'linear' | 'holt-winters';
-  horizon: number;
-  lookback: number;
+  model: 'linear' | 'holt-winters' | 'seasonal';
+  /** how far ahead to forecast; default 10m, or start-up + readiness delay for the seasonal model */
+  horizon?: number;
+  /** history kept for the forecast; default 1d, or 15d for the seasonal model */
+  lookback?: number;
   seasonLength?: number;
   capacityPerReplica?: number;
+  /** seasonal model: detect a season (auto), force one, or use the last value only (off) */
+  season?: 'auto' | '5m' | '15m' | '1h' | '1d' | '1w' | 'off';
+  /** seasonal model: headroom is this quantile of recent actual/forecast ratios */
+  headroomQuantile?: number;
+  /** seasonal model: also size scale-up from the rate of increase over the start-up delay */
+  burst?: boolean;
+  /** seasonal model: percent of capacityPerReplica a forecast may fill */
+  targetUtilization?: number;
 }
 
 export interface CapacityPolicy {

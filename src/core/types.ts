@@ -1,4 +1,5 @@
 // The data decide() reads and returns: what was observed, what is remembered between syncs, and the decision.
+import type { SeasonalState } from './forecast/seasonal.js';
 
 /** Kubernetes-style resources, quantities as strings ("500m", "512Mi"). */
 export interface Resources {
@@ -56,6 +57,8 @@ export interface History {
   lastFired: Record<string, number>;
   /** KEDA-style queue state */
   queue?: { lastActiveTime?: number; consecutiveFailures: number };
+  /** demand history of a seasonal predictive policy (bucketed peaks and forecast errors, in typed arrays) */
+  demand?: SeasonalState;
 }
 
 export function emptyHistory(): History {

@@ -5,6 +5,7 @@ import type { ServicePolicy } from '../config/load.js';
 import type { Decision, History, Observation } from '../core/types.js';
 import { emptyHistory } from '../core/types.js';
 import { appendSeries, decide as coreDecide, historyWindowMs, rememberDecision, rememberScale } from '../core/decide.js';
+import { recordDemand } from '../core/predict.js';
 import { parseQuantity } from '../core/quantity.js';
 import { Workload, p95Of, sloFlags, utilizationOf } from './workload.js';
 import type { LoadSeries, Score, SimResult, SimSetup, Timeline } from './types.js';
@@ -39,6 +40,11 @@ export interface SimulateOptions {
   label?: string;
   /** the decision function; the core's decide() unless measuring the simulator's own cost */
   decide?: DecideFn;
+  /**
+   * Score only steps from this index on: the steps before it are replayed (so the controller has their history,
+   * as a live one would) but not counted. A held-out check tunes on the first part and scores the rest this way.
+   */
+  scoreFrom?: number;
 }
 
 /** Replays `load` through `policy`. Pure apart from time spent: same inputs, same result, in any thread. */
@@ -51,6 +57,7 @@ export function simulateService(policy: ServicePolicy, setup: SimSetup, load: Lo
   const windowMs = historyWindowMs(policy);
   const tl = setup.timeline ? newTimeline(n) : undefined;
   const acts = !policy.paused;
+  const scoreFrom = opts.scoreFrom ?? 0;
 
   let scored = 0;
   let noData = 0;
@@ -80,10 +87,12 @@ export function simulateService(policy: ServicePolicy, setup: SimSetup, load: Lo
     const before = obs.currentReplicas;
     // as the controller does: the series includes this sync's values before deciding
     appendSeries(hist, obs.values, now, windowMs);
+    recordDemand(hist, policy, obs.values, now);
     const d = decide(policy, obs, hist, now);
     // what the controller remembers between syncs, through the same functions it uses
     rememberDecision(hist, d, windowMs);
-    if (d.errors.length) {
+    const scoring = k >= scoreFrom;
+    if (d.errors.length && scoring) {
       // failed reads at no-data steps are the gap treatment working; errors with data are worth a look
       if (demand >= 0) {
         errorCount++;
@@ -95,6 +104,8 @@ export function simulateService(policy: ServicePolicy, setup: SimSetup, load: Lo
     if (acts && d.desiredReplicas !== before) {
       w.scaleTo(d.desiredReplicas, now);
       rememberScale(hist, before, d.desiredReplicas, now);
+    }
+    if (acts && d.desiredReplicas !== before && scoring) {
       const dir = d.desiredReplicas > before ? 1 : -1;
       if (dir > 0) scaleUps++;
       else scaleDowns++;
@@ -105,7 +116,7 @@ export function simulateService(policy: ServicePolicy, setup: SimSetup, load: Lo
       const cores = cpuCores(d.resize.requests.cpu);
       if (cores !== undefined && cores !== w.cpuRequestCores) {
         w.resizeCpu(cores);
-        resizes++;
+        if (scoring) resizes++;
       }
     }
     w.serve(demand, stepMs);
@@ -114,7 +125,9 @@ export function simulateService(policy: ServicePolicy, setup: SimSetup, load: Lo
     const ready = w.ready;
     let flags = 0;
     let u = Number.NaN;
-    if (!(demand >= 0)) {
+    if (!scoring) {
+      // replayed for its history only
+    } else if (!(demand >= 0)) {
       flags = FLAG_NO_DATA;
       noData++;
     } else {
@@ -148,7 +161,7 @@ export function simulateService(policy: ServicePolicy, setup: SimSetup, load: Lo
   const stepMin = stepMs / 60_000;
   const replicaHours = (replicaSteps * stepMs) / 3_600_000;
   const score: Score = {
-    steps: n,
+    steps: n - Math.min(n, scoreFrom),
     scoredSteps: scored,
     noDataSteps: noData,
     violationMinutes: violationSteps * stepMin,

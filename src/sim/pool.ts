@@ -13,6 +13,8 @@ export interface SimTask {
   setup: SimSetup;
   load: LoadSeries;
   label?: string;
+  /** score only from this step on (see SimulateOptions.scoreFrom) */
+  scoreFrom?: number;
 }
 
 export interface RunOptions {
@@ -123,12 +125,17 @@ export class SimPool {
   }
 }
 
+/** The simulation options a task carries. */
+export function taskOptions(t: SimTask): { label?: string; scoreFrom?: number } {
+  return { ...(t.label !== undefined ? { label: t.label } : {}), ...(t.scoreFrom !== undefined ? { scoreFrom: t.scoreFrom } : {}) };
+}
+
 /** Runs tasks in this thread, in order (also the reference the worker pool must match). */
 export function runInline(count: number, make: (i: number) => SimTask, onProgress?: RunOptions['onProgress']): SimResult[] {
   const out: SimResult[] = [];
   for (let i = 0; i < count; i++) {
     const t = make(i);
-    out.push(simulateService(t.policy, t.setup, t.load, t.label !== undefined ? { label: t.label } : {}));
+    out.push(simulateService(t.policy, t.setup, t.load, taskOptions(t)));
     onProgress?.(i + 1, count);
   }
   return out;

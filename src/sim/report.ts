@@ -97,6 +97,7 @@ export function renderText(r: SimulationReport): string {
     const bound = s.bindings.filter((b) => b.signal).map((b) => `${b.metric}<-${b.signal}${b.perPod ? ' (per replica)' : ''}`);
     if (bound.length) out.push(`  metrics fed from the model: ${bound.join(', ')}`);
     for (const n of s.notes) out.push(`  note: ${n}`);
+    if (s.holdout) out.push(`  held out: the last ${num(s.holdout.fraction * 100)}% (from ${new Date(s.holdout.from * 1000).toISOString()}); every row and the bound score only that part, replayed with the history before it${s.holdout.tunedOnSteps ? '; tuning saw only the part before it' : ''}`);
     out.push('');
     out.push(table([HEADER, ...policyRows(s)]));
     for (const res of s.results) {
@@ -117,6 +118,8 @@ function tuneLines(s: ServiceRun): string[] {
   out.push(t.meetsSlo
     ? `  cheapest policy with zero SLO-violation minutes: ${num(b.replicaHours)} replica-hours${b.cost !== null ? `, cost ${num(b.cost, 2)}` : ''} (configured: ${num(c.replicaHours)} replica-hours, ${num(c.violationMinutes, 2)} violation min; bound ${num(s.bound.replicaHours)})`
     : `  no candidate met the SLO at every step; fewest violation minutes: ${num(b.violationMinutes, 2)} (configured: ${num(c.violationMinutes, 2)}), ${num(b.replicaHours)} replica-hours`);
+  if (t.warmupSteps) out.push(`  the first ${t.warmupSteps} steps were replayed for the forecaster's history and not scored`);
+  if (t.robustness) out.push(`  robustness: ${t.robustness.checked} cheapest candidates replayed at ${t.robustness.factors.map((f) => `×${f}`).join(' and ')} demand; the winner ${t.robustness.robust ? 'stays safe at both' : `is the least violating (${t.robustness.winnerViolationMinutes.map((m) => num(m, 2)).join(' / ')} min)`}`);
   for (const [k, v] of Object.entries(t.best.params)) out.push(`    ${k}: ${v}`);
   out.push('', '  winning config:', ...t.snippet.trimEnd().split('\n').map((l) => `    ${l}`), '', '  top candidates:');
   out.push(table([

@@ -35,6 +35,11 @@ export interface SimulateRequest {
   /** config files (full scalepilot.yaml or one service's block) to compare with the config */
   compare?: string[];
   tune?: { budget?: number };
+  /**
+   * Fraction (0..1) at the end of the trace held out: tuning sees only the part before it, and every policy
+   * (and the tuned winner) is scored on the held-out part, replayed with the history before it.
+   */
+  holdout?: number;
   metricSignals?: Record<string, Signal>;
   initialReplicas?: number;
   workers?: number;
@@ -57,6 +62,8 @@ export interface ServiceRun {
   results: Array<SimResult & { vsBound: VsBound }>;
   bound: Bound;
   tune?: TuneResult;
+  /** with --holdout: results and the bound cover only steps from `fromStep` (unix seconds `from`) on */
+  holdout?: { fraction: number; fromStep: number; from: number; tunedOnSteps: number };
   /** the replayed demand (only with timeline) */
   load?: LoadSeries;
 }
@@ -252,7 +259,9 @@ export async function runSimulation(req: SimulateRequest): Promise<SimulationRep
   }
 
   // Every service × policy in one batch over the workers; results come back in task order.
-  const tasks = prepared.flatMap((p) => p.variants.map((v) => ({ policy: v.policy, setup: v.setup, load: p.load, label: v.label })));
+  const splitOf = (p: Prepared) => (req.holdout !== undefined ? Math.floor(p.load.values.length * (1 - req.holdout)) : 0);
+  if (req.holdout !== undefined && !(req.holdout > 0 && req.holdout < 1)) throw new InputError(`--holdout ${req.holdout}: must be between 0% and 100% (e.g. 50%)`);
+  const tasks = prepared.flatMap((p) => p.variants.map((v) => ({ policy: v.policy, setup: v.setup, load: p.load, label: v.label, ...(req.holdout !== undefined ? { scoreFrom: splitOf(p) } : {}) })));
   const pool = new SimPool(req.workers ?? undefined);
   try {
     const run = (n: number, make: (i: number) => (typeof tasks)[number], phase: string) =>
@@ -275,20 +284,34 @@ export async function runSimulation(req: SimulateRequest): Promise<SimulationRep
     let at = 0;
     for (const p of prepared) {
       const first = p.variants[0]!;
-      const bound = clairvoyantBound(p.load, first.setup, first.policy.maxReplicas, req.timeline ?? false);
+      const split = splitOf(p);
+      const scored: LoadSeries = split ? { ...p.load, start: p.load.start + split * p.load.stepMs, values: p.load.values.slice(split) } : p.load;
+      const tuneOn: LoadSeries = split ? { ...p.load, values: p.load.values.slice(0, split) } : p.load;
+      const bound = clairvoyantBound(scored, first.setup, first.policy.maxReplicas, req.timeline ?? false);
       p.run.bound = bound;
       p.run.results = p.variants.map(() => results[at++]!).map((r) => ({ ...r, vsBound: distanceFromBound(r.score, bound) }));
+      if (split) p.run.holdout = { fraction: req.holdout!, fromStep: split, from: scored.start / 1000, tunedOnSteps: req.tune ? split : 0 };
       if (req.tune) {
-        p.run.tune = await tunePolicy(first.policy, first.setup, p.load, {
+        const tuneBound = split ? clairvoyantBound(tuneOn, first.setup, first.policy.maxReplicas) : bound;
+        const demand = first.setup.bindings.find((b) => b.signal === 'rps' && !b.perPod);
+        p.run.tune = await tunePolicy(first.policy, first.setup, tuneOn, {
+          ...(demand ? { demandMetric: demand.metric } : {}),
           ...(req.tune.budget !== undefined ? { budget: req.tune.budget } : {}),
           ...(req.workers !== undefined && req.workers <= 1 ? { workers: 1 } : { pool }),
           // a floor above the most replicas the traffic ever needs only costs more
-          maxUsefulMinReplicas: Math.max(bound.peakReplicas, first.policy.minReplicas),
+          maxUsefulMinReplicas: Math.max(tuneBound.peakReplicas, first.policy.minReplicas),
           initialReplicas: req.initialReplicas !== undefined
             ? () => req.initialReplicas!
             : (c) => startReplicas(c, first.setup.workload, first.setup.slo, p.load.values.find((v) => v >= 0)),
           onProgress: (d, t) => req.onProgress?.(`tune ${p.run.service}`, d, t),
         });
+        if (split) {
+          // the winner replayed over the whole trace and scored on the held-out part only
+          const best = p.run.tune.best.policy;
+          const setup = { ...first.setup, ...(req.initialReplicas === undefined ? { initialReplicas: startReplicas(best, first.setup.workload, first.setup.slo, p.load.values.find((v) => v >= 0)) } : {}) };
+          const [r] = await run(1, () => ({ policy: best, setup, load: p.load, label: 'tuned (held out)', scoreFrom: split }), 'held-out check');
+          p.run.results.push({ ...r!, vsBound: distanceFromBound(r!.score, bound) });
+        }
       }
     }
   } finally {

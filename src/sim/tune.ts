@@ -1,6 +1,8 @@
 // Searches HPA parameters (target, scale-down stabilization window, scale-up and scale-down policies,
-// minReplicas) for the cheapest policy with no SLO-violation minutes on a trace. Small spaces are searched
-// exhaustively; larger ones by block coordinate search from the configured policy, within an evaluation budget.
+// minReplicas) and the predictive mechanisms (seasonal forecast on/off, season, headroom quantile, burst sizing)
+// for the cheapest policy with no SLO-violation minutes on a trace. Small spaces are searched exhaustively; larger
+// ones by block coordinate search from the configured policy (and from it with forecasting on), within an
+// evaluation budget. The cheapest candidates are then replayed at ±10% demand and the cheapest that stays safe wins.
 import { stringify as toYaml } from 'yaml';
 import type { ServicePolicy } from '../config/load.js';
 import { formatMilli, parseMilli } from '../core/quantity.js';
@@ -48,7 +50,14 @@ export interface TuneResult {
   meetsSlo: boolean;
   /** YAML for the service: minReplicas and its hpa block */
   snippet: string;
+  /** steps replayed before scoring starts (a forecaster's learning time), 0 when everything is scored */
+  warmupSteps: number;
+  /** the robustness check: candidates replayed with demand scaled by each factor, and how the winner fared */
+  robustness?: { factors: number[]; checked: number; winnerViolationMinutes: number[]; robust: boolean };
 }
+
+/** Demand factors a winner must stay safe under (a traffic forecast is never exact). */
+export const ROBUSTNESS_FACTORS = [0.9, 1.1];
 
 const UTILIZATION_GRID = [30, 40, 50, 55, 60, 65, 70, 75, 80, 85, 90, 95];
 const VALUE_FACTORS = [0.5, 0.6, 0.7, 0.8, 0.9, 1.1, 1.2, 1.3, 1.5];
@@ -108,8 +117,33 @@ function firstTarget(p: ServicePolicy): { holder: (q: ServicePolicy) => TargetHo
   return undefined;
 }
 
+const QUANTILE_GRID = [0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1];
+const SEASON_GRID = ['auto', '1h', '1d', '1w', 'off'] as const;
+
+function seasonalOn(q: ServicePolicy): NonNullable<ServicePolicy['predictive']> | undefined {
+  return q.predictive?.model === 'seasonal' ? q.predictive : undefined;
+}
+
+/** Forecast on/off, season, headroom quantile and burst sizing, for a service with an aggregate demand metric. */
+function predictiveParams(p: ServicePolicy, demandMetric: string): TuneParam[] {
+  const pr = p.predictive;
+  const cur = pr ? (pr.model === 'seasonal' ? 'seasonal' : pr.model) : 'off';
+  const on: TuneValue = { label: 'seasonal', apply: (q) => { q.predictive = { metric: demandMetric, model: 'seasonal' }; } };
+  const off: TuneValue = { label: 'off', apply: (q) => { delete q.predictive; } };
+  const sp = seasonalOn(p);
+  const season = sp?.season ?? 'auto';
+  const quantile = sp?.headroomQuantile ?? 0.99;
+  const burst = sp?.burst ?? true;
+  return [
+    { name: 'predictive', group: 'forecast', values: [{ label: cur }, ...[on, off].filter((v) => v.label !== cur)] },
+    { name: 'predictive season', values: [{ label: season }, ...SEASON_GRID.filter((v) => v !== season).map((v) => ({ label: v, apply: (q: ServicePolicy) => { const s = seasonalOn(q); if (s) s.season = v; } }))] },
+    { name: 'predictive headroomQuantile', group: 'forecast', values: [{ label: String(quantile) }, ...QUANTILE_GRID.filter((v) => v !== quantile).map((v) => ({ label: String(v), apply: (q: ServicePolicy) => { const s = seasonalOn(q); if (s) s.headroomQuantile = v; } }))] },
+    { name: 'predictive burst', group: 'forecast', values: [{ label: String(burst) }, { label: String(!burst), apply: (q) => { const s = seasonalOn(q); if (s) s.burst = !burst; } }] },
+  ];
+}
+
 /** The parameters searched for a policy, each with its configured value first. */
-export function tuneParams(p: ServicePolicy, maxUseful: number): TuneParam[] {
+export function tuneParams(p: ServicePolicy, maxUseful: number, demandMetric?: string): TuneParam[] {
   if (!p.hpa) throw new InputError(`services.${p.name}: --tune searches the hpa block's parameters, and this service has no hpa block; add one (e.g. a cpu Utilization target)`);
   const out: TuneParam[] = [];
   const t = firstTarget(p);
@@ -167,6 +201,7 @@ export function tuneParams(p: ServicePolicy, maxUseful: number): TuneParam[] {
     group: 'steady',
     values: [{ label: String(p.minReplicas) }, ...[...mins].sort((a, b) => a - b).map((v) => ({ label: String(v), apply: (q: ServicePolicy) => { q.minReplicas = v; } }))],
   });
+  if (demandMetric !== undefined) out.push(...predictiveParams(p, demandMetric));
   return out;
 }
 
@@ -203,12 +238,22 @@ export interface TuneOptions {
   /** the most replicas worth trying as minReplicas (e.g. the bound's peak) */
   maxUsefulMinReplicas?: number;
   onProgress?: (evaluated: number, planned: number) => void;
+  /** an aggregate demand metric (total rps) the seasonal forecast can read; without it forecasting is not searched */
+  demandMetric?: string;
+  /** candidates (cheapest safe first) replayed at ±10% demand; 0 skips the check (default 12) */
+  robustTop?: number;
+}
+
+function scaled(load: LoadSeries, f: number): LoadSeries {
+  const v = new Float64Array(load.values.length);
+  for (let i = 0; i < v.length; i++) v[i] = load.values[i]! * f;
+  return { ...load, values: v };
 }
 
 /** Tunes `policy` on `load`. Deterministic: the same inputs give the same winner in any number of threads. */
 export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: LoadSeries, opts: TuneOptions = {}): Promise<TuneResult> {
   const budget = Math.max(1, opts.budget ?? 400);
-  const params = tuneParams(policy, opts.maxUsefulMinReplicas ?? policy.maxReplicas);
+  const params = tuneParams(policy, opts.maxUsefulMinReplicas ?? policy.maxReplicas, opts.demandMetric);
   const space = params.reduce((n, p) => n * p.values.length, 1);
   const quiet = { ...setup, timeline: false };
   const seen = new Map<string, Candidate>();
@@ -220,16 +265,23 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     idx.forEach((v, i) => params[i]!.values[v]!.apply?.(q));
     return q;
   };
+  // With forecasting in the space, the first third of the trace is replayed but not scored: a forecaster is judged
+  // on the steady state it will run in (a live one keeps its history), not on the days it spent learning; every
+  // candidate is scored on the same steps, so the comparison stays fair.
+  const warmup = opts.demandMetric !== undefined ? Math.floor(load.values.length / 3) : 0;
+  const runAll = async (policies: ServicePolicy[], on: LoadSeries, progress?: (n: number) => void): Promise<SimResult[]> => {
+    const make = (i: number) => {
+      const p = policies[i]!;
+      return { policy: p, setup: opts.initialReplicas ? { ...quiet, initialReplicas: opts.initialReplicas(p) } : quiet, load: on, label: `candidate ${seen.size + i + 1}`, ...(warmup ? { scoreFrom: warmup } : {}) };
+    };
+    return opts.pool ? await opts.pool.run(policies.length, make, progress) : await simulateMany(policies.length, make, { ...(opts.workers !== undefined ? { workers: opts.workers } : {}), ...(progress ? { onProgress: progress } : {}) });
+  };
   const evaluate = async (batch: number[][]): Promise<Candidate[]> => {
     const todo = batch.filter((idx) => !seen.has(idx.join(','))).slice(0, Math.max(0, budget - seen.size));
     const policies = todo.map(build);
-    const make = (i: number) => {
-      const p = policies[i]!;
-      return { policy: p, setup: opts.initialReplicas ? { ...quiet, initialReplicas: opts.initialReplicas(p) } : quiet, load, label: `candidate ${seen.size + i + 1}` };
-    };
     const done = seen.size;
     const progress = (n: number) => opts.onProgress?.(done + n, Math.min(budget, space));
-    const results = opts.pool ? await opts.pool.run(todo.length, make, progress) : await simulateMany(todo.length, make, { ...(opts.workers !== undefined ? { workers: opts.workers } : {}), onProgress: progress });
+    const results = await runAll(policies, load, progress);
     todo.forEach((idx, i) => {
       const key = idx.join(',');
       const paramsLabel: Record<string, string> = {};
@@ -251,10 +303,21 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     // off together (a higher floor lets a higher target through), so they are searched as one grid; each
     // behavior parameter is searched alone. Rounds repeat from the best so far until nothing improves.
     mode = 'coordinate';
-    const together = params.map((p, i) => (p.group ? i : -1)).filter((i) => i >= 0);
-    const blocks = [together, ...params.map((p, i) => (p.group ? -1 : i)).filter((i) => i >= 0).map((i) => [i])].filter((b) => b.length);
+    // The forecast's switches and headroom are one grid too (the headroom only matters with the forecast on), and
+    // go first: with forecasting on, the cheapest floor and target are different ones.
+    const groups = new Map<string, number[]>();
+    params.forEach((p, i) => { if (p.group) groups.set(p.group, [...(groups.get(p.group) ?? []), i]); });
+    const grouped = [...groups.entries()].sort(([a], [b]) => Number(b === 'forecast') - Number(a === 'forecast')).map(([, b]) => b);
+    const blocks = [...grouped, ...params.map((p, i) => (p.group ? -1 : i)).filter((i) => i >= 0).map((i) => [i])].filter((b) => b.length);
     let cur = start.slice();
-    let [best] = await evaluate([cur]);
+    // forecasting changes which floor and target are cheapest, so the search also starts from it switched on
+    const starts = [cur];
+    const pi = params.findIndex((p) => p.name === 'predictive');
+    const onAt = pi >= 0 ? params[pi]!.values.findIndex((v) => v.label === 'seasonal') : -1;
+    if (onAt > 0) { const alt = cur.slice(); alt[pi] = onAt; starts.push(alt); }
+    const firsts = await evaluate(starts);
+    let best = firsts[0];
+    for (let i = 1; i < firsts.length; i++) if (better(firsts[i]!, best!)) { best = firsts[i]; cur = starts[i]!; }
     for (let round = 0; round < 5 && seen.size < budget; round++) {
       const before = cur.join(',');
       for (const block of blocks) {
@@ -271,8 +334,25 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     }
   }
   const all = [...seen.entries()].sort(([ka, a], [kb, b]) => compareCandidates(a.result, b.result) || rank.get(ka)! - rank.get(kb)!).map(([, c]) => c);
-  const best = all[0]!;
+  let best = all[0]!;
   const configured = seen.get(start.join(','))!;
+  // Robustness: the cheapest candidates replayed with demand 10% lower and higher; the first that stays safe wins.
+  let robustness: TuneResult['robustness'];
+  const topN = opts.robustTop ?? 12;
+  if (topN > 0) {
+    const safe = all.filter((c) => c.result.score.violationMinutes === 0);
+    const pool = (safe.length ? safe : all).slice(0, topN);
+    const stressed: SimResult[][] = [];
+    for (const f of ROBUSTNESS_FACTORS) stressed.push(await runAll(pool.map((c) => c.policy), scaled(load, f)));
+    const worst = (i: number) => stressed.reduce((n, r) => n + r[i]!.score.violationMinutes, 0);
+    let pick = pool.findIndex((_, i) => worst(i) === 0);
+    const robust = pick >= 0;
+    if (!robust) pick = pool.reduce((b, _, i) => (worst(i) < worst(b) ? i : b), 0);
+    best = pool[pick]!;
+    robustness = { factors: ROBUSTNESS_FACTORS, checked: pool.length, winnerViolationMinutes: stressed.map((r) => r[pick]!.score.violationMinutes), robust };
+    all.splice(all.indexOf(best), 1);
+    all.unshift(best);
+  }
   return {
     mode,
     space,
@@ -283,6 +363,8 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     top: all.slice(0, 10),
     meetsSlo: best.result.score.violationMinutes === 0,
     snippet: serviceSnippet(best.policy),
+    warmupSteps: warmup,
+    ...(robustness ? { robustness } : {}),
   };
 }
 
@@ -291,5 +373,5 @@ export function serviceSnippet(p: ServicePolicy): string {
   const hpa: Record<string, unknown> = { metrics: p.hpa?.metrics ?? [] };
   if (p.hpa?.behavior) hpa.behavior = p.hpa.behavior;
   if (p.hpa?.tolerance !== undefined) hpa.tolerance = p.hpa.tolerance;
-  return toYaml({ services: { [p.name]: { minReplicas: p.minReplicas, maxReplicas: p.maxReplicas, hpa } } });
+  return toYaml({ services: { [p.name]: { minReplicas: p.minReplicas, maxReplicas: p.maxReplicas, hpa, ...(p.predictive ? { predictive: p.predictive } : {}) } } });
 }

@@ -1,0 +1,325 @@
+// Seasonal demand forecasting kept in constant memory: per-bucket peaks in a ring buffer, seasonality found by
+// autocorrelation at candidate periods (a day, a week), a seasonal-naive forecast scaled by the recent level, and
+// the empirical distribution of its own recent errors (kept sorted) from which headroom is read as a quantile.
+// Updates are O(bucket window) per completed bucket; a forecast is O(level window + horizon).
+
+export const DAY_MS = 86_400_000;
+export const WEEK_MS = 7 * DAY_MS;
+
+/** Which season to use: detect one (auto), force one, or none (the forecast then stays off). */
+export type SeasonChoice = 'auto' | '5m' | '15m' | '1h' | '1d' | '1w' | 'off';
+
+/** Periods of the schedules real traffic follows: timers and cron jobs (5m, 15m, 1h), people (1d, 1w). */
+export const SEASONS: ReadonlyArray<[label: Exclude<SeasonChoice, 'auto' | 'off'>, ms: number]> = [
+  ['5m', 300_000], ['15m', 900_000], ['1h', 3_600_000], ['1d', DAY_MS], ['1w', WEEK_MS],
+];
+
+export interface SeasonalOptions {
+  /** width of a bucket: each bucket keeps the highest demand seen in it */
+  bucketMs: number;
+  /** history kept (ring length); two cycles of a season are needed to detect it */
+  lookbackMs: number;
+  /** buckets ahead a decision must cover: start-up + readiness delay, in buckets (>= 1) */
+  horizonBuckets: number;
+  season: SeasonChoice;
+  /** forecast errors kept for the headroom quantile */
+  errorWindowMs: number;
+}
+
+export interface SeasonInfo {
+  /** season in buckets; 0 when none is used */
+  period: number;
+  label: string;
+  /** autocorrelation at the period (NaN when not measured) */
+  acf: number;
+  /** why no season is used (empty when one is) */
+  why: string;
+}
+
+/** The latest ratios in arrival order (ring) and the same values sorted, so any quantile is one read. */
+export interface ErrorWindow {
+  sorted: Float64Array;
+  ring: Float64Array;
+  count: number;
+  next: number;
+}
+
+function newErrorWindow(cap: number): ErrorWindow {
+  return { sorted: new Float64Array(cap), ring: new Float64Array(cap), count: 0, next: 0 };
+}
+
+/** Plain data (typed arrays), held in the controller's History; mutated only by recordDemandSample(). */
+export interface SeasonalState {
+  opts: SeasonalOptions;
+  /** per-bucket peaks; 32-bit floats keep 15 days of minutes in 86 kB per service, precise to 7 digits */
+  values: Float32Array;
+  /** absolute bucket index (floor(t / bucketMs)) of the newest bucket; -1 before the first sample */
+  last: number;
+  /** absolute index of the oldest bucket that holds data (the ring may not be full yet) */
+  first: number;
+  /** actual / forecast of the seasonal forecast for completed buckets */
+  errors: ErrorWindow;
+  /** actual / value one horizon earlier: the errors of a persistence (reactive) forecast */
+  naive: ErrorWindow;
+  season: SeasonInfo;
+  /** bucket index at which seasonality was last checked */
+  checkedAt: number;
+}
+
+/** Autocorrelation strength below which a period is not treated as a season. */
+const MIN_ACF = 0.5;
+/** Complete cycles of history needed before a season is trusted. */
+const MIN_CYCLES = 2;
+/** Level window for scaling last season's value to today's level. */
+const LEVEL_MS = 3_600_000;
+/** How often seasonality is re-checked. */
+const RECHECK_MS = 4 * 3_600_000;
+
+export function newSeasonalState(opts: SeasonalOptions): SeasonalState {
+  const cap = Math.max(4, Math.ceil(opts.lookbackMs / opts.bucketMs));
+  const errCap = Math.max(8, Math.ceil(opts.errorWindowMs / opts.bucketMs));
+  return {
+    opts,
+    values: new Float32Array(cap).fill(Number.NaN),
+    last: -1,
+    first: -1,
+    errors: newErrorWindow(errCap),
+    naive: newErrorWindow(errCap),
+    season: { period: 0, label: 'none', acf: Number.NaN, why: 'no history yet' },
+    checkedAt: -1,
+  };
+}
+
+function at(s: SeasonalState, b: number): number {
+  if (b < s.first || b > s.last || b <= s.last - s.values.length) return Number.NaN;
+  return s.values[b % s.values.length]!;
+}
+
+function levelBuckets(s: SeasonalState): number {
+  return Math.max(1, Math.round(LEVEL_MS / s.opts.bucketMs));
+}
+
+/**
+ * Forecast of bucket j from data through bucket i (i < j): the mean of the values at j's position in the cycles
+ * of the last level window (one cycle for periods of an hour or more), times the ratio of the recent level (L
+ * buckets ending at i) to the level one season earlier. The ratio follows growth and day-to-day level changes; the
+ * seasonal values carry the shape. NaN when the data it needs is missing.
+ */
+export function forecastBucket(s: SeasonalState, i: number, j: number, period: number): number {
+  const L = levelBuckets(s);
+  const cycles = Math.max(1, Math.floor(L / period));
+  let base = 0;
+  let nb = 0;
+  for (let c = 1; c <= cycles; c++) {
+    let b = j - c * period;
+    while (b > i) b -= period; // a short period's cycle can end after i: use its last complete turn
+    const v = at(s, b);
+    if (v >= 0) { base += v; nb++; }
+  }
+  if (!nb) return Number.NaN;
+  base /= nb;
+  if (cycles > 1) return base; // cycles within the level window already sit at today's level
+  let now = 0;
+  let then = 0;
+  for (let b = i - L + 1; b <= i; b++) {
+    const a = at(s, b);
+    const c = at(s, b - period);
+    if (a >= 0 && c >= 0) { now += a; then += c; }
+  }
+  if (!(then > 0)) return then === 0 && now === 0 ? base : Number.NaN;
+  return base * (now / then);
+}
+
+/** Pearson correlation of the series with itself `lag` buckets earlier, over the buckets held. */
+export function autocorrelation(s: SeasonalState, lag: number): number {
+  let n = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+  for (let b = Math.max(s.first + lag, s.last - s.values.length + 1 + lag); b <= s.last; b++) {
+    const x = at(s, b);
+    const y = at(s, b - lag);
+    if (!(x >= 0 && y >= 0)) continue;
+    n++; sx += x; sy += y; sxx += x * x; syy += y * y; sxy += x * y;
+  }
+  if (n < 3) return Number.NaN;
+  const cov = sxy - (sx * sy) / n;
+  const vx = sxx - (sx * sx) / n;
+  const vy = syy - (sy * sy) / n;
+  if (!(vx > 0 && vy > 0)) return Number.NaN;
+  return cov / Math.sqrt(vx * vy);
+}
+
+function span(s: SeasonalState): number {
+  return s.first < 0 ? 0 : s.last - Math.max(s.first, s.last - s.values.length + 1) + 1;
+}
+
+function formatSpan(ms: number): string {
+  if (ms % 3_600_000 === 0 && ms > 0) return ms % DAY_MS === 0 ? `${ms / DAY_MS}d` : `${ms / 3_600_000}h`;
+  if (ms >= 3_600_000) return `${(ms / 3_600_000).toFixed(1)}h`;
+  return `${Math.round(ms / 60_000)}m`;
+}
+
+/** Picks the season: the candidate with the strongest autocorrelation above MIN_ACF and enough cycles of history. */
+export function detectSeason(s: SeasonalState): SeasonInfo {
+  const { bucketMs, season } = s.opts;
+  if (season === 'off') return { period: 0, label: 'none', acf: Number.NaN, why: 'seasonal forecasting is off' };
+  const have = span(s);
+  const candidates = season === 'auto' ? SEASONS : SEASONS.filter(([l]) => l === season);
+  let best: SeasonInfo | undefined;
+  const weak: string[] = [];
+  const short: string[] = [];
+  let flat = false;
+  for (const [label, ms] of candidates) {
+    const period = Math.round(ms / bucketMs);
+    if (period < 2) continue; // a season of one bucket is just the last value
+    if (period * MIN_CYCLES + 1 > s.values.length || have < period * MIN_CYCLES) { short.push(`${label} needs ${formatSpan(MIN_CYCLES * ms)}`); continue; }
+    const acf = autocorrelation(s, period);
+    if (Number.isNaN(acf)) { flat = true; continue; }
+    if (!(acf >= MIN_ACF)) { weak.push(`${label} ${acf.toFixed(2)}`); continue; }
+    // a cycle shows as a peak of the autocorrelation at its period; any smooth series is merely similar to itself
+    // a little earlier, with an autocorrelation that only falls with the lag
+    const half = autocorrelation(s, Math.max(1, Math.round(period / 2)));
+    if (!(acf > half)) { weak.push(`${label} ${acf.toFixed(2)} (no peak)`); continue; }
+    // a multiple of a season correlates about as well as the season itself: it must do clearly better to win
+    if (!best || acf > best.acf + (period % best.period === 0 ? 0.05 : 0)) best = { period, label, acf, why: '' };
+  }
+  if (best) return best;
+  const parts: string[] = [];
+  if (flat) parts.push('no variation');
+  if (weak.length) parts.push(`autocorrelation at ${weak.join(', ')} (needs ${MIN_ACF})`);
+  if (short.length) parts.push(`${formatSpan(have * bucketMs)} of history: ${short.join(', ')}`);
+  return { period: 0, label: 'none', acf: Number.NaN, why: `no ${season === 'auto' ? '' : `${season} `}seasonality: ${parts.join('; ')}` };
+}
+
+function insertSorted(a: Float64Array, n: number, v: number): void {
+  let lo = 0, hi = n;
+  while (lo < hi) { const m = (lo + hi) >> 1; if (a[m]! <= v) lo = m + 1; else hi = m; }
+  a.copyWithin(lo + 1, lo, n);
+  a[lo] = v;
+}
+
+function removeSorted(a: Float64Array, n: number, v: number): void {
+  let lo = 0, hi = n;
+  while (lo < hi) { const m = (lo + hi) >> 1; if (a[m]! < v) lo = m + 1; else hi = m; }
+  a.copyWithin(lo, lo + 1, n);
+}
+
+function pushError(e: ErrorWindow, r: number): void {
+  const cap = e.ring.length;
+  if (e.count === cap) {
+    removeSorted(e.sorted, cap, e.ring[e.next]!);
+    e.count--;
+  }
+  e.ring[e.next] = r;
+  e.next = (e.next + 1) % cap;
+  insertSorted(e.sorted, e.count, r);
+  e.count++;
+}
+
+/** Records the error of the forecast that was made for bucket j one horizon before it. */
+function scoreBucket(s: SeasonalState, j: number, naiveToo = true): void {
+  const actual = at(s, j);
+  if (!(actual >= 0)) return;
+  if (naiveToo) {
+    const before = at(s, j - s.opts.horizonBuckets);
+    if (before > 0) pushError(s.naive, actual / before);
+  }
+  const p = s.season.period;
+  if (!p) return;
+  const f = forecastBucket(s, j - s.opts.horizonBuckets, j, p);
+  if (f > 0) pushError(s.errors, actual / f);
+}
+
+function recheck(s: SeasonalState): void {
+  const prev = s.season.period;
+  s.season = detectSeason(s);
+  s.checkedAt = s.last;
+  if (s.season.period !== prev) {
+    // a new season: its error distribution is rebuilt from the history held, so headroom is known at once
+    s.errors.count = s.errors.next = 0;
+    if (s.season.period) {
+      const from = Math.max(s.last - s.errors.ring.length + 1, s.first + s.season.period + s.opts.horizonBuckets);
+      for (let j = from; j < s.last; j++) scoreBucket(s, j, false);
+    }
+  }
+}
+
+/** Adds one observation of demand at time t (epoch ms). Older-than-newest buckets are ignored. */
+export function recordDemandSample(s: SeasonalState, t: number, v: number): void {
+  if (!(v >= 0) || !Number.isFinite(v)) return;
+  const b = Math.floor(t / s.opts.bucketMs);
+  const cap = s.values.length;
+  if (s.last < 0) {
+    s.first = s.last = b;
+    s.values[b % cap] = v;
+    recheck(s);
+    return;
+  }
+  if (b < s.last) return;
+  if (b === s.last) {
+    const k = b % cap;
+    if (!(s.values[k]! >= v)) s.values[k] = v;
+    return;
+  }
+  // the newest bucket is complete: score the forecast made for it, then open the new one (gaps stay NaN)
+  scoreBucket(s, s.last);
+  for (let g = Math.max(s.last + 1, b - cap + 1); g < b; g++) s.values[g % cap] = Number.NaN;
+  s.values[b % cap] = v;
+  s.last = b;
+  if (s.first <= b - cap) s.first = b - cap + 1;
+  // with too little history the check is cheap (no autocorrelation) and keeps the reason's figures current
+  const young = !s.season.period && span(s) <= MIN_CYCLES * Math.round(DAY_MS / s.opts.bucketMs);
+  if (young || b - s.checkedAt >= Math.max(1, Math.round(RECHECK_MS / s.opts.bucketMs))) recheck(s);
+}
+
+/** The q-quantile (0..1) of recent actual/forecast ratios; NaN when none are known. */
+export function errorQuantile(e: ErrorWindow, q: number): number {
+  if (!e.count) return Number.NaN;
+  const idx = Math.min(e.count - 1, Math.max(0, Math.ceil(q * e.count) - 1));
+  return e.sorted[idx]!;
+}
+
+/** Errors needed before the q-quantile means something: enough that it is not simply the largest by default. */
+function minErrors(e: ErrorWindow, q: number): number {
+  return Math.min(e.ring.length, 100, Math.max(10, Math.ceil(1 / Math.max(1e-6, 1 - q))));
+}
+
+export interface SeasonalForecast {
+  model: 'seasonal' | 'persistence';
+  /** highest forecast demand over the horizon buckets after now */
+  peak: number;
+  /** q-quantile of recent actual/forecast ratios (the headroom factor) */
+  factor: number;
+  /** errors the factor was read from */
+  errors: number;
+  season: SeasonInfo;
+}
+
+/**
+ * Forecast for the horizon after time `now`: seasonal when a season is known and its recent errors are tighter
+ * than persistence's, otherwise persistence (the demand now, with the quantile of how much it rose over one
+ * horizon recently): the reactive fallback, which says why. Demand with a season can still move mostly by
+ * unscheduled events (a match, a launch); then the seasonal shape predicts less than the last value does.
+ */
+export function seasonalForecast(s: SeasonalState, now: number, q: number): SeasonalForecast | { why: string } {
+  const i = Math.min(s.last, Math.floor(now / s.opts.bucketMs));
+  let why = s.season.why;
+  const needNaive = minErrors(s.naive, q);
+  const cur = at(s, i);
+  const naiveFactor = s.naive.count >= needNaive && cur >= 0 ? errorQuantile(s.naive, q) : Number.NaN;
+  if (s.season.period) {
+    const need = minErrors(s.errors, q);
+    if (s.errors.count < need) why = `${s.errors.count} seasonal forecast errors known, the ${q} quantile needs ${need}`;
+    else {
+      let peak = Number.NaN;
+      for (let h = 1; h <= s.opts.horizonBuckets; h++) {
+        const f = forecastBucket(s, i, i + h, s.season.period);
+        if (f >= 0 && !(peak >= f)) peak = f;
+      }
+      const factor = errorQuantile(s.errors, q);
+      if (!(peak >= 0)) why = `no ${s.season.label} history one season before the horizon`;
+      else if (!(naiveFactor < factor)) return { model: 'seasonal', peak, factor, errors: s.errors.count, season: s.season };
+      else why = `the ${s.season.label} season's recent forecast errors (×${factor.toFixed(2)} at ${q}) are wider than the last value's`;
+    }
+  }
+  if (Number.isNaN(naiveFactor)) return { why: `${why}; ${s.naive.count} recent changes known, the ${q} quantile needs ${needNaive}` };
+  return { model: 'persistence', peak: cur, factor: naiveFactor, errors: s.naive.count, season: { ...s.season, why } };
+}

@@ -1,0 +1,145 @@
+// The seasonal forecaster: season detection by autocorrelation, the level-scaled seasonal-naive forecast, the
+// sorted error window behind the headroom quantile, and its reactive (persistence) fallback.
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import {
+  DAY_MS,
+  autocorrelation,
+  detectSeason,
+  errorQuantile,
+  forecastBucket,
+  newSeasonalState,
+  recordDemandSample,
+  seasonalForecast,
+  type SeasonChoice,
+  type SeasonalState,
+} from '../../../src/core/forecast/seasonal.js';
+
+const MIN = 60_000;
+const T0 = Date.parse('2024-01-01T00:00:00Z');
+
+function state(season: SeasonChoice = 'auto', horizonBuckets = 1): SeasonalState {
+  return newSeasonalState({ bucketMs: MIN, lookbackMs: 15 * DAY_MS, horizonBuckets, season, errorWindowMs: DAY_MS });
+}
+
+/** A deterministic pseudo-random stream (no Math.random in tests that must reproduce). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (s * 1103515245 + 12345) >>> 0) / 4294967296);
+}
+
+function feed(s: SeasonalState, minutes: number, f: (m: number) => number): void {
+  for (let m = 0; m < minutes; m++) recordDemandSample(s, T0 + m * MIN, f(m));
+}
+
+const daily = (m: number) => 1000 + 800 * Math.sin((2 * Math.PI * m) / 1440);
+
+describe('season detection', () => {
+  const cases: Array<[string, number, (m: number) => number, RegExp | [number, string]]> = [
+    ['a daily cycle over 3 days is a 1d season', 3 * 1440, daily, [1440, '1d']],
+    ['timer spikes every 5 minutes over noise are a 5m season', 3 * 60, ((r) => (m: number) => (m % 5 === 0 ? 30 : 10) + 4 * r())(rng(3)), [5, '5m']],
+    ['the same cycle over 30 hours is too little history', 30 * 60, daily, /autocorrelation at 5m 1\.00 \(no peak\), 15m 1\.00 \(no peak\), 1h 0\.97 \(no peak\) \(needs 0\.5\); 30h of history: 1d needs 2d, 1w needs 14d/],
+    ['a constant series has no variation', 3 * 1440, () => 500, /^no seasonality: no variation; 3d of history: 1w needs 14d$/],
+    ['noise around a level has no season', 3 * 1440, ((r) => () => 500 + 100 * r())(rng(7)), /autocorrelation at 5m -?0\.0\d, 15m -?0\.0\d, 1h -?0\.0\d, 1d -?0\.0\d \(needs 0\.5\)/],
+  ];
+  for (const [name, minutes, f, expected] of cases) {
+    it(name, () => {
+      const s = state();
+      feed(s, minutes, f);
+      const d = detectSeason(s);
+      if (Array.isArray(expected)) {
+        assert.equal(d.period, expected[0]);
+        assert.equal(d.label, expected[1]);
+        assert.ok(d.acf > 0.9, `acf ${d.acf}`);
+      } else {
+        assert.equal(d.period, 0);
+        assert.match(d.why, expected);
+      }
+    });
+  }
+  it('season off never detects one', () => {
+    const s = state('off');
+    feed(s, 3 * 1440, daily);
+    assert.equal(detectSeason(s).period, 0);
+    assert.match(detectSeason(s).why, /off/);
+  });
+  it('autocorrelation of a pure sinusoid at its own period is 1, at half its period -1', () => {
+    const s = state();
+    feed(s, 3 * 1440, daily);
+    assert.ok(Math.abs(autocorrelation(s, 1440) - 1) < 1e-9);
+    assert.ok(Math.abs(autocorrelation(s, 720) + 1) < 1e-6);
+  });
+});
+
+describe('forecast', () => {
+  it('scales last season by the level ratio: a cycle growing 10% a day is forecast exactly', () => {
+    const s = state();
+    const grow = (m: number) => daily(m) * 1.1 ** (Math.floor(m / 1440));
+    feed(s, 2 * 1440 + 600, grow);
+    const m = 2 * 1440 + 599;
+    const i = T0 / MIN + m; // buckets are numbered from the epoch
+    // the level window (60 buckets) is all inside day 2, one season before inside day 1: ratio 1.1
+    const f = forecastBucket(s, i, i + 1, 1440);
+    assert.ok(Math.abs(f - grow(m + 1)) < 1e-6, `${f} vs ${grow(m + 1)}`);
+  });
+  it('forecasts the seasonal peak with the error quantile as headroom', () => {
+    const s = state('auto', 2);
+    const r = rng(3);
+    feed(s, 3 * 1440, (m) => daily(m) * (1 + 0.05 * (r() - 0.5)));
+    const f = seasonalForecast(s, T0 + (3 * 1440 - 1) * MIN, 0.99);
+    assert.ok('peak' in f);
+    assert.equal(f.model, 'seasonal');
+    assert.equal(f.season.label, '1d');
+    assert.ok(f.factor > 1 && f.factor < 1.1, `factor ${f.factor}`);
+    assert.ok(f.errors >= 1000, `${f.errors} errors`);
+  });
+  it('falls back to persistence (reactive) with a reason when there is no season', () => {
+    const s = state();
+    const r = rng(11);
+    feed(s, 12 * 60, () => 500 + 50 * r());
+    const f = seasonalForecast(s, T0 + (12 * 60 - 1) * MIN, 0.95);
+    assert.ok('peak' in f);
+    assert.equal(f.model, 'persistence');
+    assert.match(f.season.why, /12h of history: 1d needs 2d, 1w needs 14d/);
+  });
+  it('says why there is no forecast at all with a few minutes of history', () => {
+    const s = state();
+    feed(s, 5, () => 100);
+    const f = seasonalForecast(s, T0 + 4 * MIN, 0.99);
+    assert.ok('why' in f);
+    assert.match(f.why, /recent changes known, the 0\.99 quantile needs 100/);
+  });
+});
+
+describe('error window', () => {
+  it('keeps the newest ratios sorted and reads quantiles from them', () => {
+    const s = state();
+    // a persistence error per completed bucket: actual / value one bucket earlier
+    const values = [100, 200, 100, 300, 150, 150];
+    values.forEach((v, m) => recordDemandSample(s, T0 + m * MIN, v));
+    // completed buckets 1..4 score 200/100, 100/200, 300/100, 150/300 (bucket 5 is still open)
+    assert.equal(s.naive.count, 4);
+    assert.deepEqual(Array.from(s.naive.sorted.subarray(0, 4)), [0.5, 0.5, 2, 3]);
+    assert.equal(errorQuantile(s.naive, 1), 3);
+    assert.equal(errorQuantile(s.naive, 0.5), 0.5);
+    assert.equal(errorQuantile(s.naive, 0.75), 2);
+  });
+  it('drops the oldest ratio once the window is full', () => {
+    const s = newSeasonalState({ bucketMs: MIN, lookbackMs: DAY_MS, horizonBuckets: 1, season: 'off', errorWindowMs: 8 * MIN });
+    for (let m = 0; m < 20; m++) recordDemandSample(s, T0 + m * MIN, m === 3 ? 1000 : 100);
+    // the spike's ratios (10 and 0.1) were scored at buckets 3 and 4 and have left the 8-bucket window
+    assert.equal(s.naive.count, 8);
+    assert.equal(errorQuantile(s.naive, 1), 1);
+    assert.equal(errorQuantile(s.naive, 0), 1);
+  });
+  it('a peak within a bucket is kept, late and invalid samples are ignored', () => {
+    const s = state();
+    recordDemandSample(s, T0, 10);
+    recordDemandSample(s, T0 + 20_000, 30);
+    recordDemandSample(s, T0 + 40_000, 20);
+    recordDemandSample(s, T0 + 50_000, Number.NaN);
+    recordDemandSample(s, T0 + MIN, 5);
+    recordDemandSample(s, T0 + 10_000, 999);
+    assert.equal(s.values[Math.floor(T0 / MIN) % s.values.length], 30);
+  });
+});
