@@ -48,6 +48,8 @@ export interface Config {
   server?: RawConfig['server'];
   sources: RawConfig['sources'];
   services: Record<string, ServicePolicy>;
+  /** store retention in ms (absent: 14 days of decisions, 90 days of events) */
+  retention?: { decisionsMs: number; eventsMs: number };
 }
 
 type Path = Array<string | number>;
@@ -179,7 +181,7 @@ export function parseConfig(text: string, file = 'scalepilot.yaml'): Config {
       paused: s.paused,
     };
   }
-  const config: Config = { file, syncPeriodMs: raw.syncPeriod, store: raw.store, ...(raw.server ? { server: raw.server } : {}), sources: raw.sources, services };
+  const config: Config = { file, syncPeriodMs: raw.syncPeriod, store: raw.store, ...(raw.server ? { server: raw.server } : {}), sources: raw.sources, services, ...(raw.retention ? { retention: { decisionsMs: raw.retention.decisions, eventsMs: raw.retention.events } } : {}) };
   // Module-owned checks (sources, providers, HPA metric specs, schedules) report through the same channel.
   for (const v of builtinChecks) v(config, raw, report);
   if (issues.length) throw new ConfigError(issues);

@@ -2,7 +2,11 @@
 import pg from 'pg';
 import { redactUrl } from '../metrics/config.js';
 import { COLUMNS, VERSION_TABLE, eventValues, pendingMigrations, rowToEvent, type EventRow } from './schema.js';
-import { ALL_SERVICES, StoreError, checkEvent, type HistoryOptions, type Store, type StoreEvent } from './types.js';
+import { describeHolder, self } from './holder.js';
+import {
+  ALL_SERVICES, PER_SYNC_KINDS, StoreError, StoreLockedError, checkEvent,
+  type HistoryOptions, type LockOptions, type PruneOptions, type Store, type StoreEvent, type StoreLock,
+} from './types.js';
 
 const SELECT = `SELECT id, ${COLUMNS.join(', ')} FROM scalepilot_events`;
 const JSON_COLUMNS = new Set(['resources', 'decision', 'inputs']);
@@ -14,13 +18,18 @@ const FILTERS = `AND time >= $2
   ORDER BY time DESC, id DESC LIMIT $5`;
 // Serializes migrations when several controllers start against one database at once.
 const MIGRATION_LOCK = 0x5ca1e;
+// Held for the whole life of the one writer, on a connection of its own: the server drops it when that dies.
+const WRITER_LOCK = 0x5ca1e1;
+/** How often the writer's lock connection is checked, so a dropped connection is noticed without a query failing. */
+const LOCK_CHECK_MS = 5000;
 
 const BIGINT_AS_NUMBER = {
   getTypeParser: (oid: number, format?: string) => (oid === pg.types.builtins.INT8 ? Number : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format)),
 } as pg.CustomTypesConfig;
 
 export class PostgresStore implements Store {
-  private constructor(private readonly pool: pg.Pool, private readonly where: string) {}
+  private constructor(private readonly pool: pg.Pool, private readonly where: string, private readonly url: string) {}
+  private held: StoreLock | undefined;
 
   /** Connects and migrates; throws StoreError naming the (redacted) URL when the database is unreachable. */
   static async open(url: string, opts: { max?: number } = {}): Promise<PostgresStore> {
@@ -41,7 +50,7 @@ export class PostgresStore implements Store {
       if (e instanceof StoreError) throw e;
       throw new StoreError(`${where}: ${(e as Error).message}`, { cause: e });
     }
-    return new PostgresStore(pool, where);
+    return new PostgresStore(pool, where, url);
   }
 
   private async query<R extends pg.QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {
@@ -80,9 +89,80 @@ export class PostgresStore implements Store {
     return rows.map((r) => r.service);
   }
 
+  async prune(o: PruneOptions): Promise<number> {
+    const del = (name: string, not: boolean, before: number, limit: number) =>
+      this.query<{ id: number }>(name, `DELETE FROM scalepilot_events WHERE id IN (SELECT id FROM scalepilot_events WHERE time < $1 AND ${not ? 'NOT ' : ''}(kind = ANY($2::text[])) ORDER BY time, id LIMIT $3) RETURNING id`, [before, PER_SYNC_KINDS, limit]);
+    const a = (await del('scalepilot_prune_sync', false, o.decisionsBefore, o.limit)).length;
+    const b = a >= o.limit ? 0 : (await del('scalepilot_prune_events', true, o.eventsBefore, o.limit - a)).length;
+    return a + b;
+  }
+
+  async lock(o: LockOptions = {}): Promise<StoreLock> {
+    const me = self();
+    const client = new pg.Client({ connectionString: this.url, application_name: `scalepilot run, ${describeHolder(me)}`.slice(0, 63), connectionTimeoutMillis: 10_000 });
+    let lost: string | undefined;
+    let released = false;
+    client.on('error', (e) => { if (!released) lost ??= `its lock connection failed: ${e.message}`; });
+    client.on('end', () => { if (!released) lost ??= 'its lock connection closed'; });
+    try {
+      await client.connect();
+      let told = '';
+      for (;;) {
+        const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [WRITER_LOCK]);
+        if (r.rows[0]!.ok) break;
+        const holder = await lockHolder(client);
+        if (!o.wait) throw new StoreLockedError(this.where, holder);
+        if (holder !== told) o.onWait?.(holder);
+        told = holder;
+        await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(resolve, o.pollMs ?? 1000);
+          o.signal?.addEventListener('abort', () => { clearTimeout(t); reject(new StoreLockedError(this.where, holder)); }, { once: true });
+        });
+      }
+    } catch (e) {
+      released = true;
+      await client.end().catch(() => {});
+      if (e instanceof StoreError) throw e;
+      throw new StoreError(`${this.where}: ${(e as Error).message}`, { cause: e });
+    }
+    const timer = setInterval(() => {
+      if (!lost) client.query('SELECT 1').catch((e: Error) => { if (!released) lost ??= `its lock connection failed: ${e.message}`; });
+    }, LOCK_CHECK_MS);
+    timer.unref();
+    const lock: StoreLock = {
+      holder: describeHolder(me),
+      lost: () => lost,
+      release: async () => {
+        if (released) return;
+        released = true;
+        clearInterval(timer);
+        if (this.held === lock) this.held = undefined;
+        // ending the session releases the advisory lock
+        await client.end().catch(() => {});
+      },
+    };
+    this.held = lock;
+    return lock;
+  }
+
   async close(): Promise<void> {
+    await this.held?.release();
     await this.pool.end();
   }
+}
+
+/** Who holds the writer lock, from the server's own lock table: the application name carries host and pid. */
+async function lockHolder(client: pg.Client): Promise<string> {
+  const r = await client.query<{ pid: number; app: string; addr: string | null; since: Date }>(
+    `SELECT a.pid, a.application_name AS app, host(a.client_addr) AS addr, a.backend_start AS since
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = $1 AND l.objsubid = 1
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    [WRITER_LOCK],
+  );
+  const h = r.rows[0];
+  if (!h) return 'a session that has just let go';
+  return `${h.app || 'an unnamed client'}; server backend ${h.pid}${h.addr ? ` from ${h.addr}` : ''}, connected since ${new Date(h.since).toISOString()}`;
 }
 
 async function migrate(pool: pg.Pool, where: string): Promise<void> {

@@ -56,6 +56,22 @@ export const MIGRATIONS: readonly Migration[] = [
       ],
     },
   },
+  {
+    version: 2,
+    description: 'one-writer lease (SQLite; PostgreSQL uses an advisory lock)',
+    statements: {
+      sqlite: [
+        `CREATE TABLE scalepilot_lock (
+          name TEXT PRIMARY KEY,
+          host TEXT NOT NULL,
+          pid INTEGER NOT NULL,
+          process_start TEXT,
+          acquired_at INTEGER NOT NULL
+        )`,
+      ],
+      postgres: [],
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

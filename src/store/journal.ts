@@ -1,0 +1,149 @@
+// The controller's write path to the store. Records that could not be written (disk full, read-only file, database
+// gone) are kept in order, bounded, and written before anything newer once the store takes writes again; while any
+// are pending, `blocked()` says why, and the controller holds instead of acting on changes it cannot record.
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { PER_SYNC_KINDS, type Store, type StoreEvent, type StoreLock } from './types.js';
+
+export interface JournalLogger {
+  warn(o: object, msg?: string): void;
+  error(o: object, msg?: string): void;
+  info(o: object, msg?: string): void;
+}
+
+export interface JournalOptions {
+  /** most records kept while the store refuses writes (default 10,000); beyond it the oldest per-sync records go */
+  maxPending?: number;
+  registry?: Registry;
+  log?: JournalLogger;
+}
+
+function counter(r: Registry | undefined, name: string, help: string): Counter | undefined {
+  if (!r) return undefined;
+  return (r.getSingleMetric(name) as Counter | undefined) ?? new Counter({ name, help, registers: [r] });
+}
+
+function gauge(r: Registry | undefined, name: string, help: string): Gauge | undefined {
+  if (!r) return undefined;
+  return (r.getSingleMetric(name) as Gauge | undefined) ?? new Gauge({ name, help, registers: [r] });
+}
+
+export class RecordJournal {
+  private pending: StoreEvent[] = [];
+  private lastError = '';
+  private chain: Promise<unknown> = Promise.resolve();
+  private lock: StoreLock | undefined;
+  private readonly maxPending: number;
+  private readonly failures?: Counter;
+  private readonly dropped?: Counter;
+  private readonly pendingGauge?: Gauge;
+  private readonly blockedGauge?: Gauge;
+  /** records given up on because the queue was full (per-sync records only) */
+  droppedCount = 0;
+
+  constructor(private readonly store: Store, private readonly o: JournalOptions = {}) {
+    this.maxPending = o.maxPending ?? 10_000;
+    this.failures = counter(o.registry, 'scalepilot_store_write_failures_total', 'Writes to the store that failed (each is kept and retried)');
+    this.dropped = counter(o.registry, 'scalepilot_store_records_dropped_total', 'Per-sync records given up on because too many were waiting for the store');
+    this.pendingGauge = gauge(o.registry, 'scalepilot_store_pending_records', 'Records waiting to be written to the store; the controller does not act while this is above 0');
+    this.blockedGauge = gauge(o.registry, 'scalepilot_store_blocked', '1 while the controller holds every service because the store cannot record changes');
+    this.failures?.inc(0);
+    this.dropped?.inc(0);
+    this.pendingGauge?.set(0);
+    this.blockedGauge?.set(0);
+  }
+
+  /** The writer lock this process holds; losing it blocks acting like an unwritable store does. */
+  useLock(lock: StoreLock | undefined): void {
+    this.lock = lock;
+  }
+
+  get size(): number {
+    return this.pending.length;
+  }
+
+  /** Why acting is not safe now, or undefined when every record so far is written and the lock (if any) is held. */
+  blocked(): string | undefined {
+    const lost = this.lock?.lost();
+    const why = lost
+      ? `this process no longer holds the store's writer lock (${lost})`
+      : this.pending.length
+        ? `${this.pending.length} record(s) could not be written to the store yet (${this.lastError}); they are kept and retried`
+        : undefined;
+    this.blockedGauge?.set(why ? 1 : 0);
+    return why;
+  }
+
+  /** Writes the event, after any pending ones; true when it is in the store now, false when it waits in the queue. */
+  append(e: StoreEvent): Promise<boolean> {
+    return this.serial(async () => {
+      if (this.pending.length && !(await this.drain())) {
+        this.enqueue(e);
+        return false;
+      }
+      try {
+        await this.store.append(e);
+        return true;
+      } catch (err) {
+        this.failed(err, e);
+        this.enqueue(e);
+        return false;
+      }
+    });
+  }
+
+  /** Writes pending records in order; true when none is left. */
+  flush(): Promise<boolean> {
+    if (!this.pending.length) return Promise.resolve(true);
+    return this.serial(() => this.drain());
+  }
+
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(f, f);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async drain(): Promise<boolean> {
+    const before = this.pending.length;
+    while (this.pending.length) {
+      try {
+        await this.store.append(this.pending[0]!);
+      } catch (err) {
+        this.failed(err, this.pending[0]!);
+        return false;
+      }
+      this.pending.shift();
+      this.pendingGauge?.set(this.pending.length);
+    }
+    this.o.log?.info({ written: before }, 'store takes writes again; every pending record is written');
+    this.blocked();
+    return true;
+  }
+
+  private failed(err: unknown, e: StoreEvent): void {
+    const first = this.pending.length === 0;
+    this.lastError = (err as Error).message;
+    this.failures?.inc();
+    // one line when the store starts failing, not one per record
+    if (first) this.o.log?.error({ service: e.service, kind: e.kind, err: this.lastError }, 'could not record to the store; keeping records to retry and holding every service until they are written');
+  }
+
+  private enqueue(e: StoreEvent): void {
+    if (this.pending.length >= this.maxPending) {
+      const i = this.pending.findIndex((p) => PER_SYNC_KINDS.includes(p.kind));
+      if (i >= 0) {
+        this.pending.splice(i, 1);
+        this.droppedCount++;
+        this.dropped?.inc();
+      }
+    }
+    this.pending.push(e);
+    this.pendingGauge?.set(this.pending.length);
+    this.blockedGauge?.set(1);
+  }
+
+  /** Records still waiting (for a last attempt or the log at shutdown). */
+  waiting(): readonly StoreEvent[] {
+    return this.pending;
+  }
+}
