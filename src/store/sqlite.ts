@@ -85,7 +85,7 @@ export class SqliteStore implements Store {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       if (path !== ':memory:' && o.integrityCheck !== false && !fresh) {
-        const problems = (db.pragma('quick_check(3)') as Array<Record<string, string>>).map((r) => Object.values(r)[0]).filter((v) => v !== 'ok');
+        const problems = (db.pragma('quick_check(3)') as Array<Record<string, string>>).map((r) => String(Object.values(r)[0]).replace(/\s*\n\s*/g, ' ').trim()).filter((v) => v !== 'ok');
         if (problems.length) throw damaged(path, problems.join('; '));
       }
       migrate(db, `store sqlite:${path}`);
