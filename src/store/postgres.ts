@@ -99,11 +99,15 @@ export class PostgresStore implements Store {
 
   async lock(o: LockOptions = {}): Promise<StoreLock> {
     const me = self();
-    const client = new pg.Client({ connectionString: this.url, application_name: `scalepilot run, ${describeHolder(me)}`.slice(0, 63), connectionTimeoutMillis: 10_000 });
+    const connect = () => {
+      const c = new pg.Client({ connectionString: this.url, application_name: `scalepilot run, ${describeHolder(me)}`.slice(0, 63), connectionTimeoutMillis: 10_000 });
+      c.on('error', (e) => { if (!released && client === c) lost ??= `its lock connection failed: ${e.message}`; });
+      c.on('end', () => { if (!released && client === c) lost ??= 'its lock connection closed'; });
+      return c;
+    };
     let lost: string | undefined;
     let released = false;
-    client.on('error', (e) => { if (!released) lost ??= `its lock connection failed: ${e.message}`; });
-    client.on('end', () => { if (!released) lost ??= 'its lock connection closed'; });
+    let client = connect();
     try {
       await client.connect();
       let told = '';
@@ -125,8 +129,29 @@ export class PostgresStore implements Store {
       if (e instanceof StoreError) throw e;
       throw new StoreError(`${this.where}: ${(e as Error).message}`, { cause: e });
     }
+    let retaking = false;
     const timer = setInterval(() => {
-      if (!lost) client.query('SELECT 1').catch((e: Error) => { if (!released) lost ??= `its lock connection failed: ${e.message}`; });
+      if (!lost) {
+        const c = client;
+        c.query('SELECT 1').catch((e: Error) => { if (!released && client === c) lost ??= `its lock connection failed: ${e.message}`; });
+        return;
+      }
+      if (retaking) return;
+      // the session (and so the lock) is gone, e.g. the server restarted: take the lock again on a new connection
+      // unless another writer has it by now
+      retaking = true;
+      const c = connect();
+      const old = client;
+      client = c;
+      void old.end().catch(() => {});
+      c.connect()
+        .then(() => c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [WRITER_LOCK]))
+        .then(async (r) => {
+          if (r.rows[0]!.ok) lost = undefined;
+          else lost = `taken over by ${await lockHolder(c)}`;
+        })
+        .catch((e: Error) => { lost = `its lock connection failed: ${e.message}`; })
+        .finally(() => { retaking = false; });
     }, LOCK_CHECK_MS);
     timer.unref();
     const lock: StoreLock = {

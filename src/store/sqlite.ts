@@ -163,11 +163,13 @@ export class SqliteStore implements Store {
     const held: NonNullable<SqliteStore['held']> = {
       me,
       timer: setInterval(() => {
-        if (held.lost || !this.db.open) return;
+        if (!this.db.open) return;
         try {
           const row = this.db.prepare("SELECT host, pid, process_start, acquired_at FROM scalepilot_lock WHERE name = 'writer'").get() as LockRow | undefined;
-          if (!row) held.lost = 'its lease row was deleted';
-          else if (!isMe(row, me)) held.lost = `taken over by ${describeHolder(asHolder(row), row.acquired_at)}`;
+          if (row && isMe(row, me)) return;
+          // deleted, or taken by a process that has gone since: take it back; a live other holder keeps it
+          const other = this.tryLock(me);
+          held.lost = other === undefined ? undefined : `taken over by ${other}`;
         } catch {
           // an unreadable store shows up in the writes; the lease is not lost for that
         }

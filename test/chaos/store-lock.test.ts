@@ -147,3 +147,40 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     }
   });
 }
+
+test('postgres: a writer whose lock session is killed holds until it has the lock again, and stays held if another took it', { timeout: 120_000 }, async () => {
+  const pgServer = await startPostgres();
+  const { PostgresStore } = await import('../../src/store/postgres.js');
+  const pg = (await import('pg')).default;
+  const admin = new pg.Client({ connectionString: pgServer.url });
+  const a = await PostgresStore.open(pgServer.url);
+  const b = await PostgresStore.open(pgServer.url);
+  try {
+    await admin.connect();
+    const killLockSession = async () => {
+      const r = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = $1", [0x5ca1e1]);
+      assert.equal(r.rowCount, 1, 'one session holds the writer lock');
+    };
+    const lock = await a.lock();
+    assert.equal(lock.lost(), undefined);
+    await killLockSession();
+    await until('the writer notices its lock session is gone', 15_000, () => lock.lost() !== undefined);
+    assert.match(lock.lost()!, /lock connection/);
+    await until('the writer takes the lock again', 20_000, () => lock.lost() === undefined);
+
+    // killed again, and this time another writer takes it first
+    await killLockSession();
+    const other = await b.lock();
+    await until('the first writer sees it was taken over', 20_000, () => /taken over by scalepilot run, pid/.test(lock.lost() ?? ''));
+    await sleep(6000);
+    assert.match(lock.lost()!, /taken over/, 'it does not take the lock back from a live writer');
+    await other.release();
+    await until('free again: the first writer takes it back', 20_000, () => lock.lost() === undefined);
+    await lock.release();
+  } finally {
+    await admin.end().catch(() => {});
+    await a.close();
+    await b.close();
+    await pgServer.stop();
+  }
+});
