@@ -200,7 +200,7 @@ export class Controller {
       m?.lastSync.set({ service: p.name }, this.now() / 1000);
       this.opts.onSync?.(r);
     };
-    if (this.journal.size) await this.journal.flush();
+    if (this.journal.size) await this.journal.flush(Math.min(2000, p.syncPeriodMs / 2));
     if (!l.historyLoaded) {
       try {
         l.history = await loadControllerHistory(this.opts.store, p.name, started, historyWindowMs(p));

@@ -30,7 +30,7 @@ function gauge(r: Registry | undefined, name: string, help: string): Gauge | und
 export class RecordJournal {
   private pending: StoreEvent[] = [];
   private lastError = '';
-  private chain: Promise<unknown> = Promise.resolve();
+  private draining: Promise<boolean> | undefined;
   private lock: StoreLock | undefined;
   private readonly maxPending: number;
   private readonly failures?: Counter;
@@ -73,38 +73,41 @@ export class RecordJournal {
     return why;
   }
 
-  /** Writes the event, after any pending ones; true when it is in the store now, false when it waits in the queue. */
-  append(e: StoreEvent): Promise<boolean> {
-    return this.serial(async () => {
-      if (this.pending.length && !(await this.drain())) {
-        this.enqueue(e);
-        return false;
-      }
-      try {
-        await this.store.append(e);
-        return true;
-      } catch (err) {
-        this.failed(err, e);
-        this.enqueue(e);
-        return false;
-      }
-    });
+  /**
+   * Writes the event; true when it is in the store now. While older records wait, it joins the end of the queue
+   * (false) and a retry of the queue starts, so a store that hangs costs one attempt at a time, not one per record.
+   */
+  async append(e: StoreEvent): Promise<boolean> {
+    if (this.pending.length) {
+      this.enqueue(e);
+      void this.flush();
+      return false;
+    }
+    try {
+      await this.store.append(e);
+      return true;
+    } catch (err) {
+      this.failed(err, e);
+      this.enqueue(e);
+      return false;
+    }
   }
 
-  /** Writes pending records in order; true when none is left. */
-  flush(): Promise<boolean> {
+  /**
+   * Writes pending records in order (one attempt in flight at a time); true when none is left. With `maxWaitMs`,
+   * gives up waiting after that long (false; the attempt goes on), so a store that hangs does not stall a sync.
+   */
+  flush(maxWaitMs?: number): Promise<boolean> {
     if (!this.pending.length) return Promise.resolve(true);
-    return this.serial(() => this.drain());
-  }
-
-  private serial<T>(f: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(f, f);
-    this.chain = run.catch(() => undefined);
-    return run;
+    this.draining ??= this.drain().finally(() => { this.draining = undefined; });
+    if (maxWaitMs === undefined) return this.draining;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), maxWaitMs); });
+    return Promise.race([this.draining, waited]).finally(() => clearTimeout(timer));
   }
 
   private async drain(): Promise<boolean> {
-    const before = this.pending.length;
+    let written = 0;
     while (this.pending.length) {
       try {
         await this.store.append(this.pending[0]!);
@@ -113,15 +116,17 @@ export class RecordJournal {
         return false;
       }
       this.pending.shift();
+      written++;
+      if (!this.pending.length) this.lastError = '';
       this.pendingGauge?.set(this.pending.length);
     }
-    this.o.log?.info({ written: before }, 'store takes writes again; every pending record is written');
+    this.o.log?.info({ written }, 'store takes writes again; every pending record is written');
     this.blocked();
     return true;
   }
 
   private failed(err: unknown, e: StoreEvent): void {
-    const first = this.pending.length === 0;
+    const first = this.pending.length === 0 || this.lastError === '';
     this.lastError = (err as Error).message;
     this.failures?.inc();
     // one line when the store starts failing, not one per record

@@ -32,12 +32,15 @@ export class PostgresStore implements Store {
   private held: StoreLock | undefined;
 
   /** Connects and migrates; throws StoreError naming the (redacted) URL when the database is unreachable. */
-  static async open(url: string, opts: { max?: number } = {}): Promise<PostgresStore> {
+  static async open(url: string, opts: { max?: number; queryTimeoutMs?: number } = {}): Promise<PostgresStore> {
     const where = `store ${redactUrl(url)}`;
     const pool = new pg.Pool({
       connectionString: url,
       max: opts.max ?? 4,
       connectionTimeoutMillis: 10_000,
+      // a server that stops answering (hung, paused, cut off) fails the query instead of stalling the sync forever,
+      // so the controller holds and keeps the record to retry
+      query_timeout: opts.queryTimeoutMs ?? 15_000,
       // ids and times are BIGINT; as numbers they stay exact up to 2^53, far beyond epoch milliseconds.
       types: BIGINT_AS_NUMBER,
     });
