@@ -1,6 +1,7 @@
 // The controller's write path to the store. Records that could not be written (disk full, read-only file, database
 // gone) are kept in order, bounded, and written before anything newer once the store takes writes again; while any
 // are pending, `blocked()` says why, and the controller holds instead of acting on changes it cannot record.
+import { randomBytes } from 'node:crypto';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { PER_SYNC_KINDS, type Store, type StoreEvent, type StoreLock } from './types.js';
 
@@ -28,7 +29,8 @@ function gauge(r: Registry | undefined, name: string, help: string): Gauge | und
 }
 
 export class RecordJournal {
-  private pending: StoreEvent[] = [];
+  /** each with the key it was first tried under, so a retry after a timed-out write that did happen stores it once */
+  private pending: Array<{ e: StoreEvent; key: string }> = [];
   private lastError = '';
   private draining: Promise<boolean> | undefined;
   private lock: StoreLock | undefined;
@@ -78,17 +80,18 @@ export class RecordJournal {
    * (false) and a retry of the queue starts, so a store that hangs costs one attempt at a time, not one per record.
    */
   async append(e: StoreEvent): Promise<boolean> {
+    const key = randomBytes(12).toString('base64url');
     if (this.pending.length) {
-      this.enqueue(e);
+      this.enqueue(e, key);
       void this.flush();
       return false;
     }
     try {
-      await this.store.append(e);
+      await this.store.append(e, { key });
       return true;
     } catch (err) {
       this.failed(err, e);
-      this.enqueue(e);
+      this.enqueue(e, key);
       return false;
     }
   }
@@ -109,10 +112,11 @@ export class RecordJournal {
   private async drain(): Promise<boolean> {
     let written = 0;
     while (this.pending.length) {
+      const { e, key } = this.pending[0]!;
       try {
-        await this.store.append(this.pending[0]!);
+        await this.store.append(e, { key });
       } catch (err) {
-        this.failed(err, this.pending[0]!);
+        this.failed(err, e);
         return false;
       }
       this.pending.shift();
@@ -133,22 +137,22 @@ export class RecordJournal {
     if (first) this.o.log?.error({ service: e.service, kind: e.kind, err: this.lastError }, 'could not record to the store; keeping records to retry and holding every service until they are written');
   }
 
-  private enqueue(e: StoreEvent): void {
+  private enqueue(e: StoreEvent, key: string): void {
     if (this.pending.length >= this.maxPending) {
-      const i = this.pending.findIndex((p) => PER_SYNC_KINDS.includes(p.kind));
+      const i = this.pending.findIndex((p) => PER_SYNC_KINDS.includes(p.e.kind));
       if (i >= 0) {
         this.pending.splice(i, 1);
         this.droppedCount++;
         this.dropped?.inc();
       }
     }
-    this.pending.push(e);
+    this.pending.push({ e, key });
     this.pendingGauge?.set(this.pending.length);
     this.blockedGauge?.set(1);
   }
 
   /** Records still waiting (for a last attempt or the log at shutdown). */
-  waiting(): readonly StoreEvent[] {
-    return this.pending;
+  waiting(): StoreEvent[] {
+    return this.pending.map((p) => p.e);
   }
 }

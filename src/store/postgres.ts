@@ -5,12 +5,15 @@ import { COLUMNS, VERSION_TABLE, eventValues, pendingMigrations, rowToEvent, typ
 import { describeHolder, self } from './holder.js';
 import {
   ALL_SERVICES, PER_SYNC_KINDS, StoreError, StoreLockedError, checkEvent,
-  type HistoryOptions, type LockOptions, type PruneOptions, type Store, type StoreEvent, type StoreLock,
+  type AppendOptions, type HistoryOptions, type LockOptions, type PruneOptions, type Store, type StoreEvent, type StoreLock,
 } from './types.js';
 
 const SELECT = `SELECT id, ${COLUMNS.join(', ')} FROM scalepilot_events`;
 const JSON_COLUMNS = new Set(['resources', 'decision', 'inputs']);
-const INSERT = `INSERT INTO scalepilot_events (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c, i) => `$${i + 1}${JSON_COLUMNS.has(c) ? '::jsonb' : ''}`).join(', ')}) RETURNING id`;
+const VALUES = COLUMNS.map((c, i) => `$${i + 1}${JSON_COLUMNS.has(c) ? '::jsonb' : ''}`).join(', ');
+const INSERT = `INSERT INTO scalepilot_events (${COLUMNS.join(', ')}) VALUES (${VALUES}) RETURNING id`;
+const INSERT_KEYED = `INSERT INTO scalepilot_events (${COLUMNS.join(', ')}, record_key) VALUES (${VALUES}, $${COLUMNS.length + 1})
+  ON CONFLICT (record_key) WHERE record_key IS NOT NULL DO NOTHING RETURNING id`;
 // Optional filters are nullable array parameters, so one statement text (and one server-side plan) per query shape.
 const FILTERS = `AND time >= $2
   AND ($3::text[] IS NULL OR kind = ANY($3::text[]))
@@ -64,10 +67,13 @@ export class PostgresStore implements Store {
     }
   }
 
-  async append(e: StoreEvent): Promise<number> {
+  async append(e: StoreEvent, o: AppendOptions = {}): Promise<number> {
     checkEvent(e);
-    const rows = await this.query<{ id: number }>('scalepilot_append', INSERT, eventValues(e));
-    return Number(rows[0]!.id);
+    if (o.key === undefined) return Number((await this.query<{ id: number }>('scalepilot_append', INSERT, eventValues(e)))[0]!.id);
+    const rows = await this.query<{ id: number }>('scalepilot_append_keyed', INSERT_KEYED, [...eventValues(e), o.key]);
+    if (rows[0]) return Number(rows[0].id);
+    // stored by an earlier attempt that timed out on this side
+    return Number((await this.query<{ id: number }>('scalepilot_by_key', 'SELECT id FROM scalepilot_events WHERE record_key = $1', [o.key]))[0]!.id);
   }
 
   async history(service: string, since: number, opts: HistoryOptions = {}): Promise<StoreEvent[]> {

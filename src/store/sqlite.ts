@@ -7,7 +7,7 @@ import { COLUMNS, VERSION_TABLE, eventValues, pendingMigrations, rowToEvent, typ
 import { describeHolder, holderAlive, self, type Holder } from './holder.js';
 import {
   ALL_SERVICES, PER_SYNC_KINDS, StoreError, StoreLockedError, checkEvent,
-  type HistoryOptions, type LockOptions, type PruneOptions, type Store, type StoreEvent, type StoreLock,
+  type AppendOptions, type HistoryOptions, type LockOptions, type PruneOptions, type Store, type StoreEvent, type StoreLock,
 } from './types.js';
 
 const SELECT = `SELECT id, ${COLUMNS.join(', ')} FROM scalepilot_events`;
@@ -55,6 +55,8 @@ function storeError(path: string, e: unknown): StoreError {
 
 export class SqliteStore implements Store {
   private readonly insert: Database.Statement;
+  private readonly insertKeyed: Database.Statement;
+  private readonly byKey: Database.Statement;
   private readonly byService: Database.Statement;
   private readonly all: Database.Statement;
   private readonly byId: Database.Statement;
@@ -63,6 +65,8 @@ export class SqliteStore implements Store {
 
   private constructor(private readonly db: Database.Database, private readonly path: string) {
     this.insert = db.prepare(`INSERT INTO scalepilot_events (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`);
+    this.insertKeyed = db.prepare(`INSERT INTO scalepilot_events (${COLUMNS.join(', ')}, record_key) VALUES (${COLUMNS.map(() => '?').join(', ')}, ?) ON CONFLICT (record_key) WHERE record_key IS NOT NULL DO NOTHING`);
+    this.byKey = db.prepare('SELECT id FROM scalepilot_events WHERE record_key = ?').pluck();
     this.byService = db.prepare(`${SELECT} WHERE service = @service ${FILTERS}`);
     this.all = db.prepare(`${SELECT} WHERE 1 = 1 ${FILTERS}`);
     this.byId = db.prepare(`${SELECT} WHERE id = ?`);
@@ -104,9 +108,13 @@ export class SqliteStore implements Store {
     }
   }
 
-  async append(e: StoreEvent): Promise<number> {
+  async append(e: StoreEvent, o: AppendOptions = {}): Promise<number> {
     checkEvent(e);
-    return this.guard(() => Number(this.insert.run(...eventValues(e)).lastInsertRowid));
+    return this.guard(() => {
+      if (o.key === undefined) return Number(this.insert.run(...eventValues(e)).lastInsertRowid);
+      const r = this.insertKeyed.run(...eventValues(e), o.key);
+      return r.changes ? Number(r.lastInsertRowid) : Number(this.byKey.get(o.key));
+    });
   }
 
   async history(service: string, since: number, opts: HistoryOptions = {}): Promise<StoreEvent[]> {

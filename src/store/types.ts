@@ -46,8 +46,11 @@ export interface HistoryOptions {
 export const ALL_SERVICES = '*';
 
 export interface Store {
-  /** Stores the event and returns its id (ids grow with insertion order). */
-  append(e: StoreEvent): Promise<number>;
+  /**
+   * Stores the event and returns its id (ids grow with insertion order). With `key`, an event already stored under
+   * that key is not stored again (its id is returned): a retry after a write that timed out but did happen.
+   */
+  append(e: StoreEvent, o?: AppendOptions): Promise<number>;
   /** Events of `service` (or ALL_SERVICES) with time >= since, oldest first (ties in insertion order). */
   history(service: string, since: number, opts?: HistoryOptions): Promise<StoreEvent[]>;
   get(id: number): Promise<StoreEvent | undefined>;
@@ -61,6 +64,11 @@ export interface Store {
   lock?(o?: LockOptions): Promise<StoreLock>;
   /** Deletes up to `o.limit` events older than the retention cutoffs, oldest first; returns how many it deleted. */
   prune?(o: PruneOptions): Promise<number>;
+}
+
+export interface AppendOptions {
+  /** unique per record; the same key twice stores the record once */
+  key?: string;
 }
 
 export interface LockOptions {

@@ -94,4 +94,21 @@ export function storeContract(open: () => Promise<Store>): void {
       await store.close();
     }
   });
+
+  test('an append retried under the same key is stored once', async () => {
+    const store = await open();
+    try {
+      const e: StoreEvent = { service: 'api', time: 5, kind: 'scale', fromReplicas: 1, toReplicas: 2, result: 'ok' };
+      const a = await store.append(e, { key: 'k-1' });
+      assert.equal(await store.append(e, { key: 'k-1' }), a, 'the id of the stored one');
+      const b = await store.append(e, { key: 'k-2' });
+      const c = await store.append(e);
+      const d = await store.append(e);
+      assert.equal(new Set([a, b, c, d]).size, 4, 'other keys and unkeyed appends are separate records');
+      assert.deepEqual(await store.get(a), { id: a, ...e }, 'the key is not part of the event');
+      assert.equal((await store.history('api', 0)).length, 4);
+    } finally {
+      await store.close();
+    }
+  });
 }
