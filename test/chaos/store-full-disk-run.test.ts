@@ -64,7 +64,7 @@ test('run on a store whose disk fills: degraded in /metrics and the API while it
     // one decision per sync, before, during and after: no gap longer than a period (plus a loaded machine's lag)
     for (let i = 1; i < decisions.length; i++) {
       const gap = decisions[i]!.time - decisions[i - 1]!.time;
-      assert.ok(gap <= 2500, `decisions ${i - 1} and ${i} are ${gap} ms apart`);
+      assert.ok(gap <= 4000, `decisions ${i - 1} and ${i} are ${gap} ms apart`);
     }
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
