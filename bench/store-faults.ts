@@ -10,22 +10,13 @@ import { Controller, type SyncResult } from '../src/controller/controller.js';
 import { startRuntime } from '../src/controller/runtime.js';
 import { DryRunProvider } from '../src/providers/dryrun.js';
 import { SqliteStore } from '../src/store/sqlite.js';
-import type { MetricQuery, MetricSource, Sample } from '../src/metrics/types.js';
 import { mountSmallDisk } from '../test/helpers/faults.js';
 import { sleep, tempDir } from '../test/helpers/env.js';
 import { startRedis } from '../test/helpers/services.js';
+import { SwingingSource } from '../test/helpers/swinging-source.js';
 
 const rounds = Number(process.argv[2] ?? 3);
 const downS = Number(process.argv[3] ?? 10);
-
-class Swing implements MetricSource {
-  readonly kind = 'swing';
-  n = 0;
-  async sample(q: MetricQuery, now: Date): Promise<Sample[]> {
-    const v = this.n++ % 2 ? 40 : 4;
-    return ((q.params?.pods as string[]) ?? []).map((pod) => ({ labels: { pod }, t: now.getTime(), value: v }));
-  }
-}
 
 async function fullDisk(): Promise<void> {
   const config = parseConfig(`
@@ -43,7 +34,7 @@ services:
   const clock = { t: Date.parse('2024-01-01T00:00:00Z') };
   const store = SqliteStore.open(join(disk.dir, 'sp.db'));
   const dry = new DryRunProvider({ now: () => clock.t });
-  const c = new Controller(config, { store, dryRun: false, providerFor: () => dry, sources: { s: new Swing() }, now: () => clock.t });
+  const c = new Controller(config, { store, dryRun: false, providerFor: () => dry, sources: { s: new SwingingSource() }, now: () => clock.t });
   let syncs = 0;
   let held = 0;
   try {

@@ -11,17 +11,8 @@ import { parseConfig } from '../../src/config/load.js';
 import { Controller, type SyncResult } from '../../src/controller/controller.js';
 import { DryRunProvider } from '../../src/providers/dryrun.js';
 import { PostgresStore } from '../../src/store/postgres.js';
-import type { MetricQuery, MetricSource, Sample } from '../../src/metrics/types.js';
 import { startPostgres } from '../helpers/services.js';
-
-class SwingingSource implements MetricSource {
-  readonly kind = 'swing';
-  n = 0;
-  async sample(q: MetricQuery, now: Date): Promise<Sample[]> {
-    const v = this.n++ % 2 === 0 ? 40 : 4;
-    return ((q.params?.pods as string[]) ?? []).map((pod) => ({ labels: { pod }, t: now.getTime(), value: v }));
-  }
-}
+import { SwingingSource } from '../helpers/swinging-source.js';
 
 /** The postmaster (from its pid file) and every process it started. */
 function serverPids(dataDir: string): number[] {

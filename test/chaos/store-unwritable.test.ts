@@ -10,21 +10,10 @@ import { parseConfig, type ServicePolicy } from '../../src/config/load.js';
 import { Controller, type SyncResult } from '../../src/controller/controller.js';
 import { DryRunProvider } from '../../src/providers/dryrun.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import type { MetricQuery, MetricSource, Sample } from '../../src/metrics/types.js';
 import { createControllerMetrics } from '../../src/server/metrics.js';
 import { mountSmallDisk, setImmutable } from '../helpers/faults.js';
+import { SwingingSource } from '../helpers/swinging-source.js';
 import { tempDir } from '../helpers/env.js';
-
-/** Per-replica load that swings every sync, so an unhindered controller changes the replicas on every sync. */
-class SwingingSource implements MetricSource {
-  readonly kind = 'swing';
-  n = 0;
-  async sample(q: MetricQuery, now: Date): Promise<Sample[]> {
-    const pods = (q.params?.pods as string[]) ?? [];
-    const v = this.n++ % 2 === 0 ? 40 : 4;
-    return pods.map((pod) => ({ labels: { pod }, t: now.getTime(), value: v }));
-  }
-}
 
 const CONFIG = parseConfig(`
 syncPeriod: 15s

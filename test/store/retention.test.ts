@@ -10,20 +10,10 @@ import { Controller } from '../../src/controller/controller.js';
 import { DryRunProvider } from '../../src/providers/dryrun.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { Retention } from '../../src/store/retention.js';
-import type { MetricQuery, MetricSource, Sample } from '../../src/metrics/types.js';
 import { tempDir } from '../helpers/env.js';
+import { SwingingSource } from '../helpers/swinging-source.js';
 
 const DAY = 86_400_000;
-
-class SwingingSource implements MetricSource {
-  readonly kind = 'swing';
-  n = 0;
-  async sample(q: MetricQuery, now: Date): Promise<Sample[]> {
-    const pods = (q.params?.pods as string[]) ?? [];
-    const v = Math.floor(this.n++ / 6) % 2 === 0 ? 30 : 5;
-    return pods.map((pod) => ({ labels: { pod }, t: now.getTime(), value: v }));
-  }
-}
 
 test('a month at a 5-minute sync: decisions kept 3 days, changes 10 days, the file stays bounded', { timeout: 300_000 }, async (t) => {
   const dir = tempDir();
@@ -47,7 +37,7 @@ services:
   const start = Date.parse('2024-01-01T00:00:00Z');
   const clock = { t: start };
   const store = SqliteStore.open(file);
-  const c = new Controller(config, { store, dryRun: false, providerFor: () => new DryRunProvider({ now: () => clock.t }), sources: { s: new SwingingSource() }, now: () => clock.t });
+  const c = new Controller(config, { store, dryRun: false, providerFor: () => new DryRunProvider({ now: () => clock.t }), sources: { s: new SwingingSource({ high: 30, low: 5, every: 6 }) }, now: () => clock.t });
   const size = () => statSync(file).size + (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
   const sizes: number[] = [];
   try {
