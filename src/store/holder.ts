@@ -43,3 +43,12 @@ export function holderAlive(h: Holder): boolean {
 export function describeHolder(h: Holder, since?: number): string {
   return `pid ${h.pid} on host ${h.host}${since !== undefined ? `, since ${new Date(since).toISOString()}` : ''}`;
 }
+
+/** Waits `ms` while a lock is polled; rejects at once when `signal` aborts (the operator stopped waiting). */
+export function pollPause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(new Error('aborted'));
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(t); reject(new Error('aborted')); }, { once: true });
+  });
+}

@@ -2,7 +2,7 @@
 import pg from 'pg';
 import { redactUrl } from '../metrics/config.js';
 import { COLUMNS, VERSION_TABLE, eventValues, pendingMigrations, rowToEvent, type EventRow } from './schema.js';
-import { describeHolder, self } from './holder.js';
+import { describeHolder, pollPause, self } from './holder.js';
 import {
   ALL_SERVICES, PER_SYNC_KINDS, StoreError, StoreLockedError, checkEvent,
   type AppendOptions, type HistoryOptions, type LockOptions, type PruneOptions, type Store, type StoreEvent, type StoreLock,
@@ -127,10 +127,7 @@ export class PostgresStore implements Store {
         if (!o.wait) throw new StoreLockedError(this.where, holder);
         if (holder !== told) o.onWait?.(holder);
         told = holder;
-        await new Promise<void>((resolve, reject) => {
-          const t = setTimeout(resolve, o.pollMs ?? 1000);
-          o.signal?.addEventListener('abort', () => { clearTimeout(t); reject(new StoreLockedError(this.where, holder)); }, { once: true });
-        });
+        await pollPause(o.pollMs ?? 1000, o.signal).catch(() => { throw new StoreLockedError(this.where, holder); });
       }
     } catch (e) {
       released = true;

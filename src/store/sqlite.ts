@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { COLUMNS, VERSION_TABLE, eventValues, pendingMigrations, rowToEvent, type EventRow } from './schema.js';
-import { describeHolder, holderAlive, self, type Holder } from './holder.js';
+import { describeHolder, holderAlive, pollPause, self, type Holder } from './holder.js';
 import {
   ALL_SERVICES, PER_SYNC_KINDS, StoreError, StoreLockedError, checkEvent,
   type AppendOptions, type HistoryOptions, type LockOptions, type PruneOptions, type Store, type StoreEvent, type StoreLock,
@@ -19,6 +19,7 @@ const FILTERS = `AND time >= @since
 const PER_SYNC = PER_SYNC_KINDS.map((k) => `'${k}'`).join(', ');
 /** How often a holder checks that its lease row is still its own. */
 const LEASE_CHECK_MS = 5000;
+const LEASE_ROW = "SELECT host, pid, process_start, acquired_at FROM scalepilot_lock WHERE name = 'writer'";
 
 export interface SqliteOpenOptions {
   /** run SQLite's quick_check when opening a file (default true); a damaged file is refused with what to do */
@@ -163,17 +164,14 @@ export class SqliteStore implements Store {
       if (!o.wait) throw new StoreLockedError(`store sqlite:${this.path}`, holder);
       if (holder !== told) o.onWait?.(holder);
       told = holder;
-      await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(resolve, o.pollMs ?? 1000);
-        o.signal?.addEventListener('abort', () => { clearTimeout(t); reject(new StoreLockedError(`store sqlite:${this.path}`, holder)); }, { once: true });
-      });
+      await pollPause(o.pollMs ?? 1000, o.signal).catch(() => { throw new StoreLockedError(`store sqlite:${this.path}`, holder); });
     }
     const held: NonNullable<SqliteStore['held']> = {
       me,
       timer: setInterval(() => {
         if (!this.db.open) return;
         try {
-          const row = this.db.prepare("SELECT host, pid, process_start, acquired_at FROM scalepilot_lock WHERE name = 'writer'").get() as LockRow | undefined;
+          const row = this.db.prepare(LEASE_ROW).get() as LockRow | undefined;
           if (row && isMe(row, me)) return;
           // deleted, or taken by a process that has gone since: take it back; a live other holder keeps it
           const other = this.tryLock(me);
@@ -195,7 +193,7 @@ export class SqliteStore implements Store {
   /** Takes the lease if it is free or its holder is gone; returns the live holder otherwise. */
   private tryLock(me: Holder): string | undefined {
     return this.db.transaction(() => {
-      const row = this.db.prepare("SELECT host, pid, process_start, acquired_at FROM scalepilot_lock WHERE name = 'writer'").get() as LockRow | undefined;
+      const row = this.db.prepare(LEASE_ROW).get() as LockRow | undefined;
       if (row && !isMe(row, me) && holderAlive(asHolder(row))) return describeHolder(asHolder(row), row.acquired_at);
       this.db
         .prepare("INSERT INTO scalepilot_lock (name, host, pid, process_start, acquired_at) VALUES ('writer', ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET host = excluded.host, pid = excluded.pid, process_start = excluded.process_start, acquired_at = excluded.acquired_at")
