@@ -6,7 +6,6 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { PER_SYNC_KINDS, type Store, type StoreEvent, type StoreLock } from './types.js';
 
 export interface JournalLogger {
-  warn(o: object, msg?: string): void;
   error(o: object, msg?: string): void;
   info(o: object, msg?: string): void;
 }
@@ -39,8 +38,6 @@ export class RecordJournal {
   private readonly dropped?: Counter;
   private readonly pendingGauge?: Gauge;
   private readonly blockedGauge?: Gauge;
-  /** records given up on because the queue was full (per-sync records only) */
-  droppedCount = 0;
 
   constructor(private readonly store: Store, private readonly o: JournalOptions = {}) {
     this.maxPending = o.maxPending ?? 10_000;
@@ -142,7 +139,6 @@ export class RecordJournal {
       const i = this.pending.findIndex((p) => PER_SYNC_KINDS.includes(p.e.kind));
       if (i >= 0) {
         this.pending.splice(i, 1);
-        this.droppedCount++;
         this.dropped?.inc();
       }
     }
