@@ -109,6 +109,8 @@ export function register(program: Command): void {
         }
         process.stdout.write(historyTable(events));
         if (cut) process.stderr.write(`showing the newest ${limit}; older events since ${time(since)} were left out (use --limit or --since)\n`);
+      } catch (e) {
+        storeFailed(e);
       } finally {
         await store.close();
       }

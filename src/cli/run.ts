@@ -4,6 +4,8 @@ import pino from 'pino';
 import { startRuntime } from '../controller/runtime.js';
 import { startServer } from '../server/server.js';
 import { loadConfigInput } from './config-input.js';
+import { StoreError, StoreLockedError, type StoreLock } from '../store/types.js';
+import { EXIT_BAD_INPUT, EXIT_FAILED } from './output.js';
 
 interface RunOptions {
   config: string;
@@ -19,6 +21,7 @@ interface RunOptions {
   leaseName: string;
   leaseNamespace: string;
   logLevel: string;
+  waitForLock?: boolean;
 }
 
 export function register(program: Command): void {
@@ -38,15 +41,57 @@ export function register(program: Command): void {
     .option('--lease-name <name>', 'Lease name for leader election', 'scalepilot')
     .option('--lease-namespace <ns>', 'Lease namespace', process.env.POD_NAMESPACE ?? 'default')
     .option('--log-level <level>', 'pino log level', 'info')
+    .option('--wait-for-lock', 'if another `run` writes to the store, wait until it stops instead of exiting 2')
     .action(async (opts: RunOptions) => {
       const config = loadConfigInput(opts.config, 'nothing applied');
       const log = pino({ level: opts.logLevel, base: { name: 'scalepilot' } });
-      const rt = await startRuntime(config, { dryRun: Boolean(opts.dryRun), log, ...(opts.store ? { store: opts.store } : {}), stateDir: opts.stateDir });
+      let rt: Awaited<ReturnType<typeof startRuntime>>;
+      try {
+        rt = await startRuntime(config, { dryRun: Boolean(opts.dryRun), log, ...(opts.store ? { store: opts.store } : {}), stateDir: opts.stateDir });
+      } catch (e) {
+        // a store that cannot be opened (damaged, unreachable) is reported, not a stack trace, and nothing runs
+        if (!(e instanceof StoreError)) throw e;
+        process.stderr.write(`scalepilot run: ${e.message}\n`);
+        process.exitCode = EXIT_FAILED;
+        return;
+      }
+      // One writer per store: a second `run` on it would act and record every change twice.
+      let lock: StoreLock | undefined;
+      const giveUp = new AbortController();
+      const abortWait = () => giveUp.abort();
+      process.once('SIGINT', abortWait);
+      process.once('SIGTERM', abortWait);
+      try {
+        lock = await rt.store.lock?.({
+          // under leader election the Lease decides who leads; the store lock only waits for the last leader to let go
+          wait: Boolean(opts.waitForLock || opts.leaderElect),
+          onWait: (holder) => log.warn({ holder }, 'the store has another writer; waiting for it to stop'),
+          signal: giveUp.signal,
+        });
+      } catch (e) {
+        await rt.close();
+        if (!(e instanceof StoreError)) throw e;
+        process.stderr.write(`scalepilot run: ${e.message}\n`);
+        process.exitCode = e instanceof StoreLockedError ? EXIT_BAD_INPUT : EXIT_FAILED;
+        return;
+      } finally {
+        process.off('SIGINT', abortWait);
+        process.off('SIGTERM', abortWait);
+      }
+      rt.controller.useStoreLock(lock);
+      const finish = async () => {
+        await rt.controller.stop();
+        // a last try for records the store refused; what still cannot be written goes to the log, not nowhere
+        if (!(await rt.controller.flushRecords())) {
+          for (const e of rt.controller.pendingRecords()) log.error({ record: e }, 'record not written: the store still refuses writes at shutdown');
+        }
+        await rt.close({ stopReplicas: true });
+      };
       if (opts.once) {
         const results = [];
         for (const s of rt.controller.services) results.push(await rt.controller.syncOnce(s));
         process.stdout.write(JSON.stringify(results.map((r) => ({ service: r.service, error: r.error, decision: r.decision })), null, 2) + '\n');
-        await rt.close({ stopReplicas: true });
+        await finish();
         return;
       }
       const token = opts.token ?? process.env.SCALEPILOT_TOKEN ?? resolveToken(config.server?.token);
@@ -76,7 +121,7 @@ export function register(program: Command): void {
       log.info({}, 'stopping: finishing in-flight syncs');
       await stopLeading?.();
       await server?.close();
-      await rt.close({ stopReplicas: true });
+      await finish();
     });
 }
 

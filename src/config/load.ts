@@ -23,6 +23,8 @@ export interface Config {
   sources: RawConfig['sources'];
   services: Record<string, ServicePolicy>;
   budgets?: Record<string, BudgetSpec>;
+  /** store retention in ms (absent: 14 days of decisions, 90 days of events) */
+  retention?: { decisionsMs: number; eventsMs: number };
 }
 
 type Path = Array<string | number>;
@@ -183,7 +185,7 @@ export function parseConfig(text: string, file = 'scalepilot.yaml'): Config {
       if (floor > usable) report(['budgets', name, 'limit'], `minReplicas × uses of the services plus reserved need ${floor}, more than the ${usable} usable (limit less headroom)`, 'raise the limit, lower headroom, or lower minReplicas / uses');
     }
   }
-  const config: Config = { file, syncPeriodMs: raw.syncPeriod, store: raw.store, ...(raw.server ? { server: raw.server } : {}), sources: raw.sources, services, ...(raw.budgets ? { budgets } : {}) };
+  const config: Config = { file, syncPeriodMs: raw.syncPeriod, store: raw.store, ...(raw.server ? { server: raw.server } : {}), sources: raw.sources, services, ...(raw.budgets ? { budgets } : {}), ...(raw.retention ? { retention: { decisionsMs: raw.retention.decisions, eventsMs: raw.retention.events } } : {}) };
   // Module-owned checks (sources, providers, HPA metric specs, schedules) report through the same channel.
   for (const v of builtinChecks) v(config, raw, report);
   if (issues.length) throw new ConfigError(issues);

@@ -222,6 +222,13 @@ export const ConfigSchema = z
     sources: z.record(z.string(), SourceSchema).default({}),
     budgets: z.record(z.string().regex(/^[a-z0-9]([-a-z0-9_]*[a-z0-9])?$/, 'budget names are lowercase letters, digits, - and _'), BudgetSchema).optional(),
     verify: VerifySchema.optional().meta({ description: 'verification after each change, for every service that does not set its own' }),
+    retention: z
+      .strictObject({
+        decisions: Duration.prefault('14d').meta({ description: 'how long decisions and errors (one per sync) are kept' }),
+        events: Duration.prefault('90d').meta({ description: 'how long scale, resize, rollback, pause and config events are kept' }),
+      })
+      .optional()
+      .meta({ description: 'store retention; never shorter than what the controller reads back (windows, forecast lookback)' }),
     services: z.record(z.string().regex(/^[a-z0-9]([-a-z0-9_]*[a-z0-9])?$/, 'service names are lowercase letters, digits, - and _'), ServiceSchema),
   })
   .meta({ title: 'scalepilot.yaml', description: 'scalepilot configuration' });

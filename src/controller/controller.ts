@@ -8,10 +8,12 @@ import { emptyHistory } from '../core/types.js';
 import { decide, historyWindowMs, appendSeries, rememberDecision, rememberScale } from '../core/decide.js';
 import { buildObservation, readMetrics } from './observe.js';
 import type { ControllerMetrics } from '../server/metrics.js';
-import type { Store, StoreEvent } from '../store/types.js';
+import type { Store, StoreEvent, StoreLock } from '../store/types.js';
 import { loadControllerHistory } from '../store/history.js';
 import { recordDemand } from '../core/predict.js';
 import { seedDemandHistory } from './demand-seed.js';
+import { RecordJournal } from '../store/journal.js';
+import { DEFAULT_RETENTION, Retention } from '../store/retention.js';
 import { rollback, type RollbackResult } from './rollback.js';
 import { Verifier, type VerificationReport } from './verify.js';
 import { BudgetTracker } from './budgets.js';
@@ -90,6 +92,9 @@ export class Controller {
   private started = false;
   readonly verifier: Verifier;
   readonly budgets: BudgetTracker;
+  /** every record goes through it: what the store refuses is kept, retried, and blocks acting until written */
+  private readonly journal: RecordJournal;
+  private readonly retention: Retention;
 
   constructor(private config: Config, private opts: ControllerOptions) {
     this.now = opts.now ?? Date.now;
@@ -97,6 +102,8 @@ export class Controller {
     const registry = opts.metrics?.registry;
     this.verifier = new Verifier({ store: opts.store, log: this.log, now: this.now, ...(registry ? { registry } : {}) });
     this.budgets = new BudgetTracker({ config: () => this.config, sources: () => this.opts.sources, ...(registry ? { registry } : {}) });
+    this.journal = new RecordJournal(opts.store, { ...(registry ? { registry } : {}), log: this.log });
+    this.retention = new Retention(opts.store, { ...(registry ? { registry } : {}), log: this.log });
     for (const p of Object.values(config.services)) this.loops.set(p.name, new ServiceLoop(p, opts.providerFor(p)));
   }
 
@@ -146,8 +153,10 @@ export class Controller {
       while (l.steering) await l.steering;
       await this.sync(l);
     } catch (e) {
-      // sync() records its own failures; anything reaching here is a bug, logged and survived.
+      // sync() records its own failures; anything reaching here is a bug, logged and survived, and shown as a
+      // failed sync so the API and dashboard do not report a healthy service that stopped deciding.
       this.log.error({ service: l.policy.name, err: (e as Error).stack }, 'sync failed unexpectedly');
+      l.last = { service: l.policy.name, time: this.now(), values: {}, acted: false, error: `internal: ${(e as Error).message}` };
     }
   }
 
@@ -166,12 +175,29 @@ export class Controller {
     return l.last!;
   }
 
-  private async record(e: StoreEvent): Promise<void> {
-    try {
-      await this.opts.store.append(e);
-    } catch (err) {
-      this.log.error({ service: e.service, kind: e.kind, err: (err as Error).message }, 'could not record event');
-    }
+  /** True when the event is in the store; false when it waits in the journal (and acting is blocked until written). */
+  private record(e: StoreEvent): Promise<boolean> {
+    return this.journal.append(e);
+  }
+
+  /** The store's writer lock this process holds (`run`); losing it holds every service like an unwritable store. */
+  useStoreLock(lock: StoreLock | undefined): void {
+    this.journal.useLock(lock);
+  }
+
+  /** Why services hold because of the store (records waiting to be written, writer lock lost), or undefined. */
+  storeBlocked(): string | undefined {
+    return this.journal.blocked();
+  }
+
+  /** Writes records still waiting for the store; true when none is left. */
+  flushRecords(): Promise<boolean> {
+    return this.journal.flush();
+  }
+
+  /** Records the store has not taken yet (written to the log at shutdown, so they are not lost silently). */
+  pendingRecords(): readonly StoreEvent[] {
+    return this.journal.waiting();
   }
 
   private async sync(l: ServiceLoop): Promise<void> {
@@ -184,6 +210,7 @@ export class Controller {
       m?.lastSync.set({ service: p.name }, this.now() / 1000);
       this.opts.onSync?.(r);
     };
+    if (this.journal.size) await this.journal.flush(Math.min(2000, p.syncPeriodMs / 2));
     if (!l.historyLoaded) {
       try {
         l.history = await loadControllerHistory(this.opts.store, p.name, started, historyWindowMs(p));
@@ -231,10 +258,7 @@ export class Controller {
     }
     m?.currentReplicas.set({ service: p.name }, state.replicas);
 
-    const readings = await readMetrics(p, this.opts.sources, state, new Date(started), (metric) => {
-      const b = l.metricBackoff.get(metric);
-      return b && started < b.until ? `backing off after ${b.failures} failed reads (last: ${b.last})` : undefined;
-    });
+    const readings = await this.readWithProbes(l, state, started);
     for (const r of readings) {
       const b = l.metricBackoff.get(r.name) ?? { failures: 0, until: 0, last: '' };
       if (r.error !== undefined) {
@@ -252,7 +276,8 @@ export class Controller {
     for (const [k, v] of Object.entries(obs.values)) m?.metricValue.set({ service: p.name, metric: k }, v);
 
     // verify the last change; one that failed is rolled back, and that is this sync's action
-    const verification = await this.verifier.check(p, l.provider, l.history, state, obs, started);
+    // a rollback is a change too: none while the store cannot record it (the check runs once records are written)
+    const verification = this.journal.blocked() ? undefined : await this.verifier.check(p, l.provider, l.history, state, obs, started);
     if (verification?.rolledBack && !verification.dryRun) {
       finish({ service: p.name, time: started, state, values: obs.values, acted: true, verification });
       return;
@@ -270,6 +295,23 @@ export class Controller {
       decision.action = 'paused';
       decision.reason = `paused: would have ${decision.desiredReplicas === decision.currentReplicas ? 'held' : `scaled to ${decision.desiredReplicas}`} (${decision.reason})`;
     }
+    const decisionEvent = (): StoreEvent => ({ service: p.name, time: started, kind: 'decision', fromReplicas: state.replicas, toReplicas: decision.desiredReplicas, decision, inputs: { values: obs.values, failures: obs.failures, readyReplicas: state.readyReplicas }, message: decision.reason, result: this.opts.dryRun ? 'dry-run' : 'ok' });
+    // Fail closed: a change is made only once its decision is in the store, and never while older records wait.
+    const changes = !l.paused && (decision.desiredReplicas !== state.replicas || (decision.resize !== undefined && l.provider.resize !== undefined));
+    let storeHold = this.journal.blocked();
+    let recorded = false;
+    if (changes && !storeHold) {
+      recorded = true;
+      if (!(await this.record(decisionEvent()))) storeHold = this.journal.blocked() ?? 'the decision could not be written to the store';
+    }
+    if (storeHold && changes) {
+      const would = decision.desiredReplicas !== state.replicas ? `scaled to ${decision.desiredReplicas}` : 'resized';
+      decision.action = 'hold';
+      decision.reason = `store cannot record changes, holding at ${state.replicas}: would have ${would} (${decision.reason})`;
+      decision.desiredReplicas = state.replicas;
+      delete decision.resize;
+    }
+    if (storeHold) decision.errors.push(`store: ${storeHold}`);
     m?.desiredReplicas.set({ service: p.name }, decision.desiredReplicas);
     m?.decisions.inc({ service: p.name, action: decision.action });
     for (const [metric, err] of Object.entries(obs.failures)) {
@@ -313,9 +355,47 @@ export class Controller {
         decision.errors.push(`resize: ${msg}`);
       }
     }
-    // record the decision with its inputs
-    await this.record({ service: p.name, time: started, kind: 'decision', fromReplicas: state.replicas, toReplicas: decision.desiredReplicas, decision, inputs: { values: obs.values, failures: obs.failures, readyReplicas: state.readyReplicas }, message: decision.reason, result: dry ? 'dry-run' : 'ok' });
-    finish({ service: p.name, time: started, state, decision, values: obs.values, acted, ...(verification ? { verification } : {}) });
+    // record the decision with its inputs (already written before acting when it led to a change)
+    if (!recorded) await this.record(decisionEvent());
+    const blocked = storeHold ?? this.journal.blocked();
+    finish({ service: p.name, time: started, state, decision, values: obs.values, acted, ...(verification ? { verification } : {}), ...(blocked ? { error: `store: ${blocked}` } : {}) });
+    if (!blocked) this.retention.tick(started, this.config.retention ?? DEFAULT_RETENTION, this.longestWindowMs());
+  }
+
+  /** The longest span any service reads back from the store; retention never deletes inside it. */
+  private longestWindowMs(): number {
+    let w = 0;
+    for (const l of this.loops.values()) w = Math.max(w, historyWindowMs(l.policy) + l.policy.syncPeriodMs);
+    return w;
+  }
+
+  /**
+   * Reads every metric. A metric backing off after failures is not read, except that one metric per backing-off
+   * source is read every sync as a probe: when it answers, the source's other metrics are read at once, so a source
+   * that comes back is used within one sync period while a dead one costs one request per period.
+   */
+  private async readWithProbes(l: ServiceLoop, state: TargetState, started: number) {
+    const p = l.policy;
+    const now = new Date(started);
+    const probes = new Map<string, string>();
+    const held = (metric: string) => {
+      const b = l.metricBackoff.get(metric);
+      return b && started < b.until ? `backing off after ${b.failures} failed reads (last: ${b.last})` : undefined;
+    };
+    const readings = await readMetrics(p, this.opts.sources, state, now, (metric) => {
+      const why = held(metric);
+      if (!why) return undefined;
+      const source = p.metrics[metric]?.source ?? '';
+      if (probes.has(source)) return why;
+      probes.set(source, metric);
+      return undefined;
+    });
+    const recovered = new Set([...probes].filter(([, metric]) => readings.find((r) => r.name === metric)?.error === undefined).map(([source]) => source));
+    if (recovered.size === 0) return readings;
+    const again = new Set(readings.filter((r) => r.error !== undefined && held(r.name) && recovered.has(p.metrics[r.name]?.source ?? '')).map((r) => r.name));
+    if (again.size === 0) return readings;
+    const more = await readMetrics(p, this.opts.sources, state, now, (metric) => (again.has(metric) ? undefined : 'not read again'));
+    return readings.map((r) => (again.has(r.name) ? more.find((x) => x.name === r.name) ?? r : r));
   }
 
   /** Replaces the metric sources (config reload); in-flight syncs finish with the old ones. */
@@ -349,6 +429,9 @@ export class Controller {
   }
 
   private async scaleManuallyNow(l: ServiceLoop, service: string, replicas: number, by: string): Promise<void> {
+    await this.journal.flush();
+    const blocked = this.journal.blocked();
+    if (blocked) throw new Error(`not scaling ${service}: the store cannot record it (${blocked})`);
     const state = await l.provider.observe(l.policy.target);
     const now = this.now();
     try {
@@ -369,6 +452,9 @@ export class Controller {
     const l = this.loops.get(service);
     if (!l) throw new Error(`unknown service ${service}`);
     return this.exclusive(l, async () => {
+      await this.journal.flush();
+      const blocked = this.journal.blocked();
+      if (blocked) throw new Error(`not rolling back ${service}: the store cannot record it (${blocked})`);
       const dryRun = this.opts.dryRun || Boolean(o.dryRun);
       const r = await rollback({
         policy: l.policy,
@@ -423,6 +509,7 @@ export class Controller {
   /** Stops every loop after its in-flight sync finishes; closes providers when asked (local replicas stop). */
   async stop(opts: { closeProviders?: boolean } = {}): Promise<void> {
     for (const l of this.loops.values()) await this.stopLoop(l);
+    await this.retention.idle();
     if (opts.closeProviders) for (const l of this.loops.values()) await l.provider.close?.();
   }
 }

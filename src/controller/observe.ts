@@ -5,6 +5,7 @@ import type { MetricSource, Sample } from '../metrics/types.js';
 import type { TargetState, PodState } from '../providers/types.js';
 import type { Observation, ObservedPod } from '../core/types.js';
 import { parseMilli } from '../core/quantity.js';
+import { invalidSample, nonNegativeKind } from '../metrics/validate.js';
 
 export interface MetricReading {
   name: string;
@@ -122,7 +123,9 @@ export async function readMetrics(
       try {
         const params = { ...(m.params ?? {}), ...(m.perPod ? { pids, containers, pods: state.pods.map((p) => p.name) } : {}) };
         const samples = await src.sample({ name, query: m.query, params }, now);
-        return { name, samples };
+        // a value the arithmetic cannot use is a failed read, never a number that throws or misleads downstream
+        const bad = invalidSample(samples, nonNegativeKind(policy, name, src.kind, m.query));
+        return bad ? { name, error: `${m.source}: ${bad}` } : { name, samples };
       } catch (e) {
         return { name, error: (e as Error).message };
       }

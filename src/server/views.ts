@@ -76,6 +76,8 @@ export async function lastState(rt: Runtime, service: string): Promise<LastState
       currentReplicas: live.state?.replicas ?? live.decision.currentReplicas,
       readyReplicas: live.state?.readyReplicas ?? null,
       paused,
+      // a sync can decide and still be degraded (the store cannot record, so it held)
+      ...(live.error ? { syncError: live.error } : {}),
     };
   }
   // no decision from this controller yet (or the last sync failed): show the newest stored one

@@ -2,11 +2,18 @@
 import pg from 'pg';
 import { redactUrl } from '../metrics/config.js';
 import { COLUMNS, VERSION_TABLE, eventValues, pendingMigrations, rowToEvent, type EventRow } from './schema.js';
-import { ALL_SERVICES, StoreError, checkEvent, type HistoryOptions, type Store, type StoreEvent } from './types.js';
+import { describeHolder, pollPause, self } from './holder.js';
+import {
+  ALL_SERVICES, PER_SYNC_KINDS, StoreError, StoreLockedError, checkEvent,
+  type AppendOptions, type HistoryOptions, type LockOptions, type PruneOptions, type Store, type StoreEvent, type StoreLock,
+} from './types.js';
 
 const SELECT = `SELECT id, ${COLUMNS.join(', ')} FROM scalepilot_events`;
 const JSON_COLUMNS = new Set(['resources', 'decision', 'inputs']);
-const INSERT = `INSERT INTO scalepilot_events (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c, i) => `$${i + 1}${JSON_COLUMNS.has(c) ? '::jsonb' : ''}`).join(', ')}) RETURNING id`;
+const VALUES = COLUMNS.map((c, i) => `$${i + 1}${JSON_COLUMNS.has(c) ? '::jsonb' : ''}`).join(', ');
+const INSERT = `INSERT INTO scalepilot_events (${COLUMNS.join(', ')}) VALUES (${VALUES}) RETURNING id`;
+const INSERT_KEYED = `INSERT INTO scalepilot_events (${COLUMNS.join(', ')}, record_key) VALUES (${VALUES}, $${COLUMNS.length + 1})
+  ON CONFLICT (record_key) WHERE record_key IS NOT NULL DO NOTHING RETURNING id`;
 // Optional filters are nullable array parameters, so one statement text (and one server-side plan) per query shape.
 const FILTERS = `AND time >= $2
   AND ($3::text[] IS NULL OR kind = ANY($3::text[]))
@@ -14,21 +21,29 @@ const FILTERS = `AND time >= $2
   ORDER BY time DESC, id DESC LIMIT $5`;
 // Serializes migrations when several controllers start against one database at once.
 const MIGRATION_LOCK = 0x5ca1e;
+// Held for the whole life of the one writer, on a connection of its own: the server drops it when that dies.
+const WRITER_LOCK = 0x5ca1e1;
+/** How often the writer's lock connection is checked, so a dropped connection is noticed without a query failing. */
+const LOCK_CHECK_MS = 5000;
 
 const BIGINT_AS_NUMBER = {
   getTypeParser: (oid: number, format?: string) => (oid === pg.types.builtins.INT8 ? Number : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format)),
 } as pg.CustomTypesConfig;
 
 export class PostgresStore implements Store {
-  private constructor(private readonly pool: pg.Pool, private readonly where: string) {}
+  private constructor(private readonly pool: pg.Pool, private readonly where: string, private readonly url: string) {}
+  private held: StoreLock | undefined;
 
   /** Connects and migrates; throws StoreError naming the (redacted) URL when the database is unreachable. */
-  static async open(url: string, opts: { max?: number } = {}): Promise<PostgresStore> {
+  static async open(url: string, opts: { max?: number; queryTimeoutMs?: number } = {}): Promise<PostgresStore> {
     const where = `store ${redactUrl(url)}`;
     const pool = new pg.Pool({
       connectionString: url,
       max: opts.max ?? 4,
       connectionTimeoutMillis: 10_000,
+      // a server that stops answering (hung, paused, cut off) fails the query instead of stalling the sync forever,
+      // so the controller holds and keeps the record to retry
+      query_timeout: opts.queryTimeoutMs ?? 15_000,
       // ids and times are BIGINT; as numbers they stay exact up to 2^53, far beyond epoch milliseconds.
       types: BIGINT_AS_NUMBER,
     });
@@ -41,7 +56,7 @@ export class PostgresStore implements Store {
       if (e instanceof StoreError) throw e;
       throw new StoreError(`${where}: ${(e as Error).message}`, { cause: e });
     }
-    return new PostgresStore(pool, where);
+    return new PostgresStore(pool, where, url);
   }
 
   private async query<R extends pg.QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {
@@ -52,10 +67,13 @@ export class PostgresStore implements Store {
     }
   }
 
-  async append(e: StoreEvent): Promise<number> {
+  async append(e: StoreEvent, o: AppendOptions = {}): Promise<number> {
     checkEvent(e);
-    const rows = await this.query<{ id: number }>('scalepilot_append', INSERT, eventValues(e));
-    return Number(rows[0]!.id);
+    if (o.key === undefined) return Number((await this.query<{ id: number }>('scalepilot_append', INSERT, eventValues(e)))[0]!.id);
+    const rows = await this.query<{ id: number }>('scalepilot_append_keyed', INSERT_KEYED, [...eventValues(e), o.key]);
+    if (rows[0]) return Number(rows[0].id);
+    // stored by an earlier attempt that timed out on this side
+    return Number((await this.query<{ id: number }>('scalepilot_by_key', 'SELECT id FROM scalepilot_events WHERE record_key = $1', [o.key]))[0]!.id);
   }
 
   async history(service: string, since: number, opts: HistoryOptions = {}): Promise<StoreEvent[]> {
@@ -80,9 +98,102 @@ export class PostgresStore implements Store {
     return rows.map((r) => r.service);
   }
 
+  async prune(o: PruneOptions): Promise<number> {
+    const del = (name: string, not: boolean, before: number, limit: number) =>
+      this.query<{ id: number }>(name, `DELETE FROM scalepilot_events WHERE id IN (SELECT id FROM scalepilot_events WHERE time < $1 AND ${not ? 'NOT ' : ''}(kind = ANY($2::text[])) ORDER BY time, id LIMIT $3) RETURNING id`, [before, PER_SYNC_KINDS, limit]);
+    const a = (await del('scalepilot_prune_sync', false, o.decisionsBefore, o.limit)).length;
+    const b = a >= o.limit ? 0 : (await del('scalepilot_prune_events', true, o.eventsBefore, o.limit - a)).length;
+    return a + b;
+  }
+
+  async lock(o: LockOptions = {}): Promise<StoreLock> {
+    const me = self();
+    const connect = () => {
+      const c = new pg.Client({ connectionString: this.url, application_name: `scalepilot run, ${describeHolder(me)}`.slice(0, 63), connectionTimeoutMillis: 10_000 });
+      c.on('error', (e) => { if (!released && client === c) lost ??= `its lock connection failed: ${e.message}`; });
+      c.on('end', () => { if (!released && client === c) lost ??= 'its lock connection closed'; });
+      return c;
+    };
+    let lost: string | undefined;
+    let released = false;
+    let client = connect();
+    try {
+      await client.connect();
+      let told = '';
+      for (;;) {
+        const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [WRITER_LOCK]);
+        if (r.rows[0]!.ok) break;
+        const holder = await lockHolder(client);
+        if (!o.wait) throw new StoreLockedError(this.where, holder);
+        if (holder !== told) o.onWait?.(holder);
+        told = holder;
+        await pollPause(o.pollMs ?? 1000, o.signal).catch(() => { throw new StoreLockedError(this.where, holder); });
+      }
+    } catch (e) {
+      released = true;
+      await client.end().catch(() => {});
+      if (e instanceof StoreError) throw e;
+      throw new StoreError(`${this.where}: ${(e as Error).message}`, { cause: e });
+    }
+    let retaking = false;
+    const timer = setInterval(() => {
+      if (!lost) {
+        const c = client;
+        c.query('SELECT 1').catch((e: Error) => { if (!released && client === c) lost ??= `its lock connection failed: ${e.message}`; });
+        return;
+      }
+      if (retaking) return;
+      // the session (and so the lock) is gone, e.g. the server restarted: take the lock again on a new connection
+      // unless another writer has it by now
+      retaking = true;
+      const c = connect();
+      const old = client;
+      client = c;
+      void old.end().catch(() => {});
+      c.connect()
+        .then(() => c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [WRITER_LOCK]))
+        .then(async (r) => {
+          if (r.rows[0]!.ok) lost = undefined;
+          else lost = `taken over by ${await lockHolder(c)}`;
+        })
+        .catch((e: Error) => { lost = `its lock connection failed: ${e.message}`; })
+        .finally(() => { retaking = false; });
+    }, LOCK_CHECK_MS);
+    timer.unref();
+    const lock: StoreLock = {
+      holder: describeHolder(me),
+      lost: () => lost,
+      release: async () => {
+        if (released) return;
+        released = true;
+        clearInterval(timer);
+        if (this.held === lock) this.held = undefined;
+        // ending the session releases the advisory lock
+        await client.end().catch(() => {});
+      },
+    };
+    this.held = lock;
+    return lock;
+  }
+
   async close(): Promise<void> {
+    await this.held?.release();
     await this.pool.end();
   }
+}
+
+/** Who holds the writer lock, from the server's own lock table: the application name carries host and pid. */
+async function lockHolder(client: pg.Client): Promise<string> {
+  const r = await client.query<{ pid: number; app: string; addr: string | null; since: Date }>(
+    `SELECT a.pid, a.application_name AS app, host(a.client_addr) AS addr, a.backend_start AS since
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = $1 AND l.objsubid = 1
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    [WRITER_LOCK],
+  );
+  const h = r.rows[0];
+  if (!h) return 'a session that has just let go';
+  return `${h.app || 'an unnamed client'}; server backend ${h.pid}${h.addr ? ` from ${h.addr}` : ''}, connected since ${new Date(h.since).toISOString()}`;
 }
 
 async function migrate(pool: pg.Pool, where: string): Promise<void> {

@@ -56,6 +56,36 @@ export const MIGRATIONS: readonly Migration[] = [
       ],
     },
   },
+  {
+    version: 2,
+    description: 'one-writer lease (SQLite; PostgreSQL uses an advisory lock)',
+    statements: {
+      sqlite: [
+        `CREATE TABLE scalepilot_lock (
+          name TEXT PRIMARY KEY,
+          host TEXT NOT NULL,
+          pid INTEGER NOT NULL,
+          process_start TEXT,
+          acquired_at INTEGER NOT NULL
+        )`,
+      ],
+      postgres: [],
+    },
+  },
+  {
+    version: 3,
+    description: 'record keys, so a write retried after a timeout is stored once',
+    statements: {
+      sqlite: [
+        'ALTER TABLE scalepilot_events ADD COLUMN record_key TEXT',
+        'CREATE UNIQUE INDEX scalepilot_events_record_key ON scalepilot_events (record_key) WHERE record_key IS NOT NULL',
+      ],
+      postgres: [
+        'ALTER TABLE scalepilot_events ADD COLUMN record_key TEXT',
+        'CREATE UNIQUE INDEX scalepilot_events_record_key ON scalepilot_events (record_key) WHERE record_key IS NOT NULL',
+      ],
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

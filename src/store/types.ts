@@ -46,19 +46,73 @@ export interface HistoryOptions {
 export const ALL_SERVICES = '*';
 
 export interface Store {
-  /** Stores the event and returns its id (ids grow with insertion order). */
-  append(e: StoreEvent): Promise<number>;
+  /**
+   * Stores the event and returns its id (ids grow with insertion order). With `key`, an event already stored under
+   * that key is not stored again (its id is returned): a retry after a write that timed out but did happen.
+   */
+  append(e: StoreEvent, o?: AppendOptions): Promise<number>;
   /** Events of `service` (or ALL_SERVICES) with time >= since, oldest first (ties in insertion order). */
   history(service: string, since: number, opts?: HistoryOptions): Promise<StoreEvent[]>;
   get(id: number): Promise<StoreEvent | undefined>;
   /** Every service that has at least one event, sorted. */
   services(): Promise<string[]>;
   close(): Promise<void>;
+  /**
+   * Makes this process the store's one writer (`run`): resolves with the lock, or throws StoreLockedError naming the
+   * holder. Readers (`history`, `serve`) never take it.
+   */
+  lock?(o?: LockOptions): Promise<StoreLock>;
+  /** Deletes up to `o.limit` events older than the retention cutoffs, oldest first; returns how many it deleted. */
+  prune?(o: PruneOptions): Promise<number>;
 }
+
+export interface AppendOptions {
+  /** unique per record; the same key twice stores the record once */
+  key?: string;
+}
+
+export interface LockOptions {
+  /** wait until the holder lets go instead of failing; `onWait` is told who holds it (once per holder) */
+  wait?: boolean;
+  onWait?: (holder: string) => void;
+  /** how often to try again while waiting (ms, default 1000) */
+  pollMs?: number;
+  /** stop waiting when aborted */
+  signal?: AbortSignal;
+}
+
+export interface StoreLock {
+  /** who holds it: "pid 123 on host a (since 2024-...)" */
+  readonly holder: string;
+  /** why this process no longer holds the lock (connection lost, row taken over), or undefined while it does */
+  lost(): string | undefined;
+  release(): Promise<void>;
+}
+
+/** What retention deletes: per-sync records (decisions, errors) sooner than the changes an operator audits. */
+export interface PruneOptions {
+  /** decision and error events with time < this are deleted */
+  decisionsBefore: number;
+  /** every other kind (scale, resize, rollback, config, pause, resume) with time < this is deleted */
+  eventsBefore: number;
+  /** at most this many rows per call, so one call never holds the write lock for long */
+  limit: number;
+}
+
+/** Kinds written on every sync; everything else is a change or a steering action kept longer. */
+export const PER_SYNC_KINDS: readonly EventKind[] = ['decision', 'error'];
 
 /** The store could not be opened, migrated, read or written. */
 export class StoreError extends Error {
   override name = 'StoreError';
+}
+
+/** Another process is the store's writer. */
+export class StoreLockedError extends StoreError {
+  override name = 'StoreLockedError';
+  constructor(readonly where: string, readonly holder: string) {
+    super(`${where} is locked by another scalepilot run (${holder}); one writer per store: stop that process, point this one at another store, or pass --wait-for-lock to take over when it stops`);
+  }
 }
 
 /** Rejects events that would be unreadable later; the message names the field. */

@@ -71,11 +71,12 @@ test('scales up on the HPA proposal and records decision and scale events with t
   assert.equal(r.acted, true);
   assert.equal((await env.dry.observe(c.policy('api')!.target)).replicas, 6);
   const events = await store.history('api', 0);
-  assert.deepEqual(events.map((e) => e.kind), ['scale', 'decision']);
-  assert.equal(events[0]!.fromReplicas, 2);
-  assert.equal(events[0]!.toReplicas, 6);
-  assert.equal(events[1]!.inputs?.values.qps, 30);
-  assert.match(events[1]!.message!, /scale up 2 → 6/);
+  // the decision is written before the change is made: nothing is changed that the store did not take first
+  assert.deepEqual(events.map((e) => e.kind), ['decision', 'scale']);
+  assert.equal(events[1]!.fromReplicas, 2);
+  assert.equal(events[1]!.toReplicas, 6);
+  assert.equal(events[0]!.inputs?.values.qps, 30);
+  assert.match(events[0]!.message!, /scale up 2 → 6/);
 });
 
 test('--dry-run decides and records but never acts', async () => {
@@ -89,34 +90,72 @@ test('--dry-run decides and records but never acts', async () => {
   assert.deepEqual((await store.history('api', 0)).map((e) => e.result), ['dry-run', 'dry-run']);
 });
 
-test('a failing source holds replicas, is recorded and counted, and is retried with back-off', async () => {
+test('a failing source holds replicas, is recorded and counted, backs off its logging, and is re-probed every sync', async () => {
   const env = setup(parseConfig(yaml(['api']), 'c.yaml'));
   const { c, metrics } = await env.make();
+  const errors = async () => Number(/scalepilot_metric_errors_total\{service="api",metric="qps"\} (\d+)/.exec(await metrics.registry.getSingleMetricAsString('scalepilot_metric_errors_total'))?.[1]);
   env.source.fail = 'connection refused';
   const r1 = await c.syncOnce('api');
   assert.equal(r1.decision?.desiredReplicas, 2);
   assert.equal(r1.decision?.action, 'hold');
   assert.match(r1.decision!.errors.join(' '), /connection refused/);
   assert.equal(env.source.calls, 1);
-  // within the back-off (one sync period after the first failure) the source is not asked again
+  assert.equal(await errors(), 1);
+  // within the back-off (one sync period after the first failure) the source is probed, but the failure is not
+  // counted or logged again
+  env.clock.t += 10_000;
+  const r2 = await c.syncOnce('api');
+  assert.equal(env.source.calls, 2);
+  assert.match(r2.decision!.errors.join(' '), /connection refused/);
+  assert.equal(await errors(), 1);
   env.clock.t += 10_000;
   await c.syncOnce('api');
-  assert.equal(env.source.calls, 1);
-  env.clock.t += 10_000;
-  await c.syncOnce('api');
-  assert.equal(env.source.calls, 2);
-  // second failure doubles the wait: 30 s
-  env.clock.t += 20_000;
-  await c.syncOnce('api');
-  assert.equal(env.source.calls, 2);
-  env.clock.t += 15_000;
+  assert.equal(env.source.calls, 3);
+  assert.equal(await errors(), 2, 'counted again once the back-off ran out; the next back-off is 30 s');
+  // the source comes back 1 s into a 30 s back-off: the next sync's probe sees it and decides on it
+  env.clock.t += 1_000;
   env.source.fail = null;
   env.source.perPod = 20;
   const ok = await c.syncOnce('api');
-  assert.equal(env.source.calls, 3);
+  assert.equal(env.source.calls, 4);
   assert.equal(ok.decision?.desiredReplicas, 4);
-  const text = await metrics.registry.getSingleMetricAsString('scalepilot_metric_errors_total');
-  assert.match(text, /scalepilot_metric_errors_total\{service="api",metric="qps"\} 2/);
+  assert.deepEqual(ok.decision?.errors, []);
+  assert.equal(await errors(), 2);
+});
+
+test('a backing-off source is probed with one request per sync, and all its metrics are read once it answers', async () => {
+  const config = parseConfig(`
+store: "sqlite::memory:"
+sources: { s: { type: prometheus, url: "http://127.0.0.1:9" } }
+services:
+  api:
+    target: { provider: dryrun, replicas: 2 }
+    maxReplicas: 10
+    metrics:
+      a: { source: s, query: a, perPod: true }
+      b: { source: s, query: b, perPod: true }
+      c: { source: s, query: c, perPod: true }
+    hpa:
+      metrics:
+        - { type: Pods, pods: { metric: { name: a }, target: { type: AverageValue, averageValue: "10" } } }
+        - { type: Pods, pods: { metric: { name: b }, target: { type: AverageValue, averageValue: "10" } } }
+        - { type: Pods, pods: { metric: { name: c }, target: { type: AverageValue, averageValue: "10" } } }
+`, 'c.yaml');
+  const env = setup(config);
+  const { c } = await env.make();
+  env.source.fail = 'timeout';
+  await c.syncOnce('api');
+  assert.equal(env.source.calls, 3, 'first failure: every metric was read');
+  env.clock.t += 5_000;
+  await c.syncOnce('api');
+  assert.equal(env.source.calls, 4, 'in back-off: one probe for the source, not one request per metric');
+  env.clock.t += 5_000;
+  env.source.fail = null;
+  env.source.perPod = 20;
+  const r = await c.syncOnce('api');
+  assert.equal(env.source.calls, 7, 'the probe answered, so the other two metrics were read in the same sync');
+  assert.deepEqual(r.decision?.errors, []);
+  assert.equal(r.decision?.desiredReplicas, 4);
 });
 
 test('one service whose target fails does not stall the others', async () => {

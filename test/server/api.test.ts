@@ -217,7 +217,7 @@ test('auth matrix: no token configured → 403 saying how to enable; wrong or mi
     assert.equal(guarded.rt.controller.isPaused('web'), false);
     assert.equal(await replicas(guarded, 'web'), 3);
     assert.equal((await open.rt.store.history('web', 0)).length, before.length);
-    assert.deepEqual((await guarded.rt.store.history('web', 0)).map((e) => e.kind), ['scale', 'decision']);
+    assert.deepEqual((await guarded.rt.store.history('web', 0)).map((e) => e.kind), ['decision', 'scale']);
 
     // and the right token does what each route says
     const ok = (path: string, body?: unknown) => json(guarded, `/api/v1/services/web/${path}`, { method: 'POST', headers: bearer(TOKEN), ...(body !== undefined ? { body } : {}) });

@@ -73,4 +73,42 @@ export function storeContract(open: () => Promise<Store>): void {
       await store.close();
     }
   });
+
+  test('prune deletes per-sync records before one cutoff and changes before another, oldest first, at most limit', async () => {
+    const store = await open();
+    try {
+      assert.ok(store.prune, 'every store prunes');
+      const kinds: StoreEvent['kind'][] = ['decision', 'error', 'scale', 'resize', 'rollback', 'pause'];
+      for (let t = 1; t <= 10; t++) for (const kind of kinds) await store.append({ service: t % 2 ? 'api' : 'web', time: t * 1000, kind, result: 'ok' });
+      // one batch of 5: the five oldest per-sync records only
+      assert.equal(await store.prune({ decisionsBefore: 6000, eventsBefore: 3000, limit: 5 }), 5);
+      let left = await store.history(ALL_SERVICES, 0);
+      assert.deepEqual(left.filter((e) => e.time < 6000 && (e.kind === 'decision' || e.kind === 'error')).map((e) => `${e.time}:${e.kind}`), ['3000:error', '4000:decision', '4000:error', '5000:decision', '5000:error']);
+      // the rest: per-sync records before 6 s and changes before 3 s
+      assert.equal(await store.prune({ decisionsBefore: 6000, eventsBefore: 3000, limit: 100 }), 5 + 2 * 4);
+      left = await store.history(ALL_SERVICES, 0);
+      assert.equal(left.length, 60 - 10 - 8);
+      assert.ok(left.every((e) => (e.kind === 'decision' || e.kind === 'error' ? e.time >= 6000 : e.time >= 3000)));
+      assert.equal(await store.prune({ decisionsBefore: 6000, eventsBefore: 3000, limit: 100 }), 0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('an append retried under the same key is stored once', async () => {
+    const store = await open();
+    try {
+      const e: StoreEvent = { service: 'api', time: 5, kind: 'scale', fromReplicas: 1, toReplicas: 2, result: 'ok' };
+      const a = await store.append(e, { key: 'k-1' });
+      assert.equal(await store.append(e, { key: 'k-1' }), a, 'the id of the stored one');
+      const b = await store.append(e, { key: 'k-2' });
+      const c = await store.append(e);
+      const d = await store.append(e);
+      assert.equal(new Set([a, b, c, d]).size, 4, 'other keys and unkeyed appends are separate records');
+      assert.deepEqual(await store.get(a), { id: a, ...e }, 'the key is not part of the event');
+      assert.equal((await store.history('api', 0)).length, 4);
+    } finally {
+      await store.close();
+    }
+  });
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { PostgresStore } from '../../src/store/postgres.js';
 import { openStore } from '../../src/store/index.js';
-import { SCHEMA_VERSION } from '../../src/store/schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/schema.js';
 import { StoreError } from '../../src/store/types.js';
 import { freePort } from '../helpers/env.js';
 import { startPostgres, type RunningService } from '../helpers/services.js';
@@ -41,12 +41,12 @@ describe('PostgresStore (real PostgreSQL)', () => {
       assert.deepEqual(await b.get(id), { id, service: 'api', time: 2 ** 41, kind: 'resize', resources: { before: { limits: { memory: '1Gi' } } }, result: 'ok' });
       const c = new pg.Client({ connectionString: url });
       await c.connect();
-      const versions = await c.query('SELECT version FROM scalepilot_schema');
+      const versions = await c.query('SELECT version FROM scalepilot_schema ORDER BY version');
       // JSON columns are JSONB, so operators can query decisions in SQL
       const types = await c.query("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'scalepilot_events' AND column_name IN ('decision', 'time')ORDER BY column_name");
       const idx = await c.query("SELECT indexname FROM pg_indexes WHERE tablename = 'scalepilot_events'");
       await c.end();
-      assert.deepEqual(versions.rows.map((r) => r.version), [SCHEMA_VERSION]);
+      assert.deepEqual(versions.rows.map((r) => r.version), MIGRATIONS.map((m) => m.version));
       assert.deepEqual(types.rows, [{ column_name: 'decision', data_type: 'jsonb' }, { column_name: 'time', data_type: 'bigint' }]);
       assert.ok(idx.rows.some((r) => r.indexname === 'scalepilot_events_service_time'));
     } finally {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { openStore } from '../../src/store/index.js';
-import { SCHEMA_VERSION } from '../../src/store/schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/schema.js';
 import { StoreError } from '../../src/store/types.js';
 import { InputError } from '../../src/cli/output.js';
 import { tempDir } from '../helpers/env.js';
@@ -36,7 +36,8 @@ describe('SqliteStore files and schema', () => {
       await b.close();
       const raw = new Database(file, { readonly: true });
       assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
-      assert.deepEqual(raw.prepare('SELECT version FROM scalepilot_schema').pluck().all(), [SCHEMA_VERSION]);
+      assert.deepEqual(raw.prepare('SELECT version FROM scalepilot_schema ORDER BY version').pluck().all(), MIGRATIONS.map((m) => m.version));
+      assert.equal(MIGRATIONS.at(-1)!.version, SCHEMA_VERSION);
       const indexes = raw.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'scalepilot_events'").pluck().all();
       assert.ok(indexes.includes('scalepilot_events_service_time'), `indexes: ${indexes.join(', ')}`);
       const plan = raw.prepare("EXPLAIN QUERY PLAN SELECT * FROM scalepilot_events WHERE service = 'api' AND time >= 0 ORDER BY time DESC").all() as Array<{ detail: string }>;
