@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { freePort, requireBinary, tempDir } from '../helpers/env.js';
 import { freePortRange } from '../providers/helpers.js';
 import { processAlive } from '../../src/providers/local/proc.js';
-import { get, killLeftovers, leftovers, localConfig, NGINX, readState, startRun, until, type RunProcess } from './helpers.js';
+import { get, killLeftovers, leftovers, localConfig, NGINX, readState, readyPids, startRun, until, type RunProcess } from './helpers.js';
 
 for (const proxy of ['nginx', 'builtin'] as const) {
   test(`kill -9 of run (${proxy} front): the next run adopts the replicas, serves within a sync, and a clean stop leaves 0 processes`, { timeout: 120_000 }, async (t) => {
@@ -27,10 +27,10 @@ for (const proxy of ['nginx', 'builtin'] as const) {
     try {
       run = startRun(args);
       const first = run;
-      await until('the first run serves through its front with 2 replicas', 30_000, async () => (await get(front))?.status === 200 && (readState(stateDir, 'web')?.processes?.length ?? 0) === 2, () => first.out());
+      await until('the first run serves through its front with 2 replicas', 30_000, async () => (await get(front))?.status === 200 && readyPids(readState(stateDir, 'web')).length === 2, () => first.out());
       const before = readState(stateDir, 'web')!;
       if (before.proxy.pgid) pgids.add(before.proxy.pgid);
-      const replicaPids = before.processes!.map((p) => p.pid).sort();
+      const replicaPids = readyPids(before);
 
       run.child.kill('SIGKILL');
       await run.exited;
@@ -50,7 +50,7 @@ for (const proxy of ['nginx', 'builtin'] as const) {
       t.diagnostic(`${proxy}: restart to serving ${serveMs} ms`);
       const after = readState(stateDir, 'web')!;
       if (after.proxy.pgid) pgids.add(after.proxy.pgid);
-      assert.deepEqual(after.processes!.map((p) => p.pid).sort(), replicaPids, `the running replicas were adopted, not replaced:\n${second.out()}`);
+      assert.deepEqual(readyPids(after), replicaPids, `the running replicas were adopted, not replaced:\n${second.out()}`);
       assert.doesNotMatch(second.out(), /PortInUse|Address already in use|bind\(\)/, 'no replica or front fought over a port');
       assert.match(second.out(), /adopted web-0/);
       // both adopted replicas take traffic through the new front

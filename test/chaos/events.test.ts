@@ -29,7 +29,7 @@ test('a replica that cannot start (ENOENT) and one killed with -9 are logged and
     assert.equal(failed.level, 50, 'logged as an error');
 
     await until('web runs a ready replica', 30_000, () => readState(stateDir, 'web')?.pods[0]?.ready === true && event('web', 'replica-started') !== undefined, () => r.out());
-    const pid = readState(stateDir, 'web')!.processes![0]!.pid;
+    const pid = readState(stateDir, 'web')!.pods[0]!.pid!;
     process.kill(pid, 'SIGKILL');
     await until('the crash is logged', 20_000, () => event('web', 'replica-crashed') !== undefined, () => r.out());
     assert.match(String(event('web', 'replica-crashed')!.msg), /web-0 exited unexpectedly with SIGKILL/);

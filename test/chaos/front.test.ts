@@ -7,8 +7,8 @@ import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, requireBinary, tempDir } from '../helpers/env.js';
 import { freePortRange } from '../providers/helpers.js';
-import { groupMembers } from '../../src/providers/local/proc.js';
-import { get, killLeftovers, leftovers, localConfig, metricValue, NGINX, readState, startRun, until, type RunProcess } from './helpers.js';
+import { processAlive } from '../../src/providers/local/proc.js';
+import { get, killLeftovers, leftovers, localConfig, metricValue, NGINX, nginxProcesses, readState, readyPids, startRun, until, type RunProcess } from './helpers.js';
 
 test('kill -9 of the nginx master: orphan workers stopped, front restarted with the current replicas; DEGRADED while it cannot be', { timeout: 150_000 }, async (t) => {
   requireBinary(NGINX, 'nginx');
@@ -32,23 +32,23 @@ test('kill -9 of the nginx master: orphan workers stopped, front restarted with 
   try {
     run = startRun(['-c', file, '--state-dir', stateDir, '--listen', `127.0.0.1:${api}`]);
     const r = run;
-    await until('run serves with 2 replicas', 30_000, async () => (await get(front))?.status === 200 && (readState(stateDir, 'web')?.processes?.length ?? 0) === 2, () => r.out());
-    const first = readState(stateDir, 'web')!.proxy.pgid!;
-    assert.ok(first, 'the nginx process group is recorded');
-    pgids.add(first);
+    await until('run serves with 2 replicas', 30_000, async () => (await get(front))?.status === 200 && readyPids(readState(stateDir, 'web')).length === 2, () => r.out());
+    const first = nginxProcesses(stateDir, 'web');
+    assert.ok(first.master && first.workers.length, 'nginx master and workers found');
+    pgids.add(first.master);
 
     // 1. kill -9 the master: its worker is orphaned, still listening with the old upstreams
-    process.kill(first, 'SIGKILL');
+    process.kill(first.master, 'SIGKILL');
     await until('a new nginx replaced the killed one, and no process of the old one is left', 20_000, () => {
-      const pg = readState(stateDir, 'web')?.proxy.pgid;
-      if (pg) pgids.add(pg);
-      return pg !== undefined && pg !== first && groupMembers(first).length === 0;
+      const now = nginxProcesses(stateDir, 'web');
+      if (now.master) pgids.add(now.master);
+      return now.master !== undefined && now.master !== first.master && first.workers.every((w) => !processAlive(w));
     }, () => r.out());
     assert.ok(r.lines().some((l) => l.event === 'front-restarted' && l.service === 'web'), 'the restart is logged');
 
     // 2. a replica added now (config reload to 3) takes traffic through the restarted front
     writeFileSync(file, config(3));
-    await until('a third replica runs', 30_000, () => (readState(stateDir, 'web')?.pods ?? []).filter((p) => p.ready).length === 3, () => r.out());
+    await until('a third replica runs', 30_000, () => readyPids(readState(stateDir, 'web')).length === 3, () => r.out());
     const ports = new Set<string>();
     await until('the new replica answers through the front', 20_000, async () => {
       ports.add(/port=(\d+)/.exec((await get(front))?.body ?? '')?.[1] ?? '');
@@ -57,8 +57,8 @@ test('kill -9 of the nginx master: orphan workers stopped, front restarted with 
 
     // 3. the front dies and cannot come back: DEGRADED in the API, 1 in /metrics, and counted
     writeFileSync(broken, '');
-    const second = readState(stateDir, 'web')!.proxy.pgid!;
-    process.kill(second, 'SIGKILL');
+    const second = nginxProcesses(stateDir, 'web');
+    process.kill(second.master!, 'SIGKILL');
     const status = async () => ((await get(`http://127.0.0.1:${api}/api/v1/services/web`)) ?? { body: '{}' }).body;
     await until('the service shows DEGRADED', 20_000, async () => JSON.parse(await status()).status === 'DEGRADED', () => r.out());
     const summary = JSON.parse(await status()) as { statusReasons: string[] };
@@ -66,13 +66,13 @@ test('kill -9 of the nginx master: orphan workers stopped, front restarted with 
     const metrics = (await get(`http://127.0.0.1:${api}/metrics`))!.body;
     assert.equal(metricValue(metrics, 'scalepilot_target_degraded', { service: 'web' }), 1, metrics);
     assert.ok((metricValue(metrics, 'scalepilot_provider_events_total', { service: 'web', event: 'front-restart-failed' }) ?? 0) >= 1);
-    assert.equal(groupMembers(second).length, 0, 'the orphan worker of the dead master was stopped even though no new front could start');
+    assert.ok(second.workers.every((w) => !processAlive(w)), 'the orphan worker of the dead master was stopped even though no new front could start');
 
     // 4. fixed on the host: the next sync restarts the front and the status recovers
     rmSync(broken);
     await until('the front serves and the service is no longer DEGRADED', 20_000, async () => (await get(front))?.status === 200 && JSON.parse(await status()).status !== 'DEGRADED', () => r.out());
-    const pg = readState(stateDir, 'web')?.proxy.pgid;
-    if (pg) pgids.add(pg);
+    const third = nginxProcesses(stateDir, 'web').master;
+    if (third) pgids.add(third);
     await until('/metrics shows the target not degraded', 10_000, async () => metricValue((await get(`http://127.0.0.1:${api}/metrics`))!.body, 'scalepilot_target_degraded', { service: 'web' }) === 0);
 
     run.child.kill('SIGTERM');

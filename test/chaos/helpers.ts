@@ -74,6 +74,11 @@ export interface LocalStateFile {
   pods: Array<{ name: string; pid?: number; ready: boolean }>;
 }
 
+/** pids of the ready replicas a state file lists */
+export function readyPids(st: LocalStateFile | undefined): number[] {
+  return (st?.pods ?? []).filter((p) => p.ready && p.pid !== undefined).map((p) => p.pid!).sort((a, b) => a - b);
+}
+
 /** The state file the local provider keeps for a service under `run --state-dir stateDir`. */
 export function readState(stateDir: string, service: string): LocalStateFile | undefined {
   try {
@@ -114,6 +119,26 @@ export function leftovers(marker: string, dir: string, pgids: Iterable<number>):
     if (cmd.includes(dir) && !cmd.includes(BIN)) found.add(Number(e));
   }
   return [...found];
+}
+
+/** The nginx master serving a local service's front under a state dir, and its workers, found in /proc. */
+export function nginxProcesses(stateDir: string, service: string): { master?: number; workers: number[] } {
+  const prefix = `-p ${join(stateDir, 'local', service, 'nginx')}/ `;
+  let master: number | undefined;
+  const ppid = new Map<number, number>();
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const pid = Number(e);
+    const cmd = procCmdline(pid);
+    if (cmd.startsWith('nginx: master') && (cmd + ' ').includes(prefix)) master = pid;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      ppid.set(pid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone
+    }
+  }
+  return { ...(master ? { master } : {}), workers: master ? [...ppid].filter(([, pp]) => pp === master).map(([p]) => p) : [] };
 }
 
 /** Last-resort cleanup after a failed test: SIGKILL whatever leftovers() finds. */

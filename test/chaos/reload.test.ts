@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { freePort, sleep, tempDir } from '../helpers/env.js';
 import { freePortRange } from '../providers/helpers.js';
 import { processAlive } from '../../src/providers/local/proc.js';
-import { get, killLeftovers, leftovers, localConfig, readState, startRun, until, type LocalService, type RunProcess } from './helpers.js';
+import { get, killLeftovers, leftovers, localConfig, readState, readyPids, startRun, until, type LocalService, type RunProcess } from './helpers.js';
 
 async function services(marker: string): Promise<Record<string, LocalService>> {
   return {
@@ -40,7 +40,7 @@ test('reload: a half-written file, a removed service, a changed target and servi
   try {
     run = startRun(['-c', file, '--state-dir', stateDir, '--no-server']);
     const r = run;
-    const pidOf = (s: string) => readState(stateDir, s)?.processes?.[0]?.pid;
+    const pidOf = (s: string) => readyPids(readState(stateDir, s))[0];
     await until('both services serve', 30_000, async () => (await Promise.all(fronts.map(get))).every((x) => x?.status === 200) && pidOf('a') !== undefined && pidOf('b') !== undefined, () => r.out());
     const pids = [pidOf('a')!, pidOf('b')!];
 
@@ -94,7 +94,7 @@ test('reload with run --prune stops a removed service once the file has settled'
   try {
     run = startRun(['-c', file, '--state-dir', stateDir, '--no-server', '--prune']);
     const r = run;
-    const pidOf = (s: string) => readState(stateDir, s)?.processes?.[0]?.pid;
+    const pidOf = (s: string) => readyPids(readState(stateDir, s))[0];
     await until('both services serve', 30_000, async () => (await Promise.all(fronts.map(get))).every((x) => x?.status === 200) && pidOf('a') !== undefined && pidOf('b') !== undefined, () => r.out());
     const [a, b] = [pidOf('a')!, pidOf('b')!];
     writeFileSync(file, localConfig(dir.path, { a: svc.a }));
