@@ -1,7 +1,7 @@
 // Shared bits for the chaos suites: `scalepilot run` as a real process (killed with real signals), local services
 // marked so every process they leave behind can be found in /proc, and polling with generous deadlines.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
 import { groupMembers, procCmdline } from '../../src/providers/local/proc.js';
@@ -106,17 +106,38 @@ export function markedPids(marker: string): number[] {
   return out;
 }
 
+/** Whether a process holds a file under dir open (nginx workers keep their error.log, even once it is deleted). */
+function holdsFileIn(pid: number, dir: string): boolean {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  for (const fd of fds) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith(dir + '/')) return true;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return false;
+}
+
 /**
- * Every process a test's services left running: marked replicas, members of the nginx process groups seen, and any
- * process whose command line names the test's directory (nginx masters).
+ * Every process a test's services left running: marked replicas, members of the nginx process groups seen, any
+ * process whose command line names the test's directory (nginx masters) or that holds a file in it open (nginx
+ * workers, orphaned or not).
  */
 export function leftovers(marker: string, dir: string, pgids: Iterable<number>): number[] {
   const found = new Set(markedPids(marker));
   for (const g of pgids) for (const p of groupMembers(g)) found.add(p);
   for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
-    const cmd = procCmdline(Number(e));
-    if (cmd.includes(dir) && !cmd.includes(BIN)) found.add(Number(e));
+    const pid = Number(e);
+    if (!/^\d+$/.test(e) || pid === process.pid) continue;
+    const cmd = procCmdline(pid);
+    if (cmd.includes(BIN)) continue;
+    if (cmd.includes(dir) || (cmd.startsWith('nginx') && holdsFileIn(pid, dir))) found.add(pid);
   }
   return [...found];
 }
