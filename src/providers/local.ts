@@ -385,7 +385,10 @@ export class LocalProvider implements Provider {
     try {
       await proxy.start(adopted);
     } catch (e) {
-      // adopted replicas stay recorded in state.json for the next attempt
+      // adopted replicas stay running and recorded in state.json for the next attempt to adopt again
+      g.closed = true;
+      for (const r of g.replicas.values()) if (r.pid !== undefined) this.running.delete(r.pid);
+      await proxy.close().catch(() => {});
       if (!fixed) rmSync(dir, { recursive: true, force: true });
       const msg = (e as { code?: string }).code === 'EADDRINUSE'
         ? `${spec.listen.host}:${spec.listen.port} is already in use; pick another services.${t.service}.target.listen`

@@ -5,14 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalProvider } from '../../src/providers/local.js';
 import { ProviderError, type ProviderEvent, type TargetRef } from '../../src/providers/types.js';
-import { processAlive, procStartTime } from '../../src/providers/local/proc.js';
-import { freePort, tempDir, waitForPort } from '../helpers/env.js';
+import { groupMembers, procCmdline, processAlive, procStartTime } from '../../src/providers/local/proc.js';
+import { nginxConfig } from '../../src/providers/local/nginx.js';
+import { freePort, requireBinary, tempDir, waitForPort } from '../helpers/env.js';
 import { freePortRange } from '../providers/helpers.js';
-import { SAMPLE_SERVER } from './helpers.js';
+import { killLeftovers, NGINX, SAMPLE_SERVER } from './helpers.js';
 
 async function target(portBase: number, replicas = 2): Promise<TargetRef> {
   return {
@@ -33,6 +34,12 @@ function spawnDetached(cmd: string, args: string[], env: Record<string, string> 
   const c = spawn(cmd, args, { detached: true, stdio: 'ignore', env: { ...process.env, ...env } });
   c.unref();
   return c;
+}
+
+/** The nginx master running with this prefix, and the processes of its group (its workers). */
+function strayNginx(nginxDir: string): number[] {
+  const masters = readdirSync('/proc').filter((e) => /^\d+$/.test(e) && procCmdline(Number(e)).startsWith('nginx: master') && procCmdline(Number(e)).includes(`-p ${nginxDir}/ `)).map(Number);
+  return [...new Set(masters.flatMap((m) => [m, ...groupMembers(m)]))];
 }
 
 function writeState(stateDir: string, st: object): void {
@@ -99,6 +106,35 @@ test('a torn state file is reported and the service starts anyway', { timeout: 3
     assert.ok(events.some((e) => e.kind === 'state-unreadable' && e.level === 'error'), JSON.stringify(events));
   } finally {
     await p.close();
+    dir.cleanup();
+  }
+});
+
+test('an nginx left by a run killed before it recorded any state is stopped, workers included, and the front starts', { timeout: 60_000 }, async () => {
+  requireBinary(NGINX, 'nginx');
+  const dir = tempDir();
+  const listen = await freePort();
+  const nginxDir = join(dir.path, 'web', 'nginx');
+  mkdirSync(join(nginxDir, 'temp'), { recursive: true });
+  writeFileSync(join(nginxDir, 'nginx.conf'), nginxConfig({ nginxPath: NGINX, dir: nginxDir, listen: { host: '127.0.0.1', port: listen }, service: 'web' }, []));
+  // started the way the provider starts it, then its scalepilot died before writing state.json
+  spawnDetached(NGINX, ['-p', nginxDir + '/', '-c', join(nginxDir, 'nginx.conf'), '-e', join(nginxDir, 'error.log')]);
+  await waitForPort(listen);
+  const events: ProviderEvent[] = [];
+  const p = new LocalProvider({ stateDir: dir.path, onEvent: (e) => events.push(e) });
+  try {
+    const t = await target(await freePortRange(2), 1);
+    t.spec.listen = `127.0.0.1:${listen}`;
+    t.spec.proxy = 'nginx';
+    const before = strayNginx(nginxDir);
+    assert.ok(before.length >= 2, `a master and a worker run: ${before}`);
+    const st = await p.observe(t);
+    assert.equal(st.readyReplicas, 1, JSON.stringify(st.pods));
+    assert.ok(before.every((pid) => !processAlive(pid)), 'the stray master and its workers are gone');
+    assert.ok(events.some((e) => e.kind === 'stray-front-stopped'), JSON.stringify(events));
+  } finally {
+    await p.close();
+    killLeftovers('-', dir.path, strayNginx(nginxDir));
     dir.cleanup();
   }
 });

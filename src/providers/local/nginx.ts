@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { connect } from 'node:net';
 import { hostForUrl, type FrontProxy, type ListenAddress, type Upstream } from './front.js';
 import { ProviderError } from '../types.js';
-import { groupMembers, procCmdline, processAlive, signalGroup, sleep, waitGroupGone } from './proc.js';
+import { groupMembers, procCmdline, procGroup, processAlive, signalGroup, sleep, waitGroupGone } from './proc.js';
 
 const run = promisify(execFile);
 const POLL_MS = 25;
@@ -121,15 +121,20 @@ export class NginxProxy implements FrontProxy {
       this.stderr = (this.stderr + d.toString()).slice(-4000);
     });
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    let up = false;
     child.once('exit', (code, signal) => {
-      if (!this.closing && this.master === child) this.o.onExit?.(`nginx master (pid ${child.pid}) exited with ${code ?? signal}`);
+      // a master that never came up is start()'s failure to report, not a death to react to
+      if (up && !this.closing && this.master === child) this.o.onExit?.(`nginx master (pid ${child.pid}) exited with ${code ?? signal}`);
     });
     const deadline = Date.now() + 10_000;
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new ProviderError('local', `nginx exited at start (${child.exitCode ?? child.signalCode}): ${this.errors()}`, false);
       }
-      if ((await portOpen(this.o.listen.port, hostForUrl(this.o.listen.host))) && this.workers().length) return;
+      if ((await portOpen(this.o.listen.port, hostForUrl(this.o.listen.host))) && this.workers().length) {
+        up = true;
+        return;
+      }
       if (Date.now() > deadline) {
         await this.close();
         throw new ProviderError('local', `nginx did not start listening on ${this.url} within 10s: ${this.errors()}`);
@@ -284,7 +289,12 @@ export async function stopStrayNginx(dir: string, recordedPgid?: number): Promis
   } catch {
     // not Linux: nothing to find
   }
-  for (const e of entries) if (/^\d+$/.test(e) && ours(Number(e))) victims.add(Number(e));
+  for (const e of entries) {
+    if (!/^\d+$/.test(e) || !ours(Number(e))) continue;
+    victims.add(Number(e));
+    // a master leads its group: its workers (whose command line does not name the prefix) go with it
+    if (procGroup(Number(e)) === Number(e)) for (const p of groupMembers(Number(e))) victims.add(p);
+  }
   for (const p of victims) tryKill(p, 'SIGKILL');
   const deadline = Date.now() + 5000;
   while ([...victims].some(processAlive) && Date.now() < deadline) await sleep(25);
