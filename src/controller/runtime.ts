@@ -1,12 +1,13 @@
 // Assembles a running controller from a config: store, metric sources, providers, own metrics, reload on change.
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Config, ServicePolicy } from '../config/load.js';
 import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../config/errors.js';
 import type { MetricSource } from '../metrics/types.js';
 import { createMetricSource } from '../metrics/index.js';
 import { createProvider } from '../providers/index.js';
+import { leftoverServices } from '../providers/local.js';
 import type { Provider } from '../providers/types.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
@@ -81,6 +82,18 @@ export async function startRuntime(config: Config, opts: RuntimeOptions): Promis
     ...(opts.log ? { log: opts.log } : {}),
     ...(opts.onSync ? { onSync: opts.onSync } : {}),
   });
+  if (!opts.dryRun) {
+    // a run killed while its config lost a service leaves that service's replicas with nobody to adopt them
+    const left = await leftoverServices(join(opts.stateDir ?? '.scalepilot', 'local'), new Set(Object.keys(config.services)), { stop: Boolean(opts.prune) });
+    for (const l of left) {
+      opts.log?.warn(
+        { service: l.service, pids: l.pids, dir: l.dir },
+        opts.prune
+          ? `stopped ${l.pids.length} process(es) a previous scalepilot left running for ${l.service}, which the config no longer has`
+          : `${l.service} is not in the config, but a previous scalepilot left ${l.pids.length} of its process(es) running (pids ${l.pids.join(', ')}); start run with --prune to stop them`,
+      );
+    }
+  }
   let watcher: FSWatcher | undefined;
   let pending: NodeJS.Timeout | undefined;
   let current = config;

@@ -10,7 +10,7 @@
 // an older spec, and stops the nginx front the dead one left behind before starting its own.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
@@ -874,4 +874,46 @@ export function gaugeValue(text: string, name: string): number | undefined {
     if (Number.isFinite(v)) sum = (sum ?? 0) + v;
   }
   return sum;
+}
+
+/** Replicas and a front that a dead scalepilot left running for a service the config no longer has. */
+export interface LeftoverService {
+  service: string;
+  dir: string;
+  pids: number[];
+}
+
+/**
+ * Services under a provider state dir (<stateDir>/local) that are not in the config but whose state file records
+ * processes still running after their owner died. With stop, those processes and the service's nginx are stopped
+ * and the state file removed.
+ */
+export async function leftoverServices(localDir: string, known: ReadonlySet<string>, o: { stop: boolean; graceMs?: number }): Promise<LeftoverService[]> {
+  let names: string[];
+  try {
+    names = readdirSync(localDir);
+  } catch {
+    return [];
+  }
+  const out: LeftoverService[] = [];
+  for (const service of names) {
+    if (known.has(service)) continue;
+    const dir = join(localDir, service);
+    let st: StateFile;
+    try {
+      st = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as StateFile;
+    } catch {
+      continue;
+    }
+    if (st.ownerStart !== undefined ? sameProcess(st.ownerPid, st.ownerStart) : processAlive(st.ownerPid)) continue;
+    const live = (st.processes ?? []).filter((p) => sameProcess(p.pid, p.procStart));
+    const front = st.proxy?.pgid && groupMembers(st.proxy.pgid).length ? groupMembers(st.proxy.pgid) : [];
+    if (!live.length && !front.length) continue;
+    out.push({ service, dir, pids: [...live.map((p) => p.pid), ...front] });
+    if (!o.stop) continue;
+    await Promise.all(live.map((p) => stopProcessGroup(p.pid, p.procStart, o.graceMs ?? 10_000)));
+    await stopStrayNginx(join(dir, 'nginx'), st.proxy?.pgid);
+    rmSync(join(dir, 'state.json'), { force: true });
+  }
+  return out;
 }

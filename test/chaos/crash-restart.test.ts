@@ -72,3 +72,43 @@ for (const proxy of ['nginx', 'builtin'] as const) {
     }
   });
 }
+
+test('kill -9 of run, then a restart on a config without one service: its leftovers are named, and stopped with --prune', { timeout: 120_000 }, async () => {
+  const dir = tempDir();
+  const marker = `gone-${process.pid}-${Date.now()}`;
+  const stateDir = join(dir.path, 'state');
+  const file = join(dir.path, 'scalepilot.yaml');
+  const a = { listen: await freePort(), portBase: await freePortRange(2), replicas: 1, proxy: 'builtin' as const, marker };
+  const b = { ...a, listen: await freePort(), portBase: await freePortRange(2) };
+  writeFileSync(file, localConfig(dir.path, { a, b }));
+  const args = ['-c', file, '--state-dir', stateDir, '--no-server'];
+  let run: RunProcess | undefined;
+  try {
+    run = startRun(args);
+    const first = run;
+    await until('both services run', 30_000, () => readyPids(readState(stateDir, 'a')).length === 1 && readyPids(readState(stateDir, 'b')).length === 1, () => first.out());
+    const bPid = readyPids(readState(stateDir, 'b'))[0]!;
+    run.child.kill('SIGKILL');
+    await run.exited;
+
+    writeFileSync(file, localConfig(dir.path, { a }));
+    run = startRun(args);
+    const second = run;
+    await until('the restart names what b left running', 20_000, () => new RegExp(`b is not in the config.*pids ${bPid}.*--prune`).test(second.out()), () => second.out());
+    assert.ok(processAlive(bPid), 'without --prune nothing of b is stopped');
+    run.child.kill('SIGTERM');
+    assert.equal((await run.exited).code, 0, run.out());
+
+    run = startRun([...args, '--prune']);
+    const third = run;
+    await until('--prune stopped b', 20_000, () => !processAlive(bPid), () => third.out());
+    await until('a serves', 20_000, async () => (await get(`http://127.0.0.1:${a.listen}/`))?.status === 200, () => third.out());
+    run.child.kill('SIGTERM');
+    assert.equal((await run.exited).code, 0, run.out());
+    assert.deepEqual(leftovers(marker, dir.path, []), []);
+  } finally {
+    if (run && run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+    killLeftovers(marker, dir.path, []);
+    dir.cleanup();
+  }
+});
