@@ -22,6 +22,7 @@ interface RunOptions {
   leaseNamespace: string;
   logLevel: string;
   waitForLock?: boolean;
+  prune?: boolean;
 }
 
 export function register(program: Command): void {
@@ -41,13 +42,14 @@ export function register(program: Command): void {
     .option('--lease-name <name>', 'Lease name for leader election', 'scalepilot')
     .option('--lease-namespace <ns>', 'Lease namespace', process.env.POD_NAMESPACE ?? 'default')
     .option('--log-level <level>', 'pino log level', 'info')
+    .option('--prune', 'a config reload stops the replicas of removed services and applies changed local targets (default: they keep running until SIGUSR2 or a clean stop)')
     .option('--wait-for-lock', 'if another `run` writes to the store, wait until it stops instead of exiting 2')
     .action(async (opts: RunOptions) => {
       const config = loadConfigInput(opts.config, 'nothing applied');
       const log = pino({ level: opts.logLevel, base: { name: 'scalepilot' } });
       let rt: Awaited<ReturnType<typeof startRuntime>>;
       try {
-        rt = await startRuntime(config, { dryRun: Boolean(opts.dryRun), log, ...(opts.store ? { store: opts.store } : {}), stateDir: opts.stateDir });
+        rt = await startRuntime(config, { dryRun: Boolean(opts.dryRun), log, ...(opts.store ? { store: opts.store } : {}), stateDir: opts.stateDir, prune: Boolean(opts.prune) });
       } catch (e) {
         // a store that cannot be opened (damaged, unreachable) is reported, not a stack trace, and nothing runs
         if (!(e instanceof StoreError)) throw e;
@@ -109,6 +111,13 @@ export function register(program: Command): void {
       log.info({ services: rt.controller.services, dryRun: Boolean(opts.dryRun), listen: server?.address }, 'scalepilot running');
       process.on('SIGHUP', () => {
         void rt.reload().then((r) => log.info({ ok: r.ok }, r.message));
+      });
+      // the operator's "yes, stop what the config no longer lists" after a reload kept it running
+      process.on('SIGUSR2', () => {
+        void rt.prune().then(
+          (r) => log.info({ stopped: r.keptRunning, applied: r.heldTargets }, 'pruned removed services and applied held target changes'),
+          (e: Error) => log.error({ err: e.message }, 'prune failed'),
+        );
       });
       // the loops' timers do not hold the process open (so embedding callers can exit); this does, until a signal
       const keepAlive = setInterval(() => {}, 1 << 30);

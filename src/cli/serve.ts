@@ -96,6 +96,10 @@ Examples:
       process.on('SIGHUP', () => {
         if (!opts.readOnlyStore) void runtime.reload().then((r) => log.info({ ok: r.ok }, r.message));
       });
+      // as in `run`: stop what removed services still run, apply held target changes (the reload log names this)
+      process.on('SIGUSR2', () => {
+        if (!opts.readOnlyStore) void runtime.prune().then((r) => log.info({ stopped: r.keptRunning, applied: r.heldTargets }, 'pruned'), (e: Error) => log.error({ err: e.message }, 'prune failed'));
+      });
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve());
         process.once('SIGTERM', () => resolve());

@@ -71,6 +71,8 @@ class ServiceLoop {
   /** the pause state was read from the store (or set since), so the config's `paused` no longer decides it */
   pauseLoaded = false;
   steering: Promise<void> | undefined;
+  /** the new policy of a changed target that waits for a prune */
+  heldPolicy: ServicePolicy | undefined;
 
   constructor(public policy: ServicePolicy, public provider: Provider) {
     this.paused = policy.paused;
@@ -85,8 +87,16 @@ function backoffFor(b: Backoff, periodMs: number, now: number, message: string):
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
 
+/** What a reload left running: removed services (keptRunning) and targets whose change waits for a prune (heldTargets). */
+export interface ReloadOutcome {
+  keptRunning: string[];
+  heldTargets: string[];
+}
+
 export class Controller {
   private loops = new Map<string, ServiceLoop>();
+  /** services removed from the config whose provider still runs their workloads (until prune or stop) */
+  private removed = new Map<string, ServiceLoop>();
   private now: () => number;
   private log: Logger;
   private started = false;
@@ -257,6 +267,7 @@ export class Controller {
       return;
     }
     m?.currentReplicas.set({ service: p.name }, state.replicas);
+    m?.targetDegraded.set({ service: p.name }, state.degraded?.length ? 1 : 0);
 
     const readings = await this.readWithProbes(l, state, started);
     for (const r of readings) {
@@ -470,34 +481,79 @@ export class Controller {
     });
   }
 
-  /** Applies a new config. Services keep their history; a changed target gets a new provider. */
-  async reload(config: Config): Promise<void> {
+  /**
+   * Applies a new config. Services keep their history; a changed target gets a new provider. A reload never stops
+   * workloads a provider runs (local replicas and their front) unless prune is set: a removed service is no longer
+   * autoscaled but keeps running, and a changed local target waits, until prune() or a clean stop. A half-written
+   * config that still parses then costs nothing.
+   */
+  async reload(config: Config, o: { prune?: boolean } = {}): Promise<ReloadOutcome> {
+    const prune = Boolean(o.prune);
     this.config = config;
     for (const [name, l] of this.loops) {
-      if (!config.services[name]) {
-        await this.stopLoop(l);
-        await l.provider.close?.();
-        this.loops.delete(name);
-        this.budgets.forget(name);
-        this.verifier.forget(name);
-      }
+      if (config.services[name]) continue;
+      await this.stopLoop(l);
+      this.loops.delete(name);
+      this.budgets.forget(name);
+      this.verifier.forget(name);
+      if (!prune && l.provider.ownsWorkloads) this.removed.set(name, l);
+      else await l.provider.close?.();
     }
+    const held: string[] = [];
     for (const p of Object.values(config.services)) {
-      const l = this.loops.get(p.name);
+      let l = this.loops.get(p.name);
       if (!l) {
-        const nl = new ServiceLoop(p, this.opts.providerFor(p));
-        this.loops.set(p.name, nl);
-        if (this.started) this.schedule(nl, 0);
-        continue;
+        const back = this.removed.get(p.name);
+        this.removed.delete(p.name);
+        l = back ? new ServiceLoop(back.policy, back.provider) : new ServiceLoop(p, this.opts.providerFor(p));
+        this.loops.set(p.name, l);
+        if (this.started) this.schedule(l, 0);
       }
       if (JSON.stringify(l.policy.target) !== JSON.stringify(p.target)) {
+        if (!prune && l.provider.ownsWorkloads) {
+          // keep acting on the running target; the rest of the policy applies now
+          l.heldPolicy = p;
+          l.policy = { ...p, target: l.policy.target };
+          held.push(p.name);
+          continue;
+        }
         if (l.running) await l.running;
         await l.provider.close?.();
         l.provider = this.opts.providerFor(p);
       }
+      l.heldPolicy = undefined;
       l.policy = p;
     }
+    const kept = [...this.removed.keys()];
     this.log.info({ services: Object.keys(config.services) }, 'config reloaded');
+    const how = `stop or apply them with \`kill -USR2 ${process.pid}\` (prune), or run with --prune to do it on every reload`;
+    if (kept.length) this.log.warn({ services: kept, pid: process.pid }, `removed services keep running: ${kept.join(', ')} (no longer autoscaled); ${how}`);
+    if (held.length) this.log.warn({ services: held, pid: process.pid }, `changed targets not applied, their replicas keep running: ${held.join(', ')}; ${how}`);
+    return { keptRunning: kept, heldTargets: held };
+  }
+
+  /** Stops what removed services still run and applies held target changes (run --prune, SIGUSR2). */
+  async prune(): Promise<ReloadOutcome> {
+    const kept = [...this.removed.entries()];
+    this.removed.clear();
+    for (const [name, l] of kept) {
+      await l.provider.close?.();
+      this.log.info({ service: name }, 'removed service stopped');
+    }
+    const held: string[] = [];
+    for (const l of this.loops.values()) {
+      const p = l.heldPolicy;
+      if (!p) continue;
+      await this.exclusive(l, async () => {
+        await l.provider.close?.();
+        l.provider = this.opts.providerFor(p);
+        l.policy = p;
+        l.heldPolicy = undefined;
+      });
+      held.push(p.name);
+      this.log.info({ service: p.name }, 'changed target applied');
+    }
+    return { keptRunning: kept.map(([n]) => n), heldTargets: held };
   }
 
   private async stopLoop(l: ServiceLoop): Promise<void> {
@@ -510,6 +566,10 @@ export class Controller {
   async stop(opts: { closeProviders?: boolean } = {}): Promise<void> {
     for (const l of this.loops.values()) await this.stopLoop(l);
     await this.retention.idle();
-    if (opts.closeProviders) for (const l of this.loops.values()) await l.provider.close?.();
+    if (opts.closeProviders) {
+      for (const l of this.loops.values()) await l.provider.close?.();
+      for (const l of this.removed.values()) await l.provider.close?.();
+      this.removed.clear();
+    }
   }
 }

@@ -1,15 +1,17 @@
 // Assembles a running controller from a config: store, metric sources, providers, own metrics, reload on change.
-import { watch, type FSWatcher } from 'node:fs';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Config, ServicePolicy } from '../config/load.js';
 import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../config/errors.js';
 import type { MetricSource } from '../metrics/types.js';
 import { createMetricSource } from '../metrics/index.js';
 import { createProvider } from '../providers/index.js';
+import { leftoverServices } from '../providers/local.js';
 import type { Provider } from '../providers/types.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
-import { Controller, type Logger, type SyncResult } from './controller.js';
+import { Controller, type Logger, type ReloadOutcome, type SyncResult } from './controller.js';
 import { createControllerMetrics, type ControllerMetrics } from '../server/metrics.js';
 
 export interface RuntimeOptions {
@@ -21,6 +23,10 @@ export interface RuntimeOptions {
   /** state directory for providers that keep files (local provider's proxy config, logs) */
   stateDir?: string;
   metrics?: ControllerMetrics;
+  /** a reload stops what removed services run and applies changed local targets (run --prune) */
+  prune?: boolean;
+  /** a changed config file is reloaded once it has read the same for this long (default 1000 ms) */
+  reloadSettleMs?: number;
 }
 
 export interface Runtime {
@@ -29,7 +35,9 @@ export interface Runtime {
   store: Store;
   metrics: ControllerMetrics;
   sources: Record<string, MetricSource>;
-  reload(): Promise<{ ok: boolean; message: string }>;
+  reload(o?: { prune?: boolean }): Promise<{ ok: boolean; message: string }>;
+  /** stops what removed services still run and applies held target changes */
+  prune(): Promise<ReloadOutcome>;
   watchConfig(): void;
   close(opts?: { stopReplicas?: boolean }): Promise<void>;
 }
@@ -53,7 +61,15 @@ export async function startRuntime(config: Config, opts: RuntimeOptions): Promis
   let sources = buildSources(config);
   const providers = new Map<string, Provider>();
   const providerFor = (p: ServicePolicy): Provider => {
-    const pr = createProvider(p.target, { stateDir: opts.stateDir ?? '.scalepilot', baseDir: baseDirOf(config.file), dryRun: opts.dryRun });
+    const pr = createProvider(p.target, {
+      stateDir: opts.stateDir ?? '.scalepilot',
+      baseDir: baseDirOf(config.file),
+      dryRun: opts.dryRun,
+      onEvent: (e) => {
+        metrics.providerEvents.inc({ service: e.service, event: e.kind });
+        opts.log?.[e.level]({ service: e.service, provider: p.target.provider, event: e.kind }, e.message);
+      },
+    });
     providers.set(p.name, pr);
     return pr;
   };
@@ -66,7 +82,20 @@ export async function startRuntime(config: Config, opts: RuntimeOptions): Promis
     ...(opts.log ? { log: opts.log } : {}),
     ...(opts.onSync ? { onSync: opts.onSync } : {}),
   });
+  if (!opts.dryRun) {
+    // a run killed while its config lost a service leaves that service's replicas with nobody to adopt them
+    const left = await leftoverServices(join(opts.stateDir ?? '.scalepilot', 'local'), new Set(Object.keys(config.services)), { stop: Boolean(opts.prune) });
+    for (const l of left) {
+      opts.log?.warn(
+        { service: l.service, pids: l.pids, dir: l.dir },
+        opts.prune
+          ? `stopped ${l.pids.length} process(es) a previous scalepilot left running for ${l.service}, which the config no longer has`
+          : `${l.service} is not in the config, but a previous scalepilot left ${l.pids.length} of its process(es) running (pids ${l.pids.join(', ')}); start run with --prune to stop them`,
+      );
+    }
+  }
   let watcher: FSWatcher | undefined;
+  let pending: NodeJS.Timeout | undefined;
   let current = config;
   const rt: Runtime = {
     get config() { return current; },
@@ -74,7 +103,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions): Promis
     store,
     metrics,
     get sources() { return sources; },
-    async reload() {
+    async reload(o = {}) {
       let next: Config;
       try {
         next = loadConfig(current.file);
@@ -91,22 +120,63 @@ export async function startRuntime(config: Config, opts: RuntimeOptions): Promis
         return { ok: false, message: (e as Error).message };
       }
       controller.setSources(sources);
-      await controller.reload(next);
+      const outcome = await controller.reload(next, { prune: Boolean(opts.prune || o.prune) });
       current = next;
       for (const s of Object.values(oldSources)) await s.close?.();
-      return { ok: true, message: `reloaded ${Object.keys(next.services).length} service(s)` };
+      const left = [
+        ...(outcome.keptRunning.length ? [`kept running: ${outcome.keptRunning.join(', ')}`] : []),
+        ...(outcome.heldTargets.length ? [`target changes held: ${outcome.heldTargets.join(', ')}`] : []),
+      ];
+      return { ok: true, message: `reloaded ${Object.keys(next.services).length} service(s)${left.length ? `; ${left.join('; ')}` : ''}` };
+    },
+    prune() {
+      return controller.prune();
     },
     watchConfig() {
-      let pending: NodeJS.Timeout | undefined;
-      watcher = watch(current.file, () => {
-        // editors write in several steps; settle before reading
+      // The directory is watched, not the file: an editor or deploy tool that replaces the file (write + rename)
+      // would leave a watch on the old inode. A change is read only once the file has read the same twice, settleMs
+      // apart with no event in between, so a half-written file is not acted on while it is being written.
+      const settleMs = opts.reloadSettleMs ?? 1000;
+      const file = current.file;
+      const name = basename(file);
+      const read = () => {
+        try {
+          return readFileSync(file, 'utf8');
+        } catch {
+          return undefined;
+        }
+      };
+      let applied = read();
+      let seen: string | undefined;
+      const schedule = () => {
         if (pending) clearTimeout(pending);
-        pending = setTimeout(() => void rt.reload(), 300);
+        pending = setTimeout(check, settleMs);
+        pending.unref?.();
+      };
+      const check = () => {
+        pending = undefined;
+        const text = read();
+        // missing (being replaced) or still changing: look again later
+        if (text === undefined) return;
+        if (text !== seen) {
+          seen = text;
+          schedule();
+          return;
+        }
+        if (text === applied) return;
+        applied = text;
+        void rt.reload().then((r) => opts.log?.info({ ok: r.ok, file }, r.message));
+      };
+      watcher = watch(dirname(file) || '.', (_event, changed) => {
+        if (changed !== null && changed !== name) return;
+        seen = undefined;
+        schedule();
       });
       watcher.unref?.();
     },
     async close(o = {}) {
       watcher?.close();
+      if (pending) clearTimeout(pending);
       await controller.stop({ closeProviders: o.stopReplicas ?? false });
       for (const s of Object.values(sources)) await s.close?.();
       await store.close();

@@ -9,4 +9,6 @@ export const METRIC_NAMES = {
   metricErrorsTotal: 'scalepilot_metric_errors_total',
   scaleErrorsTotal: 'scalepilot_scale_errors_total',
   syncDurationSeconds: 'scalepilot_sync_duration_seconds',
+  providerEventsTotal: 'scalepilot_provider_events_total',
+  targetDegraded: 'scalepilot_target_degraded',
 } as const;

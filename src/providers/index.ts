@@ -5,7 +5,7 @@ import { DryRunProvider, parseDryRunSpec, type DryRunSpec } from './dryrun.js';
 import { KubernetesProvider, parseKubernetesSpec, type KubernetesOptions, type KubernetesSpec } from './kubernetes.js';
 import { LocalProvider, parseLocalSpec, type LocalSpec } from './local.js';
 import { ProviderSpecError, specObject } from './spec.js';
-import type { Provider, TargetRef } from './types.js';
+import type { Provider, ProviderEvent, TargetRef } from './types.js';
 
 export type ProviderKind = TargetRef['provider'];
 export const PROVIDER_KINDS: readonly ProviderKind[] = ['local', 'compose', 'kubernetes', 'dryrun'];
@@ -47,6 +47,8 @@ export interface ProviderOptions {
   /** observe only (reports, rollback planning): same effect as dryRun for the local provider */
   readOnly?: boolean;
   log?: (msg: string) => void;
+  /** every provider event (replica crashed, front restarted, ...), for logging and counting */
+  onEvent?: (e: ProviderEvent) => void;
   /** compose: docker CLI path and Engine endpoint defaults */
   compose?: Omit<ComposeOptions, 'baseDir'>;
   /** kubernetes: a ready KubeConfig and field manager */
@@ -69,6 +71,7 @@ export function createProvider(kindOrTarget: ProviderKind | TargetRef, options: 
         ...(options.stateDir ? { stateDir: join(options.stateDir, 'local') } : {}),
         ...(baseDir ? { baseDir } : {}),
         ...(options.log ? { log: options.log } : {}),
+        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         ...(options.dryRun || options.readOnly ? { readOnly: true } : {}),
       });
     case 'compose':
@@ -83,7 +86,7 @@ export function createProvider(kindOrTarget: ProviderKind | TargetRef, options: 
 }
 
 export { ProviderError } from './types.js';
-export type { Provider, TargetRef, TargetState, PodState, Resources, ScaleOptions } from './types.js';
+export type { Provider, ProviderEvent, TargetRef, TargetState, PodState, Resources, ScaleOptions } from './types.js';
 export { ProviderSpecError } from './spec.js';
 export { LocalProvider, parseLocalSpec, type LocalSpec } from './local.js';
 export { ComposeProvider, parseComposeSpec, type ComposeSpec } from './compose.js';

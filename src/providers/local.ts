@@ -2,18 +2,25 @@
 // installed, else the built-in one). New replicas join the proxy only after their health check passes; removed ones
 // are drained (out of the proxy, in-flight requests finished) before SIGTERM, and SIGKILL only after a grace period.
 // Crashed replicas are reported and restarted with back-off, the way a ReplicaSet keeps its count.
+//
+// Replicas run in process groups of their own and write straight to their log files, so they outlive a scalepilot
+// that is killed (Node has no PR_SET_PDEATHSIG). Their pid, /proc start time and port are recorded in
+// <stateDir>/<service>/state.json (written atomically) as soon as they start; the next scalepilot on that state dir
+// adopts each one that is the same process and answers its health check, stops the ones that are not healthy or run
+// an older spec, and stops the nginx front the dead one left behind before starting its own.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { request } from 'undici';
-import { ProviderError, type PodState, type Provider, type Resources, type ScaleOptions, type TargetRef, type TargetState } from './types.js';
+import { ProviderError, type PodState, type Provider, type ProviderEvent, type Resources, type ScaleOptions, type TargetRef, type TargetState } from './types.js';
 import { durationMs, oneOf, optInt, optString, ProviderSpecError, rejectUnknown, reqString, specObject, stringArray, stringMap, requireReplicaCount } from './spec.js';
 import { parseListen, type FrontProxy, type ListenAddress, type Upstream } from './local/front.js';
 import { BuiltinProxy } from './local/proxy.js';
-import { NginxProxy } from './local/nginx.js';
-import { processAlive, sleep } from './local/proc.js';
+import { NginxProxy, stopStrayNginx } from './local/nginx.js';
+import { groupMembers, processAlive, procStartTime, sameProcess, signalGroup, sleep, waitGroupGone } from './local/proc.js';
 
 export const DEFAULT_NGINX_PATH = '/usr/sbin/nginx';
 
@@ -110,6 +117,10 @@ interface Replica {
   state: ReplicaState;
   child?: ChildProcess;
   pid?: number;
+  /** /proc start time of pid, so a reused pid is never taken for this replica */
+  procStart?: number;
+  /** started by an earlier scalepilot and adopted: no child handle, its exit is noticed by polling */
+  adopted?: boolean;
   startTime?: number;
   readyTime?: number;
   restarts: number;
@@ -122,8 +133,8 @@ interface Replica {
   /** set while scalepilot itself stops the process, so its exit is not a crash */
   stopping: boolean;
   inUpstream: boolean;
-  logTail: string[];
-  log?: WriteStream;
+  /** size of the log file when the current process started, so failures quote only its own output */
+  logOffset: number;
 }
 
 interface Group {
@@ -139,6 +150,9 @@ interface Group {
   /** the first scale, started when the group is created */
   initial: Promise<void>;
   closed: boolean;
+  /** why the front does not serve, while it does not */
+  frontProblem?: string;
+  specHash: string;
 }
 
 export interface LocalOptions {
@@ -147,6 +161,8 @@ export interface LocalOptions {
   /** directory relative paths in the spec (cwd, stateDir) are resolved against: the config file's directory */
   baseDir?: string;
   log?: (msg: string) => void;
+  /** every event (replica crashed, front restarted, ...), for logging and counting */
+  onEvent?: (e: ProviderEvent) => void;
   /**
    * Never start or stop anything: observe() reads the state file that the scalepilot process owning the replicas
    * keeps in the state dir (for dry runs, reports and rollbacks run from another command).
@@ -157,27 +173,38 @@ export interface LocalOptions {
 /** What an owning process records in <state dir>/state.json so other scalepilot commands can observe its replicas. */
 interface StateFile {
   service: string;
-  /** the scalepilot process that owns the replicas */
+  /** the scalepilot process that owns the replicas, and its /proc start time */
   ownerPid: number;
-  proxy: { kind: string; url: string };
+  ownerStart?: number;
+  /** pgid: the nginx front's process group, for cleaning up after an owner that died */
+  proxy: { kind: string; url: string; pgid?: number };
   desired: number;
   updatedAt: number;
+  /** hash of the spec fields that shape a replica process (command, cwd, env, portBase) */
+  specHash?: string;
+  /** what a restarted owner needs to adopt each replica process */
+  processes?: Array<{ index: number; port: number; pid: number; procStart?: number; startTime?: number; restarts: number }>;
   pods: PodState[];
 }
 
 export class LocalProvider implements Provider {
   readonly kind = 'local';
   private readonly groups = new Map<string, Promise<Group>>();
-  /** every live child, so an exiting scalepilot can take them down synchronously */
-  private readonly children = new Set<ChildProcess>();
+  /** process group of every live replica (started or adopted), so an exiting scalepilot can take them down synchronously */
+  private readonly running = new Set<number>();
   private readonly proxies = new Set<FrontProxy>();
   private readonly onExit = () => {
-    for (const c of this.children) c.kill('SIGKILL');
+    for (const pgid of this.running) signalGroup(pgid, 'SIGKILL');
     for (const p of this.proxies) p.killNow?.();
   };
+  private static readonly ownerStart = procStartTime(process.pid);
 
   constructor(private readonly options: LocalOptions = {}) {
     process.once('exit', this.onExit);
+  }
+
+  get ownsWorkloads(): boolean {
+    return !this.options.readOnly;
   }
 
   async observe(t: TargetRef): Promise<TargetState> {
@@ -185,8 +212,15 @@ export class LocalProvider implements Provider {
     const { g } = await this.group(t);
     // A failed first start shows up as Failed pods with a reason; observe reports state, it does not throw for it.
     await g.initial.catch(() => {});
+    // every sync checks the front and the adopted replicas, which have no exit event
+    await this.locked(g, () => this.supervise(g));
     const pods: PodState[] = [...g.replicas.values()].sort((a, b) => a.index - b.index).map((r) => podState(g, r));
-    return { replicas: g.desired, readyReplicas: pods.filter((p) => p.ready && !p.deleted).length, pods };
+    return {
+      replicas: g.desired,
+      readyReplicas: pods.filter((p) => p.ready && !p.deleted).length,
+      pods,
+      ...(g.frontProblem ? { degraded: [`front proxy: ${g.frontProblem}`] } : {}),
+    };
   }
 
   async scale(t: TargetRef, replicas: number, o: ScaleOptions): Promise<void> {
@@ -291,20 +325,33 @@ export class LocalProvider implements Provider {
   /** Records the group's state for read-only observers (atomic: write then rename). */
   private persist(g: Group): void {
     if (g.closed) return;
+    const reps = [...g.replicas.values()].sort((a, b) => a.index - b.index);
     const st: StateFile = {
       service: g.service,
       ownerPid: process.pid,
-      proxy: { kind: g.proxy.kind, url: g.proxy.url },
+      ...(LocalProvider.ownerStart !== undefined ? { ownerStart: LocalProvider.ownerStart } : {}),
+      proxy: { kind: g.proxy.kind, url: g.proxy.url, ...(g.proxy.pgid ? { pgid: g.proxy.pgid } : {}) },
       desired: g.desired,
       updatedAt: Date.now(),
-      pods: [...g.replicas.values()].sort((a, b) => a.index - b.index).map((r) => podState(g, r)),
+      specHash: g.specHash,
+      processes: reps
+        .filter((r) => r.pid !== undefined && r.state !== 'crashed')
+        .map((r) => ({ index: r.index, port: r.port, pid: r.pid!, ...(r.procStart !== undefined ? { procStart: r.procStart } : {}), ...(r.startTime !== undefined ? { startTime: r.startTime } : {}), restarts: r.restarts })),
+      pods: reps.map((r) => podState(g, r)),
     };
+    const file = join(g.dir, 'state.json');
     try {
-      const file = join(g.dir, 'state.json');
-      writeFileSync(`${file}.tmp`, JSON.stringify(st, null, 2));
+      // write, fsync, rename: a crash leaves the old file or the new one, never half of one
+      const fd = openSync(`${file}.tmp`, 'w');
+      try {
+        writeSync(fd, JSON.stringify(st, null, 2));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
       renameSync(`${file}.tmp`, file);
     } catch (e) {
-      this.log(`${g.service}: cannot record state in ${g.dir}: ${(e as Error).message}`);
+      this.event(g.service, 'state-write-failed', 'error', `cannot record state in ${file}: ${(e as Error).message}; a restarted scalepilot may not find these replicas`);
     }
   }
 
@@ -317,27 +364,99 @@ export class LocalProvider implements Provider {
     const fixed = this.fixedDir(t, spec);
     const dir = fixed ?? mkdtempSync(join(tmpdir(), `scalepilot-local-${t.service}-`));
     mkdirSync(dir, { recursive: true });
+    const g: Group = {
+      service: t.service, spec, dir, ownsDir: !fixed, proxy: undefined as unknown as FrontProxy, desired: 0, replicas: new Map(),
+      lock: Promise.resolve(), initial: Promise.resolve(), closed: false, specHash: specHash(spec),
+    };
+    const prev = fixed ? await this.recover(g) : undefined;
     const proxy: FrontProxy = useNginx
-      ? new NginxProxy({ nginxPath: spec.nginxPath, dir: join(dir, 'nginx'), listen: spec.listen, service: t.service })
+      ? new NginxProxy({
+          nginxPath: spec.nginxPath, dir: join(dir, 'nginx'), listen: spec.listen, service: t.service,
+          // a dead master is restarted at once rather than at the next sync
+          onExit: (how) => {
+            if (g.closed) return;
+            this.event(g.service, 'front-exited', 'error', `${how}; restarting it`);
+            void this.locked(g, () => this.supervise(g)).catch(() => {});
+          },
+        })
       : new BuiltinProxy({ listen: spec.listen });
+    g.proxy = proxy;
+    const adopted = readyUpstreams(g);
     try {
-      await proxy.start([]);
+      await proxy.start(adopted);
     } catch (e) {
+      // adopted replicas stay running and recorded in state.json for the next attempt to adopt again
+      g.closed = true;
+      for (const r of g.replicas.values()) if (r.pid !== undefined) this.running.delete(r.pid);
+      await proxy.close().catch(() => {});
       if (!fixed) rmSync(dir, { recursive: true, force: true });
       const msg = (e as { code?: string }).code === 'EADDRINUSE'
         ? `${spec.listen.host}:${spec.listen.port} is already in use; pick another services.${t.service}.target.listen`
         : (e as Error).message;
       throw new ProviderError(this.kind, `cannot start the ${proxy.kind} proxy for ${t.service}: ${msg}`, false, { cause: e });
     }
+    for (const r of g.replicas.values()) r.inUpstream = r.state === 'ready';
     this.proxies.add(proxy);
-    const g: Group = {
-      service: t.service, spec, dir, ownsDir: !fixed, proxy, desired: 0, replicas: new Map(),
-      lock: Promise.resolve(), initial: Promise.resolve(), closed: false,
-    };
-    this.log(`${t.service}: ${proxy.kind} proxy on ${proxy.url}`);
-    g.initial = this.locked(g, () => this.scaleTo(g, initial ?? spec.replicas, 0));
+    this.event(t.service, 'front-started', 'info', `${proxy.kind} proxy on ${proxy.url}${adopted.length ? ` serving ${adopted.length} adopted replica(s)` : ''}`);
+    g.initial = this.locked(g, () => this.scaleTo(g, initial ?? prev?.desired ?? spec.replicas, 0));
     g.initial.catch(() => {});
     return g;
+  }
+
+  /**
+   * Takes over what a scalepilot that died (kill -9, OOM, power loss of the process) left in the state dir: its nginx
+   * is stopped, its replicas adopted when they are the recorded process (pid + /proc start time), run the current spec
+   * and answer their health check, and stopped otherwise. A pid now used by another program is left alone.
+   */
+  private async recover(g: Group): Promise<StateFile | undefined> {
+    const file = join(g.dir, 'state.json');
+    if (!existsSync(file)) {
+      // a front from a run that never wrote its state (killed during its first start)
+      const n = await stopStrayNginx(join(g.dir, 'nginx'));
+      if (n) this.event(g.service, 'stray-front-stopped', 'warn', `stopped ${n} nginx process(es) left running in ${g.dir}`);
+      return undefined;
+    }
+    let prev: StateFile;
+    try {
+      prev = JSON.parse(readFileSync(file, 'utf8')) as StateFile;
+    } catch (e) {
+      this.event(g.service, 'state-unreadable', 'error', `cannot read ${file} (${(e as Error).message}); replicas it recorded cannot be adopted`);
+      return undefined;
+    }
+    const ownerAlive = prev.ownerStart !== undefined ? sameProcess(prev.ownerPid, prev.ownerStart) : prev.ownerPid !== process.pid && processAlive(prev.ownerPid);
+    if (ownerAlive) {
+      throw new ProviderError(
+        this.kind,
+        `${g.service}'s replicas in ${g.dir} belong to scalepilot pid ${prev.ownerPid}, which is still running; stop it first, or give this run another --state-dir`,
+        false,
+      );
+    }
+    const strays = await stopStrayNginx(join(g.dir, 'nginx'), prev.proxy?.pgid);
+    if (strays) this.event(g.service, 'stray-front-stopped', 'warn', `stopped ${strays} nginx process(es) the previous scalepilot (pid ${prev.ownerPid}) left running`);
+    const maxIndex = 1000;
+    await Promise.all(
+      (prev.processes ?? []).map(async (rec) => {
+        const name = `${g.service}-${rec.index}`;
+        if (!processAlive(rec.pid)) return;
+        if (!sameProcess(rec.pid, rec.procStart)) {
+          this.event(g.service, 'pid-reused', 'info', `pid ${rec.pid} recorded for ${name} now belongs to another program; left alone`);
+          return;
+        }
+        const current = prev.specHash === g.specHash && rec.port === g.spec.portBase + rec.index && rec.index < maxIndex && !g.replicas.has(rec.index);
+        if (current && (await healthy(rec.port, g.spec.healthPath, 2000))) {
+          const r = newReplica(g, rec.index);
+          Object.assign(r, { state: 'ready', adopted: true, pid: rec.pid, procStart: rec.procStart, startTime: rec.startTime, readyTime: Date.now(), restarts: rec.restarts, logOffset: logSize(g, r) });
+          g.replicas.set(rec.index, r);
+          this.running.add(rec.pid);
+          this.event(g.service, 'replica-adopted', 'info', `adopted ${name} (pid ${rec.pid}, port ${rec.port}) from the previous scalepilot (pid ${prev.ownerPid})`);
+          return;
+        }
+        const why = current ? `did not answer GET ${g.spec.healthPath} on port ${rec.port}` : 'runs an older target spec';
+        await stopProcessGroup(rec.pid, rec.procStart, g.spec.stopGracePeriodMs);
+        this.event(g.service, 'stale-replica-stopped', 'warn', `stopped ${name} (pid ${rec.pid}) left by the previous scalepilot: it ${why}`);
+      }),
+    );
+    return prev;
   }
 
   private locked<T>(g: Group, fn: () => Promise<T>): Promise<T> {
@@ -383,9 +502,10 @@ export class LocalProvider implements Provider {
           const deadline = Date.now() + drainMs;
           const idle = await g.proxy.waitIdle(v.port, drainMs);
           if (idle && g.spec.inFlightMetric) await this.waitGaugeZero(g, v, deadline);
-          if (!idle) this.log(`${g.service}: ${v.name} still had requests in flight after ${drainMs} ms; stopping it anyway`);
+          if (!idle) this.event(g.service, 'drain-timeout', 'warn', `${v.name} still had requests in flight after ${drainMs} ms; stopping it anyway`);
           await this.stop(g, v);
           g.replicas.delete(v.index);
+          this.event(g.service, 'replica-stopped', 'info', `stopped ${v.name} (scaled to ${n})`);
         }),
       );
     }
@@ -399,47 +519,53 @@ export class LocalProvider implements Provider {
     r.message = undefined;
     r.readyTime = undefined;
     r.stopping = false;
+    r.adopted = false;
+    r.pid = undefined;
+    r.procStart = undefined;
     if (!(await portFree(r.port))) {
       return this.failed(g, r, 'PortInUse', `port ${r.port} is already in use by another program; pick another services.${g.service}.target.portBase`);
     }
-    if (!r.log) {
-      r.log = createWriteStream(join(g.dir, `${r.name}.log`), { flags: 'a' });
-      // A log that cannot be written must not take the replica (or scalepilot) down.
-      r.log.on('error', () => {});
+    // The replica writes to its log file itself: a pipe to scalepilot would break (EPIPE) when scalepilot dies.
+    const logPath = join(g.dir, `${r.name}.log`);
+    let out: number | 'ignore' = 'ignore';
+    try {
+      out = openSync(logPath, 'a');
+    } catch (e) {
+      this.event(g.service, 'replica-log-unwritable', 'warn', `cannot open ${logPath} (${(e as Error).message}); ${r.name}'s output is discarded`);
     }
+    r.logOffset = logSize(g, r);
     let child: ChildProcess;
     try {
       child = spawn(spec.command[0]!, spec.command.slice(1), {
         cwd: resolvePath(this.options.baseDir ?? '.', spec.cwd ?? '.'),
         env: { ...process.env, ...spec.env, PORT: String(r.port) },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['ignore', out, out],
+        // its own process group: stopped as a whole, and not hit by a terminal's ^C meant for scalepilot
+        detached: true,
       });
     } catch (e) {
       return this.failed(g, r, 'StartError', `cannot start ${JSON.stringify(spec.command)}: ${(e as Error).message}`);
+    } finally {
+      if (typeof out === 'number') closeSync(out);
     }
     r.child = child;
     r.pid = child.pid;
-    this.children.add(child);
     r.startTime = Date.now();
-    const tail = (d: Buffer) => {
-      r.log?.write(d);
-      r.logTail.push(...d.toString().split('\n').filter(Boolean));
-      if (r.logTail.length > 20) r.logTail.splice(0, r.logTail.length - 20);
-    };
-    child.stdout?.on('data', tail);
-    child.stderr?.on('data', tail);
     let spawnError: Error | undefined;
     child.once('error', (e) => {
       spawnError = e;
     });
     // A command that cannot be executed has no pid; its 'error' event follows on the next tick.
     if (child.pid === undefined) await new Promise((r) => setImmediate(r));
-    r.exited = new Promise((resolve) =>
-      child.once('close', () => {
-        this.children.delete(child);
-        resolve();
-      }),
-    );
+    if (child.pid !== undefined) {
+      const pid = child.pid;
+      r.procStart = procStartTime(pid);
+      this.running.add(pid);
+      child.once('exit', () => this.running.delete(pid));
+      // recorded before it is ready, so a scalepilot killed right now still leaves its pid for the next one
+      this.persist(g);
+    }
+    r.exited = new Promise((resolve) => child.once('close', () => resolve()));
     child.once('exit', (code, signal) => this.exited(g, r, child, code, signal));
 
     const healthy = await this.waitHealthy(g, r, child);
@@ -447,6 +573,7 @@ export class LocalProvider implements Provider {
       r.state = 'ready';
       r.reason = undefined;
       r.readyTime = Date.now();
+      this.event(g.service, 'replica-started', 'info', `${r.name} (pid ${r.pid}) is ready on port ${r.port}${r.restarts ? ` after ${r.restarts} restart(s)` : ''}`);
       return true;
     }
     if (spawnError || child.pid === undefined) {
@@ -454,11 +581,11 @@ export class LocalProvider implements Provider {
       return this.failed(g, r, 'StartError', `cannot start ${JSON.stringify(spec.command)}: ${spawnError?.message ?? 'no process'}${hint}`);
     }
     if (child.exitCode !== null || child.signalCode !== null) {
-      return this.failed(g, r, 'CrashLoopBackOff', `exited with ${child.exitCode ?? child.signalCode} before it was ready${this.tailText(r)}`);
+      return this.failed(g, r, 'CrashLoopBackOff', `exited with ${child.exitCode ?? child.signalCode} before it was ready${this.tailText(g, r)}`);
     }
     r.stopping = true;
     await this.kill(g, r);
-    return this.failed(g, r, 'Unhealthy', `GET ${spec.healthPath} on port ${r.port} did not answer 200 within ${spec.healthTimeoutMs} ms${this.tailText(r)}`);
+    return this.failed(g, r, 'Unhealthy', `GET ${spec.healthPath} on port ${r.port} did not answer 200 within ${spec.healthTimeoutMs} ms${this.tailText(g, r)}`);
   }
 
   private async waitHealthy(g: Group, r: Replica, child: ChildProcess): Promise<boolean> {
@@ -487,7 +614,8 @@ export class LocalProvider implements Provider {
     r.reason = reason;
     r.message = message;
     r.failures++;
-    this.log(`${g.service}: ${r.name} ${message}`);
+    const kind = reason === 'CrashLoopBackOff' && r.readyTime !== undefined ? 'replica-crashed' : reason === 'Unhealthy' ? 'replica-unhealthy' : 'replica-start-failed';
+    this.event(g.service, kind, 'error', `${r.name} ${message} (${reason}; restarting with back-off)`);
     this.persist(g);
     this.scheduleRestart(g, r);
     return false;
@@ -502,7 +630,7 @@ export class LocalProvider implements Provider {
         if (g.closed || g.replicas.get(r.index) !== r || r.state !== 'crashed') return;
         r.restarts++;
         if (await this.launch(g, r)) await this.syncProxy(g);
-      }).catch((e) => this.log(`${g.service}: restarting ${r.name} failed: ${(e as Error).message}`));
+      }).catch((e) => this.event(g.service, 'replica-restart-failed', 'error', `restarting ${r.name} failed: ${(e as Error).message}`));
     }, delay);
     r.restartTimer.unref();
   }
@@ -514,8 +642,39 @@ export class LocalProvider implements Provider {
     if (r.state !== 'ready') return;
     // A replica that stayed up a minute earned a fresh back-off.
     if (r.readyTime && Date.now() - r.readyTime > 60_000) r.failures = 0;
-    this.failed(g, r, 'CrashLoopBackOff', `exited unexpectedly with ${code ?? signal}${this.tailText(r)}`);
-    void this.locked(g, () => this.syncProxy(g)).catch((e) => this.log(`${g.service}: proxy update after crash failed: ${(e as Error).message}`));
+    this.failed(g, r, 'CrashLoopBackOff', `exited unexpectedly with ${code ?? signal}${this.tailText(g, r)}`);
+    void this.locked(g, () => this.syncProxy(g)).catch((e) => this.event(g.service, 'front-update-failed', 'error', `proxy update after a crash failed: ${(e as Error).message}`));
+  }
+
+  /** Checks what has no exit event: adopted replicas (polled against /proc) and the front (restarted when down). */
+  private async supervise(g: Group): Promise<void> {
+    if (g.closed) return;
+    let lost = false;
+    for (const r of g.replicas.values()) {
+      if (!r.adopted || r.state !== 'ready' || r.pid === undefined || sameProcess(r.pid, r.procStart)) continue;
+      this.running.delete(r.pid);
+      if (r.readyTime && Date.now() - r.readyTime > 60_000) r.failures = 0;
+      this.failed(g, r, 'CrashLoopBackOff', `(adopted, pid ${r.pid}) exited unexpectedly${this.tailText(g, r)}`);
+      lost = true;
+    }
+    const problem = await g.proxy.problem();
+    if (!problem) {
+      if (g.frontProblem) this.event(g.service, 'front-recovered', 'info', `${g.proxy.kind} front on ${g.proxy.url} serves again`);
+      g.frontProblem = undefined;
+      if (lost) await this.syncProxy(g).catch((e) => this.event(g.service, 'front-update-failed', 'error', `proxy update failed: ${(e as Error).message}`));
+      return;
+    }
+    if (!g.frontProblem) this.event(g.service, 'front-down', 'error', `${g.proxy.kind} front on ${g.proxy.url} is down: ${problem}; restarting it`);
+    const ups = readyUpstreams(g);
+    try {
+      await g.proxy.restart(ups);
+      for (const r of g.replicas.values()) r.inUpstream = r.state === 'ready';
+      g.frontProblem = undefined;
+      this.event(g.service, 'front-restarted', 'warn', `restarted the ${g.proxy.kind} front on ${g.proxy.url} with ${ups.length} ready replica(s)`);
+    } catch (e) {
+      g.frontProblem = `${problem}; restart failed: ${(e as Error).message}`;
+      this.event(g.service, 'front-restart-failed', 'error', `cannot restart the ${g.proxy.kind} front on ${g.proxy.url}: ${(e as Error).message}; the service is degraded, retrying every sync`);
+    }
   }
 
   /** Puts exactly the ready replicas in the proxy. */
@@ -549,29 +708,46 @@ export class LocalProvider implements Provider {
     clearTimeout(r.restartTimer);
     r.stopping = true;
     await this.kill(g, r);
-    r.log?.end();
-    r.log = undefined;
   }
 
+  /** SIGTERM to the replica's process group, SIGKILL after the grace period; anything left in the group goes too. */
   private async kill(g: Group, r: Replica): Promise<void> {
+    const pid = r.pid;
+    if (pid === undefined) return;
     const child = r.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const done = await Promise.race([r.exited!.then(() => true), sleep(g.spec.stopGracePeriodMs).then(() => false)]);
-    if (!done) {
-      this.log(`${g.service}: ${r.name} did not exit within ${g.spec.stopGracePeriodMs} ms of SIGTERM; sending SIGKILL`);
-      child.kill('SIGKILL');
-      await r.exited;
+    if (r.adopted || !child) {
+      if (await stopProcessGroup(pid, r.procStart, g.spec.stopGracePeriodMs)) {
+        this.event(g.service, 'replica-killed', 'warn', `${r.name} did not exit within ${g.spec.stopGracePeriodMs} ms of SIGTERM; sent SIGKILL`);
+      }
+      this.running.delete(pid);
+      return;
+    }
+    if (child.exitCode === null && child.signalCode === null) {
+      if (!signalGroup(pid, 'SIGTERM')) child.kill('SIGTERM');
+      const done = await Promise.race([r.exited!.then(() => true), sleep(g.spec.stopGracePeriodMs).then(() => false)]);
+      if (!done) {
+        this.event(g.service, 'replica-killed', 'warn', `${r.name} did not exit within ${g.spec.stopGracePeriodMs} ms of SIGTERM; sent SIGKILL`);
+        if (!signalGroup(pid, 'SIGKILL')) child.kill('SIGKILL');
+        await r.exited;
+      }
+    }
+    // children the replica started and left behind would hold its port
+    if (groupMembers(pid).length) {
+      signalGroup(pid, 'SIGKILL');
+      await waitGroupGone(pid, 5000);
     }
   }
 
-  private tailText(r: Replica): string {
-    return r.logTail.length ? `; last output: ${r.logTail.slice(-3).join(' | ')}` : '';
+  private tailText(g: Group, r: Replica): string {
+    const lines = readTail(join(g.dir, `${r.name}.log`), r.logOffset);
+    return lines.length ? `; last output: ${lines.slice(-3).join(' | ')}` : '';
   }
 
-  private log(msg: string): void {
-    this.options.log?.(msg);
+  private event(service: string, kind: string, level: ProviderEvent['level'], message: string): void {
+    this.options.onEvent?.({ service, kind, level, message });
+    this.options.log?.(`${service}: ${message}`);
   }
+
 }
 
 function newReplica(g: Group, index: number): Replica {
@@ -584,8 +760,81 @@ function newReplica(g: Group, index: number): Replica {
     failures: 0,
     stopping: false,
     inUpstream: false,
-    logTail: [],
+    logOffset: 0,
   };
+}
+
+function readyUpstreams(g: Group): Upstream[] {
+  return [...g.replicas.values()].filter((r) => r.state === 'ready').sort((a, b) => a.index - b.index).map((r) => ({ name: r.name, port: r.port }));
+}
+
+/** What shapes a replica process; replicas recorded under another hash are not adopted. */
+function specHash(s: LocalSpec): string {
+  return createHash('sha256').update(JSON.stringify([s.command, s.cwd ?? null, s.env, s.portBase])).digest('hex').slice(0, 16);
+}
+
+function logSize(g: Group, r: Replica): number {
+  try {
+    return statSync(join(g.dir, `${r.name}.log`)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** The last lines a replica wrote since offset (at most 4 KiB of them). */
+function readTail(file: string, offset: number): string[] {
+  try {
+    const size = statSync(file).size;
+    const from = Math.max(offset, size - 4096);
+    if (size <= from) return [];
+    const buf = Buffer.alloc(size - from);
+    const fd = openSync(file, 'r');
+    try {
+      readSync(fd, buf, 0, buf.length, from);
+    } finally {
+      closeSync(fd);
+    }
+    return buf.toString().split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** GET healthPath on a loopback port answers 200 within timeoutMs. */
+async function healthy(port: number, path: string, timeoutMs: number): Promise<boolean> {
+  try {
+    const res = await request(`http://127.0.0.1:${port}${path}`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, reset: true });
+    await res.body.dump();
+    return res.statusCode === 200;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops a process that is not our child, with its process group, if it still is the recorded process: SIGTERM, then
+ * SIGKILL after graceMs. True when SIGKILL was needed.
+ */
+async function stopProcessGroup(pid: number, procStart: number | undefined, graceMs: number): Promise<boolean> {
+  if (!sameProcess(pid, procStart)) return false;
+  // the replica leads its group when it was started detached; signal only the pid otherwise
+  const leads = groupMembers(pid).includes(pid);
+  const signal = (sig: NodeJS.Signals) => (leads ? signalGroup(pid, sig) : (() => { try { process.kill(pid, sig); } catch { /* gone */ } })());
+  signal('SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (sameProcess(pid, procStart) && Date.now() < deadline) await sleep(25);
+  let killed = false;
+  if (sameProcess(pid, procStart)) {
+    signal('SIGKILL');
+    killed = true;
+  }
+  if (leads) {
+    if (groupMembers(pid).length) signalGroup(pid, 'SIGKILL');
+    await waitGroupGone(pid, 5000);
+  } else {
+    while (sameProcess(pid, procStart) && Date.now() < deadline + 5000) await sleep(25);
+  }
+  return killed;
 }
 
 function podState(g: Group, r: Replica): PodState {
@@ -625,4 +874,46 @@ export function gaugeValue(text: string, name: string): number | undefined {
     if (Number.isFinite(v)) sum = (sum ?? 0) + v;
   }
   return sum;
+}
+
+/** Replicas and a front that a dead scalepilot left running for a service the config no longer has. */
+export interface LeftoverService {
+  service: string;
+  dir: string;
+  pids: number[];
+}
+
+/**
+ * Services under a provider state dir (<stateDir>/local) that are not in the config but whose state file records
+ * processes still running after their owner died. With stop, those processes and the service's nginx are stopped
+ * and the state file removed.
+ */
+export async function leftoverServices(localDir: string, known: ReadonlySet<string>, o: { stop: boolean; graceMs?: number }): Promise<LeftoverService[]> {
+  let names: string[];
+  try {
+    names = readdirSync(localDir);
+  } catch {
+    return [];
+  }
+  const out: LeftoverService[] = [];
+  for (const service of names) {
+    if (known.has(service)) continue;
+    const dir = join(localDir, service);
+    let st: StateFile;
+    try {
+      st = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as StateFile;
+    } catch {
+      continue;
+    }
+    if (st.ownerStart !== undefined ? sameProcess(st.ownerPid, st.ownerStart) : processAlive(st.ownerPid)) continue;
+    const live = (st.processes ?? []).filter((p) => sameProcess(p.pid, p.procStart));
+    const front = st.proxy?.pgid && groupMembers(st.proxy.pgid).length ? groupMembers(st.proxy.pgid) : [];
+    if (!live.length && !front.length) continue;
+    out.push({ service, dir, pids: [...live.map((p) => p.pid), ...front] });
+    if (!o.stop) continue;
+    await Promise.all(live.map((p) => stopProcessGroup(p.pid, p.procStart, o.graceMs ?? 10_000)));
+    await stopStrayNginx(join(dir, 'nginx'), st.proxy?.pgid);
+    rmSync(join(dir, 'state.json'), { force: true });
+  }
+  return out;
 }

@@ -35,6 +35,17 @@ export interface TargetState {
   readyReplicas: number;
   pods: PodState[];
   resources?: Resources;
+  /** what is wrong with the workload besides its replicas (e.g. the local front proxy is down); absent when nothing */
+  degraded?: string[];
+}
+
+/** Something a provider did or saw on its own (a replica crashed, the front was restarted); logged and counted. */
+export interface ProviderEvent {
+  service: string;
+  /** a stable name for counting, e.g. replica-crashed, front-restarted */
+  kind: string;
+  level: 'info' | 'warn' | 'error';
+  message: string;
 }
 
 export interface ScaleOptions {
@@ -52,6 +63,8 @@ export class ProviderError extends Error {
 
 export interface Provider {
   readonly kind: string;
+  /** close() stops the workloads this provider started (local processes), so dropping it is not harmless */
+  readonly ownsWorkloads?: boolean;
   observe(t: TargetRef): Promise<TargetState>;
   scale(t: TargetRef, replicas: number, o: ScaleOptions): Promise<void>;
   resize?(t: TargetRef, r: Resources, o: { dryRun: boolean }): Promise<void>;

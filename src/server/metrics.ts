@@ -14,6 +14,8 @@ export interface ControllerMetrics {
   scaleErrors: Counter<'service'>;
   syncDuration: Histogram<'service'>;
   lastSync: Gauge<'service'>;
+  providerEvents: Counter<'service' | 'event'>;
+  targetDegraded: Gauge<'service'>;
 }
 
 export function createControllerMetrics(withProcessMetrics = true): ControllerMetrics {
@@ -38,5 +40,7 @@ export function createControllerMetrics(withProcessMetrics = true): ControllerMe
       registers: r,
     }),
     lastSync: new Gauge({ name: 'scalepilot_last_sync_timestamp_seconds', help: 'Time of the last completed sync', labelNames: ['service'], registers: r }),
+    providerEvents: new Counter({ name: N.providerEventsTotal, help: 'Events a provider saw or caused on its own (replica crashed, front restarted, ...), by kind', labelNames: ['service', 'event'], registers: r }),
+    targetDegraded: new Gauge({ name: N.targetDegraded, help: '1 while the target is degraded besides its replicas (e.g. its front proxy is down), else 0', labelNames: ['service'], registers: r }),
   };
 }

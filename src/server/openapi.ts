@@ -64,7 +64,7 @@ const schemas: Record<string, Schema> = {
   DecisionSummary: obj({ time: epochMs, action: { type: 'string' }, reason: { type: 'string' }, reasonCode: { type: 'string' } }),
   ServiceSummary: obj({
     service: { type: 'string' },
-    status: { type: 'string', enum: [...SERVICE_STATUSES], description: 'IMMEDIATE: at maxReplicas while proposing more; SOON: a capacity rule pending/firing, metric errors or a failed sync' },
+    status: { type: 'string', enum: [...SERVICE_STATUSES], description: 'IMMEDIATE: at maxReplicas while proposing more; SOON: a capacity rule pending/firing, metric errors or a failed sync; DEGRADED: the target is impaired besides its replicas (front proxy down)' },
     statusReasons: arr({ type: 'string' }),
     paused: { type: 'boolean' },
     provider: { type: 'string' },

@@ -6,7 +6,7 @@ import { describeCondition } from '../core/rules/format.js';
 import { parseMetricSpecs } from '../core/hpa/parse.js';
 import type { MetricSpec } from '../core/hpa/types.js';
 
-export const SERVICE_STATUSES = ['OK', 'SOON', 'IMMEDIATE'] as const;
+export const SERVICE_STATUSES = ['OK', 'SOON', 'DEGRADED', 'IMMEDIATE'] as const;
 export type ServiceStatus = (typeof SERVICE_STATUSES)[number];
 
 export interface StatusInput {
@@ -16,6 +16,8 @@ export interface StatusInput {
   rules?: readonly RulePolicy[];
   /** the last sync failed before deciding (target unreachable, store down) */
   syncError?: string | undefined;
+  /** what the provider reports broken besides the replicas (the front proxy is down) */
+  degraded?: string[] | undefined;
 }
 
 export interface StatusResult {
@@ -66,6 +68,7 @@ export function ruleAddsCapacity(rule: RulePolicy | undefined, currentReplicas: 
 
 /**
  * IMMEDIATE: at max replicas while the metrics/rules propose more (capacity has run out).
+ * DEGRADED: the target serves worse than its replicas could (its front proxy is down).
  * SOON: a capacity-adding rule is pending or firing, a metric cannot be read, or the last sync failed.
  * OK otherwise, including before the first decision.
  */
@@ -90,7 +93,9 @@ export function serviceStatus(i: StatusInput): StatusResult {
     if (metricErrors.length) soon.push(`metric errors: ${metricErrors.join('; ')}`);
   }
   if (i.syncError) soon.push(`last sync failed: ${i.syncError}`);
-  if (immediate.length) return { status: 'IMMEDIATE', reasons: [...immediate, ...soon] };
+  const degraded = (i.degraded ?? []).map((d) => `degraded: ${d}`);
+  if (immediate.length) return { status: 'IMMEDIATE', reasons: [...immediate, ...degraded, ...soon] };
+  if (degraded.length) return { status: 'DEGRADED', reasons: [...degraded, ...soon] };
   if (soon.length) return { status: 'SOON', reasons: soon };
   return { status: 'OK', reasons: [] };
 }

@@ -20,6 +20,8 @@ export interface LastState {
   paused: boolean;
   /** the last sync failed before deciding */
   syncError?: string;
+  /** the provider's degraded conditions at the last sync */
+  degraded?: string[];
 }
 
 export interface DecisionSummary {
@@ -69,6 +71,7 @@ export async function lastState(rt: Runtime, service: string): Promise<LastState
   const paused = rt.controller.isPaused(service);
   if (live?.decision) {
     return {
+      ...(live.state?.degraded?.length ? { degraded: live.state.degraded } : {}),
       source: 'controller',
       time: live.time,
       decision: live.decision,
@@ -93,6 +96,7 @@ export async function lastState(rt: Runtime, service: string): Promise<LastState
         paused: live ? paused : await storedPaused(rt.store, service, paused || e.decision.action === 'paused'),
       }
     : { source: 'none', time: null, values: {}, currentReplicas: null, readyReplicas: null, paused: live ? paused : await storedPaused(rt.store, service, paused) };
+  if (live?.state?.degraded?.length) base.degraded = live.state.degraded;
   if (live?.error) {
     base.syncError = live.error;
     base.time = live.time;
@@ -112,7 +116,7 @@ export async function serviceSummary(rt: Runtime, service: string, now: number):
   const p = rt.controller.policy(service)!;
   const s = await lastState(rt, service);
   const d = s.decision;
-  const st = serviceStatus({ decision: d, rules: p.rules, syncError: s.syncError });
+  const st = serviceStatus({ decision: d, rules: p.rules, syncError: s.syncError, degraded: s.degraded });
   const events = await recentChanges(rt.store, service, now);
   return {
     service,

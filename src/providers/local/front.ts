@@ -21,6 +21,12 @@ export interface FrontProxy {
   close(): Promise<void>;
   /** Synchronous last-resort stop, for when scalepilot itself is exiting. */
   killNow?(): void;
+  /** Why the front does not serve (its process is gone, its port refuses connections); undefined when it does. */
+  problem(): Promise<string | undefined>;
+  /** Starts the front again after it died, first clearing whatever the dead one left behind (orphan workers). */
+  restart(upstreams: Upstream[]): Promise<void>;
+  /** the front's process group when it runs as processes of its own (nginx), recorded so a restart can clean it up */
+  readonly pgid?: number | undefined;
 }
 
 export interface ListenAddress {

@@ -1,6 +1,8 @@
 // nginx as the front proxy for local replicas: a private nginx (its own prefix, config, pid and logs in the
 // provider's state dir), reloaded with `nginx -s reload` whenever the replica set changes. After a reload the old
 // workers finish the requests they hold and exit, so "old workers gone" is exactly "removed replicas are idle".
+// The master runs in a process group of its own: when it dies (or scalepilot is killed with it) its workers keep the
+// group id, so a restart can find and stop every orphan worker still serving an old upstream list.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +10,7 @@ import { promisify } from 'node:util';
 import { connect } from 'node:net';
 import { hostForUrl, type FrontProxy, type ListenAddress, type Upstream } from './front.js';
 import { ProviderError } from '../types.js';
-import { processAlive, sleep } from './proc.js';
+import { groupMembers, procCmdline, procGroup, processAlive, signalGroup, sleep, waitGroupGone } from './proc.js';
 
 const run = promisify(execFile);
 const POLL_MS = 25;
@@ -21,6 +23,8 @@ export interface NginxOptions {
   /** used to name the upstream block */
   service: string;
   workerProcesses?: number;
+  /** called when the master exits while nobody asked it to (killed, crashed) */
+  onExit?: (how: string) => void;
 }
 
 /** The generated nginx.conf; exported so tests and `scalepilot export nginx` can read the exact text. */
@@ -83,6 +87,8 @@ export class NginxProxy implements FrontProxy {
   private readonly retiring = new Map<number, Set<number>>();
   private current: Upstream[] = [];
   private stderr = '';
+  private closing = false;
+  pgid: number | undefined;
 
   constructor(private readonly o: NginxOptions) {
     this.url = `http://${hostForUrl(o.listen.host)}:${o.listen.port}`;
@@ -107,18 +113,28 @@ export class NginxProxy implements FrontProxy {
     mkdirSync(join(this.o.dir, 'temp'), { recursive: true });
     await this.writeAndTest(upstreams);
     this.current = upstreams;
-    const child = spawn(this.o.nginxPath, this.argv(), { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.closing = false;
+    const child = spawn(this.o.nginxPath, this.argv(), { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     this.master = child;
+    this.pgid = child.pid;
     child.stderr?.on('data', (d: Buffer) => {
       this.stderr = (this.stderr + d.toString()).slice(-4000);
     });
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    let up = false;
+    child.once('exit', (code, signal) => {
+      // a master that never came up is start()'s failure to report, not a death to react to
+      if (up && !this.closing && this.master === child) this.o.onExit?.(`nginx master (pid ${child.pid}) exited with ${code ?? signal}`);
+    });
     const deadline = Date.now() + 10_000;
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new ProviderError('local', `nginx exited at start (${child.exitCode ?? child.signalCode}): ${this.errors()}`, false);
       }
-      if ((await portOpen(this.o.listen.port, hostForUrl(this.o.listen.host))) && this.workers().length) return;
+      if ((await portOpen(this.o.listen.port, hostForUrl(this.o.listen.host))) && this.workers().length) {
+        up = true;
+        return;
+      }
       if (Date.now() > deadline) {
         await this.close();
         throw new ProviderError('local', `nginx did not start listening on ${this.url} within 10s: ${this.errors()}`);
@@ -174,22 +190,49 @@ export class NginxProxy implements FrontProxy {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     const master = this.master;
     this.master = undefined;
-    if (!master || master.exitCode !== null || master.signalCode !== null) return;
-    // SIGQUIT is nginx's graceful shutdown; SIGKILL only if it hangs.
-    master.kill('SIGQUIT');
-    const done = await Promise.race([this.exited!.then(() => true), sleep(5000).then(() => false)]);
-    if (!done) {
-      for (const w of this.workers(master.pid)) tryKill(w, 'SIGKILL');
-      master.kill('SIGKILL');
-      await this.exited;
+    if (master && master.exitCode === null && master.signalCode === null) {
+      // SIGQUIT is nginx's graceful shutdown; SIGKILL only if it hangs.
+      master.kill('SIGQUIT');
+      const done = await Promise.race([this.exited!.then(() => true), sleep(5000).then(() => false)]);
+      if (!done) {
+        for (const w of this.workers(master.pid)) tryKill(w, 'SIGKILL');
+        master.kill('SIGKILL');
+        await this.exited;
+      }
     }
+    // workers orphaned by a master that died earlier still hold the listen port
+    await this.killGroup();
   }
 
   killNow(): void {
-    // SIGTERM is nginx's fast shutdown: the master takes its workers down with it.
-    this.master?.kill('SIGTERM');
+    // SIGTERM is nginx's fast shutdown; sent to the group so orphaned workers go too.
+    if (this.pgid) signalGroup(this.pgid, 'SIGTERM');
+  }
+
+  async problem(): Promise<string | undefined> {
+    const m = this.master;
+    if (!m || m.exitCode !== null || m.signalCode !== null) {
+      const orphans = this.pgid ? groupMembers(this.pgid).length : 0;
+      return `nginx master is not running${m ? ` (exited with ${m.exitCode ?? m.signalCode})` : ''}${orphans ? `; ${orphans} orphan worker(s) still hold ${this.url}` : ''}`;
+    }
+    if (!(await portOpen(this.o.listen.port, hostForUrl(this.o.listen.host)))) return `nginx does not accept connections on ${this.url}`;
+    return undefined;
+  }
+
+  async restart(upstreams: Upstream[]): Promise<void> {
+    await this.close();
+    await this.start(upstreams);
+  }
+
+  /** SIGKILLs whatever is left of this front's process group (orphan workers of a dead master). */
+  private async killGroup(): Promise<void> {
+    const pgid = this.pgid;
+    if (!pgid || !groupMembers(pgid).length) return;
+    signalGroup(pgid, 'SIGKILL');
+    await waitGroupGone(pgid, 5000);
   }
 
   /** pids of the master's worker processes (Linux /proc) */
@@ -225,6 +268,37 @@ export class NginxProxy implements FrontProxy {
     }
     return (this.stderr.trim() + ' ' + log).trim() || 'no error output';
   }
+}
+
+/**
+ * Stops an nginx a dead scalepilot left running for this state dir: the recorded process group, and any nginx whose
+ * command line names this prefix (runs from before the group was recorded). Returns how many processes were stopped.
+ */
+export async function stopStrayNginx(dir: string, recordedPgid?: number): Promise<number> {
+  const prefix = `-p ${dir.replace(/\/+$/, '')}/ `;
+  const ours = (pid: number) => {
+    const cmd = procCmdline(pid);
+    return cmd.includes('nginx') && (cmd + ' ').includes(prefix);
+  };
+  const victims = new Set<number>();
+  // a process group id is never reused while any member lives, so members that are our nginx identify the group
+  if (recordedPgid && groupMembers(recordedPgid).some(ours)) for (const p of groupMembers(recordedPgid)) victims.add(p);
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    // not Linux: nothing to find
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e) || !ours(Number(e))) continue;
+    victims.add(Number(e));
+    // a master leads its group: its workers (whose command line does not name the prefix) go with it
+    if (procGroup(Number(e)) === Number(e)) for (const p of groupMembers(Number(e))) victims.add(p);
+  }
+  for (const p of victims) tryKill(p, 'SIGKILL');
+  const deadline = Date.now() + 5000;
+  while ([...victims].some(processAlive) && Date.now() < deadline) await sleep(25);
+  return victims.size;
 }
 
 function shuttingDown(pid: number): boolean {

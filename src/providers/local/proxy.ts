@@ -116,6 +116,15 @@ export class BuiltinProxy implements FrontProxy {
     return this.backends.get(port)?.inFlight ?? 0;
   }
 
+  async problem(): Promise<string | undefined> {
+    return this.server?.listening ? undefined : 'the built-in proxy is not listening';
+  }
+
+  async restart(upstreams: Upstream[]): Promise<void> {
+    await this.close();
+    await this.start(upstreams);
+  }
+
   async close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
