@@ -47,31 +47,32 @@ export function register(program: Command): void {
     .action(async (opts: RunOptions) => {
       const config = loadConfigInput(opts.config, 'nothing applied');
       const log = pino({ level: opts.logLevel, base: { name: 'scalepilot' } });
-      let rt: Awaited<ReturnType<typeof startRuntime>>;
-      try {
-        rt = await startRuntime(config, { dryRun: Boolean(opts.dryRun), log, ...(opts.store ? { store: opts.store } : {}), stateDir: opts.stateDir, prune: Boolean(opts.prune) });
-      } catch (e) {
-        // a store that cannot be opened (damaged, unreachable) is reported, not a stack trace, and nothing runs
-        if (!(e instanceof StoreError)) throw e;
-        process.stderr.write(`scalepilot run: ${e.message}\n`);
-        process.exitCode = EXIT_FAILED;
-        return;
-      }
-      // One writer per store: a second `run` on it would act and record every change twice.
+      // One writer per store: a second `run` on it would act and record every change twice. The lock is taken as soon
+      // as the store is open, before any workload (replicas left by a crashed run, removed services) is touched.
       let lock: StoreLock | undefined;
       const giveUp = new AbortController();
       const abortWait = () => giveUp.abort();
       process.once('SIGINT', abortWait);
       process.once('SIGTERM', abortWait);
+      let rt: Awaited<ReturnType<typeof startRuntime>>;
       try {
-        lock = await rt.store.lock?.({
-          // under leader election the Lease decides who leads; the store lock only waits for the last leader to let go
-          wait: Boolean(opts.waitForLock || opts.leaderElect),
-          onWait: (holder) => log.warn({ holder }, 'the store has another writer; waiting for it to stop'),
-          signal: giveUp.signal,
+        rt = await startRuntime(config, {
+          dryRun: Boolean(opts.dryRun),
+          log,
+          ...(opts.store ? { store: opts.store } : {}),
+          stateDir: opts.stateDir,
+          prune: Boolean(opts.prune),
+          acquire: async (store) => {
+            lock = await store.lock?.({
+              // under leader election the Lease decides who leads; the store lock only waits for the last leader to let go
+              wait: Boolean(opts.waitForLock || opts.leaderElect),
+              onWait: (holder) => log.warn({ holder }, 'the store has another writer; waiting for it to stop'),
+              signal: giveUp.signal,
+            });
+          },
         });
       } catch (e) {
-        await rt.close();
+        // a store that cannot be opened (damaged, unreachable) or is locked is reported, not a stack trace; nothing runs
         if (!(e instanceof StoreError)) throw e;
         process.stderr.write(`scalepilot run: ${e.message}\n`);
         process.exitCode = e instanceof StoreLockedError ? EXIT_BAD_INPUT : EXIT_FAILED;

@@ -27,6 +27,11 @@ export interface RuntimeOptions {
   prune?: boolean;
   /** a changed config file is reloaded once it has read the same for this long (default 1000 ms) */
   reloadSettleMs?: number;
+  /**
+   * Runs once the store is open and before anything touches a workload (`run` takes the store's writer lock here, so
+   * a second copy that is refused has changed nothing). The store is closed again when it throws.
+   */
+  acquire?: (store: Store) => Promise<void>;
 }
 
 export interface Runtime {
@@ -57,6 +62,14 @@ function baseDirOf(file: string): string {
 
 export async function startRuntime(config: Config, opts: RuntimeOptions): Promise<Runtime> {
   const store = await openStore(opts.store ?? config.store, { baseDir: baseDirOf(config.file) });
+  if (opts.acquire) {
+    try {
+      await opts.acquire(store);
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  }
   const metrics = opts.metrics ?? createControllerMetrics();
   let sources = buildSources(config);
   const providers = new Map<string, Provider>();
