@@ -6,6 +6,7 @@ import type { MetricSource } from '../metrics/types.js';
 import { checkTarget, ProviderSpecError } from '../providers/index.js';
 import { parseMetricSpecs, parseBehavior, HpaInputError } from '../core/hpa/parse.js';
 import type { ConfigValidator, Report } from './validators.js';
+import { namesCheck } from './names.js';
 
 /** "services.api.hpa.metrics[0].resource" → ['services', 'api', 'hpa', 'metrics', 0, 'resource'] */
 export function splitPath(path: string): Array<string | number> {
@@ -44,7 +45,7 @@ const sourceQueryCheck: ConfigValidator = (config, _raw, report) => {
       if (!built.has(m.source)) {
         let src: MetricSource | null = null;
         try {
-          if (config.sources[m.source]) src = createMetricSource(m.source, config.sources[m.source], `sources.${m.source}`, { baseDir: dirname(config.file) });
+          if (Object.hasOwn(config.sources, m.source)) src = createMetricSource(m.source, config.sources[m.source], `sources.${m.source}`, { baseDir: dirname(config.file) });
         } catch {
           // the source block itself is reported by sourcesCheck
         }
@@ -105,4 +106,4 @@ const targetCheck: ConfigValidator = (config, _raw, report) => {
   }
 };
 
-export const builtinChecks: ConfigValidator[] = [sourcesCheck, sourceQueryCheck, targetCheck, hpaCheck];
+export const builtinChecks: ConfigValidator[] = [sourcesCheck, sourceQueryCheck, targetCheck, hpaCheck, namesCheck];
