@@ -5,6 +5,7 @@ import type { Logger } from '../controller/controller.js';
 import { registerApi, HttpError } from './api.js';
 import { registerDashboard } from './dashboard.js';
 import { isLoopback } from './auth.js';
+import { InputError } from '../errors.js';
 
 export interface ServerOptions {
   runtime: Runtime;
@@ -53,6 +54,18 @@ export function bindWarning(host: string, hasToken: boolean): string | undefined
   return 'serving on a non-loopback address over plain HTTP: the steering token travels unencrypted; put a TLS proxy in front';
 }
 
+/** A bind failure as bad input naming the port and how to choose another; other errors pass through. */
+export function listenError(e: unknown, listen: string, port: number): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why: Record<string, string> = {
+    EADDRINUSE: `port ${port} is already in use (another scalepilot, or another program)`,
+    EACCES: `port ${port} needs privileges this process does not have`,
+    EADDRNOTAVAIL: `the address in ${listen} is not one of this machine's`,
+  };
+  if (!code || !why[code]) return e;
+  return new InputError(`cannot serve the API on ${listen}: ${why[code]} (${code}); pass --listen HOST:PORT or set server.listen in the config`);
+}
+
 /** The server with every route registered, not listening (tests call app.inject). */
 export async function buildServer(o: ServerOptions): Promise<BuiltServer> {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
@@ -87,7 +100,12 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const { host, port } = parseListen(o.listen);
   const built = await buildServer(o);
   const { app } = built;
-  await app.listen({ host, port });
+  try {
+    await app.listen({ host, port });
+  } catch (e) {
+    await app.close().catch(() => {});
+    throw listenError(e, o.listen, port);
+  }
   const a = app.server.address();
   const address = typeof a === 'object' && a ? `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` : o.listen;
   const warning = bindWarning(host, Boolean(o.token));
