@@ -4,7 +4,8 @@ import type { Runtime } from '../controller/runtime.js';
 import type { Logger } from '../controller/controller.js';
 import { registerApi, HttpError } from './api.js';
 import { registerDashboard } from './dashboard.js';
-import { isLoopback } from './auth.js';
+import { isLoopback, hostAllowed } from './auth.js';
+import { hostname } from 'node:os';
 import { InputError } from '../errors.js';
 
 export interface ServerOptions {
@@ -20,6 +21,8 @@ export interface ServerOptions {
   readOnlyStore?: boolean;
   /** the controller runs with --dry-run: rollbacks through the API are recorded, not applied */
   dryRun?: boolean;
+  /** host names accepted in the Host header besides localhost, IP literals and the listen host (default: server.allowedHosts) */
+  allowedHosts?: string[];
 }
 
 export interface RegisteredRoute {
@@ -77,6 +80,22 @@ export async function buildServer(o: ServerOptions): Promise<BuiltServer> {
       if (m === 'HEAD') continue;
       routes.push({ method: m, url: r.url ?? r.path, api: (r.config as { api?: boolean } | undefined)?.api !== false });
     }
+  });
+  const listenHost = (() => {
+    try {
+      return parseListen(o.listen).host;
+    } catch {
+      return '127.0.0.1';
+    }
+  })();
+  const machineName = isLoopback(listenHost) ? [] : [hostname()];
+  app.addHook('onRequest', async (req, reply) => {
+    const allowed = [...machineName, ...(o.allowedHosts ?? o.runtime.config.server?.allowedHosts ?? [])];
+    if (hostAllowed(req.headers.host, listenHost, allowed)) return;
+    return reply.code(403).send({
+      error: `Host ${JSON.stringify(req.headers.host)} is not a name of this server; it answers to localhost, IP addresses${machineName.length ? `, ${machineName[0]}` : ''} and the names in server.allowedHosts (add this name there if it is yours; the check stops DNS-rebinding pages from reading the API)`,
+      statusCode: 403,
+    });
   });
   app.setErrorHandler((e: FastifyError | HttpError, _req, reply) => {
     const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 600 ? e.statusCode : 500;
