@@ -7,6 +7,7 @@ import { registerDashboard } from './dashboard.js';
 import { isLoopback, hostAllowed } from './auth.js';
 import { hostname } from 'node:os';
 import { InputError } from '../errors.js';
+import { Admission, DEFAULT_ADMISSION, type AdmissionOptions } from './admission.js';
 
 export interface ServerOptions {
   runtime: Runtime;
@@ -23,6 +24,10 @@ export interface ServerOptions {
   dryRun?: boolean;
   /** host names accepted in the Host header besides localhost, IP literals and the listen host (default: server.allowedHosts) */
   allowedHosts?: string[];
+  /** how many requests run at once and per loop turn, so the sync loop keeps its timing (default DEFAULT_ADMISSION) */
+  admission?: Partial<AdmissionOptions>;
+  /** open connections accepted; more are closed at once, so the API cannot use up the file descriptors metric sources and the store need (default 1024) */
+  maxConnections?: number;
 }
 
 export interface RegisteredRoute {
@@ -71,7 +76,8 @@ export function listenError(e: unknown, listen: string, port: number): unknown {
 
 /** The server with every route registered, not listening (tests call app.inject). */
 export async function buildServer(o: ServerOptions): Promise<BuiltServer> {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  // requestTimeout: a client that trickles its request (slowloris) holds a connection for 30 s at most
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, requestTimeout: 30_000 });
   const routes: RegisteredRoute[] = [];
   app.addHook('onRoute', (r) => {
     const methods = Array.isArray(r.method) ? r.method : [r.method];
@@ -97,6 +103,19 @@ export async function buildServer(o: ServerOptions): Promise<BuiltServer> {
       statusCode: 403,
     });
   });
+  const admission = new Admission({ ...DEFAULT_ADMISSION, ...o.admission });
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?')[0];
+    const a = await admission.enter(path === '/metrics' || path === '/healthz');
+    if (!a.ok) {
+      reply.header('retry-after', '1');
+      return reply.code(503).send({ error: `server busy, request not started: ${a.reason}; the control loop is served first, retry shortly`, statusCode: 503 });
+    }
+    // the slot is free once the response is handed to the socket ('finish'), or the client went away ('close');
+    // a client slow to read does not hold it
+    reply.raw.once('finish', a.release);
+    reply.raw.once('close', a.release);
+  });
   app.setErrorHandler((e: FastifyError | HttpError, _req, reply) => {
     const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 600 ? e.statusCode : 500;
     if (status >= 500 && !(e instanceof HttpError)) o.log?.error({ err: e.message }, 'API request failed');
@@ -119,6 +138,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const { host, port } = parseListen(o.listen);
   const built = await buildServer(o);
   const { app } = built;
+  app.server.maxConnections = o.maxConnections ?? 1024;
   try {
     await app.listen({ host, port });
   } catch (e) {
