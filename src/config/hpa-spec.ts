@@ -3,7 +3,8 @@
 // Values are checked by core/hpa/parse.ts, which also serves `hpa evaluate`.
 import { z } from 'zod';
 
-const QuantityValue = z.union([z.string(), z.number()]);
+// YAML reads .inf and 1e400 as Infinity; as text it reaches the quantity parser, whose message names the problem
+const QuantityValue = z.preprocess((v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), z.union([z.string(), z.number()]));
 
 const LabelSelector = z.strictObject({
   matchLabels: z.record(z.string(), z.string()).optional(),

@@ -187,3 +187,21 @@ test('export nginx never writes a hostile compose service name into nginx syntax
   const text = renderUpstream(ok.objects[0]!.object as unknown as NginxUpstream);
   assert.equal((text.match(/\{/g) ?? []).length, 1, text);
 });
+
+test('HPA target quantities that are infinite, zero or negative are refused with their path', () => {
+  for (const v of ['1e400', '-.inf', '"NaNm"', '-1', '"0"']) {
+    const issues = issuesOf(`
+sources: { p: { type: process } }
+services:
+  api:
+    target: { provider: dryrun }
+    maxReplicas: 3
+    metrics: { rps: { source: p, query: cpu } }
+    hpa:
+      metrics:
+        - type: External
+          external: { metric: { name: rps }, target: { type: AverageValue, averageValue: ${v} } }
+`);
+    assert.ok(issues.some((l) => /services\.api\.hpa\.metrics\[0\]\.external\.target\.averageValue: (".*" is not a Kubernetes quantity|must be a positive quantity)/.test(l)), `${v}: ${issues.join('\n')}`);
+  }
+});
