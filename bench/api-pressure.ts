@@ -1,7 +1,7 @@
 // Sync timing under API pressure: `scalepilot run --dry-run` (the built CLI) with its API on loopback, hammered by
 // N keep-alive connections for a fixed time, while a probe times /metrics. Prints how late each sync started
 // against its period (from the decisions in the store), the probe's latencies and what the API answered.
-// Loopback only, bounded in time.
+// Loopback only, bounded in time. Runs dist/ (npm run build first).
 // Usage: node --import tsx bench/api-pressure.ts [connections=1000] [seconds=20] [services=10]
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -101,7 +101,6 @@ await new Promise((r) => child.once('exit', r));
 
 const db = new Database(join(dir, 'bench.db'), { readonly: true });
 const events = db.prepare("SELECT service, time FROM scalepilot_events WHERE kind = 'decision' ORDER BY service, time").all() as Array<{ service: string; time: number }>;
-if (process.env.BENCH_DEBUG) { const per: Record<string, number[]> = {}; for (const e of events) (per[e.service] ??= []).push(e.time); console.log(JSON.stringify(Object.fromEntries(Object.entries(per).slice(0, 2).map(([k, v]) => [k, v.slice(1).map((t, i) => t - v[i]!)])))); }
 db.close();
 rmSync(dir, { recursive: true, force: true });
 
