@@ -13,9 +13,11 @@ export interface AdmissionOptions {
   maxQueued: number;
   /** a request still waiting after this long is refused (ms) */
   maxWaitMs: number;
+  /** API work aimed for per loop turn (ms); with slow handlers fewer than perTurn start */
+  turnBudgetMs: number;
 }
 
-export const DEFAULT_ADMISSION: AdmissionOptions = { maxInFlight: 32, perTurn: 4, maxQueued: 4096, maxWaitMs: 10_000 };
+export const DEFAULT_ADMISSION: AdmissionOptions = { maxInFlight: 32, perTurn: 4, maxQueued: 4096, maxWaitMs: 10_000, turnBudgetMs: 20 };
 
 export type Admitted = { ok: true; release: () => void } | { ok: false; reason: string };
 
@@ -32,6 +34,8 @@ export class Admission {
   /** requests refused since start, for /api/v1/server and tests */
   refused = 0;
   admitted = 0;
+  /** moving average of normal requests' handler time (ms); 0 until measured */
+  private serviceMs = 0;
 
   constructor(readonly o: AdmissionOptions = DEFAULT_ADMISSION, private now: () => number = Date.now) {}
 
@@ -64,34 +68,62 @@ export class Admission {
     setImmediate(() => this.pump());
   }
 
+  /**
+   * Records how long a started normal request took to produce its response (ms). Batches are sized from this so a
+   * turn's API work stays near turnBudgetMs, whether handlers take 1 ms (few services) or 100 ms (many).
+   */
+  noteServiceTime(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) return;
+    this.serviceMs = this.serviceMs === 0 ? ms : 0.8 * this.serviceMs + 0.2 * ms;
+  }
+
+  /** Normal requests started per turn now: perTurn, fewer while handlers are slow. */
+  get batch(): number {
+    if (this.serviceMs <= 0) return this.o.perTurn;
+    return Math.max(1, Math.min(this.o.perTurn, Math.floor(this.o.turnBudgetMs / this.serviceMs)));
+  }
+
+  private start(w: Waiter, urgent: boolean): void {
+    if (!urgent) this.inFlight++;
+    this.admitted++;
+    let released = false;
+    w.admit({
+      ok: true,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (!urgent) this.inFlight--;
+        if (this.queued) this.schedule();
+      },
+    });
+  }
+
   private pump(): void {
     this.pumping = false;
     const t = this.now();
-    let started = 0;
     // refusing an expired waiter is cheap but not free; a turn refuses a bounded number too
     let handled = 0;
-    while (started < this.o.perTurn && handled++ < this.o.perTurn * 16 && this.inFlight < this.o.maxInFlight) {
-      const w = this.urgent.shift() ?? this.normal.shift();
-      if (!w) break;
-      if (t - w.since > this.o.maxWaitMs) {
-        this.refused++;
-        w.admit({ ok: false, reason: `it waited ${Math.round((t - w.since) / 1000)} s for a slot` });
-        continue;
-      }
-      this.inFlight++;
-      this.admitted++;
-      started++;
-      let released = false;
-      w.admit({
-        ok: true,
-        release: () => {
-          if (released) return;
-          released = true;
-          this.inFlight--;
-          if (this.queued) this.schedule();
-        },
-      });
+    const expired = (w: Waiter) => {
+      if (t - w.since <= this.o.maxWaitMs) return false;
+      this.refused++;
+      w.admit({ ok: false, reason: `it waited ${Math.round((t - w.since) / 1000)} s for a slot` });
+      return true;
+    };
+    // the scrape and the liveness probe are small and must not wait behind slow API calls: they start every
+    // turn, outside maxInFlight
+    for (let n = 0; n < this.o.perTurn && this.urgent.length && handled++ < this.o.perTurn * 16; ) {
+      const w = this.urgent.shift()!;
+      if (expired(w)) continue;
+      this.start(w, true);
+      n++;
     }
-    if (this.queued && this.inFlight < this.o.maxInFlight) this.schedule();
+    const batch = this.batch;
+    for (let n = 0; n < batch && this.normal.length && this.inFlight < this.o.maxInFlight && handled++ < this.o.perTurn * 16; ) {
+      const w = this.normal.shift()!;
+      if (expired(w)) continue;
+      this.start(w, false);
+      n++;
+    }
+    if (this.urgent.length || (this.normal.length && this.inFlight < this.o.maxInFlight)) this.schedule();
   }
 }

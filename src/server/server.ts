@@ -104,9 +104,11 @@ export async function buildServer(o: ServerOptions): Promise<BuiltServer> {
     });
   });
   const admission = new Admission({ ...DEFAULT_ADMISSION, ...o.admission });
+  const admittedAt = new WeakMap<object, number>();
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0];
-    const a = await admission.enter(path === '/metrics' || path === '/healthz');
+    const urgent = path === '/metrics' || path === '/healthz';
+    const a = await admission.enter(urgent);
     if (!a.ok) {
       reply.header('retry-after', '1');
       return reply.code(503).send({ error: `server busy, request not started: ${a.reason}; the control loop is served first, retry shortly`, statusCode: 503 });
@@ -115,6 +117,11 @@ export async function buildServer(o: ServerOptions): Promise<BuiltServer> {
     // a client slow to read does not hold it
     reply.raw.once('finish', a.release);
     reply.raw.once('close', a.release);
+    if (!urgent) admittedAt.set(req, performance.now());
+  });
+  app.addHook('onSend', async (req) => {
+    const at = admittedAt.get(req);
+    if (at !== undefined) admission.noteServiceTime(performance.now() - at);
   });
   app.setErrorHandler((e: FastifyError | HttpError, _req, reply) => {
     const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 600 ? e.statusCode : 500;
@@ -140,7 +147,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const { app } = built;
   app.server.maxConnections = o.maxConnections ?? 1024;
   try {
-    await app.listen({ host, port });
+    // a deep accept queue: when hundreds of clients connect at once, a scrape's SYN is not dropped (and retried
+    // 1 s, 3 s, 7 s later) behind them
+    await app.listen({ host, port, backlog: 4096 });
   } catch (e) {
     await app.close().catch(() => {});
     throw listenError(e, o.listen, port);

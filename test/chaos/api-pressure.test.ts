@@ -8,39 +8,54 @@ import { apiFixture } from '../server/helpers.js';
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
-test('admission: at most perTurn start per loop turn and maxInFlight at once; urgent requests first', async () => {
-  const a = new Admission({ maxInFlight: 3, perTurn: 2, maxQueued: 100, maxWaitMs: 60_000 });
+test('admission: at most perTurn start per loop turn and maxInFlight at once; urgent requests first, outside the cap', async () => {
+  const a = new Admission({ maxInFlight: 3, perTurn: 2, maxQueued: 100, maxWaitMs: 60_000, turnBudgetMs: 20 });
   const order: string[] = [];
   const releases: Array<() => void> = [];
   const enter = (name: string, urgent = false) =>
     a.enter(urgent).then((r) => {
       assert.ok(r.ok);
       order.push(name);
-      releases.push(r.release);
+      if (!urgent) releases.push(r.release);
     });
   const all = ['n1', 'n2', 'n3', 'n4', 'n5'].map((n) => enter(n));
   const urgent = enter('m1', true);
   await turn();
+  assert.deepEqual(order, ['m1', 'n1', 'n2'], 'one turn: the urgent request, then perTurn others');
   await turn();
-  // first turn: the urgent request and one other; the second turn: one more, up to maxInFlight
-  assert.deepEqual(order, ['m1', 'n1', 'n2']);
+  assert.deepEqual(order, ['m1', 'n1', 'n2', 'n3'], 'second turn: up to maxInFlight');
   assert.equal(a.running, 3);
+  await enter('m2', true);
+  assert.deepEqual(order.slice(-1), ['m2'], 'an urgent request starts even with every slot taken');
   await turn();
-  assert.equal(order.length, 3, 'nothing starts while maxInFlight are running');
+  assert.equal(order.length, 5, 'no normal request starts while maxInFlight are running');
   releases.shift()!();
-  releases[0]!(); // a second release of another slot
-  releases[0]!(); // releasing the same slot twice frees it once
+  const again = releases[0]!;
+  again();
+  again(); // releasing the same slot twice frees it once
+  releases.shift();
   await turn();
   await turn();
-  assert.deepEqual(order, ['m1', 'n1', 'n2', 'n3', 'n4']);
+  assert.deepEqual(order.slice(5), ['n4', 'n5']);
   for (const r of releases.splice(0)) r();
   await Promise.all([...all, urgent]);
-  assert.deepEqual(order, ['m1', 'n1', 'n2', 'n3', 'n4', 'n5']);
+  assert.equal(a.running, 0);
+});
+
+test('admission: slow handlers shrink the batch to what fits the turn budget', () => {
+  const a = new Admission({ maxInFlight: 32, perTurn: 4, maxQueued: 100, maxWaitMs: 60_000, turnBudgetMs: 20 });
+  assert.equal(a.batch, 4);
+  a.noteServiceTime(1);
+  assert.equal(a.batch, 4);
+  for (let i = 0; i < 30; i++) a.noteServiceTime(100);
+  assert.equal(a.batch, 1);
+  for (let i = 0; i < 30; i++) a.noteServiceTime(8);
+  assert.equal(a.batch, 2);
 });
 
 test('admission: a full queue and a request that waited too long are refused, not queued forever', async () => {
   let now = 0;
-  const a = new Admission({ maxInFlight: 1, perTurn: 1, maxQueued: 2, maxWaitMs: 1000 }, () => now);
+  const a = new Admission({ maxInFlight: 1, perTurn: 1, maxQueued: 2, maxWaitMs: 1000, turnBudgetMs: 20 }, () => now);
   const first = await a.enter(false);
   assert.ok(first.ok);
   const waiting = [a.enter(false), a.enter(false)];
