@@ -24,7 +24,7 @@
 //   burstFactor: 2                   phase maxReplicas = replicas × this
 //   tiers: {users: {medium: 50, large: 200, enterprise: 1000}, setup: {small: "2 API replicas", ...}}
 //   setup: {loadBalancerUpToInstances: 5, readReplicasAboveConnections: 150, redisClusterAboveGb: 4}
-import { readFileSync } from 'node:fs';
+import { readFileBounded, MAX_REQUEST_BYTES } from '../config/read.js';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../errors.js';
@@ -277,7 +277,7 @@ function parseQuota(q: unknown, where: string): QuotaInput {
 export function readPlanFile(file: string): PlanInputs {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileBounded(file, MAX_REQUEST_BYTES);
   } catch (e) {
     throw new InputError(`--plan ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }

@@ -1,6 +1,6 @@
 // `scalepilot plan` as a library call: month-by-month projection, sizing tier, rollout phases, token quotas and the
 // date each configured limit is reached, all computed by core/capacity from one set of merged inputs.
-import { readFileSync } from 'node:fs';
+import { readFileBounded, MAX_REQUEST_BYTES } from '../config/read.js';
 import { InputError } from '../errors.js';
 import {
   CapacityError,
@@ -109,7 +109,7 @@ function resolveGrowth(g: GrowthInput, months: number): { growth: PlanGrowth; la
   if (g.kind === 'linear') return { growth: { model: { kind: 'linear', monthlyIncrease: g.monthlyIncrease }, description: describeGrowth({ kind: 'linear', monthlyIncrease: g.monthlyIncrease }) } };
   let text: string;
   try {
-    text = readFileSync(g.history, 'utf8');
+    text = readFileBounded(g.history, MAX_REQUEST_BYTES);
   } catch (e) {
     throw new InputError(`growth history ${g.history}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }

@@ -1,6 +1,6 @@
 // Usage history for `rightsize`: a CSV of per-replica cpu/memory samples, or the service's cpu and memory metrics
 // read back over a window from sources that keep history.
-import { readFileSync } from 'node:fs';
+import { readFileBounded, MAX_REQUEST_BYTES } from '../config/read.js';
 import { InputError } from '../errors.js';
 import type { ServicePolicy } from '../config/load.js';
 import { parseMilli } from '../core/quantity.js';
@@ -74,7 +74,7 @@ export function parseUsageCsv(text: string, file: string, defaultService?: strin
 export function readUsageCsv(file: string, defaultService?: string): UsageHistory {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileBounded(file, MAX_REQUEST_BYTES);
   } catch (e) {
     throw new InputError(`--usage ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }

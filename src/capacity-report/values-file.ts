@@ -14,7 +14,7 @@
 //     }
 //   }
 // }
-import { readFileSync } from 'node:fs';
+import { readFileBounded, MAX_REQUEST_BYTES } from '../config/read.js';
 import { DurationError, parseDuration } from '../core/duration.js';
 import type { TimedValue } from '../core/types.js';
 import { InputError } from '../errors.js';
@@ -102,7 +102,7 @@ export function parseValuesFile(text: string, file: string, now: number): Values
 export function readValuesFile(file: string, now: number): ValuesFile {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileBounded(file, MAX_REQUEST_BYTES);
   } catch (e) {
     throw new InputError(`--values ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }

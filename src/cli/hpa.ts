@@ -1,5 +1,5 @@
 // `scalepilot hpa evaluate`: one HorizontalPodAutoscaler sync computed as Kubernetes does (contracts/hpa-evaluate.md).
-import { readFile } from 'node:fs/promises';
+import { readFileBounded, InputTooLargeError, MAX_REQUEST_BYTES } from '../config/read.js';
 import type { Command } from 'commander';
 import { HpaInputError, evaluateHpa, parseHpaRequest, toContractResponse, type ContractResponse } from '../core/hpa/index.js';
 import { InputError, parseFormat, printMachine, readStdin, table } from './output.js';
@@ -9,8 +9,9 @@ async function readRequest(file: string | undefined): Promise<unknown> {
   const source = file ?? 'stdin';
   if (file !== undefined) {
     try {
-      text = await readFile(file, 'utf8');
+      text = readFileBounded(file, MAX_REQUEST_BYTES);
     } catch (e) {
+      if (e instanceof InputTooLargeError) throw new InputError(`--input ${e.message}`);
       throw new InputError(`--input ${file}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
   } else text = await readStdin();

@@ -11,6 +11,7 @@ export const EXIT_BAD_INPUT = 2;
 /** Bad input (config, flags, request JSON) is an InputError; the CLI prints the message and exits 2. */
 export { InputError } from '../errors.js';
 import { InputError } from '../errors.js';
+import { readStreamBounded, InputTooLargeError, MAX_REQUEST_BYTES } from '../config/read.js';
 
 export function parseFormat(v: string | undefined): OutputFormat {
   const f = (v ?? 'table').toLowerCase();
@@ -33,10 +34,13 @@ export function table(rows: Array<Array<string | number | null | undefined>>): s
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
 }
 
-/** Reads all of stdin as text (for commands that take a request on stdin). */
-export async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+/** Reads all of stdin as text (for commands that take a request on stdin), refusing more than `limit` bytes. */
+export async function readStdin(limit = MAX_REQUEST_BYTES): Promise<string> {
+  try {
+    return await readStreamBounded(process.stdin, limit, 'stdin');
+  } catch (e) {
+    if (e instanceof InputTooLargeError) throw new InputError(e.message);
+    throw e;
+  }
 }
 

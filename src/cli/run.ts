@@ -99,7 +99,11 @@ export function register(program: Command): void {
       }
       const token = opts.token ?? process.env.SCALEPILOT_TOKEN ?? resolveToken(config.server?.token);
       const server = opts.server
-        ? await startServer({ runtime: rt, listen: opts.listen ?? config.server?.listen ?? '127.0.0.1:9464', dryRun: Boolean(opts.dryRun), ...(opts.reports ? { reportsDir: opts.reports } : {}), ...(token ? { token } : {}), log })
+        ? await startServer({ runtime: rt, listen: opts.listen ?? config.server?.listen ?? '127.0.0.1:9464', dryRun: Boolean(opts.dryRun), ...(opts.reports ? { reportsDir: opts.reports } : {}), ...(token ? { token } : {}), log }).catch(async (e: unknown) => {
+          // nothing has been started yet: close the store and providers, then report the bind failure (exit 2)
+          await rt.close({ stopReplicas: true });
+          throw e;
+        })
         : undefined;
       let stopLeading: (() => Promise<void>) | undefined;
       if (opts.leaderElect) {

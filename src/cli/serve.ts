@@ -69,25 +69,17 @@ Examples:
       }
       const token = resolveToken(opts.token, config.server?.token);
       const log = pino({ level: opts.logLevel, base: { name: 'scalepilot' } });
-      let serving;
-      try {
-        serving = await serve(config, {
-          listen,
-          ...(token ? { token } : {}),
-          ...(opts.reports ? { reportsDir: opts.reports } : {}),
-          dryRun: Boolean(opts.dryRun),
-          readOnlyStore: Boolean(opts.readOnlyStore),
-          ...(opts.store ? { store: opts.store } : {}),
-          stateDir: opts.stateDir,
-          log,
-        });
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-          throw new InputError(`cannot serve on ${listen} (${code}); pick another --listen address`);
-        }
-        throw e;
-      }
+      // a port in use or not ours comes back as an InputError naming the port, --listen and server.listen
+      const serving = await serve(config, {
+        listen,
+        ...(token ? { token } : {}),
+        ...(opts.reports ? { reportsDir: opts.reports } : {}),
+        dryRun: Boolean(opts.dryRun),
+        readOnlyStore: Boolean(opts.readOnlyStore),
+        ...(opts.store ? { store: opts.store } : {}),
+        stateDir: opts.stateDir,
+        log,
+      });
       const { server, runtime } = serving;
       log.info(
         { url: `http://${server.address}/`, services: runtime.controller.services, steering: opts.readOnlyStore ? 'off (read-only store)' : token ? 'on (bearer token)' : 'off (no token)', controller: opts.readOnlyStore ? 'not running' : opts.dryRun ? 'dry run' : 'acting' },

@@ -7,6 +7,7 @@ import { checkTarget, ProviderSpecError } from '../providers/index.js';
 import { parseMetricSpecs, parseBehavior, HpaInputError } from '../core/hpa/parse.js';
 import { DEFAULT_KUBERNETES_MINOR, unsupportedKubernetesVersion } from '../core/hpa/version.js';
 import type { ConfigValidator, Report } from './validators.js';
+import { namesCheck } from './names.js';
 
 /** "services.api.hpa.metrics[0].resource" → ['services', 'api', 'hpa', 'metrics', 0, 'resource'] */
 export function splitPath(path: string): Array<string | number> {
@@ -45,7 +46,7 @@ const sourceQueryCheck: ConfigValidator = (config, _raw, report) => {
       if (!built.has(m.source)) {
         let src: MetricSource | null = null;
         try {
-          if (config.sources[m.source]) src = createMetricSource(m.source, config.sources[m.source], `sources.${m.source}`, { baseDir: dirname(config.file) });
+          if (Object.hasOwn(config.sources, m.source)) src = createMetricSource(m.source, config.sources[m.source], `sources.${m.source}`, { baseDir: dirname(config.file) });
         } catch {
           // the source block itself is reported by sourcesCheck
         }
@@ -122,4 +123,4 @@ const budgetQueryCheck: ConfigValidator = (config, _raw, report) => {
   }
 };
 
-export const builtinChecks: ConfigValidator[] = [sourcesCheck, sourceQueryCheck, targetCheck, hpaCheck, budgetQueryCheck];
+export const builtinChecks: ConfigValidator[] = [sourcesCheck, sourceQueryCheck, targetCheck, hpaCheck, budgetQueryCheck, namesCheck];

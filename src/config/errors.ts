@@ -27,6 +27,8 @@ export function pathToString(path: ReadonlyArray<string | number | symbol>): str
   let out = '';
   for (const p of path) {
     if (typeof p === 'number') out += `[${p}]`;
+    // a key with spaces or control characters is quoted, so it cannot break the one-issue-per-line output
+    else if (/[^\x21-\x7e]/.test(String(p))) out += `[${JSON.stringify(String(p))}]`;
     else out += (out ? '.' : '') + String(p);
   }
   return out;

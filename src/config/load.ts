@@ -1,6 +1,5 @@
 // Loads scalepilot.yaml: YAML with line positions → schema → cross-field checks → typed Policy.
 // Any issue rejects the whole file (nothing is applied), and every issue names file:line, path and fix.
-import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { ZodError } from 'zod';
 import { ConfigSchema, type RawConfig, type RawService } from './schema.js';
@@ -11,6 +10,8 @@ import type { Resources } from '../core/types.js';
 import { builtinChecks } from './checks.js';
 import { parseCron, checkTimezone } from '../core/schedule.js';
 import { usableLimit, type BudgetSpec } from '../core/budget.js';
+import { readFileBounded, InputTooLargeError, MAX_CONFIG_BYTES, formatBytes } from './read.js';
+import { protoKeyPaths, serviceNameProblem } from './names.js';
 
 // The core owns the policy types; this module validates the YAML and maps it onto them.
 export type { RulePolicy, ServicePolicy, VerifyPolicy } from '../core/policy.js';
@@ -62,14 +63,32 @@ function zodIssues(err: ZodError, file: string, doc: Document, lc: LineCounter):
       return { file, ...locate(doc, lc, p), path: pathToString(p), message: `unknown key "${keys.join('", "')}"`, fix: fixFor('Unrecognized key', p) };
     }
     if (i.code === 'invalid_type' && /received undefined/.test(message)) message = 'is required';
+    if (i.code === 'invalid_key' && path.length === 2 && path[0] === 'services') {
+      return { file, ...locate(doc, lc, path), path: pathToString(path), message: serviceNameProblem(String(path[1])) ?? message, fix: 'rename the service; the name reaches file names, argv and label values' };
+    }
     return { file, ...locate(doc, lc, path), path: pathToString(path), message, fix: fixFor(i.message, path) };
   });
+}
+
+/** A document that parses but cannot become data: alias bombs, unresolved aliases, runaway nesting. */
+function yamlValueIssue(e: unknown, file: string): ConfigIssue {
+  const msg = (e as Error).message ?? String(e);
+  if (/Excessive alias count/i.test(msg)) return { file, path: '', message: 'YAML aliases expand to too many nodes (more than 100 alias uses)', fix: 'write the values out, or use fewer anchors and aliases' };
+  if (/Unresolved alias/i.test(msg)) return { file, path: '', message: `YAML: ${msg.split('\n')[0]}`, fix: 'define the anchor (&name) before the alias (*name) that uses it' };
+  if (e instanceof RangeError) return { file, path: '', message: 'YAML is nested too deeply', fix: 'flatten the document' };
+  return { file, path: '', message: `YAML: ${msg.split('\n')[0]}`, fix: 'fix the YAML at that point' };
 }
 
 /** Parses config text. `file` is used in messages only. Throws ConfigError listing every issue. */
 export function parseConfig(text: string, file = 'scalepilot.yaml'): Config {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  if (text.length > MAX_CONFIG_BYTES) throw new ConfigError([{ file, path: '', message: `larger than ${formatBytes(MAX_CONFIG_BYTES)}`, fix: 'check that this is the config file; split very large configs' }]);
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  } catch (e) {
+    throw new ConfigError([yamlValueIssue(e, file)]);
+  }
   if (doc.errors.length) {
     throw new ConfigError(
       doc.errors.map((e) => {
@@ -78,8 +97,24 @@ export function parseConfig(text: string, file = 'scalepilot.yaml'): Config {
       }),
     );
   }
-  const data = doc.toJS({ maxAliasCount: 100 }) ?? {};
-  const parsed = ConfigSchema.safeParse(data);
+  let data: unknown;
+  try {
+    // maxAliasCount bounds alias expansion (a "billion laughs" document would otherwise take gigabytes)
+    data = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (e) {
+    throw new ConfigError([yamlValueIssue(e, file)]);
+  }
+  const protoKeys = protoKeyPaths(data);
+  if (protoKeys.length) {
+    throw new ConfigError(protoKeys.map((p) => ({ file, ...locate(doc, lc, p), path: pathToString(p), message: '"__proto__" cannot be used as a name', fix: 'rename it' })));
+  }
+  let parsed: ReturnType<typeof ConfigSchema.safeParse>;
+  try {
+    parsed = ConfigSchema.safeParse(data);
+  } catch (e) {
+    // only nesting deep enough to exhaust the stack gets here
+    throw new ConfigError([yamlValueIssue(e, file)]);
+  }
   if (!parsed.success) throw new ConfigError(zodIssues(parsed.error, file, doc, lc));
   const raw = parsed.data;
 
@@ -93,12 +128,12 @@ export function parseConfig(text: string, file = 'scalepilot.yaml'): Config {
       report([...base, 'maxReplicas'], `maxReplicas (${s.maxReplicas}) must be >= minReplicas (${s.minReplicas})`, 'raise maxReplicas or lower minReplicas');
     }
     for (const [mName, m] of Object.entries(s.metrics)) {
-      if (!raw.sources[m.source]) {
+      if (!Object.hasOwn(raw.sources, m.source)) {
         report([...base, 'metrics', mName, 'source'], `source "${m.source}" is not defined under sources`, `add sources.${m.source} or use one of: ${Object.keys(raw.sources).join(', ') || '(none defined)'}`);
       }
     }
     const known = (metric: string, path: Path) => {
-      if (!s.metrics[metric]) report(path, `metric "${metric}" is not defined under services.${name}.metrics`, `define it there or use one of: ${Object.keys(s.metrics).join(', ') || '(none defined)'}`);
+      if (!Object.hasOwn(s.metrics, metric)) report(path, `metric "${metric}" is not defined under services.${name}.metrics`, `define it there or use one of: ${Object.keys(s.metrics).join(', ') || '(none defined)'}`);
     };
     const rules: RulePolicy[] = [];
     const seen = new Set<string>();
@@ -196,8 +231,9 @@ export function parseConfig(text: string, file = 'scalepilot.yaml'): Config {
 export function loadConfig(file: string): Config {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileBounded(file, MAX_CONFIG_BYTES);
   } catch (e) {
+    if (e instanceof InputTooLargeError) throw new ConfigError([{ file, path: '', message: `larger than ${formatBytes(MAX_CONFIG_BYTES)}; not read further`, fix: 'check the path (or pass --config FILE); split very large configs' }]);
     throw new ConfigError([{ file, path: '', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, fix: 'check the path (or pass --config FILE)' }]);
   }
   return parseConfig(text, file);

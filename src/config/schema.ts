@@ -1,6 +1,9 @@
 // The scalepilot.yaml schema (zod): the typed shape every command reads, and the JSON Schema editors use.
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
+import { parseMilli } from '../core/quantity.js';
+import { HpaMetricSpecSchema } from './hpa-spec.js';
+import { SERVICE_NAME, SERVICE_NAME_MAX } from './names.js';
 
 const durationRe = /^(\d+(\.\d+)?(ms|s|m|h|d|w))+$|^\d+(\.\d+)?$/;
 
@@ -13,8 +16,28 @@ export const Duration = z
   .transform((v) => parseDuration(v))
   .meta({ description: 'Duration: 15s, 5m, 1h, 1h30m, 500ms, or plain seconds', examples: ['15s', '5m', '1h'] });
 
+/** Why a resource quantity is unusable (unparsable, infinite, zero or negative), or undefined when it is fine. */
+function quantityProblem(v: string | number): string | undefined {
+  if (typeof v === 'number' && !Number.isFinite(v)) return `${v} is not a finite quantity`;
+  if (/^[-+]?(\.?inf(inity)?|nan)$/i.test(String(v).trim())) return `${v} is not a finite quantity; write a positive Kubernetes quantity like 500m, 1.5, 512Mi, 2Gi`;
+  let milli: number;
+  try {
+    milli = parseMilli(v);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  // a zero or negative request makes every Utilization target undefined, so the HPA would never scale
+  if (!(milli > 0)) return `${JSON.stringify(String(v))} must be greater than zero (write a positive Kubernetes quantity like 500m, 1.5, 512Mi, 2Gi)`;
+  return undefined;
+}
+
 const Quantity = z
-  .union([z.string(), z.number()])
+  // YAML reads .inf and 1e400 as Infinity, which z.number() would refuse with a bare "invalid input"
+  .preprocess((v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), z.union([z.string(), z.number()]))
+  .superRefine((v, ctx) => {
+    const problem = quantityProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
   .transform((v) => String(v))
   .meta({ description: 'Kubernetes quantity: 500m, 1.5, 2Gi, 512Mi' });
 
@@ -54,7 +77,7 @@ export const BehaviorSchema = z.strictObject({ scaleUp: ScalingRules.optional(),
 
 const HpaSchema = z.strictObject({
   metrics: z
-    .array(z.looseObject({ type: z.enum(['Resource', 'ContainerResource', 'Pods', 'Object', 'External']) }))
+    .array(HpaMetricSpecSchema)
     .default([])
     .meta({ description: 'autoscaling/v2 MetricSpec list, exactly as in a HorizontalPodAutoscaler; metric names refer to this service\'s metrics' }),
   behavior: BehaviorSchema.optional(),
@@ -217,6 +240,10 @@ export const ConfigSchema = z
       .strictObject({
         listen: z.string().default('127.0.0.1:9464'),
         token: z.string().optional().meta({ description: 'bearer token for steering; env:NAME reads it from the environment' }),
+        allowedHosts: z
+          .array(z.string().min(1))
+          .optional()
+          .meta({ description: 'host names the API answers to besides the listen address, localhost and IP literals (Host header check against DNS rebinding)', examples: [['scalepilot.internal']] }),
       })
       .optional(),
     sources: z.record(z.string(), SourceSchema).default({}),
@@ -229,7 +256,7 @@ export const ConfigSchema = z
       })
       .optional()
       .meta({ description: 'store retention; never shorter than what the controller reads back (windows, forecast lookback)' }),
-    services: z.record(z.string().regex(/^[a-z0-9]([-a-z0-9_]*[a-z0-9])?$/, 'service names are lowercase letters, digits, - and _'), ServiceSchema),
+    services: z.record(z.string().regex(SERVICE_NAME, 'service names are lowercase letters, digits, - and _').max(SERVICE_NAME_MAX, `service names are at most ${SERVICE_NAME_MAX} characters`), ServiceSchema),
   })
   .meta({ title: 'scalepilot.yaml', description: 'scalepilot configuration' });
 

@@ -50,6 +50,11 @@ function slots(p: ServicePolicy, o: NginxOptions, warnings: string[]): string[] 
       warnings.push(`services.${p.name}: the Compose container port is unknown; pass --port`);
       return undefined;
     }
+    // the name lands in nginx syntax; the config loader refuses such names, this keeps a library caller's out too
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(composeServiceName(p))) {
+      warnings.push(`services.${p.name}: ${JSON.stringify(composeServiceName(p))} is not a Compose service name; no upstream written`);
+      return undefined;
+    }
     // Docker's DNS answers the service name with every replica's address and nginx adds each as a server, so one
     // line covers any count; listing replica containers by name would stop nginx from starting when one is absent.
     return [`${composeServiceName(p)}:${port}`];

@@ -83,7 +83,14 @@ export function parseLoadTestFile(text: string, file: string): LoadTestInput {
       return { file, line: p.line, col: p.col, path: '', message: `YAML: ${e.message.split('\n')[0]}`, fix: 'fix the YAML syntax at that line' };
     }));
   }
-  const parsed = LoadTestFileSchema.safeParse(doc.toJS() ?? {});
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (e) {
+    // alias bombs and unresolved aliases surface here, not in doc.errors
+    fail([{ file, path: '', message: `YAML: ${(e as Error).message.split('\n')[0]}`, fix: 'define anchors before their aliases and keep alias use small' }]);
+  }
+  const parsed = LoadTestFileSchema.safeParse(data);
   if (!parsed.success) {
     fail(parsed.error.issues.map((i) => {
       const path = [...i.path] as Array<string | number>;

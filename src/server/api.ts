@@ -1,7 +1,5 @@
 // The JSON API under /api/v1: services, decisions, events, alerts and reports for anyone who can reach the server;
 // pause, resume, scale and rollback only with the bearer token (read-only without one). Documented in openapi.ts.
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerOptions } from './server.js';
 import { EVENT_KINDS, type EventKind, type StoreEvent } from '../store/types.js';
@@ -11,7 +9,7 @@ import { InputError } from '../errors.js';
 import { ProviderError } from '../providers/types.js';
 import { checkSteering, STEERING_DISABLED, STEERING_READ_ONLY_STORE } from './auth.js';
 import { decisionView, eventView, lastState, pageEvents, policyView, recentChanges, serviceSummary, timeline } from './views.js';
-import { listReports, reportPath } from './reports.js';
+import { listReports, openReport, reportPath } from './reports.js';
 import { openApiDocument } from './openapi.js';
 import { serverVersion } from './version.js';
 
@@ -274,14 +272,9 @@ export async function registerApi(app: FastifyInstance, o: ServerOptions): Promi
 
   app.get<{ Params: { file: string } }>('/api/v1/reports/:file', async (req, reply) => {
     if (!o.reportsDir) throw new HttpError(404, 'no reports directory: start the server with --reports DIR');
-    const r = reportPath(o.reportsDir, req.params.file);
-    if (!r) throw new HttpError(404, `no report file "${req.params.file}": names are plain .json or .html file names from GET /api/v1/reports`);
-    try {
-      const st = await stat(r.path);
-      if (!st.isFile()) throw new Error('not a file');
-    } catch {
-      throw new HttpError(404, `no report file "${req.params.file}" in the reports directory`);
-    }
+    if (!reportPath(o.reportsDir, req.params.file)) throw new HttpError(404, `no report file "${req.params.file}": names are plain .json or .html file names from GET /api/v1/reports`);
+    const r = await openReport(o.reportsDir, req.params.file);
+    if (!r) throw new HttpError(404, `no report file "${req.params.file}" in the reports directory (symbolic links are not served)`);
     if (r.format === 'html') {
       // reports carry inline scripts; a sandbox keeps them away from this origin's storage (the steering token)
       reply.header('content-security-policy', 'sandbox allow-scripts allow-popups');
@@ -290,6 +283,6 @@ export async function registerApi(app: FastifyInstance, o: ServerOptions): Promi
       reply.type('application/json; charset=utf-8');
     }
     reply.header('x-content-type-options', 'nosniff');
-    return reply.send(createReadStream(r.path));
+    return reply.send(r.fh.createReadStream());
   });
 }

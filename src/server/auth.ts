@@ -37,3 +37,32 @@ export function isLoopback(host: string): boolean {
   const h = host.toLowerCase();
   return h === 'localhost' || h === '::1' || h === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::ffff:127.0.0.1';
 }
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/** The host name of a Host header value (lowercase, no port, no trailing dot; IPv6 literals keep their brackets). */
+export function hostName(header: string): string {
+  const h = header.trim().toLowerCase();
+  const name = h.startsWith('[') ? h.slice(0, h.indexOf(']') + 1) : h.replace(/:\d*$/, '');
+  return name.replace(/\.$/, '');
+}
+
+/**
+ * Whether a request's Host header names this server. A DNS-rebinding page reaches a loopback server under the
+ * attacker's own host name, so names are accepted only when they are localhost, the listen host, or configured;
+ * IP literals cannot be rebound and are always accepted. `allowed` entries are names, `*.example.com` for any
+ * subdomain, or `*` for any host.
+ */
+export function hostAllowed(header: string | undefined, listenHost: string, allowed: readonly string[]): boolean {
+  // HTTP/1.0 clients may omit Host; browsers never do
+  if (header === undefined || header === '') return true;
+  const name = hostName(header);
+  if (IPV4.test(name) || name.startsWith('[')) return true;
+  if (name === 'localhost' || name === hostName(listenHost)) return true;
+  for (const a of allowed) {
+    const entry = hostName(a);
+    if (entry === '*' || entry === name) return true;
+    if (entry.startsWith('*.') && name.endsWith(entry.slice(1)) && name.length > entry.length - 1) return true;
+  }
+  return false;
+}

@@ -324,7 +324,7 @@ export function openApiDocument(): Record<string, unknown> {
       title: 'scalepilot API',
       version: serverVersion(),
       description:
-        'See and steer the autoscaler. Reading needs nothing; pause, resume, scale and rollback need "Authorization: Bearer <token>" with the token the server was started with (--token or SCALEPILOT_TOKEN). Without a token the API is read-only and steering answers 403.',
+        'See and steer the autoscaler. Reading needs nothing; pause, resume, scale and rollback need "Authorization: Bearer <token>" with the token the server was started with (--token or SCALEPILOT_TOKEN). Without a token the API is read-only and steering answers 403. On every route, a Host header that is not localhost, an IP address, the listen host or a name in server.allowedHosts answers 403 (DNS-rebinding protection), and when more requests wait than the server starts (it serves the control loop first) the answer is 503 with Retry-After.',
     },
     servers: [{ url: '/' }],
     components: { schemas, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },

@@ -1,7 +1,8 @@
 // Stored simulation and load-test reports: a directory of JSON and HTML files (what `simulate --report`,
 // `loadtest --report` and `-o json > file` write), listed by name and served back without leaving the directory.
-import { readdir, readFile, stat, open } from 'node:fs/promises';
-import { basename, extname, join, resolve, sep } from 'node:path';
+import { readdir, readFile, lstat, open, realpath, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 
 export const REPORT_KINDS = ['simulation', 'loadtest', 'capacity', 'demo', 'report'] as const;
 export type ReportKind = (typeof REPORT_KINDS)[number];
@@ -80,7 +81,8 @@ export async function listReports(dir: string, urlPrefix = '/api/v1/reports/'): 
     const path = join(dir, file);
     let st;
     try {
-      st = await stat(path);
+      // lstat: a symlink in the reports directory could point anywhere (/etc/passwd); it is not a report
+      st = await lstat(path);
     } catch {
       continue; // removed while listing
     }
@@ -120,4 +122,35 @@ export function reportPath(dir: string, file: string): { path: string; format: '
   const path = resolve(root, file);
   if (!path.startsWith(root + sep)) return undefined;
   return { path, format: extname(file) === '.json' ? 'json' : 'html' };
+}
+
+/**
+ * Opens a report for serving: a regular file directly inside the directory, never through a symlink (checked on
+ * the path, again after realpath, and by O_NOFOLLOW on the open itself, so a link swapped in meanwhile fails too).
+ * Undefined when there is no such report.
+ */
+export async function openReport(dir: string, file: string): Promise<{ fh: FileHandle; size: number; format: 'json' | 'html' } | undefined> {
+  const r = reportPath(dir, file);
+  if (!r) return undefined;
+  let root: string;
+  try {
+    root = await realpath(dir);
+    const st = await lstat(r.path);
+    if (!st.isFile()) return undefined;
+    if (dirname(await realpath(r.path)) !== root) return undefined;
+  } catch {
+    return undefined;
+  }
+  let fh: FileHandle;
+  try {
+    fh = await open(r.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  const st = await fh.stat();
+  if (!st.isFile()) {
+    await fh.close();
+    return undefined;
+  }
+  return { fh, size: st.size, format: r.format };
 }

@@ -4,7 +4,10 @@ import type { Runtime } from '../controller/runtime.js';
 import type { Logger } from '../controller/controller.js';
 import { registerApi, HttpError } from './api.js';
 import { registerDashboard } from './dashboard.js';
-import { isLoopback } from './auth.js';
+import { isLoopback, hostAllowed } from './auth.js';
+import { hostname } from 'node:os';
+import { InputError } from '../errors.js';
+import { Admission, DEFAULT_ADMISSION, type AdmissionOptions } from './admission.js';
 
 export interface ServerOptions {
   runtime: Runtime;
@@ -19,6 +22,12 @@ export interface ServerOptions {
   readOnlyStore?: boolean;
   /** the controller runs with --dry-run: rollbacks through the API are recorded, not applied */
   dryRun?: boolean;
+  /** host names accepted in the Host header besides localhost, IP literals and the listen host (default: server.allowedHosts) */
+  allowedHosts?: string[];
+  /** how many requests run at once and per loop turn, so the sync loop keeps its timing (default DEFAULT_ADMISSION) */
+  admission?: Partial<AdmissionOptions>;
+  /** open connections accepted; more are closed at once, so the API cannot use up the file descriptors metric sources and the store need (default 1024) */
+  maxConnections?: number;
 }
 
 export interface RegisteredRoute {
@@ -53,9 +62,22 @@ export function bindWarning(host: string, hasToken: boolean): string | undefined
   return 'serving on a non-loopback address over plain HTTP: the steering token travels unencrypted; put a TLS proxy in front';
 }
 
+/** A bind failure as bad input naming the port and how to choose another; other errors pass through. */
+export function listenError(e: unknown, listen: string, port: number): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why: Record<string, string> = {
+    EADDRINUSE: `port ${port} is already in use (another scalepilot, or another program)`,
+    EACCES: `port ${port} needs privileges this process does not have`,
+    EADDRNOTAVAIL: `the address in ${listen} is not one of this machine's`,
+  };
+  if (!code || !why[code]) return e;
+  return new InputError(`cannot serve the API on ${listen}: ${why[code]} (${code}); pass --listen HOST:PORT or set server.listen in the config`);
+}
+
 /** The server with every route registered, not listening (tests call app.inject). */
 export async function buildServer(o: ServerOptions): Promise<BuiltServer> {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  // requestTimeout: a client that trickles its request (slowloris) holds a connection for 30 s at most
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, requestTimeout: 30_000 });
   const routes: RegisteredRoute[] = [];
   app.addHook('onRoute', (r) => {
     const methods = Array.isArray(r.method) ? r.method : [r.method];
@@ -64,6 +86,42 @@ export async function buildServer(o: ServerOptions): Promise<BuiltServer> {
       if (m === 'HEAD') continue;
       routes.push({ method: m, url: r.url ?? r.path, api: (r.config as { api?: boolean } | undefined)?.api !== false });
     }
+  });
+  const listenHost = (() => {
+    try {
+      return parseListen(o.listen).host;
+    } catch {
+      return '127.0.0.1';
+    }
+  })();
+  const machineName = isLoopback(listenHost) ? [] : [hostname()];
+  app.addHook('onRequest', async (req, reply) => {
+    const allowed = [...machineName, ...(o.allowedHosts ?? o.runtime.config.server?.allowedHosts ?? [])];
+    if (hostAllowed(req.headers.host, listenHost, allowed)) return;
+    return reply.code(403).send({
+      error: `Host ${JSON.stringify(req.headers.host)} is not a name of this server; it answers to localhost, IP addresses${machineName.length ? `, ${machineName[0]}` : ''} and the names in server.allowedHosts (add this name there if it is yours; the check stops DNS-rebinding pages from reading the API)`,
+      statusCode: 403,
+    });
+  });
+  const admission = new Admission({ ...DEFAULT_ADMISSION, ...o.admission });
+  const admittedAt = new WeakMap<object, number>();
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?')[0];
+    const urgent = path === '/metrics' || path === '/healthz';
+    const a = await admission.enter(urgent);
+    if (!a.ok) {
+      reply.header('retry-after', '1');
+      return reply.code(503).send({ error: `server busy, request not started: ${a.reason}; the control loop is served first, retry shortly`, statusCode: 503 });
+    }
+    // the slot is free once the response is handed to the socket ('finish'), or the client went away ('close');
+    // a client slow to read does not hold it
+    reply.raw.once('finish', a.release);
+    reply.raw.once('close', a.release);
+    if (!urgent) admittedAt.set(req, performance.now());
+  });
+  app.addHook('onSend', async (req) => {
+    const at = admittedAt.get(req);
+    if (at !== undefined) admission.noteServiceTime(performance.now() - at);
   });
   app.setErrorHandler((e: FastifyError | HttpError, _req, reply) => {
     const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 600 ? e.statusCode : 500;
@@ -87,7 +145,15 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const { host, port } = parseListen(o.listen);
   const built = await buildServer(o);
   const { app } = built;
-  await app.listen({ host, port });
+  app.server.maxConnections = o.maxConnections ?? 1024;
+  try {
+    // a deep accept queue: when hundreds of clients connect at once, a scrape's SYN is not dropped (and retried
+    // 1 s, 3 s, 7 s later) behind them
+    await app.listen({ host, port, backlog: 4096 });
+  } catch (e) {
+    await app.close().catch(() => {});
+    throw listenError(e, o.listen, port);
+  }
   const a = app.server.address();
   const address = typeof a === 'object' && a ? `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` : o.listen;
   const warning = bindWarning(host, Boolean(o.token));

@@ -1,0 +1,125 @@
+// Bad input at the command line ends in exit 2 and one message, never a stack trace or an unbounded read:
+// alias bombs, unresolved aliases, endless files and pipes, a corrupt SQLite store, an API port already taken.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/env.js';
+
+const bin = join(process.cwd(), 'bin/scalepilot');
+
+interface Result { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; peakRssKb: number }
+
+/** Runs the CLI with a hard time limit; /usr/bin/time is not assumed, so peak RSS comes from /proc while it runs. */
+function cli(args: string[], o: { stdinFile?: string; timeoutMs?: number } = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    const stdinFd = o.stdinFile ? openSync(o.stdinFile, 'r') : 'ignore';
+    const child = spawn(process.execPath, [bin, ...args], { stdio: [stdinFd, 'pipe', 'pipe'] });
+    if (typeof stdinFd === 'number') closeSync(stdinFd);
+    let stdout = '';
+    let stderr = '';
+    let peakRssKb = 0;
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    const poll = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) peakRssKb = Math.max(peakRssKb, Number(m[1]));
+      } catch {
+        // exited between polls
+      }
+    }, 50);
+    const kill = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 30_000);
+    child.once('exit', (code, signal) => {
+      clearInterval(poll);
+      clearTimeout(kill);
+      resolve({ code, signal, stdout, stderr, peakRssKb });
+    });
+  });
+}
+
+function assertCleanExit2(r: Result, what: RegExp): void {
+  assert.equal(r.signal, null, `killed (${r.signal}) instead of exiting: ${r.stderr.slice(0, 500)}`);
+  assert.equal(r.code, 2, `exit ${r.code}: ${r.stderr.slice(0, 2000)}`);
+  assert.match(r.stderr, what);
+  assert.doesNotMatch(r.stderr, /\n\s+at .+:\d+:\d+\)?\n/, `no stack trace: ${r.stderr}`);
+}
+
+test('validate: alias bomb and unresolved alias exit 2 with a message', { timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  try {
+    const bomb = join(dir.path, 'bomb.yaml');
+    const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 9; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    writeFileSync(bomb, lines.join('\n') + '\nservices: {}\n');
+    assertCleanExit2(await cli(['validate', bomb]), /bomb\.yaml: YAML aliases expand to too many nodes/);
+    const unresolved = join(dir.path, 'unresolved.yaml');
+    writeFileSync(unresolved, 'services:\n  api: *nope\n');
+    assertCleanExit2(await cli(['validate', unresolved]), /unresolved\.yaml: YAML: Unresolved alias/);
+    // the same file through a command that runs the controller: nothing is started
+    assertCleanExit2(await cli(['run', '--once', '--dry-run', '-c', unresolved, '--no-server', '--state-dir', dir.path]), /Unresolved alias/);
+  } finally {
+    dir.cleanup();
+  }
+});
+
+test('validate /dev/zero is refused after 16 MB, with bounded memory', { timeout: 60_000 }, async () => {
+  const r = await cli(['validate', '/dev/zero']);
+  assertCleanExit2(r, /\/dev\/zero: larger than 16 MB/);
+  // unbounded, this read grew past 9 GB; a few hundred MB is the CLI plus one 16 MB buffer
+  assert.ok(r.peakRssKb < 600 * 1024, `peak RSS ${Math.round(r.peakRssKb / 1024)} MB`);
+});
+
+test('hpa evaluate </dev/zero and --input /dev/zero are refused after 64 MB, with bounded memory', { timeout: 60_000 }, async () => {
+  const r = await cli(['hpa', 'evaluate'], { stdinFile: '/dev/zero' });
+  assertCleanExit2(r, /stdin: more than 64 MB/);
+  assert.ok(r.peakRssKb < 800 * 1024, `peak RSS ${Math.round(r.peakRssKb / 1024)} MB`);
+  assertCleanExit2(await cli(['hpa', 'evaluate', '--input', '/dev/zero']), /--input \/dev\/zero: more than 64 MB/);
+});
+
+test('a load-test file with an alias bomb exits 2', { timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir.path, 'lt.yaml');
+    const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 9; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    writeFileSync(file, lines.join('\n') + '\n');
+    assertCleanExit2(await cli(['loadtest', '--config', file]), /lt\.yaml.*YAML: .*alias/i);
+  } finally {
+    dir.cleanup();
+  }
+});
+
+test('run on a corrupt SQLite store exits 2 naming the store and the fix', { timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  try {
+    const db = join(dir.path, 'sp.db');
+    writeFileSync(db, Buffer.alloc(20_000, 0x5a));
+    const file = join(dir.path, 'scalepilot.yaml');
+    writeFileSync(file, `store: sqlite:${db}\nservices:\n  api:\n    target: { provider: dryrun }\n    maxReplicas: 3\n`);
+    const r = await cli(['run', '--once', '--dry-run', '-c', file, '--no-server', '--state-dir', dir.path]);
+    assertCleanExit2(r, /store sqlite:.*sp\.db: .*not a database.*\(fix: .*--store/);
+  } finally {
+    dir.cleanup();
+  }
+});
+
+test('run and serve with the API port in use exit 2 naming the port, --listen and server.listen', { timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  const squatter = createServer();
+  try {
+    await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', () => r()));
+    const port = (squatter.address() as { port: number }).port;
+    const file = join(dir.path, 'scalepilot.yaml');
+    writeFileSync(file, `store: sqlite:${join(dir.path, 'sp.db')}\nservices:\n  api:\n    target: { provider: dryrun }\n    maxReplicas: 3\n`);
+    for (const cmd of ['run', 'serve']) {
+      const r = await cli([cmd, '--dry-run', '-c', file, '--listen', `127.0.0.1:${port}`, '--state-dir', dir.path, '--log-level', 'warn'], { timeoutMs: 20_000 });
+      assertCleanExit2(r, new RegExp(`port ${port} is already in use.*EADDRINUSE.*--listen.*server\\.listen`));
+    }
+  } finally {
+    squatter.close();
+    dir.cleanup();
+  }
+});
