@@ -6,9 +6,9 @@ import { DurationError, parseDuration } from '../core/duration.js';
 import { createProvider } from '../providers/index.js';
 import { ProviderError } from '../providers/types.js';
 import { openStore } from '../store/index.js';
-import { ALL_SERVICES, EVENT_KINDS, StoreError, type EventKind, type Store, type StoreEvent } from '../store/types.js';
+import { ALL_SERVICES, EVENT_KINDS, StoreDamagedError, StoreError, type EventKind, type Store, type StoreEvent } from '../store/types.js';
 import { NothingToRollBack, rollback } from '../controller/rollback.js';
-import { EXIT_FAILED, InputError, parseFormat, printMachine, table } from './output.js';
+import { EXIT_BAD_INPUT, EXIT_FAILED, InputError, parseFormat, printMachine, table } from './output.js';
 import { loadConfigInput } from './config-input.js';
 
 /** Reads the config, turning its issues into bad input (exit 2) with every file:line kept. */
@@ -69,11 +69,11 @@ export function historyTable(events: StoreEvent[]): string {
   ]);
 }
 
-/** A store that cannot be opened is a failure to report (exit 1), not a crash. */
+/** A store that cannot be opened is reported, not a crash: a damaged file is bad input (exit 2), the rest exit 1. */
 function storeFailed(e: unknown): undefined {
   if (!(e instanceof StoreError)) throw e;
   process.stderr.write(`scalepilot: ${e.message}\n`);
-  process.exitCode = EXIT_FAILED;
+  process.exitCode = e instanceof StoreDamagedError ? EXIT_BAD_INPUT : EXIT_FAILED;
   return undefined;
 }
 

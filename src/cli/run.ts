@@ -4,7 +4,7 @@ import pino from 'pino';
 import { startRuntime } from '../controller/runtime.js';
 import { startServer } from '../server/server.js';
 import { loadConfigInput } from './config-input.js';
-import { StoreError, StoreLockedError, type StoreLock } from '../store/types.js';
+import { StoreDamagedError, StoreError, StoreLockedError, type StoreLock } from '../store/types.js';
 import { EXIT_BAD_INPUT, EXIT_FAILED } from './output.js';
 
 interface RunOptions {
@@ -75,7 +75,7 @@ export function register(program: Command): void {
         // a store that cannot be opened (damaged, unreachable) or is locked is reported, not a stack trace; nothing runs
         if (!(e instanceof StoreError)) throw e;
         process.stderr.write(`scalepilot run: ${e.message}\n`);
-        process.exitCode = e instanceof StoreLockedError ? EXIT_BAD_INPUT : EXIT_FAILED;
+        process.exitCode = e instanceof StoreLockedError || e instanceof StoreDamagedError ? EXIT_BAD_INPUT : EXIT_FAILED;
         return;
       } finally {
         process.off('SIGINT', abortWait);

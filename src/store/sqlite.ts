@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { COLUMNS, VERSION_TABLE, eventValues, pendingMigrations, rowToEvent, type EventRow } from './schema.js';
 import { describeHolder, holderAlive, pollPause, self, type Holder } from './holder.js';
 import {
-  ALL_SERVICES, PER_SYNC_KINDS, StoreError, StoreLockedError, checkEvent,
+  ALL_SERVICES, PER_SYNC_KINDS, StoreDamagedError, StoreError, StoreLockedError, checkEvent,
   type AppendOptions, type HistoryOptions, type LockOptions, type PruneOptions, type Store, type StoreEvent, type StoreLock,
 } from './types.js';
 
@@ -37,7 +37,7 @@ const CORRUPT_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CORRUP
 
 /** What an operator does about a damaged file. */
 function damaged(path: string, detail: string): StoreError {
-  return new StoreError(
+  return new StoreDamagedError(
     `store sqlite:${path} is damaged (${detail}); scalepilot neither reads nor writes it. ` +
       `Move it aside (mv ${path} ${path}.damaged, and its -wal and -shm files) and start again with a new, empty store ` +
       `(controllers then start without history); \`sqlite3 ${path}.damaged .recover\` salvages the events if they are needed`,

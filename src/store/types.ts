@@ -107,6 +107,11 @@ export class StoreError extends Error {
   override name = 'StoreError';
 }
 
+/** The store's file is damaged: bad input like a broken config (exit 2), never half-used. */
+export class StoreDamagedError extends StoreError {
+  override name = 'StoreDamagedError';
+}
+
 /** Another process is the store's writer. */
 export class StoreLockedError extends StoreError {
   override name = 'StoreLockedError';

@@ -100,7 +100,7 @@ test('run on a corrupt SQLite store exits 2 naming the store and the fix', { tim
     const file = join(dir.path, 'scalepilot.yaml');
     writeFileSync(file, `store: sqlite:${db}\nservices:\n  api:\n    target: { provider: dryrun }\n    maxReplicas: 3\n`);
     const r = await cli(['run', '--once', '--dry-run', '-c', file, '--no-server', '--state-dir', dir.path]);
-    assertCleanExit2(r, /store sqlite:.*sp\.db: .*not a database.*\(fix: .*--store/);
+    assertCleanExit2(r, /store sqlite:.*sp\.db is damaged \(.*not a database\).*Move it aside/);
   } finally {
     dir.cleanup();
   }

@@ -1,5 +1,5 @@
 // A damaged SQLite store (a page overwritten on disk, or a file that is not a database): `history` and `run` refuse
-// it at once with the file named and what to do, exit 1, no stack trace, and `run` never starts holding forever.
+// it at once with the file named and what to do, exit 2 (bad input, as a broken config), no stack trace, and `run` never starts holding forever.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -39,7 +39,7 @@ function overwritePage(file: string): void {
 }
 
 for (const damage of ['a page overwritten', 'not a database'] as const) {
-  test(`a damaged store (${damage}): history and run exit 1 naming the file and what to do`, { timeout: 90_000 }, async () => {
+  test(`a damaged store (${damage}): history and run exit 2 naming the file and what to do`, { timeout: 90_000 }, async () => {
     const dir = tempDir();
     try {
       const db = join(dir.path, 'sp.db');
@@ -56,7 +56,7 @@ for (const damage of ['a page overwritten', 'not a database'] as const) {
       for (const args of [['history', '-c', config, '--since', '1d'], ['run', '--once', '--no-server', '-c', config], ['run', '--no-server', '-c', config]]) {
         const r = await cli(args);
         const what = `scalepilot ${args[0]} ${args[1]}`;
-        assert.equal(r.code, 1, `${what} exits 1: ${r.out}`);
+        assert.equal(r.code, 2, `${what} exits 2: ${r.out}`);
         assert.match(r.out, new RegExp(`store sqlite:${db.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is damaged`), what);
         assert.match(r.out, /Move it aside \(mv .*sp\.db .*sp\.db\.damaged/, what);
         assert.match(r.out, /\.recover/, what);
