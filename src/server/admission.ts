@@ -17,7 +17,7 @@ export interface AdmissionOptions {
   turnBudgetMs: number;
 }
 
-export const DEFAULT_ADMISSION: AdmissionOptions = { maxInFlight: 32, perTurn: 4, maxQueued: 4096, maxWaitMs: 10_000, turnBudgetMs: 20 };
+export const DEFAULT_ADMISSION: AdmissionOptions = { maxInFlight: 32, perTurn: 16, maxQueued: 4096, maxWaitMs: 10_000, turnBudgetMs: 20 };
 
 export type Admitted = { ok: true; release: () => void } | { ok: false; reason: string };
 
