@@ -695,7 +695,12 @@ export function updateFlags(r: Resources, service: string): string[] {
     }
   };
   if (r.limits?.cpu !== undefined) flags.push('--cpus', String(milli(r.limits.cpu, 'limits.cpu') / 1000));
-  if (r.limits?.memory !== undefined) flags.push('--memory', String(Math.ceil(milli(r.limits.memory, 'limits.memory') / 1000)));
+  if (r.limits?.memory !== undefined) {
+    const bytes = String(Math.ceil(milli(r.limits.memory, 'limits.memory') / 1000));
+    // The Engine refuses a memory limit above the container's current swap limit unless both change together;
+    // memory+swap equal to the limit means no swap, as on a Kubernetes node.
+    flags.push('--memory', bytes, '--memory-swap', bytes);
+  }
   // Kubernetes turns a CPU request into cgroup shares the same way: 1 CPU = 1024 shares, minimum 2.
   if (r.requests?.cpu !== undefined) flags.push('--cpu-shares', String(Math.max(2, Math.round((milli(r.requests.cpu, 'requests.cpu') * 1024) / 1000))));
   if (r.requests?.memory !== undefined) flags.push('--memory-reservation', String(Math.ceil(milli(r.requests.memory, 'requests.memory') / 1000)));

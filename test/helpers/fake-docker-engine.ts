@@ -337,6 +337,7 @@ function bytes(v) {
       const a = argv[i];
       if (a === '--cpus') body.NanoCpus = Math.round(Number(argv[++i]) * 1e9);
       else if (a === '--memory' || a === '-m') body.Memory = bytes(argv[++i]);
+      else if (a === '--memory-swap') body.MemorySwap = bytes(argv[++i]);
       else if (a === '--cpu-shares' || a === '-c') body.CpuShares = Number(argv[++i]);
       else if (a === '--memory-reservation') body.MemoryReservation = bytes(argv[++i]);
       else if (a.startsWith('-')) { console.error('unknown flag: ' + a); process.exit(125); }

@@ -38,8 +38,8 @@ describe('parseComposeSpec', () => {
 describe('updateFlags (Kubernetes resources → docker update)', () => {
   const cases: Array<{ r: Parameters<typeof updateFlags>[0]; want: string[] }> = [
     { r: { limits: { cpu: '500m' } }, want: ['--cpus', '0.5'] },
-    { r: { limits: { cpu: '2', memory: '512Mi' } }, want: ['--cpus', '2', '--memory', '536870912'] },
-    { r: { limits: { memory: '1G' } }, want: ['--memory', '1000000000'] },
+    { r: { limits: { cpu: '2', memory: '512Mi' } }, want: ['--cpus', '2', '--memory', '536870912', '--memory-swap', '536870912'] },
+    { r: { limits: { memory: '1G' } }, want: ['--memory', '1000000000', '--memory-swap', '1000000000'] },
     { r: { requests: { cpu: '250m', memory: '128Mi' } }, want: ['--cpu-shares', '256', '--memory-reservation', '134217728'] },
     { r: { requests: { cpu: '1m' } }, want: ['--cpu-shares', '2'] },
     { r: {}, want: [] },
