@@ -45,9 +45,25 @@ process.once('exit', () => {
   }
 });
 
-/** Each engine gets its own address pool so two suites' bridge networks never overlap on the host. */
+/**
+ * Each engine gets its own address pool so two suites' bridge networks never overlap on the host: a 10.X.0.0/16 no
+ * route on the host uses yet (suites running at the same time have their bridges' routes in /proc/net/route).
+ */
 function addressPool(): string {
-  const second = 100 + ((process.pid * 7 + Math.floor(Math.random() * 1000)) % 100);
+  const used = new Set<number>();
+  try {
+    for (const line of readFileSync('/proc/net/route', 'utf8').split('\n').slice(1)) {
+      const dest = line.split('\t')[1];
+      if (!dest || dest.length !== 8) continue;
+      // little-endian hex: the first octet is the last byte
+      const first = parseInt(dest.slice(6, 8), 16);
+      if (first === 10) used.add(parseInt(dest.slice(4, 6), 16));
+    }
+  } catch {
+    // no /proc/net/route: fall back to chance
+  }
+  const free = Array.from({ length: 100 }, (_, i) => 100 + i).filter((x) => !used.has(x));
+  const second = free[Math.floor(Math.random() * free.length)] ?? 100 + Math.floor(Math.random() * 100);
   return `base=10.${second}.0.0/16,size=24`;
 }
 
