@@ -40,12 +40,12 @@ try {
       if (s.readyReplicas < to) throw new Error(`only ${s.readyReplicas} of ${to} ready after scale`);
       ups.push({ from, to, ms: Date.now() - t0 });
     }
-    // Scale-down under load: every request that fails while replicas leave the front and stop is counted; the
-    // 300 ms requests are the ones a replica still holds when it is taken out.
+    // Scale-down under load: every request that fails while replicas leave the front and stop is counted. The 300 ms
+    // POSTs are the ones a replica still holds when it is taken out, and no proxy may retry a POST elsewhere.
     const ac = new AbortController();
     loads.push(ac);
     const work = runLoadTest({ url: `http://127.0.0.1:${listen}/work?ms=2`, model: 'open', profile: { start: rps, stages: [{ durationMs: 60_000, target: rps }] }, maxConnections: 32 }, { signal: ac.signal });
-    const slow = runLoadTest({ url: `http://127.0.0.1:${listen}/sleep?ms=300`, model: 'open', profile: { start: 10, stages: [{ durationMs: 60_000, target: 10 }] }, maxConnections: 32 }, { signal: ac.signal });
+    const slow = runLoadTest({ url: `http://127.0.0.1:${listen}`, endpoints: [{ method: 'POST', path: '/sleep?ms=300', body: 'x' }], model: 'open', profile: { start: 10, stages: [{ durationMs: 60_000, target: 10 }] }, maxConnections: 32 }, { signal: ac.signal });
     await new Promise((res) => setTimeout(res, 2000));
     const t0 = Date.now();
     await provider.scale(t, 1, { dryRun: false, drainMs: DRAIN_MS });
@@ -56,7 +56,7 @@ try {
     downs.push({ from: 4, to: 1, ms, requests: a.requests + b.requests, failed: a.errors + b.errors });
   }
   for (const u of ups) console.log(`scale-up ${u.from}→${u.to}: decision to ready containers in the front ${u.ms} ms`);
-  for (const d of downs) console.log(`scale-down ${d.from}→${d.to} (drain ≤ ${DRAIN_MS / 1000}s): ${d.ms} ms, ${d.requests} requests (${rps} rps /work + 10 rps /sleep?ms=300), ${d.failed} failed`);
+  for (const d of downs) console.log(`scale-down ${d.from}→${d.to} (drain ≤ ${DRAIN_MS / 1000}s): ${d.ms} ms, ${d.requests} requests (${rps} rps GET /work + 10 rps POST /sleep?ms=300), ${d.failed} failed`);
 } finally {
   for (const l of loads) l.abort();
   await provider?.close();
