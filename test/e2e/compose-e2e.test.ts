@@ -19,10 +19,10 @@ const EXAMPLE = resolve('examples', 'compose');
 const PROJECT = 'scalepilot-example';
 const MAX = 4;
 
-async function until(what: string, timeoutMs: number, ok: () => boolean | Promise<boolean>): Promise<void> {
+async function until(what: string, timeoutMs: number, ok: () => boolean | Promise<boolean>, detail: () => string = () => ''): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}\n${detail()}`);
     await sleep(250);
   }
 }
@@ -79,12 +79,14 @@ test('compose on a real Docker Engine: scale up, replace a killed container, res
     assert.equal(syncs.at(-1)?.error, undefined, syncs.at(-1)?.error);
     rt.controller.start();
     const url = `http://127.0.0.1:${listen}`;
+    // What the controller last did, for failure messages.
+    const recent = () => syncs.slice(-4).map((s) => `${s.error ?? ''} ${s.decision?.action ?? ''} ${s.state?.readyReplicas ?? '?'}/${s.state?.replicas ?? '?'} ${JSON.stringify(s.values)} ${s.decision?.reason ?? ''}`).join('\n');
     const replicas = () => syncs.at(-1)?.state?.replicas ?? 0;
     const ready = () => syncs.at(-1)?.state?.readyReplicas ?? 0;
 
     // 1. CPU load: 40 rps × 20 ms of CPU is 0.8 cores against 100m per replica → maxReplicas.
-    const heavy = runLoadTest({ url: `${url}/work?ms=20`, model: 'open', profile: { start: 40, stages: [{ durationMs: 60_000, target: 40 }] }, maxConnections: 48 }, { signal: stopLoad.signal });
-    await until(`scale-up to ${MAX} ready replicas under load`, 60_000, () => ready() >= MAX);
+    const heavy = runLoadTest({ url: `${url}/work?ms=20`, model: 'open', profile: { start: 40, stages: [{ durationMs: 90_000, target: 40 }] }, maxConnections: 48 }, { signal: stopLoad.signal });
+    await until(`scale-up to ${MAX} ready replicas under load`, 90_000, () => ready() >= MAX, recent);
     const upSync = syncs.find((s) => s.decision?.action === 'scale-up' && s.acted)!;
     assert.ok(upSync, 'a scale-up was applied');
     assert.match(upSync.decision!.reason, /cpu/);
@@ -100,7 +102,7 @@ test('compose on a real Docker Engine: scale up, replace a killed container, res
     const killedAt = syncs.length;
     await until(`${victim} is started again and counted`, 30_000, () =>
       startedAt() !== firstStart && syncs.slice(killedAt).some((s) => (s.state?.pods.find((p) => p.name === victim)?.restarts ?? 0) >= 1));
-    await until(`${MAX} ready replicas again`, 30_000, () => ready() >= MAX);
+    await until(`${MAX} ready replicas again`, 30_000, () => ready() >= MAX, recent);
     const up = await heavy;
     // nginx retries a request a killed replica refused on another one; the count is printed, not asserted.
     console.log(`# under load with a docker kill: ${up.requests} requests, ${up.errors} failed ${JSON.stringify(up.errorsByKind)}`);
@@ -122,7 +124,7 @@ test('compose on a real Docker Engine: scale up, replace a killed container, res
     // POSTs are never retried on another replica by the front, so one cut by a stopping replica stays a failure.
     const light = runLoadTest({ url, endpoints: [{ method: 'GET', path: '/work?ms=1', weight: 3 }, { method: 'POST', path: '/sleep?ms=200', body: 'x', weight: 1 }], model: 'open', profile: { start: 15, stages: [{ durationMs: 75_000, target: 15 }] }, maxConnections: 16 }, { signal: stopLoad.signal });
     const scaleDowns = () => syncs.filter((s) => s.decision?.action === 'scale-down' && s.acted);
-    await until('scale-down to 1 replica', 75_000, () => replicas() === 1 && scaleDowns().length > 0);
+    await until('scale-down to 1 replica', 75_000, () => replicas() === 1 && scaleDowns().length > 0, recent);
     const down = await light;
     console.log(`# scale-down ${MAX}→1 under 15 rps (GET /work, POST /sleep): ${down.requests} requests, ${down.errors} failed`);
     assert.equal(down.errors, 0, `zero failed requests while replicas drained: ${JSON.stringify(down.errorsByKind)} ${JSON.stringify(down.statusCodes)}`);
