@@ -7,7 +7,7 @@
 // Resize uses `docker update`, which changes running containers only: Compose restores the file's limits the next
 // time it recreates them, so put lasting changes in the compose file.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import type Docker from 'dockerode';
 import { request } from 'undici';
@@ -19,7 +19,7 @@ import { ComposeCliNotFound, findComposeCli, type ComposeCli } from './compose-c
 import { parseListen, type FrontProxy, type ListenAddress, type Upstream } from './local/front.js';
 import { NginxProxy } from './local/nginx.js';
 import { BuiltinProxy } from './local/proxy.js';
-import { sleep } from './local/proc.js';
+import { processAlive, sleep } from './local/proc.js';
 
 export interface ComposeSpec {
   project: string;
@@ -526,6 +526,7 @@ export class ComposeProvider implements Provider {
     const useNginx = f.proxy === 'nginx' || (f.proxy === 'auto' && existsSync(f.nginxPath));
     const dir = join(this.options.frontDir!, t.service.replace(/[^A-Za-z0-9_.-]/g, '_'));
     mkdirSync(dir, { recursive: true });
+    if (useNginx) await this.retireStaleNginx(s, join(dir, 'nginx'));
     const proxy: FrontProxy = useNginx
       ? new NginxProxy({ nginxPath: f.nginxPath, dir: join(dir, 'nginx'), listen: f.listen, service: t.service })
       : new BuiltinProxy({ listen: f.listen });
@@ -539,6 +540,35 @@ export class ComposeProvider implements Provider {
     }
     this.log(`compose: ${s.project}/${s.service}: ${proxy.kind} front on ${proxy.url}`);
     return proxy;
+  }
+
+  /**
+   * A `run` killed with SIGKILL leaves its nginx front running (nginx is its own process group's master) and holding
+   * the listen port. The next `run` finds it by the pid file in the same state dir and stops it gracefully (SIGQUIT:
+   * requests it holds finish), so the new front can take the port.
+   */
+  private async retireStaleNginx(s: ComposeSpec & { service: string }, dir: string): Promise<void> {
+    let pid: number;
+    try {
+      pid = Number(readFileSync(join(dir, 'nginx.pid'), 'utf8').trim());
+    } catch {
+      return;
+    }
+    if (!Number.isInteger(pid) || pid <= 1 || !processAlive(pid)) return;
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    } catch {
+      return;
+    }
+    // Only an nginx master started on this very config; a reused pid is someone else's process.
+    if (!/nginx/.test(cmdline) || !cmdline.includes(join(dir, 'nginx.conf'))) return;
+    this.log(`compose: ${s.project}/${s.service}: stopping the front nginx (pid ${pid}) a previous run left behind`);
+    process.kill(pid, 'SIGQUIT');
+    const deadline = Date.now() + 10_000;
+    while (processAlive(pid) && Date.now() < deadline) await sleep(50);
+    if (processAlive(pid)) process.kill(pid, 'SIGKILL');
+    while (processAlive(pid) && Date.now() < deadline + 2000) await sleep(50);
   }
 
   /** where the front listens for a target, when the provider runs one */

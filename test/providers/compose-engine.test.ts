@@ -1,15 +1,16 @@
 // The compose provider on a real Docker Engine (a private dockerd) driven by Debian's docker-compose: finding the CLI,
 // scaling, what Compose's containers look like as pods (health, crash, one-off runs), a killed container started
-// again, resize through docker update, dry runs, and the drain as Compose's stop timeout.
+// again, resize through docker update, dry runs, the drain as Compose's stop timeout, and the front a killed run
+// leaves behind.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ComposeProvider } from '../../src/providers/compose.js';
 import { parseComposeVersion } from '../../src/providers/compose-cli.js';
 import { ProviderError, type TargetRef } from '../../src/providers/types.js';
-import { sleep, tempDir } from '../helpers/env.js';
+import { freePort, sleep, tempDir } from '../helpers/env.js';
 import { DOCKER_CLI, DOCKER_COMPOSE, requireDockerCompose, startDockerd, type PrivateDockerd } from '../helpers/docker.js';
 
 describe('parseComposeVersion', () => {
@@ -48,6 +49,10 @@ describe('compose provider on a real Docker Engine', () => {
       `    image: ${image}`,
       '    command: ["sleep", "3600"]',
       '    healthcheck: { test: ["CMD", "false"], interval: 1s, timeout: 1s, retries: 1 }',
+      '  http:',
+      `    image: ${image}`,
+      '    command: ["httpd", "-f", "-p", "8080", "-h", "/"]',
+      '    ports: ["127.0.0.1::8080"]',
       '',
     ].join('\n'));
     provider = new ComposeProvider({ socketPath: engine.socketPath, baseDir: dir.path, log: (m) => logs.push(m) });
@@ -169,6 +174,37 @@ describe('compose provider on a real Docker Engine', () => {
     assert.deepEqual(s.resources, { limits: { cpu: '500m', memory: '268435456' }, requests: { cpu: '250m' } });
     const nano = engine.docker(['inspect', '-f', '{{.HostConfig.NanoCpus}}', s.pods[1]!.name]).trim();
     assert.equal(nano, '500000000');
+  });
+
+  it('runs the front over published ports; a run killed with SIGKILL leaves its nginx, and the next run replaces it', async () => {
+    const listen = await freePort();
+    const frontDir = join(dir.path, 'front');
+    const http: TargetRef = { ...t, spec: { ...t.spec, service: 'http', front: { listen: `127.0.0.1:${listen}`, port: 8080, healthPath: '/etc/passwd', proxy: 'nginx' } } };
+    const first = new ComposeProvider({ socketPath: engine.socketPath, baseDir: dir.path, frontDir });
+    await first.observe(http);
+    await first.scale(http, 2, { dryRun: false, drainMs: 1000 });
+    const s = await first.observe(http);
+    assert.equal(s.readyReplicas, 2);
+    for (const p of s.pods) assert.match(p.endpoint!, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const res = await fetch(`http://127.0.0.1:${listen}/etc/passwd`);
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /^root:/);
+    // `first` is never closed: as if its process died with SIGKILL, its nginx keeps the port.
+    const stale = Number(readFileSync(join(frontDir, 'web', 'nginx', 'nginx.pid'), 'utf8'));
+    assert.ok(stale > 0 && existsSync(`/proc/${stale}`));
+    const logs2: string[] = [];
+    const second = new ComposeProvider({ socketPath: engine.socketPath, baseDir: dir.path, frontDir, log: (m) => logs2.push(m) });
+    try {
+      const again = await second.observe(http);
+      assert.equal(again.readyReplicas, 2);
+      assert.ok(!existsSync(`/proc/${stale}`), 'the stale nginx is gone');
+      assert.ok(logs2.some((l) => l.includes(`stopping the front nginx (pid ${stale}) a previous run left behind`)), logs2.join('\n'));
+      assert.equal((await fetch(`http://127.0.0.1:${listen}/etc/passwd`)).status, 200);
+    } finally {
+      await second.close();
+      await first.close();
+    }
+    await assert.rejects(fetch(`http://127.0.0.1:${listen}/`), 'closing the provider stops its front');
   });
 
   it('names the unreachable Engine with the fix', async () => {
