@@ -1,7 +1,8 @@
 // A fake Docker Engine for provider tests: a node:http server on a unix socket speaking the real Engine API shapes
 // for the endpoints scalepilot uses (/_ping, /containers/json with label filters, /containers/{id}/json,
 // /containers/{id}/update; with or without a /v1.xx prefix; JSON error bodies), plus a fake `docker` CLI script
-// that records its argv and applies `compose up --scale` and `update` to the fake engine the way Docker would.
+// that records its argv, answers `compose version` as the v2 plugin would, and applies `compose up --scale`,
+// `compose config --services` and `update` to the fake engine the way Docker would.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, readFileSync, writeFileSync, existsSync } from 'node:fs';

@@ -23,6 +23,11 @@ describe('parseComposeSpec', () => {
     { name: 'bad apiVersion', raw: { project: 'shop', file: 'a', apiVersion: 'latest' }, path: 't.apiVersion' },
     { name: 'bad timeout', raw: { project: 'shop', file: 'a', timeout: 'forever' }, path: 't.timeout' },
     { name: 'unknown field', raw: { project: 'shop', file: 'a', replicas: 3 }, path: 't.replicas' },
+    { name: 'composeCommand not a list', raw: { project: 'shop', file: 'a', composeCommand: 7 }, path: 't.composeCommand' },
+    { name: 'front without port', raw: { project: 'shop', file: 'a', front: { listen: '127.0.0.1:8080' } }, path: 't.front.port' },
+    { name: 'front with a bad listen', raw: { project: 'shop', file: 'a', front: { listen: 'everywhere', port: 8080 } }, path: 't.front.listen' },
+    { name: 'front with an unknown field', raw: { project: 'shop', file: 'a', front: { listen: 8080, port: 8080, tls: true } }, path: 't.front.tls' },
+    { name: 'front healthPath not a path', raw: { project: 'shop', file: 'a', front: { listen: 8080, port: 8080, healthPath: 'healthz' } }, path: 't.front.healthPath' },
   ];
   for (const c of cases) {
     it(`rejects ${c.name} naming ${c.path}`, () => {
@@ -32,6 +37,13 @@ describe('parseComposeSpec', () => {
   it('accepts the short form and fills defaults', () => {
     const s = parseComposeSpec({ provider: 'compose', project: 'shop', file: 'compose.yaml', apiVersion: 'v1.43' }, 't');
     assert.deepEqual(s, { project: 'shop', files: ['compose.yaml'], dockerPath: 'docker', apiVersion: '1.43', timeoutMs: 120000 });
+  });
+  it('takes composeCommand as one string or a list, and a front with defaults', () => {
+    assert.deepEqual(parseComposeSpec({ project: 'shop', file: 'a', composeCommand: 'docker  compose' }, 't').composeCommand, ['docker', 'compose']);
+    assert.deepEqual(parseComposeSpec({ project: 'shop', file: 'a', composeCommand: ['/opt/bin/docker-compose'] }, 't').composeCommand, ['/opt/bin/docker-compose']);
+    assert.deepEqual(parseComposeSpec({ project: 'shop', file: 'a', front: { listen: 8080, port: 80 } }, 't').front, {
+      listen: { host: '127.0.0.1', port: 8080 }, port: 80, proxy: 'auto', nginxPath: '/usr/sbin/nginx', healthPath: '/healthz', readyTimeoutMs: 60000,
+    });
   });
 });
 
