@@ -11,7 +11,7 @@ import { MetricError, type MetricQuery, type MetricSource, type Sample } from '.
 
 export interface DockerConfig {
   type: 'docker';
-  /** Unix socket of the Engine (default /var/run/docker.sock) ... */
+  /** Unix socket of the Engine (default: DOCKER_HOST when set, else /var/run/docker.sock) ... */
   socketPath?: string;
   /** ... or a TCP URL like http://127.0.0.1:2375. */
   host?: string;
@@ -48,14 +48,22 @@ export function parseDockerConfig(raw: unknown, path: string): DockerConfig {
     apiVersion = apiVersion.replace(/^v/, '');
     if (!/^\d+\.\d+$/.test(apiVersion)) throw new MetricConfigError(`${path}.apiVersion`, `"${apiVersion}" is not an Engine API version; write it like 1.43`);
   }
+  // Neither set: the Engine DOCKER_HOST names, as the docker CLI would use, else the default socket.
+  const env = socketPath || host ? undefined : engineFromEnv(process.env.DOCKER_HOST);
   return {
     type: 'docker',
-    socketPath: socketPath ?? (host ? undefined : '/var/run/docker.sock'),
-    host,
+    socketPath: socketPath ?? env?.socketPath ?? (host || env?.host ? undefined : '/var/run/docker.sock'),
+    host: host ?? env?.host,
     apiVersion,
     project: optString(o, 'project', path),
     timeoutMs: optDuration(o, 'timeout', path, { min: 1 }) ?? 10_000,
   };
+}
+
+function engineFromEnv(v: string | undefined): { socketPath?: string; host?: string } | undefined {
+  if (v?.startsWith('unix://')) return { socketPath: v.slice('unix://'.length) };
+  if (v?.startsWith('tcp://')) return { host: `http://${v.slice('tcp://'.length).replace(/\/$/, '')}` };
+  return undefined;
 }
 
 export interface DockerQuery {

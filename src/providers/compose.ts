@@ -1,22 +1,37 @@
-// The compose provider: scales a Docker Compose service with `docker compose up --scale` (argv, never a shell) and
-// reads replica state and health from the Docker Engine API (dockerode), by the labels Compose puts on containers.
+// The compose provider: scales a Docker Compose service with `compose up --scale` (argv, never a shell; the docker
+// compose plugin or the standalone docker-compose, whichever the machine has) and reads replica state and health from
+// the Docker Engine API (dockerode), by the labels Compose puts on containers. A container that stopped (docker kill,
+// a crash without a restart policy) is started again, the way a ReplicaSet keeps its count. With `front`, the
+// provider also runs the front proxy (nginx or built-in) over the replicas' published loopback ports: new replicas
+// join it once ready, removed ones leave it and finish their requests before they are stopped.
 // Resize uses `docker update`, which changes running containers only: Compose restores the file's limits the next
 // time it recreates them, so put lasting changes in the compose file.
 import { execFile } from 'node:child_process';
-import { resolve as resolvePath } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve as resolvePath } from 'node:path';
 import type Docker from 'dockerode';
+import { request } from 'undici';
 import { dockerode } from '../lazy.js';
 import { parseMilli } from '../core/quantity.js';
 import { ProviderError, type PodState, type Provider, type Resources, type ScaleOptions, type TargetRef, type TargetState } from './types.js';
-import { durationMs, optString, ProviderSpecError, rejectUnknown, reqString, specObject, stringArray, requireReplicaCount } from './spec.js';
+import { durationMs, oneOf, optInt, optString, ProviderSpecError, rejectUnknown, reqString, specObject, stringArray, requireReplicaCount } from './spec.js';
+import { ComposeCliNotFound, findComposeCli, type ComposeCli } from './compose-cli.js';
+import { parseListen, type FrontProxy, type ListenAddress, type Upstream } from './local/front.js';
+import { NginxProxy } from './local/nginx.js';
+import { BuiltinProxy } from './local/proxy.js';
+import { processAlive, sleep } from './local/proc.js';
 
 export interface ComposeSpec {
   project: string;
   files: string[];
   /** the Compose service (default: the scalepilot service name) */
   service?: string;
-  /** docker CLI binary */
+  /** docker CLI binary (`update`, and `<dockerPath> compose` when composeCommand is not set) */
   dockerPath: string;
+  /** the Compose CLI argv prefix, e.g. ["docker-compose"] or ["docker", "compose"]; default: found automatically */
+  composeCommand?: string[];
+  /** the front proxy the provider runs over the replicas (only the `run` process that owns the target runs it) */
+  front?: ComposeFront;
   /** Engine API over a unix socket ... */
   socketPath?: string;
   /** ... or TCP (http://127.0.0.1:2375) */
@@ -27,7 +42,49 @@ export interface ComposeSpec {
   timeoutMs: number;
 }
 
-const COMPOSE_FIELDS = ['project', 'file', 'files', 'service', 'dockerPath', 'socketPath', 'host', 'apiVersion', 'timeout'] as const;
+export interface ComposeFront {
+  /** where clients reach the service */
+  listen: ListenAddress;
+  /** the container port the service listens on; the compose file publishes it on 127.0.0.1 (ports: ["127.0.0.1::8080"]) */
+  port: number;
+  proxy: 'auto' | 'nginx' | 'builtin';
+  nginxPath: string;
+  /** probed over the published port when the image has no HEALTHCHECK */
+  healthPath: string;
+  /** how long scale waits for new replicas to become ready and join the front */
+  readyTimeoutMs: number;
+}
+
+const COMPOSE_FIELDS = ['project', 'file', 'files', 'service', 'dockerPath', 'composeCommand', 'front', 'socketPath', 'host', 'apiVersion', 'timeout'] as const;
+const FRONT_FIELDS = ['listen', 'port', 'proxy', 'nginxPath', 'healthPath', 'readyTimeout'] as const;
+
+function parseFront(raw: unknown, path: string): ComposeFront {
+  const o = specObject(raw, path);
+  rejectUnknown(o, path, FRONT_FIELDS);
+  const listenRaw = typeof o.listen === 'number' ? String(o.listen) : reqString(o, 'listen', path, '127.0.0.1:8080');
+  const listen = parseListen(listenRaw);
+  if (!listen) throw new ProviderSpecError(`${path}.listen`, `"${listenRaw}" is not host:port`, 'write it like listen: 127.0.0.1:8080');
+  const port = optInt(o, 'port', path, 1, 65535);
+  if (port === undefined) throw new ProviderSpecError(`${path}.port`, 'is required', 'add port: 8080 (the container port the compose file publishes on 127.0.0.1)');
+  const healthPath = optString(o, 'healthPath', path, '/healthz') ?? '/healthz';
+  if (!healthPath.startsWith('/')) throw new ProviderSpecError(`${path}.healthPath`, `"${healthPath}" must start with /`, 'write it like healthPath: /healthz');
+  return {
+    listen,
+    port,
+    proxy: oneOf(o, 'proxy', path, ['auto', 'nginx', 'builtin'] as const, 'auto'),
+    nginxPath: optString(o, 'nginxPath', path, '/usr/sbin/nginx') ?? '/usr/sbin/nginx',
+    healthPath,
+    readyTimeoutMs: durationMs(o, 'readyTimeout', path, '60s'),
+  };
+}
+
+function parseComposeCommand(o: Record<string, unknown>, path: string): string[] | undefined {
+  const v = o.composeCommand;
+  if (v === undefined || v === null) return undefined;
+  // "docker compose" as one string is how people write it; split on spaces (no shell, no quoting).
+  if (typeof v === 'string' && v.trim()) return v.trim().split(/\s+/);
+  return stringArray(o, 'composeCommand', path, '["docker-compose"]');
+}
 
 export function parseComposeSpec(raw: unknown, path: string): ComposeSpec {
   const o = specObject(raw, path);
@@ -52,11 +109,14 @@ export function parseComposeSpec(raw: unknown, path: string): ComposeSpec {
     if (!/^\d+\.\d+$/.test(apiVersion)) throw new ProviderSpecError(`${path}.apiVersion`, `"${apiVersion}" is not an Engine API version`, 'write it like apiVersion: "1.43"');
   }
   const service = optString(o, 'service', path, 'web');
+  const composeCommand = parseComposeCommand(o, path);
   return {
     project,
     files: files ?? [file!],
     ...(service ? { service } : {}),
     dockerPath: optString(o, 'dockerPath', path, 'docker') ?? 'docker',
+    ...(composeCommand ? { composeCommand } : {}),
+    ...(o.front !== undefined && o.front !== null ? { front: parseFront(o.front, `${path}.front`) } : {}),
     ...(socketPath ? { socketPath } : {}),
     ...(host ? { host } : {}),
     ...(apiVersion ? { apiVersion } : {}),
@@ -72,6 +132,19 @@ export interface ComposeOptions {
   socketPath?: string;
   host?: string;
   apiVersion?: string;
+  /** only read: never start stopped containers (dry runs, reports) */
+  readOnly?: boolean;
+  /** where the front proxy keeps its files; without it no front is run (CLI commands other than `run`) */
+  frontDir?: string;
+  log?: (msg: string) => void;
+}
+
+/** The Engine endpoint DOCKER_HOST names (unix:// or tcp://), as the docker CLI itself would use it. */
+export function endpointFromDockerHost(v: string | undefined): { socketPath: string } | { host: string } | undefined {
+  if (!v) return undefined;
+  if (v.startsWith('unix://')) return { socketPath: v.slice('unix://'.length) };
+  if (v.startsWith('tcp://')) return { host: `http://${v.slice('tcp://'.length).replace(/\/$/, '')}` };
+  return undefined;
 }
 
 interface ListedContainer {
@@ -97,18 +170,46 @@ interface InspectedContainer {
     Health?: { Status?: string; Log?: Array<{ Start?: string; End?: string; ExitCode?: number }> };
   };
   HostConfig?: { NanoCpus?: number; Memory?: number; CpuShares?: number; MemoryReservation?: number };
+  Config?: { Labels?: Record<string, string>; Healthcheck?: { Test?: string[] } };
+  NetworkSettings?: { Ports?: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> };
+}
+
+interface FrontState {
+  proxy: FrontProxy;
+  /** host ports now in the front, by container id */
+  members: Map<string, number>;
+  /** when each member joined the front (epoch ms) */
+  joined: Map<string, number>;
+  /** containers taken out of the front to be stopped */
+  draining: Set<string>;
 }
 
 export class ComposeProvider implements Provider {
   readonly kind = 'compose';
   private readonly engines = new Map<string, Docker>();
+  private readonly clis = new Map<string, Promise<ComposeCli>>();
+  private readonly fronts = new Map<string, FrontState>();
+  /** when each stopped container was first seen stopped (epoch ms) */
+  private readonly stoppedSince = new Map<string, number>();
+  /** per container: the start time and Docker's RestartCount last seen, and starts Docker did not count */
+  private readonly starts = new Map<string, { startedAt: string; restartCount: number; extra: number }>();
+  /** one scale / repair at a time per target: a repair must never undo a scale-down in progress */
+  private readonly busy = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: ComposeOptions = {}) {}
+
+  private log(msg: string): void {
+    this.options.log?.(msg);
+  }
 
   private spec(t: TargetRef): ComposeSpec & { service: string } {
     const s = parseComposeSpec(t.spec, `services.${t.service}.target`);
     const o = this.options;
-    const endpoint = s.socketPath || s.host ? {} : { ...(o.host ? { host: o.host } : { socketPath: o.socketPath ?? '/var/run/docker.sock' }) };
+    const fromEnv = endpointFromDockerHost(process.env.DOCKER_HOST);
+    const endpoint = s.socketPath || s.host ? {}
+      : o.host ? { host: o.host }
+      : o.socketPath ? { socketPath: o.socketPath }
+      : fromEnv ?? { socketPath: '/var/run/docker.sock' };
     return {
       ...s,
       ...endpoint,
@@ -117,6 +218,10 @@ export class ComposeProvider implements Provider {
       ...(s.apiVersion ?? o.apiVersion ? { apiVersion: s.apiVersion ?? o.apiVersion } : {}),
       files: s.files.map((f) => resolvePath(o.baseDir ?? '.', f)),
     };
+  }
+
+  private key(s: ComposeSpec & { service: string }): string {
+    return `${s.project}/${s.service}`;
   }
 
   private engine(s: ComposeSpec): Docker {
@@ -135,8 +240,33 @@ export class ComposeProvider implements Provider {
     return d;
   }
 
-  async observe(t: TargetRef): Promise<TargetState> {
+  private env(s: ComposeSpec): NodeJS.ProcessEnv {
+    const env = { ...process.env };
+    if (s.socketPath) env.DOCKER_HOST = `unix://${s.socketPath}`;
+    else if (s.host) env.DOCKER_HOST = s.host.replace(/^https?:/, 'tcp:').replace(/\/$/, '');
+    return env;
+  }
+
+  /** The Compose CLI for this target (found once per dockerPath / composeCommand). */
+  async cli(t: TargetRef): Promise<ComposeCli> {
     const s = this.spec(t);
+    const key = `${s.dockerPath}|${s.composeCommand?.join(' ') ?? ''}`;
+    let p = this.clis.get(key);
+    if (!p) {
+      p = findComposeCli({ dockerPath: s.dockerPath, ...(s.composeCommand ? { composeCommand: s.composeCommand } : {}), env: this.env(s), timeoutMs: Math.min(s.timeoutMs, 30_000) });
+      this.clis.set(key, p);
+      // A failed search is not cached: the CLI may be installed while scalepilot runs.
+      p.catch(() => this.clis.delete(key));
+    }
+    try {
+      return await p;
+    } catch (e) {
+      if (e instanceof ComposeCliNotFound) throw new ProviderError(this.kind, e.message, false, { cause: e });
+      throw e;
+    }
+  }
+
+  private async list(s: ComposeSpec & { service: string }): Promise<Array<{ c: InspectedContainer; number: number }>> {
     const docker = this.engine(s);
     let listed: ListedContainer[];
     try {
@@ -150,7 +280,8 @@ export class ComposeProvider implements Provider {
     const inspected = await Promise.all(
       listed.map(async (c) => {
         try {
-          return (await docker.getContainer(c.Id).inspect()) as InspectedContainer;
+          const i = (await docker.getContainer(c.Id).inspect()) as InspectedContainer;
+          return { c: i, number: Number(c.Labels?.['com.docker.compose.container-number'] ?? 0) };
         } catch (e) {
           // Removed between list and inspect (a scale-down in progress): it is no longer a replica.
           if ((e as { statusCode?: number }).statusCode === 404) return undefined;
@@ -158,11 +289,41 @@ export class ComposeProvider implements Provider {
         }
       }),
     );
-    const containers = inspected.filter((c): c is InspectedContainer => c !== undefined);
-    const number = (c: InspectedContainer) => Number(listed.find((l) => l.Id === c.Id)?.Labels?.['com.docker.compose.container-number'] ?? 0);
-    containers.sort((a, b) => number(a) - number(b));
-    const pods = containers.map((c) => containerToPod(c, s.service));
-    const first = containers[0];
+    return inspected.filter((x): x is { c: InspectedContainer; number: number } => x !== undefined).sort((a, b) => a.number - b.number);
+  }
+
+  async observe(t: TargetRef): Promise<TargetState> {
+    const s = this.spec(t);
+    let containers = await this.list(s);
+    const key = this.key(s);
+    const stopped = this.options.readOnly || this.busy.has(key) ? [] : this.stoppedReplicas(containers);
+    if (stopped.length) {
+      await this.exclusive(key, () => this.repair(t, s, stopped, containers.length));
+      containers = await this.list(s);
+    }
+    const front = await this.syncFront(t, s, containers);
+    const pods = containers.map(({ c }) => {
+      const pod = containerToPod(c, s.service);
+      pod.restarts = (pod.restarts ?? 0) + this.countStart(c);
+      const port = publishedPort(c, s.front?.port);
+      if (port) pod.endpoint = `http://127.0.0.1:${port}`;
+      if (front?.draining.has(c.Id)) {
+        pod.ready = false;
+        pod.reason = 'Draining';
+        delete pod.readyTransitionTime;
+      } else if (front) {
+        // With a front, ready means serving: answering its health check and in the front.
+        const joined = front.joined.get(c.Id);
+        pod.ready = joined !== undefined;
+        if (joined !== undefined) pod.readyTransitionTime = joined;
+        else {
+          delete pod.readyTransitionTime;
+          if (pod.phase === 'Running') pod.reason ??= 'Starting';
+        }
+      }
+      return pod;
+    });
+    const first = containers[0]?.c;
     const resources = first ? hostConfigResources(first.HostConfig) : undefined;
     return {
       replicas: pods.length,
@@ -172,27 +333,247 @@ export class ComposeProvider implements Provider {
     };
   }
 
-  /** The argv `scale` runs (also shown by dry runs and explanations). */
-  scaleArgv(t: TargetRef, replicas: number, o: ScaleOptions): string[] {
-    const s = this.spec(t);
+  /**
+   * Replicas that stopped without being asked to: seen stopped on two observations at least a second apart. A
+   * container Compose is removing (stop, then remove, a scale-down by another process) is never seen twice.
+   */
+  private stoppedReplicas(containers: Array<{ c: InspectedContainer }>, now = Date.now()): InspectedContainer[] {
+    const out: InspectedContainer[] = [];
+    const stopped = new Set<string>();
+    for (const { c } of containers) {
+      if (c.State?.Status !== 'exited' && c.State?.Status !== 'dead') continue;
+      stopped.add(c.Id);
+      const since = this.stoppedSince.get(c.Id);
+      if (since === undefined) this.stoppedSince.set(c.Id, now);
+      else if (now - since >= 1000) out.push(c);
+    }
+    for (const id of this.stoppedSince.keys()) if (!stopped.has(id)) this.stoppedSince.delete(id);
+    return out;
+  }
+
+  private async repair(t: TargetRef, s: ComposeSpec & { service: string }, stopped: InspectedContainer[], replicas: number): Promise<void> {
+    const what = stopped.map((c) => `${(c.Name ?? c.Id).replace(/^\//, '')} ${c.State?.OOMKilled ? 'was OOM-killed' : `exited (${c.State?.ExitCode ?? '?'})`}`).join(', ');
+    this.log(`compose: ${s.project}/${s.service}: ${what}; starting it again with compose up`);
+    // `up --no-recreate` at the current count starts stopped containers and leaves running ones alone.
+    await this.compose(t, s, this.upArgs(s, replicas, 10_000));
+    for (const c of stopped) this.stoppedSince.delete(c.Id);
+  }
+
+  /**
+   * Starts of a container Docker's RestartCount leaves out (it counts restart-policy restarts only; a container
+   * started again by `compose up` after a kill keeps its id and gets a new StartedAt).
+   */
+  private countStart(c: InspectedContainer): number {
+    const startedAt = c.State?.StartedAt ?? '';
+    const restartCount = c.RestartCount ?? 0;
+    const seen = this.starts.get(c.Id);
+    if (!seen) {
+      this.starts.set(c.Id, { startedAt, restartCount, extra: 0 });
+      return 0;
+    }
+    if (startedAt !== seen.startedAt && restartCount === seen.restartCount && !ZERO_TIME.test(startedAt)) seen.extra++;
+    seen.startedAt = startedAt;
+    seen.restartCount = restartCount;
+    return seen.extra;
+  }
+
+  private async exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    while (this.busy.has(key)) await this.busy.get(key)!.catch(() => undefined);
+    const p = fn();
+    this.busy.set(key, p);
+    try {
+      return await p;
+    } finally {
+      this.busy.delete(key);
+    }
+  }
+
+  private upArgs(s: ComposeSpec & { service: string }, replicas: number, drainMs: number): string[] {
     return [
-      'compose',
-      ...(o.dryRun ? ['--dry-run'] : []),
-      '-p', s.project,
-      ...s.files.flatMap((f) => ['-f', f]),
       'up', '-d',
       '--scale', `${s.service}=${replicas}`,
       '--no-recreate',
       // Compose stops removed replicas with SIGTERM and kills them after this many seconds: the drain window.
-      '--timeout', String(Math.max(1, Math.ceil(o.drainMs / 1000))),
+      '--timeout', String(Math.max(1, Math.ceil(drainMs / 1000))),
       s.service,
     ];
+  }
+
+  private projectArgs(s: ComposeSpec): string[] {
+    return ['-p', s.project, ...s.files.flatMap((f) => ['-f', f])];
+  }
+
+  /** The argv `scale` runs with a given Compose CLI (also shown by dry runs and explanations). */
+  scaleArgv(t: TargetRef, replicas: number, o: ScaleOptions, cli: ComposeCli): string[] {
+    const s = this.spec(t);
+    if (o.dryRun && !cli.dryRun) {
+      // Compose v1 and v2 before 2.20 have no --dry-run: check the files and the service instead of acting.
+      return [...cli.command, ...this.projectArgs(s), 'config', '--services'];
+    }
+    return [...cli.command, ...(o.dryRun ? ['--dry-run'] : []), ...this.projectArgs(s), ...this.upArgs(s, replicas, o.drainMs)];
   }
 
   async scale(t: TargetRef, replicas: number, o: ScaleOptions): Promise<void> {
     requireReplicaCount(this.kind, t.service, replicas);
     const s = this.spec(t);
-    await this.docker(s, this.scaleArgv(t, replicas, o));
+    const cli = await this.cli(t);
+    if (o.dryRun) {
+      const out = await this.run(s, this.scaleArgv(t, replicas, o, cli));
+      if (!cli.dryRun && !out.split('\n').map((l) => l.trim()).includes(s.service)) {
+        throw new ProviderError(this.kind, `no such service: ${s.service} in ${s.files.join(', ')}`, false);
+      }
+      return;
+    }
+    await this.exclusive(this.key(s), async () => {
+      const front = s.front ? this.fronts.get(this.key(s)) : undefined;
+      if (front) await this.drainFor(t, s, front, replicas, o.drainMs);
+      await this.run(s, this.scaleArgv(t, replicas, o, cli));
+    });
+    if (s.front && this.options.frontDir) await this.waitReady(t, s, replicas);
+  }
+
+  /**
+   * Takes the replicas a scale-down removes out of the front, waits for the requests they hold, then stops and
+   * removes them with the drain as their stop timeout, so that Compose (which picks its own victims) has nothing
+   * left to remove.
+   */
+  private async drainFor(t: TargetRef, s: ComposeSpec & { service: string }, front: FrontState, replicas: number, drainMs: number): Promise<void> {
+    const containers = await this.list(s);
+    if (containers.length <= replicas) return;
+    const victims = containers.slice(replicas).map(({ c }) => c);
+    for (const v of victims) front.draining.add(v.Id);
+    try {
+      await this.syncFront(t, s, containers);
+      const deadline = Date.now() + drainMs;
+      for (const v of victims) {
+        const port = publishedPort(v, s.front!.port);
+        if (port && !(await front.proxy.waitIdle(port, Math.max(0, deadline - Date.now())))) {
+          this.log(`compose: ${s.project}/${s.service}: ${(v.Name ?? v.Id).replace(/^\//, '')} still had requests after the ${drainMs} ms drain`);
+        }
+      }
+      const docker = this.engine(s);
+      const stopSeconds = Math.max(1, Math.ceil(drainMs / 1000));
+      await Promise.all(victims.map(async (v) => {
+        try {
+          await docker.getContainer(v.Id).stop({ t: stopSeconds });
+        } catch (e) {
+          // 304: already stopped; 404: already gone
+          const code = (e as { statusCode?: number }).statusCode;
+          if (code !== 304 && code !== 404) throw engineError(e, `stopping ${v.Id.slice(0, 12)}`, s);
+        }
+        try {
+          await docker.getContainer(v.Id).remove({ v: true });
+        } catch (e) {
+          if ((e as { statusCode?: number }).statusCode !== 404) throw engineError(e, `removing ${v.Id.slice(0, 12)}`, s);
+        }
+      }));
+    } finally {
+      for (const v of victims) front.draining.delete(v.Id);
+    }
+  }
+
+  /** After a scale-up, waits (up to front.readyTimeout) until the new replicas are ready and in the front. */
+  private async waitReady(t: TargetRef, s: ComposeSpec & { service: string }, replicas: number): Promise<void> {
+    const deadline = Date.now() + s.front!.readyTimeoutMs;
+    for (;;) {
+      const containers = await this.list(s);
+      const front = await this.syncFront(t, s, containers);
+      if ((front?.members.size ?? 0) >= Math.min(replicas, containers.length)) return;
+      if (Date.now() > deadline) {
+        this.log(`compose: ${s.project}/${s.service}: ${front?.members.size ?? 0} of ${replicas} replicas ready after ${s.front!.readyTimeoutMs} ms; the rest join the front when ready`);
+        return;
+      }
+      await sleep(200);
+    }
+  }
+
+  /** Puts exactly the ready, published, not-draining replicas into the front (starting it on first use). */
+  private async syncFront(t: TargetRef, s: ComposeSpec & { service: string }, containers: Array<{ c: InspectedContainer }>): Promise<FrontState | undefined> {
+    if (!s.front || !this.options.frontDir) return undefined;
+    const key = this.key(s);
+    let front = this.fronts.get(key);
+    if (!front) {
+      front = { proxy: await this.startFront(t, s), members: new Map(), joined: new Map(), draining: new Set() };
+      this.fronts.set(key, front);
+    }
+    const next = new Map<string, number>();
+    await Promise.all(containers.map(async ({ c }) => {
+      if (front!.draining.has(c.Id) || c.State?.Status !== 'running') return;
+      const port = publishedPort(c, s.front!.port);
+      if (!port) return;
+      const health = c.State.Health?.Status;
+      const hasCheck = health !== undefined;
+      const ready = hasCheck ? health === 'healthy' : await httpReady(port, s.front!.healthPath);
+      if (ready) next.set(c.Id, port);
+    }));
+    const same = next.size === front.members.size && [...next].every(([id, p]) => front!.members.get(id) === p);
+    if (!same) {
+      const upstreams: Upstream[] = containers.filter(({ c }) => next.has(c.Id)).map(({ c }) => ({ name: (c.Name ?? c.Id).replace(/^\//, ''), port: next.get(c.Id)! }));
+      await front.proxy.setUpstreams(upstreams);
+      const now = Date.now();
+      for (const id of next.keys()) if (front.members.get(id) !== next.get(id)) front.joined.set(id, now);
+      for (const id of front.joined.keys()) if (!next.has(id)) front.joined.delete(id);
+      front.members = next;
+    }
+    return front;
+  }
+
+  private async startFront(t: TargetRef, s: ComposeSpec & { service: string }): Promise<FrontProxy> {
+    const f = s.front!;
+    if (f.proxy === 'nginx' && !existsSync(f.nginxPath)) {
+      throw new ProviderError(this.kind, `services.${t.service}.target.front.proxy is nginx but ${f.nginxPath} does not exist; install nginx or set proxy: builtin`, false);
+    }
+    const useNginx = f.proxy === 'nginx' || (f.proxy === 'auto' && existsSync(f.nginxPath));
+    const dir = join(this.options.frontDir!, t.service.replace(/[^A-Za-z0-9_.-]/g, '_'));
+    mkdirSync(dir, { recursive: true });
+    if (useNginx) await this.retireStaleNginx(s, join(dir, 'nginx'));
+    const proxy: FrontProxy = useNginx
+      ? new NginxProxy({ nginxPath: f.nginxPath, dir: join(dir, 'nginx'), listen: f.listen, service: t.service })
+      : new BuiltinProxy({ listen: f.listen });
+    try {
+      await proxy.start([]);
+    } catch (e) {
+      const msg = (e as { code?: string }).code === 'EADDRINUSE'
+        ? `${f.listen.host}:${f.listen.port} is already in use; pick another services.${t.service}.target.front.listen`
+        : (e as Error).message;
+      throw new ProviderError(this.kind, `cannot start the ${proxy.kind} front for ${t.service}: ${msg}`, false, { cause: e });
+    }
+    this.log(`compose: ${s.project}/${s.service}: ${proxy.kind} front on ${proxy.url}`);
+    return proxy;
+  }
+
+  /**
+   * A `run` killed with SIGKILL leaves its nginx front running (nginx is its own process group's master) and holding
+   * the listen port. The next `run` finds it by the pid file in the same state dir and stops it gracefully (SIGQUIT:
+   * requests it holds finish), so the new front can take the port.
+   */
+  private async retireStaleNginx(s: ComposeSpec & { service: string }, dir: string): Promise<void> {
+    let pid: number;
+    try {
+      pid = Number(readFileSync(join(dir, 'nginx.pid'), 'utf8').trim());
+    } catch {
+      return;
+    }
+    if (!Number.isInteger(pid) || pid <= 1 || !processAlive(pid)) return;
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    } catch {
+      return;
+    }
+    // Only an nginx master started on this very config; a reused pid is someone else's process.
+    if (!/nginx/.test(cmdline) || !cmdline.includes(join(dir, 'nginx.conf'))) return;
+    this.log(`compose: ${s.project}/${s.service}: stopping the front nginx (pid ${pid}) a previous run left behind`);
+    process.kill(pid, 'SIGQUIT');
+    const deadline = Date.now() + 10_000;
+    while (processAlive(pid) && Date.now() < deadline) await sleep(50);
+    if (processAlive(pid)) process.kill(pid, 'SIGKILL');
+    while (processAlive(pid) && Date.now() < deadline + 2000) await sleep(50);
+  }
+
+  /** where the front listens for a target, when the provider runs one */
+  frontUrl(t: TargetRef): string | undefined {
+    return this.fronts.get(this.key(this.spec(t)))?.proxy.url;
   }
 
   async resize(t: TargetRef, r: Resources, o: { dryRun: boolean }): Promise<void> {
@@ -203,29 +584,56 @@ export class ComposeProvider implements Provider {
     const ids = state.pods.map((p) => p.containerId!).filter(Boolean);
     if (!ids.length) throw new ProviderError(this.kind, `${s.project}/${s.service} has no containers to resize; scale it up first`, false);
     if (o.dryRun) return;
-    await this.docker(s, ['update', ...flags, ...ids]);
+    await this.run(s, [s.dockerPath, 'update', ...flags, ...ids]);
   }
 
+  /** Stops the fronts this provider runs; the containers keep running (they belong to Compose, not to this process). */
   async close(): Promise<void> {
+    const fronts = [...this.fronts.values()];
+    this.fronts.clear();
+    await Promise.all(fronts.map((f) => f.proxy.close().catch(() => undefined)));
     this.engines.clear();
   }
 
-  private docker(s: ComposeSpec, argv: string[]): Promise<void> {
-    const env = { ...process.env };
-    if (s.socketPath) env.DOCKER_HOST = `unix://${s.socketPath}`;
-    else if (s.host) env.DOCKER_HOST = s.host.replace(/^https?:/, 'tcp:').replace(/\/$/, '');
+  private async compose(t: TargetRef, s: ComposeSpec & { service: string }, args: string[]): Promise<string> {
+    const cli = await this.cli(t);
+    return this.run(s, [...cli.command, ...this.projectArgs(s), ...args]);
+  }
+
+  private run(s: ComposeSpec, argv: string[]): Promise<string> {
+    const [cmd, ...args] = argv as [string, ...string[]];
     return new Promise((resolve, reject) => {
-      execFile(s.dockerPath, argv, { env, timeout: s.timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, _stdout, stderr) => {
-        if (!err) return resolve();
+      execFile(cmd, args, { env: this.env(s), timeout: s.timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+        if (!err) return resolve(String(stdout));
         const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
         if (e.code === 'ENOENT') {
-          return reject(new ProviderError(this.kind, `${s.dockerPath} not found; install Docker with the compose plugin or set target.dockerPath`, false, { cause: err }));
+          return reject(new ProviderError(this.kind, `${cmd} not found; install Docker (with the compose plugin or docker-compose) or set target.dockerPath / target.composeCommand`, false, { cause: err }));
         }
-        if (e.killed) return reject(new ProviderError(this.kind, `${s.dockerPath} ${argv.slice(0, 2).join(' ')} took longer than ${s.timeoutMs} ms; raise target.timeout`, true, { cause: err }));
+        if (e.killed) return reject(new ProviderError(this.kind, `${argv.slice(0, 3).join(' ')} took longer than ${s.timeoutMs} ms; raise target.timeout`, true, { cause: err }));
         const msg = String(stderr).trim().split('\n').slice(-5).join(' | ') || e.message;
-        reject(new ProviderError(this.kind, `${s.dockerPath} ${argv.join(' ')} failed (exit ${e.code}): ${msg}`, true, { cause: err }));
+        reject(new ProviderError(this.kind, `${argv.join(' ')} failed (exit ${e.code}): ${msg}`, true, { cause: err }));
       });
     });
+  }
+}
+
+/** The host port a container publishes its port on, on loopback (or all addresses). */
+function publishedPort(c: InspectedContainer, containerPort: number | undefined): number | undefined {
+  if (!containerPort) return undefined;
+  const bindings = c.NetworkSettings?.Ports?.[`${containerPort}/tcp`];
+  const b = bindings?.find((x) => x.HostIp === '127.0.0.1' || x.HostIp === '0.0.0.0' || x.HostIp === '' || x.HostIp === undefined);
+  const port = Number(b?.HostPort);
+  return Number.isInteger(port) && port > 0 ? port : undefined;
+}
+
+/** A replica without a Docker HEALTHCHECK is ready once its health path answers 2xx through its published port. */
+async function httpReady(port: number, path: string): Promise<boolean> {
+  try {
+    const res = await request(`http://127.0.0.1:${port}${path}`, { headersTimeout: 1000, bodyTimeout: 1000, signal: AbortSignal.timeout(1500) });
+    await res.body.dump();
+    return res.statusCode >= 200 && res.statusCode < 300;
+  } catch {
+    return false;
   }
 }
 
@@ -317,7 +725,12 @@ export function updateFlags(r: Resources, service: string): string[] {
     }
   };
   if (r.limits?.cpu !== undefined) flags.push('--cpus', String(milli(r.limits.cpu, 'limits.cpu') / 1000));
-  if (r.limits?.memory !== undefined) flags.push('--memory', String(Math.ceil(milli(r.limits.memory, 'limits.memory') / 1000)));
+  if (r.limits?.memory !== undefined) {
+    const bytes = String(Math.ceil(milli(r.limits.memory, 'limits.memory') / 1000));
+    // The Engine refuses a memory limit above the container's current swap limit unless both change together;
+    // memory+swap equal to the limit means no swap, as on a Kubernetes node.
+    flags.push('--memory', bytes, '--memory-swap', bytes);
+  }
   // Kubernetes turns a CPU request into cgroup shares the same way: 1 CPU = 1024 shares, minimum 2.
   if (r.requests?.cpu !== undefined) flags.push('--cpu-shares', String(Math.max(2, Math.round((milli(r.requests.cpu, 'requests.cpu') * 1024) / 1000))));
   if (r.requests?.memory !== undefined) flags.push('--memory-reservation', String(Math.ceil(milli(r.requests.memory, 'requests.memory') / 1000)));

@@ -1,7 +1,8 @@
 // A fake Docker Engine for provider tests: a node:http server on a unix socket speaking the real Engine API shapes
 // for the endpoints scalepilot uses (/_ping, /containers/json with label filters, /containers/{id}/json,
 // /containers/{id}/update; with or without a /v1.xx prefix; JSON error bodies), plus a fake `docker` CLI script
-// that records its argv and applies `compose up --scale` and `update` to the fake engine the way Docker would.
+// that records its argv, answers `compose version` as the v2 plugin would, and applies `compose up --scale`,
+// `compose config --services` and `update` to the fake engine the way Docker would.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -40,6 +41,8 @@ export class FakeDockerEngine {
   readonly requests: Array<{ method: string; path: string; version?: string; query: URLSearchParams }> = [];
   /** compose services the fake knows, by "project/service" */
   readonly services = new Map<string, ComposeServiceDef>();
+  /** answer every Engine request with this error (what a real Engine cannot be made to do on demand) */
+  failWith?: { status: number; message: string };
   private server?: Server;
 
   constructor(readonly socketPath: string) {}
@@ -110,6 +113,7 @@ export class FakeDockerEngine {
     const method = req.method ?? 'GET';
     const body = await readBody(req);
     this.requests.push({ method, path, ...(version ? { version } : {}), query: url.searchParams });
+    if (this.failWith && !path.startsWith('/_fake/')) return json(res, this.failWith.status, { message: this.failWith.message });
     if (version && Number(version) < 1.24) {
       return json(res, 400, { message: `client version ${version} is too old. Minimum supported API version is 1.24, please upgrade your client to a newer version` });
     }
@@ -268,7 +272,8 @@ function text(res: ServerResponse, status: number, body: string): void {
  *    Engine's field names, exactly as the real CLI does.
  * Anything else exits 1 with "unknown command".
  */
-export function writeFakeDockerCli(dir: string): { path: string; argvLog: string; calls: () => string[][] } {
+/** `composeVersion` is what `docker compose version` answers (the v2 plugin; 2.20+ has --dry-run). */
+export function writeFakeDockerCli(dir: string, o: { composeVersion?: string } = {}): { path: string; argvLog: string; calls: () => string[][] } {
   const path = join(dir, 'docker');
   const argvLog = join(dir, 'docker-argv.jsonl');
   const script = `#!${process.execPath}
@@ -296,6 +301,7 @@ function bytes(v) {
   return Math.round(Number(m[1]) * { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase()]);
 }
 (async () => {
+  if (argv[0] === 'compose' && argv[1] === 'version') { console.log('Docker Compose version v${o.composeVersion ?? '2.29.1'}'); return; }
   if (argv[0] === 'compose') {
     let i = 1, dryRun = false, project, files = [], scale, service;
     const rest = [];
@@ -308,7 +314,14 @@ function bytes(v) {
       else if (a === '--timeout' || a === '-t') i++;
       else rest.push(a);
     }
-    if (rest[0] !== 'up') { console.error('fake docker: only compose up is supported'); process.exit(1); }
+    if (rest[0] === 'config' && rest[1] === '--services') {
+      for (const f of files) {
+        if (!fs.existsSync(f)) { console.error('open ' + f + ': no such file or directory'); process.exit(14); }
+        for (const m of fs.readFileSync(f, 'utf8').matchAll(/^  ([A-Za-z0-9_.-]+):/gm)) console.log(m[1]);
+      }
+      return;
+    }
+    if (rest[0] !== 'up') { console.error('fake docker: only compose up and config --services are supported'); process.exit(1); }
     for (const f of files) if (!fs.existsSync(f)) { console.error('open ' + f + ': no such file or directory'); process.exit(14); }
     service = rest.filter((a) => !a.startsWith('-')).slice(1)[0];
     const [svc, n] = scale.split('=');
@@ -325,6 +338,7 @@ function bytes(v) {
       const a = argv[i];
       if (a === '--cpus') body.NanoCpus = Math.round(Number(argv[++i]) * 1e9);
       else if (a === '--memory' || a === '-m') body.Memory = bytes(argv[++i]);
+      else if (a === '--memory-swap') body.MemorySwap = bytes(argv[++i]);
       else if (a === '--cpu-shares' || a === '-c') body.CpuShares = Number(argv[++i]);
       else if (a === '--memory-reservation') body.MemoryReservation = bytes(argv[++i]);
       else if (a.startsWith('-')) { console.error('unknown flag: ' + a); process.exit(125); }

@@ -1,4 +1,7 @@
-// Docker source: `docker stats` arithmetic tables, config parsing, and reads through dockerode against a fake Engine.
+// Docker source: `docker stats` arithmetic tables, config parsing, and reads through dockerode against a fake Engine
+// for what a real one cannot be made to do on demand: exact counter values (so the arithmetic is checked to the
+// digit), a first reading without precpu_stats, a 500, a hang, and a TCP endpoint (a real Engine on TCP would give
+// every local user root). Real container CPU and memory are read in docker-engine.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DockerSource, dockerCpuPercent, dockerMemoryPercent, dockerMemoryUsage, parseDockerConfig, type DockerStats } from '../../src/metrics/docker.js';
