@@ -13,7 +13,7 @@ import type Docker from 'dockerode';
 import { request } from 'undici';
 import { dockerode } from '../lazy.js';
 import { parseMilli } from '../core/quantity.js';
-import { ProviderError, type PodState, type Provider, type Resources, type ScaleOptions, type TargetRef, type TargetState } from './types.js';
+import { ProviderError, type PodState, type Provider, type ProviderEvent, type Resources, type ScaleOptions, type TargetRef, type TargetState } from './types.js';
 import { durationMs, oneOf, optInt, optString, ProviderSpecError, rejectUnknown, reqString, specObject, stringArray, requireReplicaCount } from './spec.js';
 import { ComposeCliNotFound, findComposeCli, type ComposeCli } from './compose-cli.js';
 import { parseListen, type FrontProxy, type ListenAddress, type Upstream } from './local/front.js';
@@ -137,6 +137,8 @@ export interface ComposeOptions {
   /** where the front proxy keeps its files; without it no front is run (CLI commands other than `run`) */
   frontDir?: string;
   log?: (msg: string) => void;
+  /** every provider event (replica restarted, front started, drain overran, ...), for logging and counting */
+  onEvent?: (e: ProviderEvent) => void;
 }
 
 /** The Engine endpoint DOCKER_HOST names (unix:// or tcp://), as the docker CLI itself would use it. */
@@ -198,8 +200,10 @@ export class ComposeProvider implements Provider {
 
   constructor(private readonly options: ComposeOptions = {}) {}
 
-  private log(msg: string): void {
+  /** Reports a provider event to `run` (logged and counted per service) and to the plain log. */
+  private event(t: TargetRef, kind: string, level: ProviderEvent['level'], msg: string): void {
     this.options.log?.(msg);
+    this.options.onEvent?.({ service: t.service, kind, level, message: msg });
   }
 
   private spec(t: TargetRef): ComposeSpec & { service: string } {
@@ -353,7 +357,7 @@ export class ComposeProvider implements Provider {
 
   private async repair(t: TargetRef, s: ComposeSpec & { service: string }, stopped: InspectedContainer[], replicas: number): Promise<void> {
     const what = stopped.map((c) => `${(c.Name ?? c.Id).replace(/^\//, '')} ${c.State?.OOMKilled ? 'was OOM-killed' : `exited (${c.State?.ExitCode ?? '?'})`}`).join(', ');
-    this.log(`compose: ${s.project}/${s.service}: ${what}; starting it again with compose up`);
+    this.event(t, 'replica-restarted', 'warn', `compose: ${s.project}/${s.service}: ${what}; starting it again with compose up`);
     // `up --no-recreate` at the current count starts stopped containers and leaves running ones alone.
     await this.compose(t, s, this.upArgs(s, replicas, 10_000));
     for (const c of stopped) this.stoppedSince.delete(c.Id);
@@ -448,7 +452,7 @@ export class ComposeProvider implements Provider {
       for (const v of victims) {
         const port = publishedPort(v, s.front!.port);
         if (port && !(await front.proxy.waitIdle(port, Math.max(0, deadline - Date.now())))) {
-          this.log(`compose: ${s.project}/${s.service}: ${(v.Name ?? v.Id).replace(/^\//, '')} still had requests after the ${drainMs} ms drain`);
+          this.event(t, 'drain-overran', 'warn', `compose: ${s.project}/${s.service}: ${(v.Name ?? v.Id).replace(/^\//, '')} still had requests after the ${drainMs} ms drain`);
         }
       }
       const docker = this.engine(s);
@@ -480,7 +484,7 @@ export class ComposeProvider implements Provider {
       const front = await this.syncFront(t, s, containers);
       if ((front?.members.size ?? 0) >= Math.min(replicas, containers.length)) return;
       if (Date.now() > deadline) {
-        this.log(`compose: ${s.project}/${s.service}: ${front?.members.size ?? 0} of ${replicas} replicas ready after ${s.front!.readyTimeoutMs} ms; the rest join the front when ready`);
+        this.event(t, 'replicas-not-ready', 'warn', `compose: ${s.project}/${s.service}: ${front?.members.size ?? 0} of ${replicas} replicas ready after ${s.front!.readyTimeoutMs} ms; the rest join the front when ready`);
         return;
       }
       await sleep(200);
@@ -526,7 +530,7 @@ export class ComposeProvider implements Provider {
     const useNginx = f.proxy === 'nginx' || (f.proxy === 'auto' && existsSync(f.nginxPath));
     const dir = join(this.options.frontDir!, t.service.replace(/[^A-Za-z0-9_.-]/g, '_'));
     mkdirSync(dir, { recursive: true });
-    if (useNginx) await this.retireStaleNginx(s, join(dir, 'nginx'));
+    if (useNginx) await this.retireStaleNginx(t, s, join(dir, 'nginx'));
     const proxy: FrontProxy = useNginx
       ? new NginxProxy({ nginxPath: f.nginxPath, dir: join(dir, 'nginx'), listen: f.listen, service: t.service })
       : new BuiltinProxy({ listen: f.listen });
@@ -538,7 +542,7 @@ export class ComposeProvider implements Provider {
         : (e as Error).message;
       throw new ProviderError(this.kind, `cannot start the ${proxy.kind} front for ${t.service}: ${msg}`, false, { cause: e });
     }
-    this.log(`compose: ${s.project}/${s.service}: ${proxy.kind} front on ${proxy.url}`);
+    this.event(t, 'front-started', 'info', `compose: ${s.project}/${s.service}: ${proxy.kind} front on ${proxy.url}`);
     return proxy;
   }
 
@@ -547,7 +551,7 @@ export class ComposeProvider implements Provider {
    * the listen port. The next `run` finds it by the pid file in the same state dir and stops it gracefully (SIGQUIT:
    * requests it holds finish), so the new front can take the port.
    */
-  private async retireStaleNginx(s: ComposeSpec & { service: string }, dir: string): Promise<void> {
+  private async retireStaleNginx(t: TargetRef, s: ComposeSpec & { service: string }, dir: string): Promise<void> {
     let pid: number;
     try {
       pid = Number(readFileSync(join(dir, 'nginx.pid'), 'utf8').trim());
@@ -563,7 +567,7 @@ export class ComposeProvider implements Provider {
     }
     // Only an nginx master started on this very config; a reused pid is someone else's process.
     if (!/nginx/.test(cmdline) || !cmdline.includes(join(dir, 'nginx.conf'))) return;
-    this.log(`compose: ${s.project}/${s.service}: stopping the front nginx (pid ${pid}) a previous run left behind`);
+    this.event(t, 'stale-front-stopped', 'warn', `compose: ${s.project}/${s.service}: stopping the front nginx (pid ${pid}) a previous run left behind`);
     process.kill(pid, 'SIGQUIT');
     const deadline = Date.now() + 10_000;
     while (processAlive(pid) && Date.now() < deadline) await sleep(50);

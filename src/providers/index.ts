@@ -50,7 +50,7 @@ export interface ProviderOptions {
   /** every provider event (replica crashed, front restarted, ...), for logging and counting */
   onEvent?: (e: ProviderEvent) => void;
   /** compose: docker CLI path and Engine endpoint defaults */
-  compose?: Omit<ComposeOptions, 'baseDir' | 'readOnly' | 'frontDir' | 'log'>;
+  compose?: Omit<ComposeOptions, 'baseDir' | 'readOnly' | 'frontDir' | 'log' | 'onEvent'>;
   /** kubernetes: a ready KubeConfig and field manager */
   kubernetes?: Omit<KubernetesOptions, 'baseDir'>;
   /** dryrun: the clock recorded scales are stamped with */
@@ -79,6 +79,7 @@ export function createProvider(kindOrTarget: ProviderKind | TargetRef, options: 
         ...options.compose,
         ...(baseDir ? { baseDir } : {}),
         ...(options.log ? { log: options.log } : {}),
+        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         ...(options.dryRun || options.readOnly ? { readOnly: true } : {}),
         // Only the process that acts on the target (`run`, with a state dir) runs its front proxy.
         ...(options.stateDir && !options.dryRun && !options.readOnly ? { frontDir: join(options.stateDir, 'compose') } : {}),
