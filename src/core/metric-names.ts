@@ -11,4 +11,8 @@ export const METRIC_NAMES = {
   syncDurationSeconds: 'scalepilot_sync_duration_seconds',
   providerEventsTotal: 'scalepilot_provider_events_total',
   targetDegraded: 'scalepilot_target_degraded',
+  lastSyncTimestampSeconds: 'scalepilot_last_sync_timestamp_seconds',
+  storeBlocked: 'scalepilot_store_blocked',
+  storeWriteFailuresTotal: 'scalepilot_store_write_failures_total',
+  storeRecordsDroppedTotal: 'scalepilot_store_records_dropped_total',
 } as const;

@@ -1,6 +1,7 @@
 // Prometheus alerting rules from the policy: the runbooks' alerts (CPU, memory, latency, queue depth, DB
 // connections, max replicas, rapid scaling, HPA unable to scale) with thresholds from the service's rules and SLO,
-// plus alerts the policy itself implies (pinned at max, flapping, metric source missing, controller silent).
+// plus alerts the policy itself implies (pinned at max, flapping, metric source missing, controller silent) and
+// scalepilot's own health (self-rules.ts).
 // Written as a plain rule file (`groups:`) and as a prometheus-operator PrometheusRule.
 import type { Config, ServicePolicy } from '../config/load.js';
 import { formatDuration } from '../core/duration.js';
@@ -11,6 +12,7 @@ import {
   type NamedMetric,
 } from './signals.js';
 import { budgetGroup, verificationRules } from './guard-rules.js';
+import { selfGroup } from './self-rules.js';
 
 export type Severity = 'info' | 'warning' | 'critical';
 
@@ -314,6 +316,7 @@ export function alertGroups(config: Config, services: ServicePolicy[], opts: Ale
   const groups = services.map((p) => ({ name: `scalepilot.${p.name}`, rules: [...serviceRules(config, p, o, warnings), ...verificationRules(p)] }));
   const budgets = budgetGroup(config, services);
   if (budgets) groups.push(budgets);
+  if (services.length) groups.push(selfGroup(services));
   return { groups, warnings };
 }
 

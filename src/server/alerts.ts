@@ -1,10 +1,11 @@
-// Active alerts, derived (never stored): pinned at max, a metric source failing, flapping, failed scaling.
+// Active alerts, derived (never stored): pinned at max, a metric source failing, flapping, failed scaling, a
+// degraded target (front down) and a store that cannot record (the controller holds).
 // Pure: the caller passes the last decision and the recent events; the dashboard and /api/v1/alerts show the result.
 import type { Decision } from '../core/types.js';
 import type { StoreEvent } from '../store/types.js';
 import { formatDuration } from '../core/duration.js';
 
-export const ALERT_KINDS = ['pinned-at-max', 'metric-source-failing', 'flapping', 'scale-errors'] as const;
+export const ALERT_KINDS = ['pinned-at-max', 'metric-source-failing', 'flapping', 'scale-errors', 'target-degraded', 'store-blocked'] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 export interface Alert {
@@ -28,6 +29,10 @@ export interface AlertInput {
   decision?: Decision | undefined;
   /** the last sync failed before deciding (observe, store) */
   syncError?: string | undefined;
+  /** what the provider reported wrong with the target besides its replicas at the last sync (e.g. front down) */
+  degraded?: readonly string[] | undefined;
+  /** why the controller holds every service because of the store (Controller.storeBlocked()), when it does */
+  storeBlocked?: string | undefined;
   /** this service's scale, resize, rollback and error events; older than the window are ignored */
   events: readonly StoreEvent[];
   windowMs?: number;
@@ -64,6 +69,15 @@ export function deriveAlerts(i: AlertInput): Alert[] {
   const out: Alert[] = [];
   const d = i.decision;
   const svc = i.service;
+
+  // failing closed is only safe when someone hears of it: both hold the service, so both are critical
+  const storeWhy = i.storeBlocked ?? (i.syncError !== undefined && /^store: /.test(i.syncError) ? i.syncError.slice('store: '.length) : undefined);
+  if (storeWhy !== undefined) {
+    out.push({ service: svc, kind: 'store-blocked', severity: 'critical', since: d?.time ?? i.now, message: `${svc} is held: the store cannot record changes (${storeWhy}); nothing scales until the waiting records are written` });
+  }
+  if (i.degraded?.length) {
+    out.push({ service: svc, kind: 'target-degraded', severity: 'critical', since: d?.time ?? i.now, message: `${svc} is degraded besides its replicas: ${i.degraded.join('; ')}; clients may not reach it whatever the replica count` });
+  }
 
   if (d && d.currentReplicas >= d.maxReplicas && d.proposed > d.currentReplicas) {
     out.push({ service: svc, kind: 'pinned-at-max', severity: 'critical', since: d.time, message: `${svc} is pinned at maxReplicas ${d.maxReplicas}: the last decision asked for ${d.proposed}; raise maxReplicas or add capacity per replica` });

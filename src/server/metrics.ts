@@ -39,7 +39,7 @@ export function createControllerMetrics(withProcessMetrics = true): ControllerMe
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: r,
     }),
-    lastSync: new Gauge({ name: 'scalepilot_last_sync_timestamp_seconds', help: 'Time of the last completed sync', labelNames: ['service'], registers: r }),
+    lastSync: new Gauge({ name: N.lastSyncTimestampSeconds, help: 'Time of the last completed sync', labelNames: ['service'], registers: r }),
     providerEvents: new Counter({ name: N.providerEventsTotal, help: 'Events a provider saw or caused on its own (replica crashed, front restarted, ...), by kind', labelNames: ['service', 'event'], registers: r }),
     targetDegraded: new Gauge({ name: N.targetDegraded, help: '1 while the target is degraded besides its replicas (e.g. its front proxy is down), else 0', labelNames: ['service'], registers: r }),
   };

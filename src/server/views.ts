@@ -134,7 +134,7 @@ export async function serviceSummary(rt: Runtime, service: string, now: number):
     utilization: utilization(p, s.values, s.currentReplicas),
     lastDecision: d ? { time: d.time, action: d.action, reason: d.reason, reasonCode: d.reasonCode } : null,
     error: s.syncError ?? null,
-    alerts: deriveAlerts({ service, now, decision: d, syncError: s.syncError, events }),
+    alerts: deriveAlerts({ service, now, decision: d, syncError: s.syncError, degraded: s.degraded, storeBlocked: rt.controller.storeBlocked(), events }),
     source: s.source,
     updated: s.time,
   };

@@ -61,8 +61,11 @@ test('kill -9 of the nginx master: orphan workers stopped, front restarted with 
     process.kill(second.master!, 'SIGKILL');
     const status = async () => ((await get(`http://127.0.0.1:${api}/api/v1/services/web`)) ?? { body: '{}' }).body;
     await until('the service shows DEGRADED', 20_000, async () => JSON.parse(await status()).status === 'DEGRADED', () => r.out());
-    const summary = JSON.parse(await status()) as { statusReasons: string[] };
+    const summary = JSON.parse(await status()) as { statusReasons: string[]; alerts: Array<{ kind: string; severity: string; message: string }> };
     assert.match(summary.statusReasons.join(' '), /front proxy: nginx master is not running.*restart failed/);
+    const degradedAlert = summary.alerts.find((a) => a.kind === 'target-degraded');
+    assert.equal(degradedAlert?.severity, 'critical', JSON.stringify(summary.alerts));
+    assert.match(degradedAlert!.message, /web is degraded besides its replicas: front proxy: nginx master is not running.*restart failed/);
     const metrics = (await get(`http://127.0.0.1:${api}/metrics`))!.body;
     assert.equal(metricValue(metrics, 'scalepilot_target_degraded', { service: 'web' }), 1, metrics);
     assert.ok((metricValue(metrics, 'scalepilot_provider_events_total', { service: 'web', event: 'front-restart-failed' }) ?? 0) >= 1);
@@ -71,6 +74,7 @@ test('kill -9 of the nginx master: orphan workers stopped, front restarted with 
     // 4. fixed on the host: the next sync restarts the front and the status recovers
     rmSync(broken);
     await until('the front serves and the service is no longer DEGRADED', 20_000, async () => (await get(front))?.status === 200 && JSON.parse(await status()).status !== 'DEGRADED', () => r.out());
+    assert.ok(!(JSON.parse(await status()) as { alerts: Array<{ kind: string }> }).alerts.some((a) => a.kind === 'target-degraded'), 'the alert clears with the front');
     const third = nginxProcesses(stateDir, 'web').master;
     if (third) pgids.add(third);
     await until('/metrics shows the target not degraded', 10_000, async () => metricValue((await get(`http://127.0.0.1:${api}/metrics`))!.body, 'scalepilot_target_degraded', { service: 'web' }) === 0);

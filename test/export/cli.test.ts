@@ -35,7 +35,9 @@ test('export keda / prometheusrule -o json, filtered by --service', async () => 
   const p = await cli(['export', 'prometheusrule', '-s', 'api,web', '-o', 'json', '--config', CONFIG]);
   const pr = JSON.parse(p.stdout);
   assert.deepEqual(validatePrometheusRule(pr), []);
-  assert.deepEqual(pr.spec.groups.map((g: { name: string }) => g.name), ['scalepilot.api', 'scalepilot.web']);
+  assert.deepEqual(pr.spec.groups.map((g: { name: string }) => g.name), ['scalepilot.api', 'scalepilot.web', 'scalepilot.controller']);
+  const self = pr.spec.groups[2].rules as Array<{ labels: { service?: string } }>;
+  assert.deepEqual([...new Set(self.map((r) => r.labels.service).filter(Boolean))], ['api', 'web'], 'health alerts only for the selected services');
 });
 
 test('export nginx writes nginx configuration by default; --out writes one file per object', async () => {

@@ -42,6 +42,8 @@ interface Case {
   name: string;
   decision?: Decision;
   syncError?: string;
+  degraded?: string[];
+  storeBlocked?: string;
   events?: StoreEvent[];
   want: Array<{ kind: string; severity: string; message: RegExp }>;
 }
@@ -85,6 +87,37 @@ const cases: Case[] = [
     want: [{ kind: 'scale-errors', severity: 'critical', message: /last: observe: connect ECONNREFUSED 127.0.0.1:6443/ }],
   },
   {
+    name: 'front down: critical, with the provider\'s reason',
+    decision: decision({}),
+    degraded: ['front proxy: nginx master is not running (restart failed: bind() to 127.0.0.1:8080 failed)'],
+    want: [{ kind: 'target-degraded', severity: 'critical', message: /web is degraded besides its replicas: front proxy: nginx master is not running \(restart failed: bind\(\) to 127\.0\.0\.1:8080 failed\)/ }],
+  },
+  { name: 'an empty degraded list is healthy', decision: decision({}), degraded: [], want: [] },
+  {
+    name: 'store blocked: critical, with the reason, even when this service\'s last sync predates it',
+    decision: decision({}),
+    storeBlocked: '3 record(s) could not be written to the store yet (SQLITE_FULL: database or disk is full)',
+    want: [{ kind: 'store-blocked', severity: 'critical', message: /web is held: the store cannot record changes \(3 record\(s\) could not be written to the store yet \(SQLITE_FULL: database or disk is full\)\); nothing scales/ }],
+  },
+  {
+    name: 'a sync that failed on the store is a blocked store, not a scale error',
+    decision: decision({}),
+    syncError: 'store: the writer lock was lost (another scalepilot run holds it)',
+    want: [{ kind: 'store-blocked', severity: 'critical', message: /the store cannot record changes \(the writer lock was lost \(another scalepilot run holds it\)\)/ }],
+  },
+  {
+    name: 'the controller\'s own reason wins over the sync\'s, and both failures show',
+    decision: decision({ currentReplicas: 10, maxReplicas: 10, proposed: 12 }),
+    syncError: 'store: older reason',
+    storeBlocked: 'current reason',
+    degraded: ['front proxy: down'],
+    want: [
+      { kind: 'store-blocked', severity: 'critical', message: /\(current reason\)/ },
+      { kind: 'target-degraded', severity: 'critical', message: /front proxy: down/ },
+      { kind: 'pinned-at-max', severity: 'critical', message: /asked for 12/ },
+    ],
+  },
+  {
     name: 'another service\'s events are not this one\'s',
     decision: decision({}),
     events: [scale(6, 2, 4, 'failed')].map((e) => ({ ...e, service: 'api' })),
@@ -94,7 +127,7 @@ const cases: Case[] = [
 
 for (const c of cases) {
   test(`alerts: ${c.name}`, () => {
-    const got = deriveAlerts({ service: 'web', now: NOW, decision: c.decision, syncError: c.syncError, events: c.events ?? [] });
+    const got = deriveAlerts({ service: 'web', now: NOW, decision: c.decision, syncError: c.syncError, degraded: c.degraded, storeBlocked: c.storeBlocked, events: c.events ?? [] });
     assert.deepEqual(got.map((a) => a.kind), c.want.map((w) => w.kind), JSON.stringify(got));
     c.want.forEach((w, i) => {
       assert.equal(got[i]!.severity, w.severity);
