@@ -67,6 +67,12 @@ export interface SeasonalState {
   season: SeasonInfo;
   /** bucket index at which seasonality was last checked */
   checkedAt: number;
+  /**
+   * autocorrelations by lag, measured over `span` buckets of history: reused until the history has grown by an
+   * eighth (young history changes them quickly, an old one slowly) or a recheck period has passed, so the checks
+   * each bucket while history is young cost O(1) most of the time instead of O(history)
+   */
+  acf: { span: number; at: number; byLag: Record<number, number> };
 }
 
 /** Autocorrelation strength below which a period is not treated as a season. */
@@ -92,6 +98,7 @@ export function newSeasonalState(opts: SeasonalOptions): SeasonalState {
     naive: newErrorWindow(errCap),
     season: { period: 0, label: 'none', acf: Number.NaN, why: 'no history yet' },
     checkedAt: -1,
+    acf: { span: 0, at: -1, byLag: {} },
   };
 }
 
@@ -172,6 +179,18 @@ function formatSpan(ms: number): string {
   return `${Math.round(ms / 60_000)}m`;
 }
 
+/** autocorrelation() through the state's cache (see SeasonalState.acf). */
+function cachedAcf(s: SeasonalState, lag: number): number {
+  const c = s.acf;
+  const have = span(s);
+  if (have > c.span + (c.span >> 3) || s.last - c.at >= Math.max(1, Math.round(RECHECK_MS / s.opts.bucketMs))) {
+    c.span = have;
+    c.at = s.last;
+    c.byLag = {};
+  }
+  return (c.byLag[lag] ??= autocorrelation(s, lag));
+}
+
 /** Picks the season: the candidate with the strongest autocorrelation above MIN_ACF and enough cycles of history. */
 export function detectSeason(s: SeasonalState): SeasonInfo {
   const { bucketMs, season } = s.opts;
@@ -187,12 +206,12 @@ export function detectSeason(s: SeasonalState): SeasonInfo {
     const period = Math.round(ms / bucketMs);
     if (period < 2) continue; // a season of one bucket is just the last value
     if (period * MIN_CYCLES + 1 > s.values.length || have < period * MIN_CYCLES) { short.push(`${label} needs ${formatSpan(MIN_CYCLES * ms)}`); continue; }
-    const acf = autocorrelation(s, period);
+    const acf = cachedAcf(s, period);
     if (Number.isNaN(acf)) { flat = true; continue; }
     if (!(acf >= MIN_ACF)) { weak.push(`${label} ${acf.toFixed(2)}`); continue; }
     // a cycle shows as a peak of the autocorrelation at its period; any smooth series is merely similar to itself
     // a little earlier, with an autocorrelation that only falls with the lag
-    const half = autocorrelation(s, Math.max(1, Math.round(period / 2)));
+    const half = cachedAcf(s, Math.max(1, Math.round(period / 2)));
     if (!(acf > half)) { weak.push(`${label} ${acf.toFixed(2)} (no peak)`); continue; }
     found.push({ period, label, acf });
     // a multiple of a season correlates about as well as the season itself: it must do clearly better to win
