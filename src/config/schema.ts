@@ -135,7 +135,7 @@ const PredictiveSchema = z.strictObject({
   lookback: Duration.optional().meta({ description: 'history kept for the forecast; default 1d, or 15d for the seasonal model' }),
   seasonLength: Duration.optional(),
   capacityPerReplica: z.number().positive().optional(),
-  season: z.enum(['auto', '5m', '15m', '1h', '1d', '1w', 'off']).optional().meta({ description: 'seasonal model: detect a season among 5m, 15m, 1h (timers, cron), 1d and 1w (auto), force one, or use the last value only (off)' }),
+  season: z.enum(['auto', '5m', '15m', '30m', '1h', '1d', '1w', 'off']).optional().meta({ description: 'seasonal model: detect seasons among 5m, 15m, 30m, 1h (timers, cron), 1d and 1w and forecast the highest of those found (auto), force one, or use the last value only (off)' }),
   headroomQuantile: z.number().min(0.5).max(1).optional().meta({ description: 'seasonal model: headroom is this quantile of recent actual/forecast ratios (default 0.99; 1 = the worst)' }),
   burst: z.boolean().optional().meta({ description: 'seasonal model: also size scale-up from the rate of increase over the start-up delay (default true)' }),
   targetUtilization: z.number().positive().max(100).optional().meta({ description: 'seasonal model: percent of capacityPerReplica a forecast may fill (default: what the slo allows)' }),

@@ -94,7 +94,7 @@ export interface PredictivePolicy {
   seasonLength?: number;
   capacityPerReplica?: number;
   /** seasonal model: detect a season (auto), force one, or use the last value only (off) */
-  season?: 'auto' | '5m' | '15m' | '1h' | '1d' | '1w' | 'off';
+  season?: 'auto' | '5m' | '15m' | '30m' | '1h' | '1d' | '1w' | 'off';
   /** seasonal model: headroom is this quantile of recent actual/forecast ratios */
   headroomQuantile?: number;
   /** seasonal model: also size scale-up from the rate of increase over the start-up delay */

@@ -45,6 +45,11 @@ export interface SimulateOptions {
    * as a live one would) but not counted. A held-out check tunes on the first part and scores the rest this way.
    */
   scoreFrom?: number;
+  /**
+   * Stop the replay once more violation minutes than this were scored (the score is then partial, and the result
+   * says where it stopped): a tuner that already has a safe candidate needs no more of one that is not.
+   */
+  stopAfterViolationMinutes?: number;
 }
 
 /** Replays `load` through `policy`. Pure apart from time spent: same inputs, same result, in any thread. */
@@ -78,6 +83,8 @@ export function simulateService(policy: ServicePolicy, setup: SimSetup, load: Lo
   let noDataErrors = 0;
   let firstError: string | undefined;
   let resizes = 0;
+  const stopAfter = opts.stopAfterViolationMinutes ?? Number.POSITIVE_INFINITY;
+  let stoppedAt: number | undefined;
 
   for (let k = 0; k < n; k++) {
     const now = load.start + k * stepMs;
@@ -156,6 +163,7 @@ export function simulateService(policy: ServicePolicy, setup: SimSetup, load: Lo
       tl.p95[k] = Number.isNaN(u) ? Number.NaN : p95Of(u, setup.workload.latency);
       tl.flags[k] = flags;
     }
+    if (violationSteps * (stepMs / 60_000) > stopAfter) { stoppedAt = k; break; }
   }
 
   const stepMin = stepMs / 60_000;
@@ -185,5 +193,6 @@ export function simulateService(policy: ServicePolicy, setup: SimSetup, load: Lo
     decisionErrors: { count: errorCount, atNoData: noDataErrors, ...(firstError !== undefined ? { first: firstError } : {}) },
     resizes,
     ...(tl ? { timeline: tl } : {}),
+    ...(stoppedAt !== undefined ? { stoppedAt } : {}),
   };
 }

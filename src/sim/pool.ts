@@ -15,6 +15,8 @@ export interface SimTask {
   label?: string;
   /** score only from this step on (see SimulateOptions.scoreFrom) */
   scoreFrom?: number;
+  /** see SimulateOptions.stopAfterViolationMinutes */
+  stopAfterViolationMinutes?: number;
 }
 
 export interface RunOptions {
@@ -126,8 +128,12 @@ export class SimPool {
 }
 
 /** The simulation options a task carries. */
-export function taskOptions(t: SimTask): { label?: string; scoreFrom?: number } {
-  return { ...(t.label !== undefined ? { label: t.label } : {}), ...(t.scoreFrom !== undefined ? { scoreFrom: t.scoreFrom } : {}) };
+export function taskOptions(t: SimTask): { label?: string; scoreFrom?: number; stopAfterViolationMinutes?: number } {
+  return {
+    ...(t.label !== undefined ? { label: t.label } : {}),
+    ...(t.scoreFrom !== undefined ? { scoreFrom: t.scoreFrom } : {}),
+    ...(t.stopAfterViolationMinutes !== undefined ? { stopAfterViolationMinutes: t.stopAfterViolationMinutes } : {}),
+  };
 }
 
 /** Runs tasks in this thread, in order (also the reference the worker pool must match). */

@@ -124,7 +124,7 @@ function tuneLines(s: ServiceRun): string[] {
   out.push('', '  winning config:', ...t.snippet.trimEnd().split('\n').map((l) => `    ${l}`), '', '  top candidates:');
   out.push(table([
     ['#', ...t.params.map((p) => p.name.toUpperCase()), 'VIOLATION MIN', 'REPLICA-HOURS', 'SCALE EVENTS', 'REVERSALS'],
-    ...t.top.map((cand, i) => [i + 1, ...t.params.map((p) => cand.params[p.name]!), num(cand.result.score.violationMinutes, 2), num(cand.result.score.replicaHours), cand.result.score.scaleUps + cand.result.score.scaleDowns, cand.result.score.reversals]),
+    ...t.top.map((cand, i) => [i + 1, ...t.params.map((p) => cand.params[p.name]!), cand.result.stoppedAt !== undefined ? `${num(cand.result.score.violationMinutes, 2)}+ (stopped)` : num(cand.result.score.violationMinutes, 2), cand.result.stoppedAt !== undefined ? '-' : num(cand.result.score.replicaHours), cand.result.score.scaleUps + cand.result.score.scaleDowns, cand.result.score.reversals]),
   ]).split('\n').map((l) => `  ${l}`).join('\n'));
   return out;
 }

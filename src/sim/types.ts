@@ -131,6 +131,8 @@ export interface SimResult {
   timeline?: Timeline;
   /** what shared budgets and verification did (guarded replay, sim/guarded.ts) */
   guard?: GuardStats;
+  /** the step at which the replay stopped early (SimulateOptions.stopAfterViolationMinutes); its score is partial */
+  stoppedAt?: number;
 }
 
 /** The fewest replicas that meet the SLO at every step, requested ahead by the start-up + readiness delay. */

@@ -56,7 +56,7 @@ test('live: reactive with a reason until history exists; forecasts from the stor
     const a = await make();
     const first = await a.c.syncOnce('api');
     const pa = first.decision!.proposals.find((x) => x.source === 'predictive')!;
-    assert.match(pa.detail, /^reactive: no seasonality: 1m of history: 5m needs 10m, 15m needs 30m, 1h needs 2h, 1d needs 2d, 1w needs 14d/);
+    assert.match(pa.detail, /^reactive: no seasonality: 1m of history: 5m needs 10m, 15m needs 30m, 30m needs 1h, 1h needs 2h, 1d needs 2d, 1w needs 14d/);
     assert.equal(first.decision!.desiredReplicas, 3); // 200 rps at 80 per replica
     await a.store.close();
 

@@ -66,7 +66,7 @@ test('demand without a cycle: no season; the reason says reactive and why, headr
   const h = history(p, 3 * 1440, () => 400 + 40 * noise());
   const d = decide(p, obs(5, 420), h, T0 + (3 * 1440 - 1) * MIN);
   const pr = d.proposals.find((x) => x.source === 'predictive')!;
-  const m = /^reactive \(no seasonality: autocorrelation at 5m -?0\.\d\d, 15m -?0\.\d\d, 1h -?0\.\d\d, 1d -?0\.\d\d \(needs 0\.5\); 3d of history: 1w needs 14d\): rps ([\d.]+) now; the 1 quantile of its 1440 recent changes over 1m makes it [\d.]+ \(×([\d.]+)\) → (\d+)/.exec(pr.detail);
+  const m = /^reactive \(no seasonality: autocorrelation at 5m -?0\.\d\d, 15m -?0\.\d\d, 30m -?0\.\d\d, 1h -?0\.\d\d, 1d -?0\.\d\d \(needs 0\.5\); 3d of history: 1w needs 14d\): rps ([\d.]+) now; the 1 quantile of its 1440 recent changes over 1m makes it [\d.]+ \(×([\d.]+)\) → (\d+)/.exec(pr.detail);
   assert.ok(m, pr.detail);
   // persistence: the demand now times the worst recent one-minute rise, at 80 per replica
   const factor = Number(m[2]);

@@ -113,3 +113,24 @@ test('direction reversals count flapping', () => {
   assert.equal(r.score.scaleDowns, 2);
   assert.equal(r.score.reversals, 3);
 });
+
+test('stopAfterViolationMinutes: the replay stops at the step that exceeds it, and says so', () => {
+  const p = policy(`      behavior:
+        scaleUp: { stabilizationWindowSeconds: 0, selectPolicy: Max, policies: [{ type: Pods, value: 4, periodSeconds: 15 }] }`);
+  const { setup } = resolveSetup(p, new Set(), { initialReplicas: 1, timeline: false });
+  // 2000 rps: over capacity for the first 5 steps of 15 s (see the scale-up test above), then fine
+  const load = { start: Date.UTC(2024, 0, 1), stepMs: 15_000, values: Float64Array.from(new Array(8).fill(2000)) };
+  const full = simulateService(p, setup, load);
+  assert.equal(full.stoppedAt, undefined);
+  assert.equal(full.score.violationMinutes, 5 * 0.25);
+  const stopped = simulateService(p, setup, load, { stopAfterViolationMinutes: 0.5 });
+  // 0.75 min (three steps) is the first count above 0.5
+  assert.equal(stopped.stoppedAt, 2);
+  assert.equal(stopped.score.violationMinutes, 0.75);
+  // steps not yet scored do not count: with scoring from step 4, one violation step (0.25 min) stays under the limit
+  const late = simulateService(p, setup, load, { stopAfterViolationMinutes: 0.5, scoreFrom: 4 });
+  assert.equal(late.stoppedAt, undefined);
+  assert.equal(late.score.violationMinutes, 0.25);
+  // a limit that is never exceeded changes nothing
+  assert.deepEqual(simulateService(p, setup, load, { stopAfterViolationMinutes: 10 }), full);
+});

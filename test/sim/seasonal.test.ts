@@ -90,10 +90,10 @@ test('no cycle: the forecaster falls back to reactive sizing and says there is n
   const n = noise(9);
   const flat = Float64Array.from({ length: 3 * 1440 }, () => 600 * (1 + 0.1 * (n() - 0.5)));
   const res = run(policy('{ metric: rps, model: seasonal }', 80), flat, 0);
-  assert.match(res.lastPredictive, /^reactive \(no seasonality: autocorrelation at 5m -?0\.\d\d, 15m -?0\.\d\d, 1h -?0\.\d\d, 1d -?0\.\d\d \(needs 0\.5\)/);
+  assert.match(res.lastPredictive, /^reactive \(no seasonality: autocorrelation at 5m -?0\.\d\d, 15m -?0\.\d\d, 30m -?0\.\d\d, 1h -?0\.\d\d, 1d -?0\.\d\d \(needs 0\.5\)/);
 });
 
 test('a short trace: reactive until two cycles of history exist, and the decision says how much there is', () => {
   const res = run(policy('{ metric: rps, model: seasonal }', 80), daily.slice(0, 6 * 60), 0);
-  assert.match(res.lastPredictive, /^reactive \(no seasonality: autocorrelation at 5m -?0\.\d\d, 15m -?0\.\d\d, 1h -?0\.\d\d \(needs 0\.5\); 6h of history: 1d needs 2d, 1w needs 14d\)/);
+  assert.match(res.lastPredictive, /^reactive \(no seasonality: autocorrelation at 5m -?0\.\d\d, 15m -?0\.\d\d, 30m -?0\.\d\d, 1h -?0\.\d\d \(needs 0\.5\); 6h of history: 1d needs 2d, 1w needs 14d\)/);
 });

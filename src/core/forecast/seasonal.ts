@@ -1,17 +1,18 @@
 // Seasonal demand forecasting kept in constant memory: per-bucket peaks in a ring buffer, seasonality found by
-// autocorrelation at candidate periods (a day, a week), a seasonal-naive forecast scaled by the recent level, and
-// the empirical distribution of its own recent errors (kept sorted) from which headroom is read as a quantile.
+// autocorrelation at candidate periods (timers, a day, a week), a seasonal-naive forecast scaled by the recent level
+// (the highest over every season found, so 5-minute timers and half-hourly jobs are both covered), and the empirical
+// distribution of its own recent errors (kept sorted) from which headroom is read as a quantile.
 // Updates are O(bucket window) per completed bucket; a forecast is O(level window + horizon).
 
 export const DAY_MS = 86_400_000;
 export const WEEK_MS = 7 * DAY_MS;
 
 /** Which season to use: detect one (auto), force one, or none (the forecast then stays off). */
-export type SeasonChoice = 'auto' | '5m' | '15m' | '1h' | '1d' | '1w' | 'off';
+export type SeasonChoice = 'auto' | '5m' | '15m' | '30m' | '1h' | '1d' | '1w' | 'off';
 
 /** Periods of the schedules real traffic follows: timers and cron jobs (5m, 15m, 1h), people (1d, 1w). */
 export const SEASONS: ReadonlyArray<[label: Exclude<SeasonChoice, 'auto' | 'off'>, ms: number]> = [
-  ['5m', 300_000], ['15m', 900_000], ['1h', 3_600_000], ['1d', DAY_MS], ['1w', WEEK_MS],
+  ['5m', 300_000], ['15m', 900_000], ['30m', 1_800_000], ['1h', 3_600_000], ['1d', DAY_MS], ['1w', WEEK_MS],
 ];
 
 export interface SeasonalOptions {
@@ -34,6 +35,8 @@ export interface SeasonInfo {
   acf: number;
   /** why no season is used (empty when one is) */
   why: string;
+  /** the other seasons found (auto only): the forecast is the highest over all of them */
+  also?: Array<{ period: number; label: string; acf: number }>;
 }
 
 /** The latest ratios in arrival order (ring) and the same values sorted, so any quantile is one read. */
@@ -64,10 +67,18 @@ export interface SeasonalState {
   season: SeasonInfo;
   /** bucket index at which seasonality was last checked */
   checkedAt: number;
+  /**
+   * autocorrelations by lag, measured over `span` buckets of history: reused until the history has grown by an
+   * eighth (young history changes them quickly, an old one slowly) or a recheck period has passed, so the checks
+   * each bucket while history is young cost O(1) most of the time instead of O(history)
+   */
+  acf: { span: number; at: number; byLag: Record<number, number> };
 }
 
 /** Autocorrelation strength below which a period is not treated as a season. */
 const MIN_ACF = 0.5;
+/** How much better than the season it repeats a multiple must correlate to add to the forecast (beyond noise). */
+const MULTIPLE_MARGIN = 0.02;
 /** Complete cycles of history needed before a season is trusted. */
 const MIN_CYCLES = 2;
 /** Level window for scaling last season's value to today's level. */
@@ -87,6 +98,7 @@ export function newSeasonalState(opts: SeasonalOptions): SeasonalState {
     naive: newErrorWindow(errCap),
     season: { period: 0, label: 'none', acf: Number.NaN, why: 'no history yet' },
     checkedAt: -1,
+    acf: { span: 0, at: -1, byLag: {} },
   };
 }
 
@@ -130,6 +142,16 @@ export function forecastBucket(s: SeasonalState, i: number, j: number, period: n
   return base * (now / then);
 }
 
+/** The highest forecast of bucket j over the season and the other seasons found; NaN when none can forecast it. */
+export function forecastSeasons(s: SeasonalState, i: number, j: number, season: SeasonInfo): number {
+  let f = forecastBucket(s, i, j, season.period);
+  for (const a of season.also ?? []) {
+    const g = forecastBucket(s, i, j, a.period);
+    if (g >= 0 && !(f >= g)) f = g;
+  }
+  return f;
+}
+
 /** Pearson correlation of the series with itself `lag` buckets earlier, over the buckets held. */
 export function autocorrelation(s: SeasonalState, lag: number): number {
   let n = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
@@ -157,6 +179,18 @@ function formatSpan(ms: number): string {
   return `${Math.round(ms / 60_000)}m`;
 }
 
+/** autocorrelation() through the state's cache (see SeasonalState.acf). */
+function cachedAcf(s: SeasonalState, lag: number): number {
+  const c = s.acf;
+  const have = span(s);
+  if (have > c.span + (c.span >> 3) || s.last - c.at >= Math.max(1, Math.round(RECHECK_MS / s.opts.bucketMs))) {
+    c.span = have;
+    c.at = s.last;
+    c.byLag = {};
+  }
+  return (c.byLag[lag] ??= autocorrelation(s, lag));
+}
+
 /** Picks the season: the candidate with the strongest autocorrelation above MIN_ACF and enough cycles of history. */
 export function detectSeason(s: SeasonalState): SeasonInfo {
   const { bucketMs, season } = s.opts;
@@ -164,6 +198,7 @@ export function detectSeason(s: SeasonalState): SeasonInfo {
   const have = span(s);
   const candidates = season === 'auto' ? SEASONS : SEASONS.filter(([l]) => l === season);
   let best: SeasonInfo | undefined;
+  const found: Array<{ period: number; label: string; acf: number }> = [];
   const weak: string[] = [];
   const short: string[] = [];
   let flat = false;
@@ -171,17 +206,29 @@ export function detectSeason(s: SeasonalState): SeasonInfo {
     const period = Math.round(ms / bucketMs);
     if (period < 2) continue; // a season of one bucket is just the last value
     if (period * MIN_CYCLES + 1 > s.values.length || have < period * MIN_CYCLES) { short.push(`${label} needs ${formatSpan(MIN_CYCLES * ms)}`); continue; }
-    const acf = autocorrelation(s, period);
+    const acf = cachedAcf(s, period);
     if (Number.isNaN(acf)) { flat = true; continue; }
     if (!(acf >= MIN_ACF)) { weak.push(`${label} ${acf.toFixed(2)}`); continue; }
     // a cycle shows as a peak of the autocorrelation at its period; any smooth series is merely similar to itself
     // a little earlier, with an autocorrelation that only falls with the lag
-    const half = autocorrelation(s, Math.max(1, Math.round(period / 2)));
+    const half = cachedAcf(s, Math.max(1, Math.round(period / 2)));
     if (!(acf > half)) { weak.push(`${label} ${acf.toFixed(2)} (no peak)`); continue; }
+    found.push({ period, label, acf });
     // a multiple of a season correlates about as well as the season itself: it must do clearly better to win
     if (!best || acf > best.acf + (period % best.period === 0 ? 0.05 : 0)) best = { period, label, acf, why: '' };
   }
-  if (best) return best;
+  if (best) {
+    // another season adds to the forecast only if it is not merely a multiple of one already used, repeating its
+    // shape: a multiple must correlate better than what it repeats (half-hourly jobs on top of 5-minute timers)
+    const also: typeof found = [];
+    for (const f of found.sort((x, y) => x.period - y.period)) {
+      if (f.period === best.period) continue;
+      const used = [best, ...also];
+      if (used.some((u) => (f.period % u.period === 0 || u.period % f.period === 0) && !(f.acf > u.acf + MULTIPLE_MARGIN))) continue;
+      also.push(f);
+    }
+    return also.length ? { ...best, label: [best, ...also].sort((a, b) => a.period - b.period).map((f) => f.label).join('+'), also } : best;
+  }
   const parts: string[] = [];
   if (flat) parts.push('no variation');
   if (weak.length) parts.push(`autocorrelation at ${weak.join(', ')} (needs ${MIN_ACF})`);
@@ -224,15 +271,15 @@ function scoreBucket(s: SeasonalState, j: number, naiveToo = true): void {
   }
   const p = s.season.period;
   if (!p) return;
-  const f = forecastBucket(s, j - s.opts.horizonBuckets, j, p);
+  const f = forecastSeasons(s, j - s.opts.horizonBuckets, j, s.season);
   if (f > 0) pushError(s.errors, actual / f);
 }
 
 function recheck(s: SeasonalState): void {
-  const prev = s.season.period;
+  const prev = s.season.label;
   s.season = detectSeason(s);
   s.checkedAt = s.last;
-  if (s.season.period !== prev) {
+  if (s.season.label !== prev) {
     // a new season: its error distribution is rebuilt from the history held, so headroom is known at once
     s.errors.count = s.errors.next = 0;
     if (s.season.period) {
@@ -311,7 +358,7 @@ export function seasonalForecast(s: SeasonalState, now: number, q: number): Seas
     else {
       let peak = Number.NaN;
       for (let h = 1; h <= s.opts.horizonBuckets; h++) {
-        const f = forecastBucket(s, i, i + h, s.season.period);
+        const f = forecastSeasons(s, i, i + h, s.season);
         if (f >= 0 && !(peak >= f)) peak = f;
       }
       const factor = errorQuantile(s.errors, q);
