@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import pino from 'pino';
 import { startRuntime } from '../controller/runtime.js';
-import { startServer } from '../server/server.js';
+import { compactAfterStartup, limitHeapGrowth } from '../controller/heap.js';
 import { loadConfigInput } from './config-input.js';
 
 interface RunOptions {
@@ -39,6 +39,7 @@ export function register(program: Command): void {
     .option('--lease-namespace <ns>', 'Lease namespace', process.env.POD_NAMESPACE ?? 'default')
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (opts: RunOptions) => {
+      limitHeapGrowth();
       const config = loadConfigInput(opts.config, 'nothing applied');
       const log = pino({ level: opts.logLevel, base: { name: 'scalepilot' } });
       const rt = await startRuntime(config, { dryRun: Boolean(opts.dryRun), log, ...(opts.store ? { store: opts.store } : {}), stateDir: opts.stateDir });
@@ -51,7 +52,7 @@ export function register(program: Command): void {
       }
       const token = opts.token ?? process.env.SCALEPILOT_TOKEN ?? resolveToken(config.server?.token);
       const server = opts.server
-        ? await startServer({ runtime: rt, listen: opts.listen ?? config.server?.listen ?? '127.0.0.1:9464', dryRun: Boolean(opts.dryRun), ...(opts.reports ? { reportsDir: opts.reports } : {}), ...(token ? { token } : {}), log })
+        ? await (await import('../server/server.js')).startServer({ runtime: rt, listen: opts.listen ?? config.server?.listen ?? '127.0.0.1:9464', dryRun: Boolean(opts.dryRun), ...(opts.reports ? { reportsDir: opts.reports } : {}), ...(token ? { token } : {}), log })
         : undefined;
       let stopLeading: (() => Promise<void>) | undefined;
       if (opts.leaderElect) {
@@ -61,6 +62,7 @@ export function register(program: Command): void {
         rt.controller.start();
       }
       rt.watchConfig();
+      compactAfterStartup(config.syncPeriodMs);
       log.info({ services: rt.controller.services, dryRun: Boolean(opts.dryRun), listen: server?.address }, 'scalepilot running');
       process.on('SIGHUP', () => {
         void rt.reload().then((r) => log.info({ ok: r.ok }, r.message));

@@ -7,7 +7,7 @@ import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, re
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
-import { request } from 'undici';
+import { undici } from '../lazy.js';
 import { ProviderError, type PodState, type Provider, type Resources, type ScaleOptions, type TargetRef, type TargetState } from './types.js';
 import { durationMs, oneOf, optInt, optString, ProviderSpecError, rejectUnknown, reqString, specObject, stringArray, stringMap, requireReplicaCount } from './spec.js';
 import { parseListen, type FrontProxy, type ListenAddress, type Upstream } from './local/front.js';
@@ -466,7 +466,7 @@ export class LocalProvider implements Provider {
     while (Date.now() < deadline && !g.closed) {
       if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return false;
       try {
-        const res = await request(`http://127.0.0.1:${r.port}${g.spec.healthPath}`, {
+        const res = await undici().request(`http://127.0.0.1:${r.port}${g.spec.healthPath}`, {
           headersTimeout: 1000,
           bodyTimeout: 1000,
           reset: true,
@@ -533,7 +533,7 @@ export class LocalProvider implements Provider {
     const metric = g.spec.inFlightMetric!;
     while (Date.now() < deadline) {
       try {
-        const res = await request(`http://127.0.0.1:${r.port}${g.spec.metricsPath}`, { headersTimeout: 1000, bodyTimeout: 1000, reset: true });
+        const res = await undici().request(`http://127.0.0.1:${r.port}${g.spec.metricsPath}`, { headersTimeout: 1000, bodyTimeout: 1000, reset: true });
         const text = await res.body.text();
         const value = gaugeValue(text, metric);
         if (value === undefined || value <= 0) return;

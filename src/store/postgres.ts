@@ -1,5 +1,6 @@
 // The shared store for several controllers (leader election, HA dashboard): the same event table in PostgreSQL.
-import pg from 'pg';
+import type pg from 'pg';
+import { pg as pgModule } from '../lazy.js';
 import { redactUrl } from '../metrics/config.js';
 import { COLUMNS, VERSION_TABLE, eventValues, pendingMigrations, rowToEvent, type EventRow } from './schema.js';
 import { ALL_SERVICES, StoreError, checkEvent, type HistoryOptions, type Store, type StoreEvent } from './types.js';
@@ -16,7 +17,7 @@ const FILTERS = `AND time >= $2
 const MIGRATION_LOCK = 0x5ca1e;
 
 const BIGINT_AS_NUMBER = {
-  getTypeParser: (oid: number, format?: string) => (oid === pg.types.builtins.INT8 ? Number : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format)),
+  getTypeParser: (oid: number, format?: string) => (oid === pgModule().types.builtins.INT8 ? Number : (pgModule().types.getTypeParser as (o: number, f?: string) => unknown)(oid, format)),
 } as pg.CustomTypesConfig;
 
 export class PostgresStore implements Store {
@@ -25,7 +26,7 @@ export class PostgresStore implements Store {
   /** Connects and migrates; throws StoreError naming the (redacted) URL when the database is unreachable. */
   static async open(url: string, opts: { max?: number } = {}): Promise<PostgresStore> {
     const where = `store ${redactUrl(url)}`;
-    const pool = new pg.Pool({
+    const pool = new (pgModule().Pool)({
       connectionString: url,
       max: opts.max ?? 4,
       connectionTimeoutMillis: 10_000,
