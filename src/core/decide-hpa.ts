@@ -126,7 +126,8 @@ export interface HpaProposals {
 }
 
 /** Runs the HPA's per-metric calculation (computeReplicasForMetrics) on what scalepilot observed. */
-export function hpaMetricProposals(c: CompiledHpa, p: ServicePolicy, o: Observation, now: number): HpaProposals {
+/** `explain` false leaves proposal details empty (bulk replay); the numbers are the same. */
+export function hpaMetricProposals(c: CompiledHpa, p: ServicePolicy, o: Observation, now: number, explain = true): HpaProposals {
   const input: HpaInput = {
     minReplicas: p.minReplicas,
     maxReplicas: p.maxReplicas,
@@ -146,8 +147,10 @@ export function hpaMetricProposals(c: CompiledHpa, p: ServicePolicy, o: Observat
   const r = computeMetricProposals(input);
   const proposals: Proposal[] = r.proposals.map((m, i) => {
     const spec = c.specs[i]!;
-    let detail: string;
-    if (m.error !== null) detail = `${m.description}: ${m.error}`;
+    let detail = '';
+    if (!explain) {
+      // nobody reads it
+    } else if (m.error !== null) detail = `${m.description}: ${m.error}`;
     else if (m.utilization !== null) {
       const target = spec.target.averageUtilization;
       detail = `${spec.name} utilization ${m.utilization}% of request vs target ${target}% → ${m.replicas} replicas`;

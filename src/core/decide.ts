@@ -116,7 +116,9 @@ export function rememberScale(h: History, from: number, to: number, t: number): 
 function trimBefore<T extends { t: number }>(a: T[], horizon: number): void {
   let i = 0;
   while (i < a.length && a[i]!.t < horizon) i++;
-  if (i) a.splice(0, i);
+  // one entry per sync is the usual case; shift() moves the array's start instead of copying its tail
+  if (i === 1) a.shift();
+  else if (i) a.splice(0, i);
 }
 
 /** Appends this sync's metric values to the remembered series and drops what is older than the window. */
@@ -181,7 +183,16 @@ function round(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 10 ? 2 : 1);
 }
 
-export function decide(p: ServicePolicy, o: Observation, h: History, now: number): Decision {
+export interface DecideOptions {
+  /**
+   * false: the same numbers (replicas, recommendation, errors, resize, rule and queue state) without the texts that
+   * explain them (reason, proposal details), for bulk replay where nobody reads them; reason is then ''.
+   */
+  explain?: boolean;
+}
+
+export function decide(p: ServicePolicy, o: Observation, h: History, now: number, opts?: DecideOptions): Decision {
+  const explain = opts?.explain !== false;
   const c = compile(p);
   const current = o.currentReplicas;
   const proposals: Proposal[] = [];
@@ -197,7 +208,7 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
     const label = s.name ?? s.cron;
     if (s.minReplicas !== undefined && s.minReplicas > minReplicas) { minReplicas = s.minReplicas; scheduleName = label; }
     if (s.maxReplicas !== undefined) maxReplicas = Math.min(maxReplicas, s.maxReplicas);
-    proposals.push({ source: 'schedule', name: label, replicas: s.minReplicas ?? null, detail: `schedule "${label}" active since ${new Date(since).toISOString()} for ${formatDuration(s.duration)}: min ${s.minReplicas ?? '-'}${s.maxReplicas !== undefined ? `, max ${s.maxReplicas}` : ''}` });
+    proposals.push({ source: 'schedule', name: label, replicas: s.minReplicas ?? null, detail: !explain ? '' : `schedule "${label}" active since ${new Date(since).toISOString()} for ${formatDuration(s.duration)}: min ${s.minReplicas ?? '-'}${s.maxReplicas !== undefined ? `, max ${s.maxReplicas}` : ''}` });
   }
   maxReplicas = Math.max(maxReplicas, minReplicas);
 
@@ -224,7 +235,7 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
   // HPA metrics
   let hpaCondition: Decision['conditions'][number] | undefined;
   if (c.hpa) {
-    const r = hpaMetricProposals(c.hpa, p, o, now);
+    const r = hpaMetricProposals(c.hpa, p, o, now, explain);
     for (const m of r.proposals) consider(m);
     hpaCondition = r.condition;
     if (r.invalidCount > 0) {
@@ -292,7 +303,7 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
       // nothing valid to go on: hold, exactly as the HPA does when it cannot compute metrics
       return {
         service: p.name, time: now, currentReplicas: current, desiredReplicas: current, action: resize ? 'resize' : 'hold',
-        reason: `holding at ${current}: no valid metric (${errors[0]})${resize ? `; resize to ${JSON.stringify(resize)}` : ''}`,
+        reason: !explain ? '' : `holding at ${current}: no valid metric (${errors[0]})${resize ? `; resize to ${JSON.stringify(resize)}` : ''}`,
         reasonCode: 'FailedGetMetrics', proposals, proposed: current, recommendation: current,
         minReplicas, maxReplicas, conditions: hpaCondition ? [hpaCondition] : [], errors, lastFired,
         ...(queueState ? { queue: queueState } : {}), ...(resize ? { resize } : {}),
@@ -301,7 +312,7 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
     proposed = current;
   }
   if (blockScaleDown && proposed < current) {
-    proposals.push({ source: 'hpa', name: 'invalid-metrics', replicas: current, detail: `scale-down to ${proposed} blocked: a metric is invalid (${errors[0]})` });
+    proposals.push({ source: 'hpa', name: 'invalid-metrics', replicas: current, detail: !explain ? '' : `scale-down to ${proposed} blocked: a metric is invalid (${errors[0]})` });
     proposed = current;
   }
 
@@ -316,7 +327,7 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
     const action: Decision['action'] = to > current ? 'scale-up' : to < current ? 'scale-down' : 'hold';
     return {
       service: p.name, time: now, currentReplicas: current, desiredReplicas: to, action,
-      reason: `${action === 'scale-up' ? 'scale up' : action === 'scale-down' ? 'scale down' : 'hold at'} ${current}${to !== current ? ` → ${to}` : ''}: ${direct.text}`,
+      reason: !explain ? '' : `${action === 'scale-up' ? 'scale up' : action === 'scale-down' ? 'scale down' : 'hold at'} ${current}${to !== current ? ` → ${to}` : ''}: ${direct.text}`,
       reasonCode: direct.reasonCode, proposals, proposed, recommendation: to, minReplicas, maxReplicas,
       conditions: hpaCondition ? [hpaCondition] : [], errors, lastFired: h.lastFired,
       ...(queueState ? { queue: queueState } : {}), ...(resize ? { resize } : {}),
@@ -346,8 +357,10 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
   const conditions = [...fin.conditions, ...(hpaCondition ? [hpaCondition] : [])];
   const resizeRule = resize ? proposals.find((x) => x.source === 'rule' && x.replicas === null && /firing/.test(x.detail)) : undefined;
   const why = winner ? winner.detail : resizeRule ? resizeRule.detail : 'no metric or rule proposed a change';
-  let reason: string;
-  if (action === 'scale-up' || action === 'scale-down') {
+  let reason = '';
+  if (!explain) {
+    // bulk replay: nobody reads the sentence
+  } else if (action === 'scale-up' || action === 'scale-down') {
     reason = `${action === 'scale-up' ? 'scale up' : 'scale down'} ${current} → ${desired}: ${why}`;
     if (fin.limit !== 'DesiredWithinRange') reason += ` (${limitText(fin.limit, fin.stabilizedReplicas, desired, minReplicas, maxReplicas, scheduleName)})`;
   } else if (fin.stabilizedReplicas !== fin.recommendation && fin.recommendation !== current) {
@@ -357,7 +370,7 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
   } else {
     reason = `hold at ${current}: ${why}`;
   }
-  if (resize) reason += `; resize to ${JSON.stringify(resize)}`;
+  if (resize && explain) reason += `; resize to ${JSON.stringify(resize)}`;
   return {
     service: p.name,
     time: now,
