@@ -118,6 +118,12 @@ function observe(spec: MetricSpec, index: number, o: Observation): MetricObserva
   }
 }
 
+function notDeleted(o: Observation): number {
+  let n = 0;
+  for (let i = 0; i < o.pods.length; i++) if (!o.pods[i]!.deleted) n++;
+  return n;
+}
+
 export interface HpaProposals {
   proposals: Proposal[];
   invalidCount: number;
@@ -134,7 +140,7 @@ export function hpaMetricProposals(c: CompiledHpa, p: ServicePolicy, o: Observat
     metrics: c.specs,
     behavior: null,
     currentReplicas: o.currentReplicas,
-    statusReplicas: o.pods.filter((x) => !x.deleted).length || o.currentReplicas,
+    statusReplicas: notDeleted(o) || o.currentReplicas,
     now,
     namespace: 'default',
     pods: podTable(o),

@@ -23,6 +23,17 @@ interface Compiled {
   rules: SustainedRule[];
   queue: QueueSpec | null;
   windowMs: number;
+  /** finalizeReplicas' options when the policy sets a tolerance */
+  finalizeOptions: { tolerance: number } | undefined;
+}
+
+/** Scale events are copied per sync only when there are any; the engine never mutates the lists it is given. */
+const NO_EVENTS: Array<{ time: number; change: number }> = [];
+
+let rulesOnlyBehaviorCache: HpaBehavior | undefined;
+/** Rules-only services: no stabilization, and rate limits wide enough that a rule's step is applied in one sync. */
+function rulesOnlyBehavior(): HpaBehavior {
+  return (rulesOnlyBehaviorCache ??= completeBehavior({ scaleDown: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }] }, scaleUp: { policies: [{ type: 'Percent', value: 1000, periodSeconds: 15 }] } })!);
 }
 
 const compiledCache = new WeakMap<ServicePolicy, Compiled>();
@@ -70,7 +81,7 @@ function compile(p: ServicePolicy): Compiled {
         ...(p.hpa?.tolerance !== undefined ? { tolerance: p.hpa.tolerance } : {}),
       }
     : null;
-  c = { hpa, behavior, rulesOnly: !hpa && !behavior, rules, queue, windowMs: 0 };
+  c = { hpa, behavior, rulesOnly: !hpa && !behavior, rules, queue, windowMs: 0, finalizeOptions: p.hpa?.tolerance !== undefined ? { tolerance: p.hpa.tolerance } : undefined };
   c.windowMs = computeWindow(p, c);
   compiledCache.set(p, c);
   return c;
@@ -288,13 +299,13 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
   // predictive
   if (p.predictive) consider(predictiveProposal(p, h.series[p.predictive.metric], p.syncPeriodMs));
 
-  for (const [m, e] of Object.entries(o.failures)) if (!errors.some((x) => x.includes(m))) errors.push(`${m}: ${e}`);
+  for (const m in o.failures) if (!errors.some((x) => x.includes(m))) errors.push(`${m}: ${o.failures[m]}`);
 
   const firstSync = !h.recommendations.length && !h.scaleUpEvents.length && !h.scaleDownEvents.length;
   const hpaHistory: HpaHistory = {
     recommendations: firstSync ? null : h.recommendations.map((r) => ({ time: r.t, replicas: r.replicas })),
-    scaleUpEvents: h.scaleUpEvents.map((e) => ({ time: e.t, change: e.change })),
-    scaleDownEvents: h.scaleDownEvents.map((e) => ({ time: e.t, change: e.change })),
+    scaleUpEvents: h.scaleUpEvents.length ? h.scaleUpEvents.map((e) => ({ time: e.t, change: e.change })) : NO_EVENTS,
+    scaleDownEvents: h.scaleDownEvents.length ? h.scaleDownEvents.map((e) => ({ time: e.t, change: e.change })) : NO_EVENTS,
   };
 
   if (proposed < 0 || (hpaFailed && !winner)) {
@@ -335,8 +346,8 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
   }
 
   const fin = c.rulesOnly
-    ? finalizeReplicas({ currentReplicas: current, minReplicas, maxReplicas, behavior: completeBehavior({ scaleDown: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }] }, scaleUp: { policies: [{ type: 'Percent', value: 1000, periodSeconds: 15 }] } }), proposed, history: hpaHistory, now })
-    : finalizeReplicas({ currentReplicas: current, minReplicas, maxReplicas, behavior: c.behavior, proposed, history: hpaHistory, now, ...(p.hpa?.tolerance !== undefined ? { options: { tolerance: p.hpa.tolerance } } : {}) });
+    ? finalizeReplicas({ currentReplicas: current, minReplicas, maxReplicas, behavior: rulesOnlyBehavior(), proposed, history: hpaHistory, now })
+    : finalizeReplicas({ currentReplicas: current, minReplicas, maxReplicas, behavior: c.behavior, proposed, history: hpaHistory, now, ...(c.finalizeOptions ? { options: c.finalizeOptions } : {}) });
   const desired = fin.desiredReplicas;
   const action: Decision['action'] = desired > current ? 'scale-up' : desired < current ? 'scale-down' : resize ? 'resize' : 'hold';
 
@@ -354,7 +365,7 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
     lastFired = kept;
   }
 
-  const conditions = [...fin.conditions, ...(hpaCondition ? [hpaCondition] : [])];
+  const conditions = hpaCondition ? [...fin.conditions, hpaCondition] : fin.conditions;
   const resizeRule = resize ? proposals.find((x) => x.source === 'rule' && x.replicas === null && /firing/.test(x.detail)) : undefined;
   const why = winner ? winner.detail : resizeRule ? resizeRule.detail : 'no metric or rule proposed a change';
   let reason = '';
