@@ -2,7 +2,8 @@
 // (arrivals at a scheduled rate, latency measured from each request's intended send time so a stalled server cannot
 // hide its stall — coordinated-omission correction). Plain HTTP goes through the lean client in http1.ts; HTTPS and
 // requests it does not cover go through undici's Client.dispatch.
-import { Client, type Dispatcher } from 'undici';
+import type { Client, Dispatcher } from 'undici';
+import { undici } from '../lazy.js';
 import { InputError } from '../errors.js';
 import { Http1Pool, type ResponseSink, leanEligible, serialiseRequest } from './http1.js';
 import { type LoadProfile, ArrivalSchedule, profileDurationMs, profilePeak, targetAt } from './profile.js';
@@ -275,7 +276,7 @@ class Run implements ResponseSink {
   private client(slot: number): Client {
     let c = this.clients[slot];
     if (!c) {
-      c = new Client(this.target.origin, {
+      c = new (undici().Client)(this.target.origin, {
         pipelining: 1,
         keepAliveTimeout: 30_000,
         headersTimeout: this.timeoutMs,

@@ -144,3 +144,17 @@ test('HTTPS and headers the lean client does not implement go through undici', (
   assert.equal(leanEligible(http, resolveEndpoints(http, [{ headers: { Connection: 'close' } }])), false);
   assert.equal(leanEligible(http, resolveEndpoints(http, [{ headers: { Expect: '100-continue' } }])), false);
 });
+
+test('a run whose requests the lean client does not cover still goes out, through undici', async () => {
+  const srv = await rawServer(() => RESPONSES['/length']!, 4096);
+  try {
+    const endpoints = [{ method: 'POST', path: '/u', body: 'abc', headers: { 'Content-Length': '3' } }];
+    assert.equal(leanEligible(srv.url, resolveEndpoints(srv.url, endpoints)), false);
+    const r = await runLoadTest({ url: srv.url.href, model: 'closed', profile: constantProfile(2, 10_000), maxRequests: 20, endpoints });
+    assert.deepEqual(r.statusCodes, { 200: 20 });
+    assert.equal(srv.requests.length, 20);
+    assert.ok(srv.requests.every((q) => q.startsWith('POST /u HTTP/1.1') && q.endsWith('\r\n\r\nabc')));
+  } finally {
+    await srv.close();
+  }
+});
