@@ -6,7 +6,7 @@ import type { ServicePolicy } from '../config/load.js';
 import type { Decision, History, Observation, Proposal, Resources, TimedValue } from './types.js';
 import { finalizeReplicas } from './hpa/finalize.js';
 import { completeBehavior } from './hpa/behavior.js';
-import type { HpaBehavior, HpaHistory, PartialBehavior } from './hpa/types.js';
+import type { HpaBehavior, HpaHistory, PartialBehavior, TimedRecommendation } from './hpa/types.js';
 import { hpaMetricProposals, compileHpaMetrics, type CompiledHpa } from './decide-hpa.js';
 import { evaluateRules, expandBand, type SustainedRule, type RuleAction as CoreRuleAction, type NumericResources } from './rules/index.js';
 import { evaluateQueue, type QueueSpec } from './queue.js';
@@ -29,6 +29,41 @@ interface Compiled {
 
 /** Scale events are copied per sync only when there are any; the engine never mutates the lists it is given. */
 const NO_EVENTS: Array<{ time: number; change: number }> = [];
+
+/**
+ * The HPA engine reads recommendations as { time, replicas }, History keeps { t, replicas }. Rebuilding the engine's
+ * list every sync allocated most of what a replayed step allocates, so the converted list is kept per History list and
+ * brought up to date as entries are trimmed from the front and appended; any other change (an entry replaced or
+ * edited) is caught by comparing every entry and rebuilds it. The engine only reads the list it is given.
+ */
+const convertedRecommendations = new WeakMap<History['recommendations'], { from: History['recommendations']; to: TimedRecommendation[] }>();
+function engineRecommendations(recs: History['recommendations']): TimedRecommendation[] {
+  let c = convertedRecommendations.get(recs);
+  if (!c) {
+    c = { from: [], to: [] };
+    convertedRecommendations.set(recs, c);
+  }
+  const { from, to } = c;
+  let drop = 0;
+  while (drop < from.length && from[drop] !== recs[0]) drop++;
+  if (drop === 1) { from.shift(); to.shift(); }
+  else if (drop) { from.splice(0, drop); to.splice(0, drop); }
+  let same = from.length <= recs.length;
+  for (let i = 0; same && i < from.length; i++) {
+    const r = recs[i]!;
+    same = from[i] === r && to[i]!.time === r.t && to[i]!.replicas === r.replicas;
+  }
+  if (!same) {
+    from.length = 0;
+    to.length = 0;
+  }
+  for (let i = from.length; i < recs.length; i++) {
+    const r = recs[i]!;
+    from.push(r);
+    to.push({ time: r.t, replicas: r.replicas });
+  }
+  return to;
+}
 
 let rulesOnlyBehaviorCache: HpaBehavior | undefined;
 /** Rules-only services: no stabilization, and rate limits wide enough that a rule's step is applied in one sync. */
@@ -135,9 +170,9 @@ function trimBefore<T extends { t: number }>(a: T[], horizon: number): void {
 /** Appends this sync's metric values to the remembered series and drops what is older than the window. */
 export function appendSeries(h: History, values: Record<string, number>, now: number, windowMs: number): void {
   const horizon = now - windowMs;
-  for (const [k, v] of Object.entries(values)) {
+  for (const k in values) {
     const s = (h.series[k] ??= []);
-    s.push({ t: now, v });
+    s.push({ t: now, v: values[k]! });
     trimBefore(s, horizon);
   }
 }
@@ -303,7 +338,7 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
 
   const firstSync = !h.recommendations.length && !h.scaleUpEvents.length && !h.scaleDownEvents.length;
   const hpaHistory: HpaHistory = {
-    recommendations: firstSync ? null : h.recommendations.map((r) => ({ time: r.t, replicas: r.replicas })),
+    recommendations: firstSync ? null : engineRecommendations(h.recommendations),
     scaleUpEvents: h.scaleUpEvents.length ? h.scaleUpEvents.map((e) => ({ time: e.t, change: e.change })) : NO_EVENTS,
     scaleDownEvents: h.scaleDownEvents.length ? h.scaleDownEvents.map((e) => ({ time: e.t, change: e.change })) : NO_EVENTS,
   };

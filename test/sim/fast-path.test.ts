@@ -140,3 +140,50 @@ test('the random policies reach the mechanisms they are meant to compare (the pr
   for (const source of ['hpa', 'rule', 'band', 'schedule', 'queue']) assert.ok(seen.has(source), `no random case proposed through ${source}: ${[...seen].join(', ')}`);
   assert.ok(scaled > 100, `only ${scaled} scale changes across the cases`);
 });
+
+test('decide() on a history edited in place decides as on a fresh copy of it (no stale per-history state)', () => {
+  const r = rng(4242);
+  // a scale-down window, so every remembered recommendation can hold the count up
+  const p = parseConfig(`sources:
+  prom: { type: prometheus, url: "http://127.0.0.1:9090" }
+services:
+  web:
+    target: { provider: dryrun }
+    minReplicas: 1
+    maxReplicas: 40
+    resources: { requests: { cpu: 500m } }
+    metrics:
+      cpu: { source: prom, query: "rate(container_cpu_usage_seconds_total[1m])", perPod: true }
+    hpa:
+      metrics:
+        - type: Resource
+          resource: { name: cpu, target: { type: Utilization, averageUtilization: 60 } }
+      behavior:
+        scaleDown: { stabilizationWindowSeconds: 300 }
+    capacity: { rpsPerReplica: 100, startupDelay: 0s }
+`, 'edited.yaml').services.web!;
+  const values = randomTrace(r, 400);
+  let changed = 0;
+  const start = Date.UTC(2024, 0, 1);
+  let edits = 0;
+  const fresh = (h: Parameters<DecideFn>[2]) => structuredClone(h);
+  const checked: DecideFn = (pol, o, h, now) => {
+    const k = Math.round((now - start) / 15_000);
+    // every few steps, edit the remembered recommendations the ways a store reload or a caller could
+    if (k % 7 === 3 && h.recommendations.length > 2) {
+      const i = Math.floor(h.recommendations.length / 2);
+      if (k % 2) h.recommendations[i] = { t: h.recommendations[i]!.t, replicas: h.recommendations[i]!.replicas + 3 };
+      else h.recommendations[i]!.replicas = Math.max(0, h.recommendations[i]!.replicas - 2);
+      edits++;
+    }
+    const d = decide(pol, o, h, now, { explain: false });
+    assert.deepEqual(numbers(d), numbers(decide(pol, o, fresh(h), now, { explain: false })), `step ${k}`);
+    if (d.desiredReplicas !== decide(pol, o, { ...h, recommendations: h.recommendations.map((x) => ({ ...x, replicas: 0 })) }, now, { explain: false }).desiredReplicas) changed++;
+    return d;
+  };
+  const { setup } = resolveSetup(p, new Set(), { initialReplicas: Math.max(1, p.minReplicas), timeline: true });
+  simulateService(p, setup, { start, stepMs: 15_000, values }, { decide: checked });
+  assert.ok(edits > 20, `${edits} edits`);
+  // the remembered recommendations decided the count at some steps, so a stale copy of them would show
+  assert.ok(changed > 10, `recommendations mattered at ${changed} steps`);
+});
