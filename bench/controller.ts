@@ -1,13 +1,16 @@
 // Controller cost at scale: `scalepilot run --dry-run` (the built CLI, as operators run it) with N services on a
-// trace-backed source. Prints CPU seconds per sync of all services and the process's RSS, read from /proc.
-// Usage: node --import tsx bench/controller.ts [services=1000] [syncs=6]
+// trace-backed source. Prints CPU seconds per sync of all services, the process's RSS (from /proc) and its V8 heap
+// (sampled inside the process by a preloaded probe that only reads process.memoryUsage()), next to the goal.
+// RSS is read after start-up settles, once per sync: V8 grows the heap lazily, so a short window hides the steady state.
+// Usage: node --import tsx bench/controller.ts [services=1000] [syncs=24]   (build first: npx tsc -p tsconfig.json)
 import { writeFileSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const services = Number(process.argv[2] ?? 1000);
-const syncs = Number(process.argv[3] ?? 6);
+const syncs = Number(process.argv[3] ?? 24);
+const GOAL_RSS_MB = 150;
 const periodS = 5;
 const dir = mkdtempSync(join(tmpdir(), 'scalepilot-bench-'));
 
@@ -51,25 +54,48 @@ function rssMb(pid: number): number {
   return Number(m?.[1] ?? 0) / 1024;
 }
 
-const child = spawn(process.execPath, ['bin/scalepilot', 'run', '--dry-run', '--no-server', '-c', file, '--state-dir', dir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+// the probe writes the heap figures to a file the bench reads; it never touches the controller's state
+const heapFile = join(dir, 'heap.json');
+const probe = join(dir, 'probe.cjs');
+writeFileSync(probe, `const fs = require('fs');
+setInterval(() => { const m = process.memoryUsage(); fs.writeFileSync(${JSON.stringify(heapFile)}, JSON.stringify({ heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external })); }, 1000).unref();
+`);
+function heapMb(): { used: number; total: number; external: number } {
+  try {
+    const h = JSON.parse(readFileSync(heapFile, 'utf8')) as { heapUsed: number; heapTotal: number; external: number };
+    return { used: h.heapUsed / 1048576, total: h.heapTotal / 1048576, external: h.external / 1048576 };
+  } catch {
+    return { used: NaN, total: NaN, external: NaN };
+  }
+}
+
+const child = spawn(process.execPath, ['--require', probe, 'bin/scalepilot', 'run', '--dry-run', '--no-server', '-c', file, '--state-dir', dir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
 const pid = child.pid!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-// start-up and the first (history-loading) sync
-await sleep(periodS * 1000 + 3000);
-const startCpu = cpuSeconds(pid);
-const startupCpu = startCpu;
+// start-up, the first (history-loading) syncs, and the controller's post-start-up collection
+await sleep(15_000);
+const startupCpu = cpuSeconds(pid);
+const startupRss = rssMb(pid);
 const rss: number[] = [];
+const heap: Array<ReturnType<typeof heapMb>> = [];
 for (let i = 0; i < syncs; i++) {
   await sleep(periodS * 1000);
   rss.push(rssMb(pid));
+  heap.push(heapMb());
 }
-const cpu = cpuSeconds(pid) - startCpu;
+const cpu = cpuSeconds(pid) - startupCpu;
 child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));
 const db = readFileSync(join(dir, 'bench.db')).length;
 rmSync(dir, { recursive: true, force: true });
-console.log(`controller: scalepilot run --dry-run, ${services} services, trace source, SQLite store, sync every ${periodS}s`);
-console.log(`  CPU for start-up and first sync: ${startupCpu.toFixed(2)} s`);
-console.log(`  CPU per sync of all services:    ${(cpu / syncs).toFixed(3)} s (over ${syncs} syncs)`);
-console.log(`  RSS: ${Math.min(...rss).toFixed(0)}–${Math.max(...rss).toFixed(0)} MB (max over the run)`);
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+const mb = (x: number) => `${x.toFixed(0)} MB`;
+console.log(`controller: scalepilot run --dry-run, ${services} services, trace source, SQLite store, sync every ${periodS}s, ${syncs} syncs measured`);
+console.log(`  CPU for start-up and first syncs (15 s): ${startupCpu.toFixed(2)} s   RSS then: ${mb(startupRss)}`);
+console.log(`  CPU per sync of all services:    ${(cpu / syncs).toFixed(3)} s`);
+console.log(`  RSS over the run:  median ${mb(median(rss))}, max ${mb(Math.max(...rss))}, min ${mb(Math.min(...rss))}   (goal <= ${GOAL_RSS_MB} MB steady state: ${Math.max(...rss) <= GOAL_RSS_MB ? 'met' : 'missed'})`);
+console.log(`  RSS at each sync: ${rss.map((x) => x.toFixed(0)).join(' ')}`);
+console.log(`  V8 heap used:      median ${mb(median(heap.map((h) => h.used)))}, max ${mb(Math.max(...heap.map((h) => h.used)))}`);
+console.log(`  V8 heap reserved:  median ${mb(median(heap.map((h) => h.total)))}, max ${mb(Math.max(...heap.map((h) => h.total)))}   external ${mb(median(heap.map((h) => h.external)))}`);
+console.log(`  RSS outside the V8 heap (Node runtime, code, SQLite, buffers): ~${mb(median(rss) - median(heap.map((h) => h.total)))}`);
 console.log(`  store after the run: ${(db / 1048576).toFixed(1)} MB`);

@@ -1,6 +1,7 @@
 // Simulation throughput: N services × D days at a 15 s step over worker threads, in service-steps per second,
 // plus where one step's time goes (decide() against the simulator's own workload and scoring).
-//   node --import tsx bench/simulate.ts [--services 1000] [--days 30] [--workers N] [--step 15s]
+// Runs the batch --runs times (default 1) and prints the median and best wall time next to the goal.
+//   node --import tsx bench/simulate.ts [--services 1000] [--days 30] [--workers N] [--step 15s] [--runs 3]
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import type { Decision } from '../src/core/types.js';
@@ -16,6 +17,7 @@ const { parseDuration } = (await import(`${base}/core/duration${ext}`)) as typeo
 const { resolveSetup } = (await import(`${base}/sim/setup${ext}`)) as typeof import('../src/sim/setup.js');
 const { simulateService } = (await import(`${base}/sim/engine${ext}`)) as typeof import('../src/sim/engine.js');
 const { simulateMany } = (await import(`${base}/sim/pool${ext}`)) as typeof import('../src/sim/pool.js');
+const { decide } = (await import(`${base}/core/decide${ext}`)) as typeof import('../src/core/decide.js');
 console.log(`code: ${fromDist ? 'compiled (dist/)' : 'source through tsx'}`);
 
 function flag(name: string, fallback: string): string {
@@ -27,6 +29,7 @@ const services = Number(flag('services', '1000'));
 const days = Number(flag('days', '30'));
 const workers = Number(flag('workers', String(availableParallelism())));
 const stepMs = parseDuration(flag('step', '15s'));
+const runs = Number(flag('runs', '1'));
 const steps = Math.round((days * 86_400_000) / stepMs);
 
 // The example's policy: HPA on cpu utilization with a scale-down window, start-up and readiness delays, SLOs.
@@ -73,14 +76,11 @@ function trace(i: number): Float64Array {
 
 const task = (i: number): SimTask => ({ policy: { ...policy, name: `svc-${i}` }, setup, load: { start, stepMs, values: trace(i) } });
 
-// Where one step goes: the same service with decide(), then with a stand-in that replays the decisions decide()
-// just made (same replicas, same workload work), so the difference is decide() alone.
+// Where one step goes: the same service with the fast path, with decide() explaining every step, and with a stand-in
+// that replays the decisions decide() made (same replicas, same workload work), so the difference is decide() alone.
 const sample = Math.min(steps, 40_320);
 const probe = { ...task(0), setup: { ...setup, timeline: true }, load: { start, stepMs, values: trace(0).subarray(0, sample) } };
-simulateService(probe.policy, probe.setup, probe.load); // warm up
-let t = performance.now();
 const real = simulateService(probe.policy, probe.setup, probe.load);
-const withDecide = (performance.now() - t) / sample;
 const desired = real.timeline!.desired;
 const replay: DecideFn = (p, o, h, now): Decision => {
   const d = desired[Math.round((now - start) / stepMs)]!;
@@ -89,30 +89,55 @@ const replay: DecideFn = (p, o, h, now): Decision => {
     proposals: [], proposed: d, recommendation: d, minReplicas: p.minReplicas, maxReplicas: p.maxReplicas, conditions: [], errors: [], lastFired: h.lastFired,
   };
 };
-simulateService(probe.policy, probe.setup, probe.load, { decide: replay });
-t = performance.now();
-const replayed = simulateService(probe.policy, probe.setup, probe.load, { decide: replay });
-const simOnly = (performance.now() - t) / sample;
-if (replayed.score.replicaHours !== real.score.replicaHours) throw new Error('the replayed decisions did not reproduce the run');
-console.log(`per step, one thread (mean ${real.score.meanReplicas.toFixed(1)} replicas): ${(withDecide * 1000).toFixed(2)} µs with decide(), ${(simOnly * 1000).toFixed(2)} µs for the simulator alone (decide() ~${(((withDecide - simOnly) / withDecide) * 100).toFixed(0)} %)`);
+// the same run with decide() building its explanations, as the controller calls it
+const explainedDecide: DecideFn = (p, o, h, now) => decide(p, o, h, now);
+// the three variants interleaved in rotating order, best of six each, so JIT warm-up, whichever runs first and other
+// load on the machine hit them alike
+const variants: Array<[string, DecideFn | undefined]> = [['fast', undefined], ['explained', explainedDecide], ['replay', replay]];
+const bestUs = new Map<string, number>();
+for (let rep = 0; rep < 6; rep++) {
+  for (let v = 0; v < variants.length; v++) {
+    const [name, fn] = variants[(v + rep) % variants.length]!;
+    const t0 = performance.now();
+    const r = simulateService(probe.policy, probe.setup, probe.load, fn ? { decide: fn } : {});
+    const us = ((performance.now() - t0) * 1000) / sample;
+    if (r.score.replicaHours !== real.score.replicaHours) throw new Error(`the ${name} run did not reproduce the run`);
+    bestUs.set(name, Math.min(bestUs.get(name) ?? Infinity, us));
+  }
+}
+const withDecide = bestUs.get('fast')! / 1000;
+const withExplained = bestUs.get('explained')! / 1000;
+const simOnly = bestUs.get('replay')! / 1000;
+let t = 0;
+console.log(`per step, one thread (mean ${real.score.meanReplicas.toFixed(1)} replicas): ${(withDecide * 1000).toFixed(2)} µs with the replay fast path, ${(withExplained * 1000).toFixed(2)} µs with decide() explaining every step, ${(simOnly * 1000).toFixed(2)} µs for the simulator alone (decide() ~${(((withDecide - simOnly) / withDecide) * 100).toFixed(0)} % of a fast-path step)`);
 
-console.log(`simulating ${services} services x ${days} days at ${stepMs / 1000}s steps (${steps} steps each, ${(services * steps).toLocaleString('en')} service-steps) on ${workers} worker(s)...`);
-let last = 0;
-t = performance.now();
-const results = await simulateMany(services, task, {
-  workers,
-  onProgress: (done) => {
-    const now = performance.now();
-    if (now - last > 10_000 || done === services) {
-      last = now;
-      console.log(`  ${done}/${services} services, ${((now - t) / 1000).toFixed(1)} s`);
-    }
-  },
-});
-const seconds = (performance.now() - t) / 1000;
+console.log(`simulating ${services} services x ${days} days at ${stepMs / 1000}s steps (${steps} steps each, ${(services * steps).toLocaleString('en')} service-steps) on ${workers} worker(s), ${runs} run(s)...`);
 const total = services * steps;
+const walls: number[] = [];
+let results: Awaited<ReturnType<typeof simulateMany>> = [];
+for (let run = 0; run < runs; run++) {
+  let last = 0;
+  t = performance.now();
+  results = await simulateMany(services, task, {
+    workers,
+    onProgress: (done) => {
+      const now = performance.now();
+      if (now - last > 10_000 || done === services) {
+        last = now;
+        console.log(`  ${done}/${services} services, ${((now - t) / 1000).toFixed(1)} s`);
+      }
+    },
+  });
+  walls.push((performance.now() - t) / 1000);
+}
+const sorted = [...walls].sort((a, b) => a - b);
+const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+const best = sorted[0]!;
+// the goal is for 1,000 services x 30 days; a smaller batch is scaled to it by service-steps (throughput is per step)
+const scale = (1000 * Math.round((30 * 86_400_000) / stepMs)) / total;
+console.log(`wall time: median ${median.toFixed(1)} s, best ${best.toFixed(1)} s over ${runs} run(s)${scale !== 1 ? `; at this throughput 1000 services x 30 days would take ${(median * scale).toFixed(0)} s (best ${(best * scale).toFixed(0)} s)` : ''} (goal <= 30 s for 1000 services x 30 days: ${median * scale <= 30 ? 'met' : 'missed'})`);
+console.log(`throughput: ${Math.round(total / median).toLocaleString('en')} service-steps/s median (${Math.round(total / median / workers).toLocaleString('en')} per worker)`);
 const rh = results.reduce((a, r) => a + r.score.replicaHours, 0);
 const viol = results.reduce((a, r) => a + r.score.violationMinutes, 0);
-console.log(`wall time: ${seconds.toFixed(1)} s (goal <= 30 s for 1000 services x 30 days)`);
-console.log(`throughput: ${Math.round(total / seconds).toLocaleString('en')} service-steps/s (${Math.round(total / seconds / workers).toLocaleString('en')} per worker)`);
 console.log(`results: ${results.length} services, ${Math.round(rh).toLocaleString('en')} replica-hours, ${viol.toFixed(1)} SLO-violation minutes in total`);
+console.log(`load average at the end: ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')} (figures are skewed when it exceeds the CPU count)`);

@@ -12,6 +12,14 @@ export function dockerode(): typeof import('dockerode') {
   return require('dockerode') as typeof import('dockerode');
 }
 
+export function undici(): typeof import('undici') {
+  return require('undici') as typeof import('undici');
+}
+
+export function pg(): typeof import('pg') {
+  return require('pg') as typeof import('pg');
+}
+
 export function ioredis(): typeof import('ioredis') {
   return require('ioredis') as typeof import('ioredis');
 }

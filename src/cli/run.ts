@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import pino from 'pino';
 import { startRuntime } from '../controller/runtime.js';
-import { startServer } from '../server/server.js';
+import { compactAfterStartup, limitHeapGrowth } from '../controller/heap.js';
 import { loadConfigInput } from './config-input.js';
 import { StoreDamagedError, StoreError, StoreLockedError, type StoreLock } from '../store/types.js';
 import { EXIT_BAD_INPUT, EXIT_FAILED } from './output.js';
@@ -45,6 +45,7 @@ export function register(program: Command): void {
     .option('--prune', 'a config reload stops the replicas of removed services and applies changed local targets (default: they keep running until SIGUSR2 or a clean stop)')
     .option('--wait-for-lock', 'if another `run` writes to the store, wait until it stops instead of exiting 2')
     .action(async (opts: RunOptions) => {
+      limitHeapGrowth();
       const config = loadConfigInput(opts.config, 'nothing applied');
       const log = pino({ level: opts.logLevel, base: { name: 'scalepilot' } });
       // One writer per store: a second `run` on it would act and record every change twice. The lock is taken as soon
@@ -99,7 +100,7 @@ export function register(program: Command): void {
       }
       const token = opts.token ?? process.env.SCALEPILOT_TOKEN ?? resolveToken(config.server?.token);
       const server = opts.server
-        ? await startServer({ runtime: rt, listen: opts.listen ?? config.server?.listen ?? '127.0.0.1:9464', dryRun: Boolean(opts.dryRun), ...(opts.reports ? { reportsDir: opts.reports } : {}), ...(token ? { token } : {}), log }).catch(async (e: unknown) => {
+        ? await (await import('../server/server.js')).startServer({ runtime: rt, listen: opts.listen ?? config.server?.listen ?? '127.0.0.1:9464', dryRun: Boolean(opts.dryRun), ...(opts.reports ? { reportsDir: opts.reports } : {}), ...(token ? { token } : {}), log }).catch(async (e: unknown) => {
           // nothing has been started yet: close the store and providers, then report the bind failure (exit 2)
           await rt.close({ stopReplicas: true });
           throw e;
@@ -113,6 +114,7 @@ export function register(program: Command): void {
         rt.controller.start();
       }
       rt.watchConfig();
+      compactAfterStartup(config.syncPeriodMs);
       log.info({ services: rt.controller.services, dryRun: Boolean(opts.dryRun), listen: server?.address }, 'scalepilot running');
       process.on('SIGHUP', () => {
         void rt.reload().then((r) => log.info({ ok: r.ok }, r.message));

@@ -118,6 +118,12 @@ function observe(spec: MetricSpec, index: number, o: Observation): MetricObserva
   }
 }
 
+function notDeleted(o: Observation): number {
+  let n = 0;
+  for (let i = 0; i < o.pods.length; i++) if (!o.pods[i]!.deleted) n++;
+  return n;
+}
+
 export interface HpaProposals {
   proposals: Proposal[];
   invalidCount: number;
@@ -126,14 +132,15 @@ export interface HpaProposals {
 }
 
 /** Runs the HPA's per-metric calculation (computeReplicasForMetrics) on what scalepilot observed. */
-export function hpaMetricProposals(c: CompiledHpa, p: ServicePolicy, o: Observation, now: number): HpaProposals {
+/** `explain` false leaves proposal details empty (bulk replay); the numbers are the same. */
+export function hpaMetricProposals(c: CompiledHpa, p: ServicePolicy, o: Observation, now: number, explain = true): HpaProposals {
   const input: HpaInput = {
     minReplicas: p.minReplicas,
     maxReplicas: p.maxReplicas,
     metrics: c.specs,
     behavior: null,
     currentReplicas: o.currentReplicas,
-    statusReplicas: o.pods.filter((x) => !x.deleted).length || o.currentReplicas,
+    statusReplicas: notDeleted(o) || o.currentReplicas,
     now,
     namespace: 'default',
     pods: podTable(o),
@@ -147,8 +154,10 @@ export function hpaMetricProposals(c: CompiledHpa, p: ServicePolicy, o: Observat
   const r = computeMetricProposals(input);
   const proposals: Proposal[] = r.proposals.map((m, i) => {
     const spec = c.specs[i]!;
-    let detail: string;
-    if (m.error !== null) detail = `${m.description}: ${m.error}`;
+    let detail = '';
+    if (!explain) {
+      // nobody reads it
+    } else if (m.error !== null) detail = `${m.description}: ${m.error}`;
     else if (m.utilization !== null) {
       const target = spec.target.averageUtilization;
       detail = `${spec.name} utilization ${m.utilization}% of request vs target ${target}% → ${m.replicas} replicas`;

@@ -7,7 +7,7 @@ import type { Decision, History, Observation, Proposal, Resources, TimedValue } 
 import { finalizeReplicas } from './hpa/finalize.js';
 import { completeBehavior } from './hpa/behavior.js';
 import { parseBehavior } from './hpa/parse.js';
-import type { HpaBehavior, HpaHistory } from './hpa/types.js';
+import type { HpaBehavior, HpaHistory, PartialBehavior, TimedRecommendation } from './hpa/types.js';
 import { hpaMetricProposals, compileHpaMetrics, type CompiledHpa } from './decide-hpa.js';
 import { evaluateRules, expandBand, type SustainedRule, type RuleAction as CoreRuleAction, type NumericResources } from './rules/index.js';
 import { evaluateQueue, type QueueSpec } from './queue.js';
@@ -26,6 +26,52 @@ interface Compiled {
   rules: SustainedRule[];
   queue: QueueSpec | null;
   windowMs: number;
+  /** finalizeReplicas' options when the policy sets a tolerance */
+  finalizeOptions: { tolerance: number } | undefined;
+}
+
+/** Scale events are copied per sync only when there are any; the engine never mutates the lists it is given. */
+const NO_EVENTS: Array<{ time: number; change: number }> = [];
+
+/**
+ * The HPA engine reads recommendations as { time, replicas }, History keeps { t, replicas }. Rebuilding the engine's
+ * list every sync allocated most of what a replayed step allocates, so the converted list is kept per History list and
+ * brought up to date as entries are trimmed from the front and appended; any other change (an entry replaced or
+ * edited) is caught by comparing every entry and rebuilds it. The engine only reads the list it is given.
+ */
+const convertedRecommendations = new WeakMap<History['recommendations'], { from: History['recommendations']; to: TimedRecommendation[] }>();
+function engineRecommendations(recs: History['recommendations']): TimedRecommendation[] {
+  let c = convertedRecommendations.get(recs);
+  if (!c) {
+    c = { from: [], to: [] };
+    convertedRecommendations.set(recs, c);
+  }
+  const { from, to } = c;
+  let drop = 0;
+  while (drop < from.length && from[drop] !== recs[0]) drop++;
+  if (drop === 1) { from.shift(); to.shift(); }
+  else if (drop) { from.splice(0, drop); to.splice(0, drop); }
+  let same = from.length <= recs.length;
+  for (let i = 0; same && i < from.length; i++) {
+    const r = recs[i]!;
+    same = from[i] === r && to[i]!.time === r.t && to[i]!.replicas === r.replicas;
+  }
+  if (!same) {
+    from.length = 0;
+    to.length = 0;
+  }
+  for (let i = from.length; i < recs.length; i++) {
+    const r = recs[i]!;
+    from.push(r);
+    to.push({ time: r.t, replicas: r.replicas });
+  }
+  return to;
+}
+
+let rulesOnlyBehaviorCache: HpaBehavior | undefined;
+/** Rules-only services: no stabilization, and rate limits wide enough that a rule's step is applied in one sync. */
+function rulesOnlyBehavior(): HpaBehavior {
+  return (rulesOnlyBehaviorCache ??= completeBehavior({ scaleDown: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }] }, scaleUp: { policies: [{ type: 'Percent', value: 1000, periodSeconds: 15 }] } })!);
 }
 
 const compiledCache = new WeakMap<ServicePolicy, Compiled>();
@@ -74,7 +120,7 @@ function compile(p: ServicePolicy): Compiled {
         ...(p.hpa?.tolerance !== undefined ? { tolerance: p.hpa.tolerance } : {}),
       }
     : null;
-  c = { hpa, behavior, rulesOnly: !hpa && !behavior, rules, queue, windowMs: 0 };
+  c = { hpa, behavior, rulesOnly: !hpa && !behavior, rules, queue, windowMs: 0, finalizeOptions: p.hpa?.tolerance !== undefined ? { tolerance: p.hpa.tolerance } : undefined };
   c.windowMs = computeWindow(p, c);
   compiledCache.set(p, c);
   return c;
@@ -120,15 +166,17 @@ export function rememberScale(h: History, from: number, to: number, t: number): 
 function trimBefore<T extends { t: number }>(a: T[], horizon: number): void {
   let i = 0;
   while (i < a.length && a[i]!.t < horizon) i++;
-  if (i) a.splice(0, i);
+  // one entry per sync is the usual case; shift() moves the array's start instead of copying its tail
+  if (i === 1) a.shift();
+  else if (i) a.splice(0, i);
 }
 
 /** Appends this sync's metric values to the remembered series and drops what is older than the window. */
 export function appendSeries(h: History, values: Record<string, number>, now: number, windowMs: number): void {
   const horizon = now - windowMs;
-  for (const [k, v] of Object.entries(values)) {
+  for (const k in values) {
     const s = (h.series[k] ??= []);
-    s.push({ t: now, v });
+    s.push({ t: now, v: values[k]! });
     trimBefore(s, horizon);
   }
 }
@@ -186,7 +234,16 @@ function round(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 10 ? 2 : 1);
 }
 
-export function decide(p: ServicePolicy, o: Observation, h: History, now: number): Decision {
+export interface DecideOptions {
+  /**
+   * false: the same numbers (replicas, recommendation, errors, resize, rule and queue state) without the texts that
+   * explain them (reason, proposal details), for bulk replay where nobody reads them; reason is then ''.
+   */
+  explain?: boolean;
+}
+
+export function decide(p: ServicePolicy, o: Observation, h: History, now: number, opts?: DecideOptions): Decision {
+  const explain = opts?.explain !== false;
   const c = compile(p);
   const current = o.currentReplicas;
   const proposals: Proposal[] = [];
@@ -202,7 +259,7 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
     const label = s.name ?? s.cron;
     if (s.minReplicas !== undefined && s.minReplicas > minReplicas) { minReplicas = s.minReplicas; scheduleName = label; }
     if (s.maxReplicas !== undefined) maxReplicas = Math.min(maxReplicas, s.maxReplicas);
-    proposals.push({ source: 'schedule', name: label, replicas: s.minReplicas ?? null, detail: `schedule "${label}" active since ${new Date(since).toISOString()} for ${formatDuration(s.duration)}: min ${s.minReplicas ?? '-'}${s.maxReplicas !== undefined ? `, max ${s.maxReplicas}` : ''}` });
+    proposals.push({ source: 'schedule', name: label, replicas: s.minReplicas ?? null, detail: !explain ? '' : `schedule "${label}" active since ${new Date(since).toISOString()} for ${formatDuration(s.duration)}: min ${s.minReplicas ?? '-'}${s.maxReplicas !== undefined ? `, max ${s.maxReplicas}` : ''}` });
   }
   maxReplicas = Math.max(maxReplicas, minReplicas);
 
@@ -229,7 +286,7 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
   // HPA metrics
   let hpaCondition: Decision['conditions'][number] | undefined;
   if (c.hpa) {
-    const r = hpaMetricProposals(c.hpa, p, o, now);
+    const r = hpaMetricProposals(c.hpa, p, o, now, explain);
     for (const m of r.proposals) consider(m);
     hpaCondition = r.condition;
     if (r.invalidCount > 0) {
@@ -282,13 +339,13 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
   // predictive
   if (p.predictive) consider(isSeasonal(p) ? seasonalProposal(p, h, now) : predictiveProposal(p, h.series[p.predictive.metric], p.syncPeriodMs));
 
-  for (const [m, e] of Object.entries(o.failures)) if (!errors.some((x) => x.includes(m))) errors.push(`${m}: ${e}`);
+  for (const m in o.failures) if (!errors.some((x) => x.includes(m))) errors.push(`${m}: ${o.failures[m]}`);
 
   const firstSync = !h.recommendations.length && !h.scaleUpEvents.length && !h.scaleDownEvents.length;
   const hpaHistory: HpaHistory = {
-    recommendations: firstSync ? null : h.recommendations.map((r) => ({ time: r.t, replicas: r.replicas })),
-    scaleUpEvents: h.scaleUpEvents.map((e) => ({ time: e.t, change: e.change })),
-    scaleDownEvents: h.scaleDownEvents.map((e) => ({ time: e.t, change: e.change })),
+    recommendations: firstSync ? null : engineRecommendations(h.recommendations),
+    scaleUpEvents: h.scaleUpEvents.length ? h.scaleUpEvents.map((e) => ({ time: e.t, change: e.change })) : NO_EVENTS,
+    scaleDownEvents: h.scaleDownEvents.length ? h.scaleDownEvents.map((e) => ({ time: e.t, change: e.change })) : NO_EVENTS,
   };
 
   if (proposed < 0 || (hpaFailed && !winner)) {
@@ -297,7 +354,7 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
       // nothing valid to go on: hold, exactly as the HPA does when it cannot compute metrics
       return {
         service: p.name, time: now, currentReplicas: current, desiredReplicas: current, action: resize ? 'resize' : 'hold',
-        reason: `holding at ${current}: no valid metric (${errors[0]})${resize ? `; resize to ${JSON.stringify(resize)}` : ''}`,
+        reason: !explain ? '' : `holding at ${current}: no valid metric (${errors[0]})${resize ? `; resize to ${JSON.stringify(resize)}` : ''}`,
         reasonCode: 'FailedGetMetrics', proposals, proposed: current, recommendation: current,
         minReplicas, maxReplicas, conditions: hpaCondition ? [hpaCondition] : [], errors, lastFired,
         ...(queueState ? { queue: queueState } : {}), ...(resize ? { resize } : {}),
@@ -306,7 +363,7 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
     proposed = current;
   }
   if (blockScaleDown && proposed < current) {
-    proposals.push({ source: 'hpa', name: 'invalid-metrics', replicas: current, detail: `scale-down to ${proposed} blocked: a metric is invalid (${errors[0]})` });
+    proposals.push({ source: 'hpa', name: 'invalid-metrics', replicas: current, detail: !explain ? '' : `scale-down to ${proposed} blocked: a metric is invalid (${errors[0]})` });
     proposed = current;
   }
   // shared budgets lower the ceiling (never below the current count) so all services together stay within them
@@ -325,7 +382,7 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
     const action: Decision['action'] = to > current ? 'scale-up' : to < current ? 'scale-down' : 'hold';
     return {
       service: p.name, time: now, currentReplicas: current, desiredReplicas: to, action,
-      reason: `${action === 'scale-up' ? 'scale up' : action === 'scale-down' ? 'scale down' : 'hold at'} ${current}${to !== current ? ` → ${to}` : ''}: ${direct.text}`,
+      reason: !explain ? '' : `${action === 'scale-up' ? 'scale up' : action === 'scale-down' ? 'scale down' : 'hold at'} ${current}${to !== current ? ` → ${to}` : ''}: ${direct.text}`,
       reasonCode: direct.reasonCode, proposals, proposed, recommendation: to, minReplicas, maxReplicas,
       conditions: hpaCondition ? [hpaCondition] : [], errors, lastFired: h.lastFired,
       ...(queueState ? { queue: queueState } : {}), ...(resize ? { resize } : {}), ...(budget ? { budget } : {}),
@@ -333,8 +390,8 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
   }
 
   const fin = c.rulesOnly
-    ? finalizeReplicas({ currentReplicas: current, minReplicas, maxReplicas, behavior: completeBehavior({ scaleDown: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }] }, scaleUp: { policies: [{ type: 'Percent', value: 1000, periodSeconds: 15 }] } }), proposed, history: hpaHistory, now })
-    : finalizeReplicas({ currentReplicas: current, minReplicas, maxReplicas, behavior: c.behavior, proposed, history: hpaHistory, now, ...(p.hpa?.tolerance !== undefined ? { options: { tolerance: p.hpa.tolerance } } : {}) });
+    ? finalizeReplicas({ currentReplicas: current, minReplicas, maxReplicas, behavior: rulesOnlyBehavior(), proposed, history: hpaHistory, now })
+    : finalizeReplicas({ currentReplicas: current, minReplicas, maxReplicas, behavior: c.behavior, proposed, history: hpaHistory, now, ...(c.finalizeOptions ? { options: c.finalizeOptions } : {}) });
   const desired = fin.desiredReplicas;
   const action: Decision['action'] = desired > current ? 'scale-up' : desired < current ? 'scale-down' : resize ? 'resize' : 'hold';
 
@@ -352,11 +409,13 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
     lastFired = kept;
   }
 
-  const conditions = [...fin.conditions, ...(hpaCondition ? [hpaCondition] : [])];
+  const conditions = hpaCondition ? [...fin.conditions, hpaCondition] : fin.conditions;
   const resizeRule = resize ? proposals.find((x) => x.source === 'rule' && x.replicas === null && /firing/.test(x.detail)) : undefined;
   const why = winner ? winner.detail : resizeRule ? resizeRule.detail : 'no metric or rule proposed a change';
-  let reason: string;
-  if (action === 'scale-up' || action === 'scale-down') {
+  let reason = '';
+  if (!explain) {
+    // bulk replay: nobody reads the sentence
+  } else if (action === 'scale-up' || action === 'scale-down') {
     reason = `${action === 'scale-up' ? 'scale up' : 'scale down'} ${current} → ${desired}: ${why}`;
     if (fin.limit !== 'DesiredWithinRange') reason += ` (${limitText(fin.limit, fin.stabilizedReplicas, desired, minReplicas, maxReplicas, scheduleName, capText)})`;
   } else if (fin.stabilizedReplicas !== fin.recommendation && fin.recommendation !== current) {
@@ -366,7 +425,7 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
   } else {
     reason = `hold at ${current}: ${why}`;
   }
-  if (resize) reason += `; resize to ${JSON.stringify(resize)}`;
+  if (resize && explain) reason += `; resize to ${JSON.stringify(resize)}`;
   return {
     service: p.name,
     time: now,

@@ -1,8 +1,11 @@
 // The load generator: closed model (virtual users, each a keep-alive connection sending back to back) and open model
 // (arrivals at a scheduled rate, latency measured from each request's intended send time so a stalled server cannot
-// hide its stall — coordinated-omission correction). Built on undici's Client.dispatch, which measured fastest here.
-import { Client, type Dispatcher } from 'undici';
+// hide its stall — coordinated-omission correction). Plain HTTP goes through the lean client in http1.ts; HTTPS and
+// requests it does not cover go through undici's Client.dispatch.
+import type { Client, Dispatcher } from 'undici';
+import { undici } from '../lazy.js';
 import { InputError } from '../errors.js';
+import { Http1Pool, type ResponseSink, leanEligible, serialiseRequest } from './http1.js';
 import { type LoadProfile, ArrivalSchedule, profileDurationMs, profilePeak, targetAt } from './profile.js';
 import { type Endpoint, type EndpointInput, WeightedPicker, parseTarget, resolveEndpoints } from './target.js';
 import { type LatencySummary, type TimelinePoint, Recorder, mergeHistograms, percentileMs, summarize } from './stats.js';
@@ -120,6 +123,7 @@ export function errorKind(e: unknown): string {
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT':
     case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ETIMEDOUT':
       return 'timeout';
     case 'ECONNREFUSED':
       return 'connection refused';
@@ -135,18 +139,10 @@ export function errorKind(e: unknown): string {
   }
 }
 
-/** One request in flight; undici calls back as the response arrives. */
+/** One request in flight through undici, which calls back as the response arrives. */
 class RequestHandler implements Dispatcher.DispatchHandler {
   status = 0;
-  constructor(
-    private readonly run: Run,
-    readonly slot: number,
-    readonly endpoint: number,
-    readonly stage: number,
-    /** performance.now() when the request was due; equals `sent` in the closed model. */
-    readonly intended: number,
-    readonly sent: number,
-  ) {}
+  constructor(private readonly run: Run, readonly slot: number) {}
   onRequestStart(): void {}
   onResponseStart(_c: Dispatcher.DispatchController, statusCode: number): void {
     if (statusCode >= 200) this.status = statusCode;
@@ -155,14 +151,14 @@ class RequestHandler implements Dispatcher.DispatchHandler {
     this.run.rec.bytesRead += chunk.length;
   }
   onResponseEnd(): void {
-    this.run.done(this, undefined);
+    this.run.done(this.slot, this.status, undefined);
   }
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
-    this.run.done(this, err);
+    this.run.done(this.slot, 0, err);
   }
 }
 
-class Run {
+class Run implements ResponseSink {
   readonly rec: Recorder;
   private readonly target: URL;
   private readonly endpoints: Endpoint[];
@@ -173,6 +169,18 @@ class Run {
   private readonly gracefulStopMs: number;
   private readonly maxConnections: number;
   private readonly clients: Client[] = [];
+  /** The lean plain-HTTP client, when every endpoint suits it; undici otherwise. */
+  private readonly lean?: Http1Pool;
+  private readonly leanRequests: Buffer[] = [];
+  private readonly leanIsHead: boolean[] = [];
+  /** Connections opened so far (slots 0..opened-1). */
+  private opened = 0;
+  // the request in flight on each slot, kept in flat arrays so a request allocates nothing
+  private readonly slotEndpoint: number[] = [];
+  private readonly slotStage: number[] = [];
+  /** performance.now() when the slot's request was due; equals slotSent in the closed model. */
+  private readonly slotIntended: number[] = [];
+  private readonly slotSent: number[] = [];
   private readonly t0: number;
   private readonly startedAt: Date;
   private phase: 'running' | 'draining' | 'done' = 'running';
@@ -222,6 +230,13 @@ class Run {
     this.gracefulStopMs = o.gracefulStopMs ?? Math.min(this.timeoutMs, 5_000);
     // enough connections for a full second of latency at the peak rate, so a slow server is measured, not throttled
     this.maxConnections = o.maxConnections ?? Math.min(1000, Math.max(10, Math.ceil(peak)));
+    if (leanEligible(this.target, this.endpoints)) {
+      this.lean = new Http1Pool(this.target, this.timeoutMs, this);
+      for (const e of this.endpoints) {
+        this.leanRequests.push(serialiseRequest(this.target, e));
+        this.leanIsHead.push(e.method === 'HEAD');
+      }
+    }
     this.startedAt = new Date();
     this.t0 = performance.now();
     this.rec = new Recorder(o.profile.stages.length, this.endpoints.length, this.startedAt.getTime());
@@ -261,7 +276,7 @@ class Run {
   private client(slot: number): Client {
     let c = this.clients[slot];
     if (!c) {
-      c = new Client(this.target.origin, {
+      c = new (undici().Client)(this.target.origin, {
         pipelining: 1,
         keepAliveTimeout: 30_000,
         headersTimeout: this.timeoutMs,
@@ -273,10 +288,27 @@ class Run {
     return c;
   }
 
-  private send(slot: number, endpoint: number, stage: number, intended: number): void {
+  private send(slot: number, endpoint: number, stage: number, intended: number, now: number): void {
     this.inFlight++;
-    const h = new RequestHandler(this, slot, endpoint, stage, intended, performance.now());
-    this.client(slot).dispatch(this.requestOpts[endpoint]!, h);
+    if (slot >= this.opened) this.opened = slot + 1;
+    this.slotEndpoint[slot] = endpoint;
+    this.slotStage[slot] = stage;
+    this.slotIntended[slot] = intended;
+    this.slotSent[slot] = now;
+    if (this.lean) this.lean.send(slot, this.leanRequests[endpoint]!, this.leanIsHead[endpoint]!, now);
+    else this.client(slot).dispatch(this.requestOpts[endpoint]!, new RequestHandler(this, slot));
+  }
+
+  onResponse(slot: number, status: number): void {
+    this.done(slot, status, undefined);
+  }
+
+  onError(slot: number, err: Error): void {
+    this.done(slot, 0, err);
+  }
+
+  onBody(bytes: number): void {
+    this.rec.bytesRead += bytes;
   }
 
   private tick(): void {
@@ -318,8 +350,7 @@ class Run {
   }
 
   /** A VU's loop step: send the next request, or stand down if the ramp, the end or the request budget says so. */
-  private issueClosed(vu: number): void {
-    const now = performance.now();
+  private issueClosed(vu: number, now = performance.now()): void {
     if (this.phase === 'running' && now - this.t0 >= this.totalMs) this.stop('duration');
     if (this.phase !== 'running' || vu >= this.desiredVus || !this.budgetLeft()) {
       this.vuRunning[vu] = false;
@@ -328,7 +359,8 @@ class Run {
       return;
     }
     this.issued++;
-    this.send(vu, this.picker.next(), targetAt(this.o.profile, now - this.t0).stage, now);
+    const stage = this.o.profile.stages.length === 1 ? 0 : targetAt(this.o.profile, now - this.t0).stage;
+    this.send(vu, this.picker.next(), stage, now, now);
   }
 
   /** Open model: move every arrival that is due into the queue, hand queued arrivals to free connections, re-arm. */
@@ -363,11 +395,7 @@ class Run {
   private acquireSlot(): number | undefined {
     const free = this.freeSlots.pop();
     if (free !== undefined) return free;
-    if (this.clients.length < this.maxConnections) {
-      const slot = this.clients.length;
-      this.client(slot);
-      return slot;
-    }
+    if (this.opened < this.maxConnections) return this.opened++;
     return undefined;
   }
 
@@ -377,30 +405,31 @@ class Run {
       this.queue = this.queue.slice(this.queueHead);
       this.queueHead = 0;
     }
-    this.send(slot, a.endpoint, a.stage, a.intended);
+    this.send(slot, a.endpoint, a.stage, a.intended, performance.now());
     this.peakActive = Math.max(this.peakActive, this.inFlight);
   }
 
-  done(h: RequestHandler, err: Error | undefined): void {
+  /** The request on `slot` ended: `status` of its response, or 0 with the transport error. */
+  done(slot: number, status: number, err: Error | undefined): void {
     this.inFlight--;
     if (this.phase === 'done') return;
     const now = performance.now();
     const elapsed = now - this.t0;
-    const status = err ? 0 : h.status;
-    this.rec.record(elapsed, h.stage, h.endpoint, status, Math.round((now - h.intended) * 1000), err ? errorKind(err) : undefined);
-    if (this.o.model === 'open' && status > 0) this.rec.serviceTime.recordValue(Math.max(1, Math.round((now - h.sent) * 1000)));
+    if (err) status = 0;
+    this.rec.record(elapsed, this.slotStage[slot]!, this.slotEndpoint[slot]!, status, Math.round((now - this.slotIntended[slot]!) * 1000), err ? errorKind(err) : undefined);
+    if (this.o.model === 'open' && status > 0) this.rec.serviceTime.recordValue(Math.max(1, Math.round((now - this.slotSent[slot]!) * 1000)));
     this.lastCompletionMs = elapsed;
-    // after an error undici is still unwinding the failed connection, and it must not be handed a new request from
-    // inside that callback; waiting a turn also keeps a refusing target from spinning the loop
-    if (err) setImmediate(() => this.next(h.slot));
-    else this.next(h.slot);
+    // after an error the client is still unwinding the failed connection, and it must not be handed a new request
+    // from inside that callback; waiting a turn also keeps a refusing target from spinning the loop
+    if (err) setImmediate(() => this.next(slot, performance.now()));
+    else this.next(slot, now);
   }
 
   /** The connection `slot` is free: its VU sends again, or the open model hands it the next waiting arrival. */
-  private next(slot: number): void {
+  private next(slot: number, now: number): void {
     if (this.phase === 'done') return;
     if (this.o.model === 'closed') {
-      this.issueClosed(slot);
+      this.issueClosed(slot, now);
     } else if (this.phase === 'running' && this.queueHead < this.queue.length) {
       this.sendQueued(slot);
     } else {
@@ -440,6 +469,7 @@ class Run {
     clearTimeout(this.drainTimer);
     clearTimeout(this.pumpTimer);
     // destroy, not close: anything still in flight was given its graceful stop already
+    this.lean?.close();
     void Promise.allSettled(this.clients.map((c) => c.destroy())).then(() => this.resolve(this.result()));
   }
 

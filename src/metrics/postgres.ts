@@ -8,7 +8,8 @@
 //   connection_ratio       connections / max_connections
 //   SELECT ... / WITH ...  custom SQL returning exactly one row with one numeric column (also written "sql: SELECT ...")
 // params.database limits the connection counts to one database. Every session is read-only.
-import pg from 'pg';
+import type pg from 'pg';
+import { pg as pgModule } from '../lazy.js';
 import { MetricConfigError, optDuration, optSecret, optString, readObject, readParams, redactUrl, reqUrl } from './config.js';
 import { MetricError, type MetricQuery, type MetricSource, type Sample } from './types.js';
 
@@ -80,7 +81,7 @@ export class PostgresSource implements MetricSource {
 
   private getPool(): pg.Pool {
     if (!this.pool) {
-      this.pool = new pg.Pool({
+      this.pool = new (pgModule().Pool)({
         connectionString: this.config.url,
         password: this.config.password,
         max: 1,

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import type Docker from 'dockerode';
-import { request } from 'undici';
+import { undici } from '../lazy.js';
 import { dockerode } from '../lazy.js';
 import { parseMilli } from '../core/quantity.js';
 import { ProviderError, type PodState, type Provider, type ProviderEvent, type Resources, type ScaleOptions, type TargetRef, type TargetState } from './types.js';
@@ -633,7 +633,7 @@ function publishedPort(c: InspectedContainer, containerPort: number | undefined)
 /** A replica without a Docker HEALTHCHECK is ready once its health path answers 2xx through its published port. */
 async function httpReady(port: number, path: string): Promise<boolean> {
   try {
-    const res = await request(`http://127.0.0.1:${port}${path}`, { headersTimeout: 1000, bodyTimeout: 1000, signal: AbortSignal.timeout(1500) });
+    const res = await undici().request(`http://127.0.0.1:${port}${path}`, { headersTimeout: 1000, bodyTimeout: 1000, signal: AbortSignal.timeout(1500) });
     await res.body.dump();
     return res.statusCode >= 200 && res.statusCode < 300;
   } catch {

@@ -14,7 +14,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rea
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
-import { request } from 'undici';
+import { undici } from '../lazy.js';
 import { ProviderError, type PodState, type Provider, type ProviderEvent, type Resources, type ScaleOptions, type TargetRef, type TargetState } from './types.js';
 import { durationMs, oneOf, optInt, optString, ProviderSpecError, rejectUnknown, reqString, specObject, stringArray, stringMap, requireReplicaCount } from './spec.js';
 import { parseListen, type FrontProxy, type ListenAddress, type Upstream } from './local/front.js';
@@ -593,7 +593,7 @@ export class LocalProvider implements Provider {
     while (Date.now() < deadline && !g.closed) {
       if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return false;
       try {
-        const res = await request(`http://127.0.0.1:${r.port}${g.spec.healthPath}`, {
+        const res = await undici().request(`http://127.0.0.1:${r.port}${g.spec.healthPath}`, {
           headersTimeout: 1000,
           bodyTimeout: 1000,
           reset: true,
@@ -692,7 +692,7 @@ export class LocalProvider implements Provider {
     const metric = g.spec.inFlightMetric!;
     while (Date.now() < deadline) {
       try {
-        const res = await request(`http://127.0.0.1:${r.port}${g.spec.metricsPath}`, { headersTimeout: 1000, bodyTimeout: 1000, reset: true });
+        const res = await undici().request(`http://127.0.0.1:${r.port}${g.spec.metricsPath}`, { headersTimeout: 1000, bodyTimeout: 1000, reset: true });
         const text = await res.body.text();
         const value = gaugeValue(text, metric);
         if (value === undefined || value <= 0) return;
@@ -803,7 +803,7 @@ function readTail(file: string, offset: number): string[] {
 /** GET healthPath on a loopback port answers 200 within timeoutMs. */
 async function healthy(port: number, path: string, timeoutMs: number): Promise<boolean> {
   try {
-    const res = await request(`http://127.0.0.1:${port}${path}`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, reset: true });
+    const res = await undici().request(`http://127.0.0.1:${port}${path}`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, reset: true });
     await res.body.dump();
     return res.statusCode === 200;
   } catch {

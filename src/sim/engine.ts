@@ -13,6 +13,10 @@ import { FLAG_NO_DATA, FLAG_OVER_CAPACITY, FLAG_SLOW } from './types.js';
 
 export type DecideFn = (policy: ServicePolicy, obs: Observation, hist: History, now: number) => Decision;
 
+/** Replay reads numbers only (replicas, errors, resize, state): decide() skips building its explanations. */
+const UNEXPLAINED = { explain: false } as const;
+const decideUnexplained: DecideFn = (p, o, h, now) => coreDecide(p, o, h, now, UNEXPLAINED);
+
 function newTimeline(n: number): Timeline {
   return {
     t: new Float64Array(n),
@@ -54,7 +58,7 @@ export interface SimulateOptions {
 
 /** Replays `load` through `policy`. Pure apart from time spent: same inputs, same result, in any thread. */
 export function simulateService(policy: ServicePolicy, setup: SimSetup, load: LoadSeries, opts: SimulateOptions = {}): SimResult {
-  const decide = opts.decide ?? coreDecide;
+  const decide = opts.decide ?? decideUnexplained;
   const n = load.values.length;
   const stepMs = load.stepMs;
   const w = new Workload(policy.name, setup.workload, setup.bindings, setup.initialReplicas, load.start, policy.resources);

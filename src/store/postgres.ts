@@ -1,5 +1,6 @@
 // The shared store for several controllers (leader election, HA dashboard): the same event table in PostgreSQL.
-import pg from 'pg';
+import type pg from 'pg';
+import { pg as pgModule } from '../lazy.js';
 import { redactUrl } from '../metrics/config.js';
 import { COLUMNS, VERSION_TABLE, eventValues, pendingMigrations, rowToEvent, type EventRow } from './schema.js';
 import { describeHolder, pollPause, self } from './holder.js';
@@ -27,7 +28,7 @@ const WRITER_LOCK = 0x5ca1e1;
 const LOCK_CHECK_MS = 5000;
 
 const BIGINT_AS_NUMBER = {
-  getTypeParser: (oid: number, format?: string) => (oid === pg.types.builtins.INT8 ? Number : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format)),
+  getTypeParser: (oid: number, format?: string) => (oid === pgModule().types.builtins.INT8 ? Number : (pgModule().types.getTypeParser as (o: number, f?: string) => unknown)(oid, format)),
 } as pg.CustomTypesConfig;
 
 export class PostgresStore implements Store {
@@ -37,7 +38,7 @@ export class PostgresStore implements Store {
   /** Connects and migrates; throws StoreError naming the (redacted) URL when the database is unreachable. */
   static async open(url: string, opts: { max?: number; queryTimeoutMs?: number } = {}): Promise<PostgresStore> {
     const where = `store ${redactUrl(url)}`;
-    const pool = new pg.Pool({
+    const pool = new (pgModule().Pool)({
       connectionString: url,
       max: opts.max ?? 4,
       connectionTimeoutMillis: 10_000,
@@ -109,7 +110,7 @@ export class PostgresStore implements Store {
   async lock(o: LockOptions = {}): Promise<StoreLock> {
     const me = self();
     const connect = () => {
-      const c = new pg.Client({ connectionString: this.url, application_name: `scalepilot run, ${describeHolder(me)}`.slice(0, 63), connectionTimeoutMillis: 10_000 });
+      const c = new (pgModule().Client)({ connectionString: this.url, application_name: `scalepilot run, ${describeHolder(me)}`.slice(0, 63), connectionTimeoutMillis: 10_000 });
       c.on('error', (e) => { if (!released && client === c) lost ??= `its lock connection failed: ${e.message}`; });
       c.on('end', () => { if (!released && client === c) lost ??= 'its lock connection closed'; });
       return c;

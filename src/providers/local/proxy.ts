@@ -3,7 +3,8 @@
 // nginx's max_fails/fail_timeout, and exact per-replica in-flight counts so scale-down can drain precisely.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
+import { undici } from '../../lazy.js';
 import { hostForUrl, type FrontProxy, type ListenAddress, type Upstream } from './front.js';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'http2-settings']);
@@ -78,7 +79,7 @@ export class BuiltinProxy implements FrontProxy {
       }
       this.backends.set(u.port, {
         upstream: u,
-        pool: new Pool(`http://127.0.0.1:${u.port}`, {
+        pool: new (undici().Pool)(`http://127.0.0.1:${u.port}`, {
           connections: 128,
           pipelining: 1,
           connectTimeout: this.connectTimeoutMs,
