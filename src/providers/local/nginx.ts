@@ -4,13 +4,13 @@
 // The master runs in a process group of its own: when it dies (or scalepilot is killed with it) its workers keep the
 // group id, so a restart can find and stop every orphan worker still serving an old upstream list.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { connect } from 'node:net';
 import { hostForUrl, type FrontProxy, type ListenAddress, type Upstream } from './front.js';
 import { ProviderError } from '../types.js';
-import { groupMembers, procCmdline, procGroup, processAlive, signalGroup, sleep, waitGroupGone } from './proc.js';
+import { groupMembers, procCmdline, procGroup, processAlive, processesWhere, signalGroup, sleep, waitGroupGone } from './proc.js';
 
 const run = promisify(execFile);
 const POLL_MS = 25;
@@ -235,28 +235,9 @@ export class NginxProxy implements FrontProxy {
     await waitGroupGone(pgid, 5000);
   }
 
-  /** pids of the master's worker processes (Linux /proc) */
+  /** pids of the master's worker processes (Linux /proc; field 4 is the parent pid) */
   private workers(masterPid = this.master?.pid): number[] {
-    if (!masterPid) return [];
-    const out: number[] = [];
-    let entries: string[];
-    try {
-      entries = readdirSync('/proc');
-    } catch {
-      return out;
-    }
-    for (const e of entries) {
-      if (!/^\d+$/.test(e)) continue;
-      try {
-        const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-        // Field 4 (ppid) follows the command name, which is in parentheses and may contain spaces.
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        if (ppid === masterPid) out.push(Number(e));
-      } catch {
-        // the process exited while we looked
-      }
-    }
-    return out;
+    return masterPid ? processesWhere((f) => Number(f[1]) === masterPid) : [];
   }
 
   private errors(): string {
@@ -283,17 +264,11 @@ export async function stopStrayNginx(dir: string, recordedPgid?: number): Promis
   const victims = new Set<number>();
   // a process group id is never reused while any member lives, so members that are our nginx identify the group
   if (recordedPgid && groupMembers(recordedPgid).some(ours)) for (const p of groupMembers(recordedPgid)) victims.add(p);
-  let entries: string[] = [];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    // not Linux: nothing to find
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e) || !ours(Number(e))) continue;
-    victims.add(Number(e));
+  for (const pid of processesWhere(() => true)) {
+    if (!ours(pid)) continue;
+    victims.add(pid);
     // a master leads its group: its workers (whose command line does not name the prefix) go with it
-    if (procGroup(Number(e)) === Number(e)) for (const p of groupMembers(Number(e))) victims.add(p);
+    if (procGroup(pid) === pid) for (const p of groupMembers(pid)) victims.add(p);
   }
   for (const p of victims) tryKill(p, 'SIGKILL');
   const deadline = Date.now() + 5000;

@@ -43,8 +43,8 @@ export function procGroup(pid: number): number | undefined {
   return f && f[0] !== 'Z' ? Number(f[2]) : undefined;
 }
 
-/** Running (non-zombie) processes of a process group. */
-export function groupMembers(pgid: number): number[] {
+/** pids whose /proc/PID/stat fields (from field 3, state, on) match; a process that exits meanwhile is skipped. */
+export function processesWhere(match: (fields: string[]) => boolean): number[] {
   const out: number[] = [];
   let entries: string[];
   try {
@@ -55,9 +55,14 @@ export function groupMembers(pgid: number): number[] {
   for (const e of entries) {
     if (!/^\d+$/.test(e)) continue;
     const f = statFields(Number(e));
-    if (f && f[0] !== 'Z' && Number(f[2]) === pgid) out.push(Number(e));
+    if (f && match(f)) out.push(Number(e));
   }
   return out;
+}
+
+/** Running (non-zombie) processes of a process group (field 5). */
+export function groupMembers(pgid: number): number[] {
+  return processesWhere((f) => f[0] !== 'Z' && Number(f[2]) === pgid);
 }
 
 /** The argv of a process joined by spaces ('' when it is gone). */
