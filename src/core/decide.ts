@@ -426,6 +426,12 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
     reason = `hold at ${current}: ${why}`;
   }
   if (resize && explain) reason += `; resize to ${JSON.stringify(resize)}`;
+  const reasonCode = fin.limit !== 'DesiredWithinRange' ? (capText && fin.limit === 'TooManyReplicas' ? 'BudgetLimit' : fin.limit) : fin.stabilization !== 'ReadyForNewScale' ? fin.stabilization : desired !== current ? 'SucceededRescale' : 'ReadyForNewScale';
+  // the usual sync has none of the optional fields: one fixed-shape literal (conditional spreads cost a replayed
+  // step more than the rest of this function), with the same keys in the same order as the general form below
+  if (!firstSync && !resize && !queueState && !budget) {
+    return { service: p.name, time: now, currentReplicas: current, desiredReplicas: desired, action, reason, reasonCode, proposals, proposed, recommendation: fin.recommendation, minReplicas, maxReplicas, conditions, errors, lastFired };
+  }
   return {
     service: p.name,
     time: now,
@@ -433,7 +439,7 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
     desiredReplicas: desired,
     action,
     reason,
-    reasonCode: fin.limit !== 'DesiredWithinRange' ? (capText && fin.limit === 'TooManyReplicas' ? 'BudgetLimit' : fin.limit) : fin.stabilization !== 'ReadyForNewScale' ? fin.stabilization : desired !== current ? 'SucceededRescale' : 'ReadyForNewScale',
+    reasonCode,
     proposals,
     proposed,
     recommendation: fin.recommendation,
