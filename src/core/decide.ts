@@ -390,8 +390,8 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
   }
 
   const fin = c.rulesOnly
-    ? finalizeReplicas({ currentReplicas: current, minReplicas, maxReplicas, behavior: rulesOnlyBehavior(), proposed, history: hpaHistory, now })
-    : finalizeReplicas({ currentReplicas: current, minReplicas, maxReplicas, behavior: c.behavior, proposed, history: hpaHistory, now, ...(c.finalizeOptions ? { options: c.finalizeOptions } : {}) });
+    ? finalizeReplicas({ currentReplicas: current, minReplicas, maxReplicas, behavior: rulesOnlyBehavior(), proposed, history: hpaHistory, now, recordHistory: false })
+    : finalizeReplicas({ currentReplicas: current, minReplicas, maxReplicas, behavior: c.behavior, proposed, history: hpaHistory, now, recordHistory: false, ...(c.finalizeOptions ? { options: c.finalizeOptions } : {}) });
   const desired = fin.desiredReplicas;
   const action: Decision['action'] = desired > current ? 'scale-up' : desired < current ? 'scale-down' : resize ? 'resize' : 'hold';
 
