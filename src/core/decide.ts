@@ -409,7 +409,9 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
     lastFired = kept;
   }
 
-  const conditions = hpaCondition ? [...fin.conditions, hpaCondition] : fin.conditions;
+  // finalizeReplicas builds a new conditions array each call, so it is extended in place
+  const conditions: Decision['conditions'] = fin.conditions;
+  if (hpaCondition) conditions.push(hpaCondition);
   const resizeRule = resize ? proposals.find((x) => x.source === 'rule' && x.replicas === null && /firing/.test(x.detail)) : undefined;
   const why = winner ? winner.detail : resizeRule ? resizeRule.detail : 'no metric or rule proposed a change';
   let reason = '';
