@@ -390,8 +390,8 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
   }
 
   const fin = c.rulesOnly
-    ? finalizeReplicas({ currentReplicas: current, minReplicas, maxReplicas, behavior: rulesOnlyBehavior(), proposed, history: hpaHistory, now })
-    : finalizeReplicas({ currentReplicas: current, minReplicas, maxReplicas, behavior: c.behavior, proposed, history: hpaHistory, now, ...(c.finalizeOptions ? { options: c.finalizeOptions } : {}) });
+    ? finalizeReplicas({ currentReplicas: current, minReplicas, maxReplicas, behavior: rulesOnlyBehavior(), proposed, history: hpaHistory, now, recordHistory: false })
+    : finalizeReplicas({ currentReplicas: current, minReplicas, maxReplicas, behavior: c.behavior, proposed, history: hpaHistory, now, recordHistory: false, ...(c.finalizeOptions ? { options: c.finalizeOptions } : {}) });
   const desired = fin.desiredReplicas;
   const action: Decision['action'] = desired > current ? 'scale-up' : desired < current ? 'scale-down' : resize ? 'resize' : 'hold';
 
@@ -409,7 +409,9 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
     lastFired = kept;
   }
 
-  const conditions = hpaCondition ? [...fin.conditions, hpaCondition] : fin.conditions;
+  // finalizeReplicas builds a new conditions array each call, so it is extended in place
+  const conditions: Decision['conditions'] = fin.conditions;
+  if (hpaCondition) conditions.push(hpaCondition);
   const resizeRule = resize ? proposals.find((x) => x.source === 'rule' && x.replicas === null && /firing/.test(x.detail)) : undefined;
   const why = winner ? winner.detail : resizeRule ? resizeRule.detail : 'no metric or rule proposed a change';
   let reason = '';
@@ -426,6 +428,12 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
     reason = `hold at ${current}: ${why}`;
   }
   if (resize && explain) reason += `; resize to ${JSON.stringify(resize)}`;
+  const reasonCode = fin.limit !== 'DesiredWithinRange' ? (capText && fin.limit === 'TooManyReplicas' ? 'BudgetLimit' : fin.limit) : fin.stabilization !== 'ReadyForNewScale' ? fin.stabilization : desired !== current ? 'SucceededRescale' : 'ReadyForNewScale';
+  // the usual sync has none of the optional fields: one fixed-shape literal (conditional spreads cost a replayed
+  // step more than the rest of this function), with the same keys in the same order as the general form below
+  if (!firstSync && !resize && !queueState && !budget) {
+    return { service: p.name, time: now, currentReplicas: current, desiredReplicas: desired, action, reason, reasonCode, proposals, proposed, recommendation: fin.recommendation, minReplicas, maxReplicas, conditions, errors, lastFired };
+  }
   return {
     service: p.name,
     time: now,
@@ -433,7 +441,7 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
     desiredReplicas: desired,
     action,
     reason,
-    reasonCode: fin.limit !== 'DesiredWithinRange' ? (capText && fin.limit === 'TooManyReplicas' ? 'BudgetLimit' : fin.limit) : fin.stabilization !== 'ReadyForNewScale' ? fin.stabilization : desired !== current ? 'SucceededRescale' : 'ReadyForNewScale',
+    reasonCode,
     proposals,
     proposed,
     recommendation: fin.recommendation,

@@ -46,6 +46,7 @@ export function finalizeReplicas(args: FinalizeArgs): FinalizeResult {
   const behavior = args.behavior ?? null;
   // the only flag normalization reads
   const downscaleWindow = args.options?.downscaleStabilizationSeconds ?? DEFAULT_HPA_OPTIONS.downscaleStabilizationSeconds;
+  const record = args.recordHistory !== false;
   const history = withInitialRecommendation(args.history, currentReplicas, now);
   const recs = history.recommendations!;
 
@@ -57,7 +58,7 @@ export function finalizeReplicas(args: FinalizeArgs): FinalizeResult {
     const window = downscaleWindow;
     stabilized = stabilizeLegacy(recs, now, window, proposed);
     stabilization = stabilized !== proposed ? 'ScaleDownStabilized' : 'ReadyForNewScale';
-    nextRecs = recordRecommendation(recs, proposed, now, now - window * 1000);
+    nextRecs = record ? recordRecommendation(recs, proposed, now, now - window * 1000) : recs;
     limit = limitLegacy(currentReplicas, stabilized, minReplicas, maxReplicas, scratchLimit);
   } else {
     const upWindow = behavior.scaleUp.stabilizationWindowSeconds ?? 0;
@@ -65,7 +66,7 @@ export function finalizeReplicas(args: FinalizeArgs): FinalizeResult {
     const downWindow = behavior.scaleDown.stabilizationWindowSeconds ?? downscaleWindow;
     stabilized = stabilizeWithBehavior(recs, now, upWindow, downWindow, currentReplicas, proposed);
     stabilization = stabilized === proposed ? 'ReadyForNewScale' : proposed >= currentReplicas ? 'ScaleUpStabilized' : 'ScaleDownStabilized';
-    nextRecs = recordRecommendation(recs, proposed, now, now - Math.max(upWindow, downWindow) * 1000);
+    nextRecs = record ? recordRecommendation(recs, proposed, now, now - Math.max(upWindow, downWindow) * 1000) : recs;
     limit = limitWithBehavior(currentReplicas, stabilized, minReplicas, maxReplicas, behavior, history.scaleUpEvents, history.scaleDownEvents, now, scratchLimit);
   }
   const desired = limit.replicas;
@@ -82,7 +83,6 @@ export function finalizeReplicas(args: FinalizeArgs): FinalizeResult {
     reason: limitReason,
     message: LIMIT_MESSAGES[limitReason],
   };
-  const events = recordScaleEvent(behavior, history.scaleUpEvents, history.scaleDownEvents, currentReplicas, desired, now);
   return {
     desiredReplicas: desired,
     recommendation: proposed,
@@ -92,6 +92,6 @@ export function finalizeReplicas(args: FinalizeArgs): FinalizeResult {
     reason: limited ? limitReason : stabilization !== 'ReadyForNewScale' ? stabilization : limitReason,
     conditions: [ableToScale, scalingLimited],
     rescale,
-    history: { recommendations: nextRecs, scaleUpEvents: events.scaleUpEvents, scaleDownEvents: events.scaleDownEvents },
+    history: record ? { recommendations: nextRecs, ...recordScaleEvent(behavior, history.scaleUpEvents, history.scaleDownEvents, currentReplicas, desired, now) } : args.history,
   };
 }

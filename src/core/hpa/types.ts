@@ -241,6 +241,11 @@ export interface FinalizeArgs {
   history: HpaHistory;
   now: number;
   options?: Partial<HpaOptions>;
+  /**
+   * false: the caller keeps its own history (decide() remembers through rememberDecision), so the next one is not
+   * built and result.history is the given history unchanged. The replica numbers are the same either way.
+   */
+  recordHistory?: boolean;
 }
 
 export type StabilizationReason = 'ReadyForNewScale' | 'ScaleUpStabilized' | 'ScaleDownStabilized';
