@@ -2,7 +2,7 @@
 // now is ready, from the service's own seasonal history (with an error-quantile headroom) and from the current rate
 // of increase (burst sizing). Without a season or enough history it says so and leaves the decision to the reactive
 // HPA, still sizing bursts. The demand history lives in History.demand and is fed by recordDemand() each sync.
-import type { ServicePolicy } from '../config/load.js';
+import type { ServicePolicy } from './policy.js';
 import type { History, Proposal, TimedValue } from './types.js';
 import { newSeasonalState, recordDemandSample, seasonalForecast, type SeasonChoice, type SeasonalOptions, type SeasonalState } from './forecast/seasonal.js';
 import { formatDuration } from './duration.js';
