@@ -1,7 +1,7 @@
 // How a plan reads: the runbook script's report, then tables (months, phases, limits, quotas) as text or as a
 // self-contained HTML page with projection charts.
 import { pyFixed } from '../core/capacity/index.js';
-import { table } from '../cli/output.js';
+import { table } from '../text-table.js';
 import { renderHtmlReport, type ReportChart, type ReportTable } from '../report/html.js';
 import type { Plan } from './plan.js';
 

@@ -26,13 +26,7 @@ export function printMachine(data: unknown, format: OutputFormat): boolean {
   return false;
 }
 
-/** Renders rows as an aligned plain-text table (first row is the header). */
-export function table(rows: Array<Array<string | number | null | undefined>>): string {
-  const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))));
-  const widths: number[] = [];
-  for (const r of cells) r.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, c.length); });
-  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
-}
+export { table } from '../text-table.js';
 
 /** Reads all of stdin as text (for commands that take a request on stdin), refusing more than `limit` bytes. */
 export async function readStdin(limit = MAX_REQUEST_BYTES): Promise<string> {

@@ -1,5 +1,5 @@
 // Presenting load-test and capacity-probe results: the human text summary and the HTML report with charts over time.
-import { table } from '../cli/output.js';
+import { table } from '../text-table.js';
 import { formatDuration } from '../core/duration.js';
 import type { Report } from '../report/html.js';
 import type { CapacityFile } from './capacity.js';

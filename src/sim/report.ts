@@ -4,7 +4,7 @@ import { formatDuration } from '../core/duration.js';
 import type { ServiceRun, SimulationReport } from './run.js';
 import type { TuneResult } from './tune.js';
 import type { SimResult } from './types.js';
-import { table as textTable } from '../cli/output.js';
+import { table as textTable } from '../text-table.js';
 
 function num(v: number | null | undefined, digits = 1): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '-';
