@@ -2,6 +2,8 @@
 // these types; decide(), the simulator and the controller consume them. Durations are milliseconds.
 import type { Resources } from './types.js';
 import type { Condition, RuleAction } from './rules/syntax.js';
+import type { ScalingPolicy } from './hpa/types.js';
+import type { ScheduleSpec } from './schedule.js';
 
 /** Which workload to act on; provider-specific fields are validated by the provider's parse step. */
 export interface TargetRef {
@@ -20,16 +22,10 @@ export interface MetricPolicy {
   unit?: string;
 }
 
-export interface ScalingPolicySpec {
-  type: 'Pods' | 'Percent';
-  value: number;
-  periodSeconds: number;
-}
-
 export interface ScalingRulesSpec {
   stabilizationWindowSeconds?: number;
   selectPolicy?: 'Max' | 'Min' | 'Disabled';
-  policies?: ScalingPolicySpec[];
+  policies?: ScalingPolicy[];
   /** a Kubernetes quantity ("100m") or a number */
   tolerance?: number | string;
 }
@@ -75,14 +71,8 @@ export interface QueuePolicy {
   fallback?: { failureThreshold: number; replicas: number };
 }
 
-export interface SchedulePolicy {
-  name?: string;
-  cron: string;
-  duration: number;
-  minReplicas?: number;
-  maxReplicas?: number;
-  timezone?: string;
-}
+/** A cron window that raises the floor (or lowers the ceiling), as the schedule module reads it. */
+export type SchedulePolicy = ScheduleSpec;
 
 export interface PredictivePolicy {
   metric: string;
