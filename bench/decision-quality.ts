@@ -82,7 +82,7 @@ services:
     rows.push([f, 'Kubernetes default HPA (cpu 70%)', String(hpa.score.violationMinutes), hpa.score.replicaHours.toFixed(0), bound.toFixed(0), ratio(hpa.score.replicaHours), '']);
     rows.push([f, 'tuned on 1st half (held out)', String(tuned.score.violationMinutes), tuned.score.replicaHours.toFixed(0), bound.toFixed(0), ratio(tuned.score.replicaHours), `${seconds.toFixed(0)} s wall, ${cpuSeconds.toFixed(0)} s CPU, ${tune.evaluated} candidates`]);
     const p = tune.best.params;
-    notes.push(`${f}: ${Object.entries(p).map(([k, v]) => `${k}=${v}`).join(', ')}; tuning half ${tune.best.result.score.violationMinutes} violation min; ±10% demand: ${tune.robustness ? tune.robustness.winnerViolationMinutes.join(' / ') : '-'} min`);
+    notes.push(`${f}: ${Object.entries(p).map(([k, v]) => `${k}=${v}`).join(', ')}; tuning half ${tune.best.result.score.violationMinutes} violation min; under ${tune.robustness ? tune.robustness.stresses.join(' / ') : '-'}: ${tune.robustness ? tune.robustness.winnerViolationMinutes.join(' / ') : '-'} min`);
   }
 } finally {
   rmSync(tmp, { recursive: true, force: true });

@@ -137,6 +137,9 @@ const PredictiveSchema = z.strictObject({
   capacityPerReplica: z.number().positive().optional(),
   season: z.enum(['auto', '5m', '15m', '30m', '1h', '1d', '1w', 'off']).optional().meta({ description: 'seasonal model: detect seasons among 5m, 15m, 30m, 1h (timers, cron), 1d and 1w and forecast the highest of those found (auto), force one, or use the last value only (off)' }),
   headroomQuantile: z.number().min(0.5).max(1).optional().meta({ description: 'seasonal model: headroom is this quantile of recent actual/forecast ratios (default 0.99; 1 = the worst)' }),
+  method: z.enum(['level', 'change']).optional().meta({ description: "seasonal model: 'level' forecasts last season's values scaled to today's level (default); 'change' adds last season's change over the horizon to the current value" }),
+  errorModel: z.enum(['ratio', 'sqrt']).optional().meta({ description: "seasonal model: headroom from actual/forecast ratios (ratio, default: errors grow with demand) or from errors divided by the square root of the forecast (sqrt: errors of many independent clients, small at low demand)" }),
+  errorWindow: Duration.optional().meta({ description: 'seasonal model: how long forecast errors are remembered for the headroom quantile (default 1d, at most the lookback)' }),
   burst: z.boolean().optional().meta({ description: 'seasonal model: also size scale-up from the rate of increase over the start-up delay (default true)' }),
   targetUtilization: z.number().positive().max(100).optional().meta({ description: 'seasonal model: percent of capacityPerReplica a forecast may fill (default: what the slo allows)' }),
 });

@@ -87,6 +87,12 @@ export interface PredictivePolicy {
   season?: 'auto' | '5m' | '15m' | '30m' | '1h' | '1d' | '1w' | 'off';
   /** seasonal model: headroom is this quantile of recent actual/forecast ratios */
   headroomQuantile?: number;
+  /** seasonal model: forecast last season's values at today's level (level) or last season's change added to now (change) */
+  method?: 'level' | 'change';
+  /** seasonal model: headroom from actual/forecast ratios (ratio) or from errors over the square root of the forecast (sqrt) */
+  errorModel?: 'ratio' | 'sqrt';
+  /** seasonal model: how long forecast errors are remembered for the headroom quantile (ms) */
+  errorWindow?: number;
   /** seasonal model: also size scale-up from the rate of increase over the start-up delay */
   burst?: boolean;
   /** seasonal model: percent of capacityPerReplica a forecast may fill */

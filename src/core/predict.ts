@@ -4,7 +4,7 @@
 // HPA, still sizing bursts. The demand history lives in History.demand and is fed by recordDemand() each sync.
 import type { ServicePolicy } from './policy.js';
 import type { History, Proposal, TimedValue } from './types.js';
-import { newSeasonalState, recordDemandSample, seasonalForecast, type SeasonChoice, type SeasonalOptions, type SeasonalState } from './forecast/seasonal.js';
+import { describeError, newSeasonalState, recordDemandSample, seasonalForecast, type SeasonChoice, type SeasonalOptions, type SeasonalState } from './forecast/seasonal.js';
 import { formatDuration } from './duration.js';
 
 const DEFAULT_LOOKBACK_MS = 15 * 86_400_000;
@@ -29,17 +29,20 @@ export function burstWindowMs(p: ServicePolicy): number {
 export function seasonalOptions(p: ServicePolicy): SeasonalOptions {
   const pr = p.predictive!;
   const bucketMs = Math.max(60_000, p.syncPeriodMs);
+  const lookback = pr.lookback ?? DEFAULT_LOOKBACK_MS;
   return {
     bucketMs,
-    lookbackMs: pr.lookback ?? DEFAULT_LOOKBACK_MS,
+    lookbackMs: lookback,
     horizonBuckets: Math.max(1, Math.ceil((pr.horizon ?? leadMs(p)) / bucketMs)),
     season: (pr.season ?? 'auto') as SeasonChoice,
-    errorWindowMs: ERROR_WINDOW_MS,
+    errorWindowMs: Math.min(pr.errorWindow ?? ERROR_WINDOW_MS, lookback),
+    method: pr.method ?? 'level',
+    errorModel: pr.errorModel ?? 'ratio',
   };
 }
 
 function sameOptions(a: SeasonalOptions, b: SeasonalOptions): boolean {
-  return a.bucketMs === b.bucketMs && a.lookbackMs === b.lookbackMs && a.horizonBuckets === b.horizonBuckets && a.season === b.season && a.errorWindowMs === b.errorWindowMs;
+  return a.bucketMs === b.bucketMs && a.lookbackMs === b.lookbackMs && a.horizonBuckets === b.horizonBuckets && a.season === b.season && a.errorWindowMs === b.errorWindowMs && a.method === b.method && a.errorModel === b.errorModel;
 }
 
 /** The demand history of a policy, created (or recreated when the policy's forecast settings changed) on demand. */
@@ -122,11 +125,12 @@ export function seasonalProposal(p: ServicePolicy, h: History, now: number): Pro
   const state = h.demand;
   const f = state ? seasonalForecast(state, now, q) : { why: 'no history yet' };
   if ('peak' in f) {
-    const need = f.peak * Math.max(0, f.factor);
+    const need = f.need;
     replicas = Math.ceil(need / per);
+    const e = describeError(f.errorModel, f.factor);
     parts.push(f.model === 'seasonal'
-      ? `${f.season.label} seasonal forecast of ${name} (autocorrelation ${f.season.acf.toFixed(2)}) peaks at ${fmt(f.peak)} within ${formatDuration(lead)}; the ${q} quantile of ${f.errors} recent forecast errors makes it ${fmt(need)} (×${f.factor.toFixed(2)}) → ${replicas}`
-      : `${f.season.period ? 'last-value forecast' : 'reactive'} (${f.season.why}): ${name} ${fmt(f.peak)} now; the ${q} quantile of its ${f.errors} recent changes over ${formatDuration(lead)} makes it ${fmt(need)} (×${f.factor.toFixed(2)}) → ${replicas}`);
+      ? `${f.season.label} seasonal ${pr.method === 'change' ? 'change ' : ''}forecast of ${name} (autocorrelation ${f.season.acf.toFixed(2)}) peaks at ${fmt(f.peak)} within ${formatDuration(lead)}; the ${q} quantile of ${f.errors} recent forecast errors makes it ${fmt(need)} (${e}) → ${replicas}`
+      : `${f.season.period ? 'last-value forecast' : 'reactive'} (${f.season.why}): ${name} ${fmt(f.peak)} now; the ${q} quantile of its ${f.errors} recent changes over ${formatDuration(lead)} makes it ${fmt(need)} (${e}) → ${replicas}`);
   } else {
     parts.push(`reactive: ${f.why}`);
   }

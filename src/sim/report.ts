@@ -119,7 +119,7 @@ function tuneLines(s: ServiceRun): string[] {
     ? `  cheapest policy with zero SLO-violation minutes: ${num(b.replicaHours)} replica-hours${b.cost !== null ? `, cost ${num(b.cost, 2)}` : ''} (configured: ${num(c.replicaHours)} replica-hours, ${num(c.violationMinutes, 2)} violation min; bound ${num(s.bound.replicaHours)})`
     : `  no candidate met the SLO at every step; fewest violation minutes: ${num(b.violationMinutes, 2)} (configured: ${num(c.violationMinutes, 2)}), ${num(b.replicaHours)} replica-hours`);
   if (t.warmupSteps) out.push(`  the first ${t.warmupSteps} steps were replayed for the forecaster's history and not scored`);
-  if (t.robustness) out.push(`  robustness: ${t.robustness.checked} cheapest candidates replayed at ${t.robustness.factors.map((f) => `×${f}`).join(' and ')} demand; the winner ${t.robustness.robust ? 'stays safe at both' : `is the least violating (${t.robustness.winnerViolationMinutes.map((m) => num(m, 2)).join(' / ')} min)`}`);
+  if (t.robustness) out.push(`  robustness: ${t.robustness.checked} cheapest candidates replayed with ${t.robustness.stresses.join(', ')}; the winner ${t.robustness.robust ? 'stays safe under each' : `is the least violating (${t.robustness.winnerViolationMinutes.map((m) => num(m, 2)).join(' / ')} min)`}`);
   for (const [k, v] of Object.entries(t.best.params)) out.push(`    ${k}: ${v}`);
   out.push('', '  winning config:', ...t.snippet.trimEnd().split('\n').map((l) => `    ${l}`), '', '  top candidates:');
   out.push(table([

@@ -7,6 +7,7 @@ import { stringify as toYaml } from 'yaml';
 import type { ServicePolicy } from '../config/load.js';
 import { formatMilli, parseMilli } from '../core/quantity.js';
 import { InputError } from '../errors.js';
+import { formatDuration } from '../core/duration.js';
 import { simulateMany, type SimPool } from './pool.js';
 import type { LoadSeries, SimResult, SimSetup } from './types.js';
 
@@ -53,11 +54,26 @@ export interface TuneResult {
   /** steps replayed before scoring starts (a forecaster's learning time), 0 when everything is scored */
   warmupSteps: number;
   /** the robustness check: candidates replayed with demand scaled by each factor, and how the winner fared */
-  robustness?: { factors: number[]; checked: number; winnerViolationMinutes: number[]; robust: boolean };
+  robustness?: { factors: number[]; stresses: string[]; checked: number; winnerViolationMinutes: number[]; robust: boolean };
 }
 
 /** Demand factors a winner must stay safe under (a traffic forecast is never exact). */
 export const ROBUSTNESS_FACTORS = [0.9, 1.1];
+/** How much sharper than in the trace every rise of demand is in the surprise stress. */
+export const SURPRISE_FACTOR = 1.1;
+
+interface Stress { label: string; apply: (load: LoadSeries) => LoadSeries }
+
+/**
+ * What a winner must stay safe under: demand 10% lower and higher (scale), and every rise of demand 10% sharper
+ * than the trace's (surprise). Scaling alone cannot tell a forecaster whose headroom just covers the rises it saw
+ * from one with room to spare, because its errors scale with the demand; the held-out future brings rises the
+ * tuning part did not.
+ */
+const STRESSES: Stress[] = [
+  ...ROBUSTNESS_FACTORS.map((f) => ({ label: `demand ×${f}`, apply: (l: LoadSeries) => scaled(l, f) })),
+  { label: `rises ×${SURPRISE_FACTOR}`, apply: (l: LoadSeries) => sharperRises(l, SURPRISE_FACTOR) },
+];
 /** Rounds of robustTop candidates checked before settling for the least fragile one. */
 const ROBUST_ROUNDS = 4;
 
@@ -119,8 +135,10 @@ function firstTarget(p: ServicePolicy): { holder: (q: ServicePolicy) => TargetHo
   return undefined;
 }
 
-const QUANTILE_GRID = [0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1];
+const QUANTILE_GRID = [0.95, 0.98, 0.99, 0.995, 0.999, 0.9999, 1];
 const SEASON_GRID = ['auto', '1h', '1d', '1w', 'off'] as const;
+/** How long errors are remembered: a day forgets a one-off surprise, a week keeps it as headroom. */
+const ERROR_WINDOW_GRID: Array<[string, number]> = [['1d', 86_400_000], ['7d', 7 * 86_400_000]];
 
 function seasonalOn(q: ServicePolicy): NonNullable<ServicePolicy['predictive']> | undefined {
   return q.predictive?.model === 'seasonal' ? q.predictive : undefined;
@@ -136,11 +154,17 @@ function predictiveParams(p: ServicePolicy, demandMetric: string): TuneParam[] {
   const season = sp?.season ?? 'auto';
   const quantile = sp?.headroomQuantile ?? 0.99;
   const burst = sp?.burst ?? true;
+  const errorModel = sp?.errorModel ?? 'ratio';
+  const method = sp?.method ?? 'level';
+  const errorWindow = sp?.errorWindow !== undefined ? formatDuration(sp.errorWindow) : '1d';
   return [
     { name: 'predictive', group: 'forecast', values: [{ label: cur }, ...[on, off].filter((v) => v.label !== cur)] },
     { name: 'predictive season', values: [{ label: season }, ...SEASON_GRID.filter((v) => v !== season).map((v) => ({ label: v, apply: (q: ServicePolicy) => { const s = seasonalOn(q); if (s) s.season = v; } }))] },
     { name: 'predictive headroomQuantile', group: 'forecast', values: [{ label: String(quantile) }, ...QUANTILE_GRID.filter((v) => v !== quantile).map((v) => ({ label: String(v), apply: (q: ServicePolicy) => { const s = seasonalOn(q); if (s) s.headroomQuantile = v; } }))] },
     { name: 'predictive burst', group: 'forecast', values: [{ label: String(burst) }, { label: String(!burst), apply: (q) => { const s = seasonalOn(q); if (s) s.burst = !burst; } }] },
+    { name: 'predictive errorModel', group: 'forecast', values: [{ label: errorModel }, ...(['ratio', 'sqrt'] as const).filter((v) => v !== errorModel).map((v) => ({ label: v, apply: (q: ServicePolicy) => { const s = seasonalOn(q); if (s) s.errorModel = v; } }))] },
+    { name: 'predictive method', values: [{ label: method }, ...(['level', 'change'] as const).filter((v) => v !== method).map((v) => ({ label: v, apply: (q: ServicePolicy) => { const s = seasonalOn(q); if (s) s.method = v; } }))] },
+    { name: 'predictive errorWindow', values: [{ label: errorWindow }, ...ERROR_WINDOW_GRID.filter(([l]) => l !== errorWindow).map(([l, ms]) => ({ label: l, apply: (q: ServicePolicy) => { const s = seasonalOn(q); if (s) s.errorWindow = ms; } }))] },
   ];
 }
 
@@ -246,6 +270,17 @@ export interface TuneOptions {
   robustTop?: number;
 }
 
+/** Each step where demand rose over the step before is raised so that the rise is `f` times as large. */
+export function sharperRises(load: LoadSeries, f: number): LoadSeries {
+  const v = new Float64Array(load.values.length);
+  for (let i = 0; i < v.length; i++) {
+    const x = load.values[i]!;
+    const prev = i > 0 ? load.values[i - 1]! : Number.NaN;
+    v[i] = x > prev && prev >= 0 ? prev + (x - prev) * f : x;
+  }
+  return { ...load, values: v };
+}
+
 function scaled(load: LoadSeries, f: number): LoadSeries {
   const v = new Float64Array(load.values.length);
   for (let i = 0; i < v.length; i++) v[i] = load.values[i]! * f;
@@ -326,7 +361,15 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     const starts = [cur];
     const pi = params.findIndex((p) => p.name === 'predictive');
     const onAt = pi >= 0 ? params[pi]!.values.findIndex((v) => v.label === 'seasonal') : -1;
-    if (onAt > 0) { const alt = cur.slice(); alt[pi] = onAt; starts.push(alt); }
+    if (onAt > 0) {
+      const alt = cur.slice();
+      alt[pi] = onAt;
+      starts.push(alt);
+      // and with the change method, whose best floor and target differ again
+      const mi = params.findIndex((p) => p.name === 'predictive method');
+      const changeAt = mi >= 0 ? params[mi]!.values.findIndex((v) => v.label === 'change') : -1;
+      if (changeAt > 0) { const ch = alt.slice(); ch[mi] = changeAt; starts.push(ch); }
+    }
     const firsts = await evaluate(starts);
     let best = firsts[0];
     for (let i = 1; i < firsts.length; i++) if (better(firsts[i]!, best!)) { best = firsts[i]; cur = starts[i]!; }
@@ -355,7 +398,7 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     const safe = all.filter((c) => c.result.score.violationMinutes === 0);
     const ranked = safe.length ? safe : all;
     const pool: Candidate[] = [];
-    const stressed: SimResult[][] = ROBUSTNESS_FACTORS.map(() => []);
+    const stressed: SimResult[][] = STRESSES.map(() => []);
     const worst = (i: number) => stressed.reduce((n, r) => n + r[i]!.score.violationMinutes, 0);
     let pick = -1;
     // the cheapest candidates are the likeliest to be fitted to the tuning part's noise: when none of them stays
@@ -364,13 +407,13 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
       const more = ranked.slice(pool.length, pool.length + topN);
       const from = pool.length;
       pool.push(...more);
-      for (let f = 0; f < ROBUSTNESS_FACTORS.length; f++) stressed[f]!.push(...await runAll(more.map((c) => c.policy), scaled(load, ROBUSTNESS_FACTORS[f]!)));
+      for (let f = 0; f < STRESSES.length; f++) stressed[f]!.push(...await runAll(more.map((c) => c.policy), STRESSES[f]!.apply(load)));
       for (let i = from; i < pool.length && pick < 0; i++) if (worst(i) === 0) pick = i;
     }
     const robust = pick >= 0;
     if (!robust) pick = pool.reduce((b, _, i) => (worst(i) < worst(b) ? i : b), 0);
     best = pool[pick]!;
-    robustness = { factors: ROBUSTNESS_FACTORS, checked: pool.length, winnerViolationMinutes: stressed.map((r) => r[pick]!.score.violationMinutes), robust };
+    robustness = { factors: ROBUSTNESS_FACTORS, stresses: STRESSES.map((x) => x.label), checked: pool.length, winnerViolationMinutes: stressed.map((r) => r[pick]!.score.violationMinutes), robust };
     all.splice(all.indexOf(best), 1);
     all.unshift(best);
   }
@@ -394,5 +437,12 @@ export function serviceSnippet(p: ServicePolicy): string {
   const hpa: Record<string, unknown> = { metrics: p.hpa?.metrics ?? [] };
   if (p.hpa?.behavior) hpa.behavior = p.hpa.behavior;
   if (p.hpa?.tolerance !== undefined) hpa.tolerance = p.hpa.tolerance;
-  return toYaml({ services: { [p.name]: { minReplicas: p.minReplicas, maxReplicas: p.maxReplicas, hpa, ...(p.predictive ? { predictive: p.predictive } : {}) } } });
+  return toYaml({ services: { [p.name]: { minReplicas: p.minReplicas, maxReplicas: p.maxReplicas, hpa, ...(p.predictive ? { predictive: predictiveYaml(p.predictive) } : {}) } } });
+}
+
+/** The predictive block as the config file writes it: durations as 15m or 7d (a plain number would read as seconds). */
+function predictiveYaml(pr: NonNullable<ServicePolicy['predictive']>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...pr };
+  for (const k of ['horizon', 'lookback', 'seasonLength', 'errorWindow'] as const) if (pr[k] !== undefined) out[k] = formatDuration(pr[k]);
+  return out;
 }

@@ -138,3 +138,20 @@ test('the seasonal model keeps only a short metric window in History.series (its
   assert.ok(h.series['rps']!.length <= 6);
   assert.ok(h.demand && h.demand.values instanceof Float32Array);
 });
+
+test('the change method and the sqrt error model say so in the reason, and size from the square-root headroom', () => {
+  const p = policy('', '{ metric: rps, model: seasonal, burst: false, headroomQuantile: 1, method: change, errorModel: sqrt, season: 1d }');
+  // the square daily cycle, one day 100 rps higher than the days before
+  const day = (m: number) => (m % 1440 >= 480 && m % 1440 < 1200 ? 1600 : 200) + (m >= 2 * 1440 ? 100 : 0);
+  const minutes = 3 * 1440 + 480;
+  const h = history(p, minutes, day);
+  const d = decide(p, obs(3, 300), h, T0 + (minutes - 1) * MIN);
+  const pr = d.proposals.find((x) => x.source === 'predictive')!;
+  const m = /^1d seasonal change forecast of rps \(autocorrelation [\d.]+\) peaks at ([\d.]+) within 1m; the 1 quantile of \d+ recent forecast errors makes it ([\d.]+) \(([+-][\d.]+)√\) → (\d+)/.exec(pr.detail);
+  assert.ok(m, pr.detail);
+  // 300 now plus yesterday's rise at 08:00 (1400): 1700, where the level method would scale 1600 by the level ratio
+  assert.equal(Number(m[1]), 1700);
+  const z = Number(m[3]);
+  assert.ok(Math.abs(Number(m[2]) - (1700 + z * Math.sqrt(1700))) < 0.1 + Math.abs(z) * 0.01 * Math.sqrt(1700), pr.detail);
+  assert.equal(pr.replicas, Math.ceil(Number(m[2]) / 80));
+});

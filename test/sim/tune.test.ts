@@ -75,3 +75,30 @@ test('when nothing in the space meets the SLO, the fewest violations win and it 
 test('a service without an hpa block cannot be tuned, and the message says what to add', () => {
   assert.throws(() => tuneParams({ ...policy, hpa: undefined } as typeof policy, 4), /no hpa block/);
 });
+
+test('the surprise stress makes every rise of demand 10% sharper and leaves falls and gaps alone', async () => {
+  const { sharperRises } = await import('../../src/sim/tune.js');
+  const out = sharperRises({ start: 0, stepMs: 1000, values: Float64Array.from([100, 200, 150, Number.NaN, 300, 310]) }, 1.1);
+  assert.deepEqual([...out.values].map((v) => (Number.isNaN(v) ? 'gap' : Math.round(v * 1000) / 1000)), [100, 210, 150, 'gap', 300, 311]);
+});
+
+test('with a demand metric, the forecast\'s method, error model and error window are searched too', () => {
+  const names = tuneParams(policy, 20, 'rps').map((p) => p.name);
+  for (const n of ['predictive', 'predictive headroomQuantile', 'predictive errorModel', 'predictive method', 'predictive errorWindow']) assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
+  const q = structuredClone(policy);
+  const params = tuneParams(policy, 20, 'rps');
+  for (const [name, label] of [['predictive', 'seasonal'], ['predictive method', 'change'], ['predictive errorModel', 'sqrt'], ['predictive errorWindow', '7d'], ['predictive headroomQuantile', '0.9999']]) {
+    params.find((p) => p.name === name)!.values.find((v) => v.label === label)!.apply!(q);
+  }
+  assert.deepEqual(q.predictive, { metric: 'rps', model: 'seasonal', method: 'change', errorModel: 'sqrt', errorWindow: 7 * 86_400_000, headroomQuantile: 0.9999 });
+});
+
+test('the snippet writes the forecast\'s durations as durations, so it reads back as the policy it came from', async () => {
+  const { serviceSnippet } = await import('../../src/sim/tune.js');
+  const q = structuredClone(policy);
+  q.predictive = { metric: 'rps', model: 'seasonal', method: 'change', errorModel: 'sqrt', errorWindow: 7 * 86_400_000, lookback: 15 * 86_400_000, headroomQuantile: 0.9999 };
+  const snippet = serviceSnippet(q);
+  assert.match(snippet, /errorWindow: 7d/);
+  const back = parseConfig(`sources:\n  procs: { type: process }\n${snippet.replace('services:\n  web:\n', 'services:\n  web:\n    target: { provider: dryrun }\n    metrics:\n      cpu: { source: procs, query: cpu, perPod: true }\n      rps: { source: procs, query: cpu }\n')}`, 'snippet.yaml').services.web!;
+  assert.deepEqual(back.predictive, q.predictive);
+});

@@ -25,6 +25,35 @@ export interface SeasonalOptions {
   season: SeasonChoice;
   /** forecast errors kept for the headroom quantile */
   errorWindowMs: number;
+  /**
+   * level (default): last season's values scaled to today's level; change: the current value plus last season's
+   * change over the same stretch (follows today's level at once, for demand whose shape repeats but whose level moves)
+   */
+  method?: ForecastMethod;
+  /**
+   * ratio (default): errors are actual / forecast, and headroom multiplies; sqrt: errors are (actual - forecast) /
+   * √forecast, and headroom adds that many square roots (errors of many independent clients: small at low demand)
+   */
+  errorModel?: ErrorModel;
+}
+
+export type ForecastMethod = 'level' | 'change';
+export type ErrorModel = 'ratio' | 'sqrt';
+
+/** An error quantile as the reason shows it: ×1.23 (ratio) or +1.5√ (sqrt). */
+export function describeError(model: ErrorModel, e: number): string {
+  return model === 'sqrt' ? `${e >= 0 ? '+' : ''}${e.toFixed(2)}√` : `×${e.toFixed(2)}`;
+}
+
+/** One forecast error under the model; NaN when it cannot be measured (no forecast above zero). */
+export function errorOf(model: ErrorModel, actual: number, forecast: number): number {
+  if (!(forecast > 0)) return Number.NaN;
+  return model === 'sqrt' ? (actual - forecast) / Math.sqrt(forecast) : actual / forecast;
+}
+
+/** Demand with headroom: the forecast corrected by an error quantile `e` read under the model (never negative). */
+export function withHeadroom(model: ErrorModel, forecast: number, e: number): number {
+  return Math.max(0, model === 'sqrt' ? forecast + e * Math.sqrt(forecast) : forecast * e);
 }
 
 export interface SeasonInfo {
@@ -120,6 +149,7 @@ function levelBuckets(s: SeasonalState): number {
 export function forecastBucket(s: SeasonalState, i: number, j: number, period: number): number {
   const L = levelBuckets(s);
   const cycles = Math.max(1, Math.floor(L / period));
+  if (s.opts.method === 'change') return changeForecast(s, i, j, period, cycles);
   let base = 0;
   let nb = 0;
   for (let c = 1; c <= cycles; c++) {
@@ -140,6 +170,27 @@ export function forecastBucket(s: SeasonalState, i: number, j: number, period: n
   }
   if (!(then > 0)) return then === 0 && now === 0 ? base : Number.NaN;
   return base * (now / then);
+}
+
+/**
+ * Forecast of bucket j from data through bucket i by the change method: the value at i plus the mean change from
+ * i's to j's position over the cycles of the level window (one cycle for periods of an hour or more), never below
+ * the value at i (demand falling is no reason to hold fewer replicas than now). NaN when the data is missing.
+ */
+function changeForecast(s: SeasonalState, i: number, j: number, period: number, cycles: number): number {
+  const cur = at(s, i);
+  if (!(cur >= 0)) return Number.NaN;
+  let change = 0;
+  let nc = 0;
+  for (let c = 1; c <= cycles; c++) {
+    let m = c * period;
+    while (j - m > i) m += period; // a short period's cycle can end after i: use its last complete turn
+    const a = at(s, j - m);
+    const b = at(s, i - m);
+    if (a >= 0 && b >= 0) { change += a - b; nc++; }
+  }
+  if (!nc) return Number.NaN;
+  return Math.max(cur, cur + change / nc);
 }
 
 /** The highest forecast of bucket j over the season and the other seasons found; NaN when none can forecast it. */
@@ -265,14 +316,15 @@ function pushError(e: ErrorWindow, r: number): void {
 function scoreBucket(s: SeasonalState, j: number, naiveToo = true): void {
   const actual = at(s, j);
   if (!(actual >= 0)) return;
+  const model = s.opts.errorModel ?? 'ratio';
   if (naiveToo) {
-    const before = at(s, j - s.opts.horizonBuckets);
-    if (before > 0) pushError(s.naive, actual / before);
+    const e = errorOf(model, actual, at(s, j - s.opts.horizonBuckets));
+    if (!Number.isNaN(e)) pushError(s.naive, e);
   }
   const p = s.season.period;
   if (!p) return;
-  const f = forecastSeasons(s, j - s.opts.horizonBuckets, j, s.season);
-  if (f > 0) pushError(s.errors, actual / f);
+  const e = errorOf(model, actual, forecastSeasons(s, j - s.opts.horizonBuckets, j, s.season));
+  if (!Number.isNaN(e)) pushError(s.errors, e);
 }
 
 function recheck(s: SeasonalState): void {
@@ -317,9 +369,29 @@ export function recordDemandSample(s: SeasonalState, t: number, v: number): void
   if (young || b - s.checkedAt >= Math.max(1, Math.round(RECHECK_MS / s.opts.bucketMs))) recheck(s);
 }
 
-/** The q-quantile (0..1) of recent actual/forecast ratios; NaN when none are known. */
+/** Errors needed before a quantile beyond the largest error held is extrapolated from the tail. */
+const TAIL_MIN_ERRORS = 100;
+/** The share of the errors that forms the tail the extrapolation is fitted to. */
+const TAIL_SHARE = 0.1;
+
+/**
+ * The q-quantile (0..1) of recent errors; NaN when none are known. q = 1 is the worst error held. A quantile too
+ * far out for the errors held (fewer than one error expected beyond it) is extrapolated from the tail instead of
+ * being read as the largest error: peaks over threshold with an exponential tail, fitted to the largest 10% (the
+ * threshold u is the 0.9 quantile and the tail's scale is the mean excess over it, so q = u + scale × ln(0.1 / (1 - q))).
+ * A window that held a surprise once then expects one of that size again, and one that held none still expects
+ * worse than its worst in a longer stretch of time.
+ */
 export function errorQuantile(e: ErrorWindow, q: number): number {
   if (!e.count) return Number.NaN;
+  if (q < 1 && (1 - q) * e.count < 1 && e.count >= TAIL_MIN_ERRORS) {
+    const m = Math.max(2, Math.floor(e.count * TAIL_SHARE));
+    const u = e.sorted[e.count - m - 1]!;
+    let excess = 0;
+    for (let k = e.count - m; k < e.count; k++) excess += e.sorted[k]! - u;
+    const scale = excess / m;
+    return Math.max(e.sorted[e.count - 1]!, u + scale * Math.log(m / e.count / (1 - q)));
+  }
   const idx = Math.min(e.count - 1, Math.max(0, Math.ceil(q * e.count) - 1));
   return e.sorted[idx]!;
 }
@@ -333,7 +405,11 @@ export interface SeasonalForecast {
   model: 'seasonal' | 'persistence';
   /** highest forecast demand over the horizon buckets after now */
   peak: number;
-  /** q-quantile of recent actual/forecast ratios (the headroom factor) */
+  /** the peak with headroom: what capacity must cover */
+  need: number;
+  /** how errors are measured (and headroom applied) */
+  errorModel: ErrorModel;
+  /** q-quantile of recent errors: actual/forecast ratios (the headroom factor), or errors in square roots (sqrt) */
   factor: number;
   /** errors the factor was read from */
   errors: number;
@@ -348,6 +424,7 @@ export interface SeasonalForecast {
  */
 export function seasonalForecast(s: SeasonalState, now: number, q: number): SeasonalForecast | { why: string } {
   const i = Math.min(s.last, Math.floor(now / s.opts.bucketMs));
+  const model = s.opts.errorModel ?? 'ratio';
   let why = s.season.why;
   const needNaive = minErrors(s.naive, q);
   const cur = at(s, i);
@@ -363,10 +440,10 @@ export function seasonalForecast(s: SeasonalState, now: number, q: number): Seas
       }
       const factor = errorQuantile(s.errors, q);
       if (!(peak >= 0)) why = `no ${s.season.label} history one season before the horizon`;
-      else if (!(naiveFactor < factor)) return { model: 'seasonal', peak, factor, errors: s.errors.count, season: s.season };
-      else why = `the ${s.season.label} season's recent forecast errors (×${factor.toFixed(2)} at ${q}) are wider than the last value's`;
+      else if (!(naiveFactor < factor)) return { model: 'seasonal', peak, need: withHeadroom(model, peak, factor), errorModel: model, factor, errors: s.errors.count, season: s.season };
+      else why = `the ${s.season.label} season's recent forecast errors (${describeError(model, factor)} at ${q}) are wider than the last value's`;
     }
   }
   if (Number.isNaN(naiveFactor)) return { why: `${why}; ${s.naive.count} recent changes known, the ${q} quantile needs ${needNaive}` };
-  return { model: 'persistence', peak: cur, factor: naiveFactor, errors: s.naive.count, season: { ...s.season, why } };
+  return { model: 'persistence', peak: cur, need: withHeadroom(model, cur, naiveFactor), errorModel: model, factor: naiveFactor, errors: s.naive.count, season: { ...s.season, why } };
 }

@@ -6,12 +6,14 @@ import {
   DAY_MS,
   autocorrelation,
   detectSeason,
+  errorOf,
   errorQuantile,
   forecastBucket,
   newSeasonalState,
   recordDemandSample,
   seasonalForecast,
   type SeasonChoice,
+  withHeadroom,
   type SeasonalState,
 } from '../../../src/core/forecast/seasonal.js';
 
@@ -165,5 +167,97 @@ describe('error window', () => {
     recordDemandSample(s, T0 + MIN, 5);
     recordDemandSample(s, T0 + 10_000, 999);
     assert.equal(s.values[Math.floor(T0 / MIN) % s.values.length], 30);
+  });
+});
+
+describe('change method, sqrt error model and the tail of the error window', () => {
+  function withOpts(o: Partial<Parameters<typeof newSeasonalState>[0]>): SeasonalState {
+    return newSeasonalState({ bucketMs: MIN, lookbackMs: 15 * DAY_MS, horizonBuckets: 1, season: '1d', errorWindowMs: DAY_MS, ...o });
+  }
+
+  it('the change method follows a level shift at once: the shape of yesterday added to today\'s value', () => {
+    // two days of the daily shape, then the third day 300 higher all day (a new customer)
+    const shifted = (m: number) => daily(m) + (m >= 2 * 1440 ? 300 : 0);
+    const change = withOpts({ method: 'change' });
+    const level = withOpts({ method: 'level' });
+    // minute 200 of the third day, while demand rises towards its peak at 360
+    feed(change, 2 * 1440 + 200, shifted);
+    feed(level, 2 * 1440 + 200, shifted);
+    const i = change.last; // absolute bucket of minute 2 × 1440 + 199
+    const actual = shifted(2 * 1440 + 200);
+    const c = forecastBucket(change, i, i + 1, 1440);
+    const l = forecastBucket(level, i, i + 1, 1440);
+    // float32 storage: within a few parts per million
+    assert.ok(Math.abs(c - actual) < 0.01 * actual / 100, `change ${c} vs actual ${actual}`);
+    assert.ok(Math.abs(l - actual) > 10 * Math.abs(c - actual), `level ${l} should miss by more than change ${c} (actual ${actual})`);
+  });
+
+  it('the change method never forecasts below the current value', () => {
+    const s = withOpts({ method: 'change' });
+    feed(s, 2 * 1440 + 400, daily); // minute 400 of the day: the sine is falling from its peak at 360
+    const m = 2 * 1440 + 399;
+    assert.ok(daily(m + 1) < daily(m));
+    assert.equal(forecastBucket(s, s.last, s.last + 1, 1440), Math.fround(daily(m)));
+  });
+
+  it('sqrt errors keep headroom small at low demand where ratios are wide', () => {
+    // many independent clients: noise of about √demand, demand from 20 at night to 2000 by day
+    const r = rng(11);
+    const poisson = (m: number) => { const mean = 20 + 1980 * (0.5 - 0.5 * Math.cos((2 * Math.PI * m) / 1440)); return mean + 2 * Math.sqrt(mean) * (r() - 0.5) * 2; };
+    const ratio = withOpts({ errorModel: 'ratio' });
+    const sqrt = withOpts({ errorModel: 'sqrt' });
+    for (let m = 0; m < 3 * 1440 + 5; m++) { const v = poisson(m); recordDemandSample(ratio, T0 + m * MIN, v); recordDemandSample(sqrt, T0 + m * MIN, v); }
+    const night = T0 + (3 * 1440 + 4) * MIN;
+    const fr = seasonalForecast(ratio, night, 0.99);
+    const fs = seasonalForecast(sqrt, night, 0.99);
+    assert.ok('peak' in fr && 'peak' in fs);
+    assert.equal(fs.errorModel, 'sqrt');
+    assert.ok(Math.abs(fs.need - (fs.peak + fs.factor * Math.sqrt(fs.peak))) < 1e-9);
+    // at night the ratio model's headroom (set by the night's wide ratios) and the sqrt model's differ little; by
+    // day the ratio model multiplies the night's relative noise onto 2000, the sqrt model adds a few √2000
+    const noon = T0 + (3 * 1440 + 720) * MIN;
+    const day = (m: number) => 20 + 1980 * (0.5 - 0.5 * Math.cos((2 * Math.PI * m) / 1440));
+    const dayRatio = day(720) * fr.factor - day(720);
+    const daySqrt = fs.factor * Math.sqrt(day(720));
+    assert.ok(daySqrt < dayRatio / 2, `sqrt headroom ${daySqrt.toFixed(1)} vs ratio ${dayRatio.toFixed(1)} at the day's peak`);
+    void noon;
+  });
+
+  it('errorOf and withHeadroom are inverse under both models', () => {
+    for (const model of ['ratio', 'sqrt'] as const) {
+      for (const [actual, f] of [[120, 100], [80, 100], [5, 4], [0, 9]] as const) {
+        assert.ok(Math.abs(withHeadroom(model, f, errorOf(model, actual, f)) - actual) < 1e-9, `${model} ${actual}/${f}`);
+      }
+      assert.ok(Number.isNaN(errorOf(model, 5, 0)));
+    }
+    assert.equal(withHeadroom('sqrt', 4, -5), 0);
+  });
+
+  it('a quantile beyond what the window can show is extrapolated from its tail, not read as its worst error', () => {
+    // 1,440 errors with an exponential tail (scale 0.05 above 1): the true 0.9999 quantile is 1 + 0.05 ln(10^4)
+    const s = withOpts({});
+    const e = s.errors;
+    const r = rng(5);
+    for (let k = 0; k < 1440; k++) {
+      const x = 1 - 0.05 * Math.log(1 - r());
+      // the window API is internal to the state: fill through the same route recordDemandSample scores by
+      e.ring[e.next] = x; e.next = (e.next + 1) % e.ring.length;
+      let lo = 0; while (lo < e.count && e.sorted[lo]! <= x) lo++;
+      e.sorted.copyWithin(lo + 1, lo, e.count); e.sorted[lo] = x; e.count++;
+    }
+    const worst = errorQuantile(e, 1);
+    assert.equal(worst, e.sorted[e.count - 1]);
+    const far = errorQuantile(e, 0.9999);
+    const truth = 1 + 0.05 * Math.log(1e4);
+    assert.ok(far > worst + 0.02, `0.9999 quantile ${far} not beyond the worst ${worst}`);
+    assert.ok(Math.abs(far - truth) < 0.06, `extrapolated ${far.toFixed(3)} vs true ${truth.toFixed(3)}`);
+    // within the window's reach the quantile is read as it is
+    const idx = Math.ceil(0.99 * e.count) - 1;
+    assert.equal(errorQuantile(e, 0.99), e.sorted[idx]);
+    // too few errors: no extrapolation, the worst seen
+    const few = withOpts({}).errors;
+    for (const x of [1.1, 1.3, 1.2]) { few.sorted[few.count] = x; few.count++; }
+    few.sorted.subarray(0, 3).sort();
+    assert.equal(errorQuantile(few, 0.9999), 1.3);
   });
 });
