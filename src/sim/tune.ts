@@ -266,6 +266,8 @@ export interface TuneOptions {
   onProgress?: (evaluated: number, planned: number) => void;
   /** an aggregate demand metric (total rps) the seasonal forecast can read; without it forecasting is not searched */
   demandMetric?: string;
+  /** steps replayed but not scored (default: the first third with a demand metric, else none) */
+  warmupSteps?: number;
   /** candidates (cheapest safe first) replayed at ±10% demand; 0 skips the check (default 12) */
   robustTop?: number;
 }
@@ -305,7 +307,7 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
   // With forecasting in the space, the first third of the trace is replayed but not scored: a forecaster is judged
   // on the steady state it will run in (a live one keeps its history), not on the days it spent learning; every
   // candidate is scored on the same steps, so the comparison stays fair.
-  const warmup = opts.demandMetric !== undefined ? Math.floor(load.values.length / 3) : 0;
+  const warmup = opts.warmupSteps ?? (opts.demandMetric !== undefined ? Math.floor(load.values.length / 3) : 0);
   const runAll = async (policies: ServicePolicy[], on: LoadSeries, progress?: (n: number) => void, stopAfterViolationMinutes?: number): Promise<SimResult[]> => {
     const make = (i: number) => {
       const p = policies[i]!;
