@@ -11,7 +11,7 @@ import type { ControllerMetrics } from '../server/metrics.js';
 import type { Store, StoreEvent, StoreLock } from '../store/types.js';
 import { loadControllerHistory } from '../store/history.js';
 import { recordDemand } from '../core/predict.js';
-import { seedDemandHistory } from './demand-seed.js';
+import { CHECKPOINT_INTERVAL_MS, checkpointDemandHistory, seedDemandHistory } from './demand-seed.js';
 import { RecordJournal } from '../store/journal.js';
 import { DEFAULT_RETENTION, Retention } from '../store/retention.js';
 import { rollback, type RollbackResult } from './rollback.js';
@@ -67,6 +67,9 @@ class ServiceLoop {
   metricBackoff = new Map<string, Backoff>();
   targetBackoff: Backoff = { failures: 0, until: 0, last: '' };
   historyLoaded = false;
+  /** when the forecaster was last checkpointed (0: not yet); a save in flight sets `checkpointing` */
+  checkpointAt = 0;
+  checkpointing = false;
   countersStarted = false;
   /** the pause state was read from the store (or set since), so the config's `paused` no longer decides it */
   pauseLoaded = false;
@@ -210,6 +213,19 @@ export class Controller {
     return this.journal.waiting();
   }
 
+  /**
+   * Saves the service's forecaster every CHECKPOINT_INTERVAL_MS, in the background: a checkpoint only shortens the
+   * next start, so a failed save is logged and retried at the next interval, and never holds a decision.
+   */
+  private checkpoint(l: ServiceLoop, now: number): void {
+    if (l.checkpointing || now - l.checkpointAt < CHECKPOINT_INTERVAL_MS || !l.history.demand) return;
+    l.checkpointAt = now;
+    l.checkpointing = true;
+    checkpointDemandHistory(this.opts.store, l.policy, l.history, now)
+      .catch((e: unknown) => this.log.warn({ service: l.policy.name, err: (e as Error).message }, 'could not checkpoint the forecaster; retrying at the next interval'))
+      .finally(() => { l.checkpointing = false; });
+  }
+
   private async sync(l: ServiceLoop): Promise<void> {
     const p = l.policy;
     const started = this.now();
@@ -224,7 +240,11 @@ export class Controller {
     if (!l.historyLoaded) {
       try {
         l.history = await loadControllerHistory(this.opts.store, p.name, started, historyWindowMs(p));
-        await seedDemandHistory(this.opts.store, p, l.history, started);
+        const seed = await seedDemandHistory(this.opts.store, p, l.history, started);
+        if (seed.checkpointRefused !== undefined) this.log.warn({ service: p.name, reason: seed.checkpointRefused }, 'forecaster checkpoint not used; rebuilding its history from the recorded decisions');
+        if (seed.from !== 'none') this.log.info({ service: p.name, from: seed.from, samples: seed.samples }, 'forecaster history restored');
+        // the first checkpoint comes a full interval later, spread over it so services do not all save at once
+        l.checkpointAt = started - Math.floor(Math.random() * CHECKPOINT_INTERVAL_MS);
         if (!l.pauseLoaded) {
           // an operator's pause or resume outlives a restart
           const last = await this.opts.store.history(p.name, 0, { kinds: ['pause', 'resume'], limit: 1 });
@@ -300,6 +320,7 @@ export class Controller {
     // decide (the core is the only place decisions are made); rules read the series including this sync
     appendSeries(l.history, obs.values, started, historyWindowMs(p));
     recordDemand(l.history, p, obs.values, started);
+    this.checkpoint(l, started);
     const decision = this.verifier.hold(p, decide(p, obs, l.history, started), started);
     if (p.uses) this.budgets.claim(p.name, state.replicas, l.paused || this.opts.dryRun ? state.replicas : decision.desiredReplicas, decision.proposed);
     if (l.paused) {

@@ -88,6 +88,27 @@ export class PostgresStore implements Store {
     return rows.reverse().map(rowToEvent);
   }
 
+  async metricSeries(service: string, metric: string, since: number, bucketMs: number): Promise<Array<{ t: number; v: number }>> {
+    const rows = await this.query<{ t: string; v: number }>(
+      'scalepilot_metric_series',
+      `SELECT (time / $3::bigint) * $3::bigint AS t, MAX((inputs -> 'values' ->> $2)::float8) AS v FROM scalepilot_events
+       WHERE service = $1 AND time >= $4 AND kind = 'decision' AND jsonb_typeof(inputs -> 'values' -> $2) = 'number'
+       GROUP BY 1 ORDER BY 1`,
+      [service, metric, Math.max(1, Math.floor(bucketMs)), Math.floor(since)],
+    );
+    return rows.map((r) => ({ t: Number(r.t), v: Number(r.v) }));
+  }
+
+  async saveState(service: string, name: string, time: number, data: Uint8Array): Promise<void> {
+    await this.query('scalepilot_save_state', 'INSERT INTO scalepilot_state (service, name, time, data) VALUES ($1, $2, $3, $4) ON CONFLICT (service, name) DO UPDATE SET time = EXCLUDED.time, data = EXCLUDED.data', [service, name, Math.floor(time), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+  }
+
+  async loadState(service: string, name: string): Promise<{ time: number; data: Uint8Array } | undefined> {
+    const rows = await this.query<{ time: string; data: Buffer }>('scalepilot_load_state', 'SELECT time, data FROM scalepilot_state WHERE service = $1 AND name = $2', [service, name]);
+    const r = rows[0];
+    return r ? { time: Number(r.time), data: new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength) } : undefined;
+  }
+
   async get(id: number): Promise<StoreEvent | undefined> {
     if (!Number.isSafeInteger(id)) return undefined;
     const rows = await this.query<EventRow>('scalepilot_get', `${SELECT} WHERE id = $1`, [id]);

@@ -86,6 +86,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ],
     },
   },
+  {
+    version: 4,
+    description: 'checkpoints of per-service state (a forecaster\'s history), so a restart need not rebuild it from events',
+    statements: {
+      sqlite: ['CREATE TABLE scalepilot_state (service TEXT NOT NULL, name TEXT NOT NULL, time INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (service, name))'],
+      postgres: ['CREATE TABLE scalepilot_state (service TEXT NOT NULL, name TEXT NOT NULL, time BIGINT NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (service, name))'],
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -62,6 +62,7 @@ export class SqliteStore implements Store {
   private readonly all: Database.Statement;
   private readonly byId: Database.Statement;
   private readonly serviceList: Database.Statement;
+  private readonly series: Database.Statement;
   private held: { me: Holder; timer: NodeJS.Timeout; lost?: string } | undefined;
 
   private constructor(private readonly db: Database.Database, private readonly path: string) {
@@ -72,6 +73,12 @@ export class SqliteStore implements Store {
     this.all = db.prepare(`${SELECT} WHERE 1 = 1 ${FILTERS}`);
     this.byId = db.prepare(`${SELECT} WHERE id = ?`);
     this.serviceList = db.prepare('SELECT DISTINCT service FROM scalepilot_events ORDER BY service').pluck();
+    this.series = db.prepare(
+      `SELECT (time / CAST(@bucket AS INTEGER)) * CAST(@bucket AS INTEGER) AS t, MAX(v) AS v FROM (
+         SELECT time, (inputs -> '$.values') ->> @metric AS v FROM scalepilot_events
+         WHERE service = @service AND time >= @since AND kind = 'decision'
+       ) WHERE typeof(v) IN ('integer', 'real') GROUP BY time / CAST(@bucket AS INTEGER) ORDER BY t`,
+    );
   }
 
   /** Opens (creating the file and its directory if needed), checks and migrates. `:memory:` gives a private in-memory store. */
@@ -128,6 +135,20 @@ export class SqliteStore implements Store {
     };
     const stmt = service === ALL_SERVICES ? this.all : this.byService;
     return this.guard(() => (stmt.all(params) as EventRow[]).reverse().map(rowToEvent));
+  }
+
+  async metricSeries(service: string, metric: string, since: number, bucketMs: number): Promise<Array<{ t: number; v: number }>> {
+    const bucket = Math.max(1, Math.floor(bucketMs));
+    return this.guard(() => this.series.all({ service, metric, since: Math.floor(since), bucket }) as Array<{ t: number; v: number }>);
+  }
+
+  async saveState(service: string, name: string, time: number, data: Uint8Array): Promise<void> {
+    this.guard(() => this.db.prepare('INSERT INTO scalepilot_state (service, name, time, data) VALUES (?, ?, ?, ?) ON CONFLICT (service, name) DO UPDATE SET time = excluded.time, data = excluded.data').run(service, name, Math.floor(time), Buffer.from(data.buffer, data.byteOffset, data.byteLength)));
+  }
+
+  async loadState(service: string, name: string): Promise<{ time: number; data: Uint8Array } | undefined> {
+    const row = this.guard(() => this.db.prepare('SELECT time, data FROM scalepilot_state WHERE service = ? AND name = ?').get(service, name) as { time: number; data: Buffer } | undefined);
+    return row ? { time: Number(row.time), data: new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength) } : undefined;
   }
 
   async get(id: number): Promise<StoreEvent | undefined> {

@@ -62,6 +62,16 @@ export interface Store {
    * holder. Readers (`history`, `serve`) never take it.
    */
   lock?(o?: LockOptions): Promise<StoreLock>;
+  /**
+   * The highest value of one metric recorded with `service`'s decisions (inputs.values[metric]) per bucket of
+   * `bucketMs` since `since`, oldest first, computed by the database: a forecaster's history without reading and
+   * parsing every decision.
+   */
+  metricSeries?(service: string, metric: string, since: number, bucketMs: number): Promise<Array<{ t: number; v: number }>>;
+  /** Stores (or replaces) a checkpoint of `service`'s state called `name`, taken at `time`. */
+  saveState?(service: string, name: string, time: number, data: Uint8Array): Promise<void>;
+  /** The checkpoint saveState() stored last, if any. */
+  loadState?(service: string, name: string): Promise<{ time: number; data: Uint8Array } | undefined>;
   /** Deletes up to `o.limit` events older than the retention cutoffs, oldest first; returns how many it deleted. */
   prune?(o: PruneOptions): Promise<number>;
 }

@@ -111,4 +111,104 @@ export function storeContract(open: () => Promise<Store>): void {
       await store.close();
     }
   });
+
+  test('metricSeries: the peak of one decision metric per bucket, computed by the database, and seeding from it equals seeding from every decision', async () => {
+    const store = await open();
+    try {
+      assert.ok(store.metricSeries, 'the store computes metric series');
+      const t0 = 1_700_000_040_000; // on a minute boundary
+      const MIN = 60_000;
+      const dec = (service: string, time: number, values: Record<string, number>, kind: StoreEvent['kind'] = 'decision'): StoreEvent =>
+        ({ service, time, kind, result: 'ok', message: 'm', inputs: { values } });
+      const rows: StoreEvent[] = [];
+      // three days of a 15 s sync with a daily shape; a metric name with a dot; some syncs without the metric
+      for (let k = 0; k < 3 * 1440 * 4; k++) {
+        const t = t0 + k * 15_000;
+        const m = Math.floor(k / 4);
+        const rps = 200 + 1000 * Math.max(0, Math.sin((2 * Math.PI * m) / 1440)) + (k % 4) * 3;
+        rows.push(dec('api', t, k % 97 === 5 ? { cpu: 1 } : { rps, 'queue.depth': k % 4 }));
+      }
+      rows.push(dec('api', t0 + 30_000, { rps: 1e6 }, 'scale')); // not a decision
+      rows.push(dec('web', t0 + 30_000, { rps: 1e6 })); // another service
+      for (const e of rows) await store.append(e);
+      const since = t0 + MIN; // inclusive, mid-history
+      const peaks = (metric: string) => {
+        const want = new Map<number, number>();
+        for (const e of rows) {
+          const v = e.inputs?.values[metric];
+          if (e.service !== 'api' || e.kind !== 'decision' || v === undefined || e.time < since) continue;
+          const b = Math.floor(e.time / MIN) * MIN;
+          want.set(b, Math.max(want.get(b) ?? -Infinity, v));
+        }
+        return want;
+      };
+      for (const metric of ['rps', 'queue.depth']) {
+        // a dotted metric name is a key, not a JSON path
+        const got = await store.metricSeries!('api', metric, since, MIN);
+        const want = peaks(metric);
+        assert.ok(want.size > 4000);
+        assert.equal(got.length, want.size, metric);
+        for (const { t, v } of got) assert.ok(Math.abs(v - want.get(t)!) < 1e-9, `${metric} bucket ${t}: ${v} vs ${want.get(t)}`);
+        assert.deepEqual(got.map((x) => x.t), [...want.keys()].sort((a, b) => a - b));
+      }
+      assert.deepEqual(await store.metricSeries!('api', 'nope', 0, MIN), []);
+
+      // the forecaster seeded from the series is the one seeded from every decision
+      const { parseConfig } = await import('../../src/config/load.js');
+      const { emptyHistory } = await import('../../src/core/types.js');
+      const { seedDemandHistory } = await import('../../src/controller/demand-seed.js');
+      const policy = parseConfig(`
+sources: { s: { type: prometheus, url: "http://127.0.0.1:9" } }
+services:
+  api:
+    target: { provider: dryrun }
+    maxReplicas: 40
+    metrics: { rps: { source: s, query: rps } }
+    predictive: { metric: rps, model: seasonal, lookback: 2d }
+    capacity: { rpsPerReplica: 100 }
+`, 'seed.yaml').services.api!;
+      const now = t0 + 3 * 1440 * MIN;
+      const fast = emptyHistory();
+      const slow = emptyHistory();
+      const nFast = (await seedDemandHistory(store, policy, fast, now)).samples;
+      const viaEvents: Store = { append: store.append.bind(store), history: store.history.bind(store), get: store.get.bind(store), services: store.services.bind(store), close: async () => {} };
+      const nSlow = (await seedDemandHistory(viaEvents, policy, slow, now)).samples;
+      assert.ok(nFast > 2000 && nSlow > 4 * 2000, `${nFast} bucket peaks, ${nSlow} decisions`);
+      // the same bucket peaks; seasons are checked as buckets open, which differ only in how much of the newest
+      // bucket each path had seen then, so the forecasts agree closely rather than bit for bit
+      const a = fast.demand!;
+      const b = slow.demand!;
+      assert.deepEqual([a.first, a.last], [b.first, b.last]);
+      assert.deepEqual(a.values, b.values);
+      assert.equal(a.season.label, b.season.label);
+      const { seasonalForecast } = await import('../../src/core/forecast/seasonal.js');
+      const fa = seasonalForecast(a, now, 0.99);
+      const fb = seasonalForecast(b, now, 0.99);
+      assert.ok('need' in fa && 'need' in fb && fa.model === fb.model);
+      assert.ok(Math.abs(fa.need - fb.need) / fb.need < 0.02, `${fa.need} vs ${fb.need}`);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('state checkpoints: saved bytes come back byte for byte, a newer save replaces the older, per service and name', async () => {
+    const store = await open();
+    try {
+      assert.ok(store.saveState && store.loadState);
+      assert.equal(await store.loadState('api', 'forecast'), undefined);
+      const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+      await store.saveState('api', 'forecast', 1000, bytes(300_000, 1));
+      await store.saveState('web', 'forecast', 2000, bytes(10, 2));
+      await store.saveState('api', 'forecast', 3000, bytes(5, 3));
+      assert.deepEqual(await store.loadState('api', 'forecast'), { time: 3000, data: bytes(5, 3) });
+      assert.deepEqual(await store.loadState('web', 'forecast'), { time: 2000, data: bytes(10, 2) });
+      assert.equal(await store.loadState('api', 'other'), undefined);
+      // a subarray of a larger buffer is stored as its own bytes only
+      const big = bytes(100, 4);
+      await store.saveState('api', 'forecast', 4000, big.subarray(10, 20));
+      assert.deepEqual(await store.loadState('api', 'forecast'), { time: 4000, data: big.slice(10, 20) });
+    } finally {
+      await store.close();
+    }
+  });
 }
