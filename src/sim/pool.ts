@@ -17,6 +17,8 @@ export interface SimTask {
   scoreFrom?: number;
   /** see SimulateOptions.stopAfterViolationMinutes */
   stopAfterViolationMinutes?: number;
+  /** see SimulateOptions.splitAt */
+  splitAt?: number;
 }
 
 export interface RunOptions {
@@ -128,11 +130,12 @@ export class SimPool {
 }
 
 /** The simulation options a task carries. */
-export function taskOptions(t: SimTask): { label?: string; scoreFrom?: number; stopAfterViolationMinutes?: number } {
+export function taskOptions(t: SimTask): { label?: string; scoreFrom?: number; stopAfterViolationMinutes?: number; splitAt?: number } {
   return {
     ...(t.label !== undefined ? { label: t.label } : {}),
     ...(t.scoreFrom !== undefined ? { scoreFrom: t.scoreFrom } : {}),
     ...(t.stopAfterViolationMinutes !== undefined ? { stopAfterViolationMinutes: t.stopAfterViolationMinutes } : {}),
+    ...(t.splitAt !== undefined ? { splitAt: t.splitAt } : {}),
   };
 }
 

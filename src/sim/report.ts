@@ -119,6 +119,12 @@ function tuneLines(s: ServiceRun): string[] {
     ? `  cheapest policy with zero SLO-violation minutes: ${num(b.replicaHours)} replica-hours${b.cost !== null ? `, cost ${num(b.cost, 2)}` : ''} (configured: ${num(c.replicaHours)} replica-hours, ${num(c.violationMinutes, 2)} violation min; bound ${num(s.bound.replicaHours)})`
     : `  no candidate met the SLO at every step; fewest violation minutes: ${num(b.violationMinutes, 2)} (configured: ${num(c.violationMinutes, 2)}), ${num(b.replicaHours)} replica-hours`);
   if (t.warmupSteps) out.push(`  the first ${t.warmupSteps} steps were replayed for the forecaster's history and not scored`);
+  if (t.margin && t.margin.checks.length) {
+    const m = t.margin;
+    const last = m.checks[m.checks.length - 1]!;
+    const pct = (s: number) => `${num((s - 1) * 100, 0)}%`;
+    out.push(`  margin: chosen on the first half of the tuning steps, ${m.checks.map((c) => `${c.slack === 1 ? 'no spare' : `${pct(c.slack)} spare`} → ${num(c.laterViolationMinutes, 2)} violation min on the second`).join(', ')}; ${last.laterViolationMinutes === 0 ? '' : 'none stayed safe, so the most tried is kept: '}the winner keeps ${m.required === 1 ? 'within the SLO' : `${pct(m.required)} spare capacity`} at every tuning step (${m.kept} candidates do)`);
+  }
   if (t.robustness) out.push(`  robustness: ${t.robustness.checked} cheapest candidates replayed with ${t.robustness.stresses.join(', ')}; the winner ${t.robustness.robust ? 'stays safe under each' : `is the least violating (${t.robustness.winnerViolationMinutes.map((m) => num(m, 2)).join(' / ')} min)`}`);
   for (const [k, v] of Object.entries(t.best.params)) out.push(`    ${k}: ${v}`);
   out.push('', '  winning config:', ...t.snippet.trimEnd().split('\n').map((l) => `    ${l}`), '', '  top candidates:');

@@ -53,8 +53,54 @@ export interface TuneResult {
   snippet: string;
   /** steps replayed before scoring starts (a forecaster's learning time), 0 when everything is scored */
   warmupSteps: number;
+  /**
+   * the spare capacity the winner had to keep on the tuning part: calibrated by choosing on the first half of the
+   * scored steps and checking the choice on the second (see calibrateSlack)
+   */
+  margin?: SlackCalibration;
   /** the robustness check: candidates replayed with demand scaled by each factor, and how the winner fared */
   robustness?: { factors: number[]; stresses: string[]; checked: number; winnerViolationMinutes: number[]; robust: boolean };
+}
+
+/** Spare capacity levels (ready capacity at the SLO's limit over demand, at the tightest step) tried in turn. */
+export const SLACK_GRID = [1, 1.02, 1.05, 1.1, 1.15, 1.2, 1.3, 1.5, 2];
+
+export interface SlackCalibration {
+  /** the spare capacity a candidate must keep at every scored step (1: none beyond meeting the SLO) */
+  required: number;
+  /** each level tried: the cheapest candidate on the first half that kept it, and its violation steps on the second */
+  checks: Array<{ slack: number; candidate: string; laterViolationMinutes: number }>;
+  /** how many safe candidates kept the required margin on the whole tuning part */
+  kept: number;
+}
+
+const minSlack = (r: SimResult) => (r.parts ? Math.min(r.parts[0].minSlack, r.parts[1].minSlack) : Number.NaN);
+
+/**
+ * How much spare capacity the choice needs to stay safe on traffic it was not chosen on. The tuning part's scored
+ * steps are split in two; for each level in SLACK_GRID, the cheapest candidate on the first half that had no
+ * violation there and kept that much spare capacity at its tightest step is checked on the second half. The first
+ * level whose choice stays safe there is required of the winner over the whole tuning part: a search picks the
+ * candidate that only just made it through the traffic it saw, and how far "only just" falls short on new traffic
+ * is measured rather than assumed. Candidates without parts (or none safe) leave it at 1.
+ */
+export function calibrateSlack(cands: Array<{ params: Record<string, string>; result: SimResult }>, stepMs: number): SlackCalibration {
+  const checks: SlackCalibration['checks'] = [];
+  const withParts = cands.filter((c) => c.result.parts);
+  let required = SLACK_GRID[0]!;
+  for (const slack of SLACK_GRID) {
+    const first = withParts
+      .filter((c) => c.result.parts![0].violationSteps === 0 && c.result.parts![0].minSlack >= slack)
+      .sort((a, b) => a.result.parts![0].replicaSteps - b.result.parts![0].replicaSteps || compareCandidates(a.result, b.result));
+    const pick = first[0];
+    if (!pick) break;
+    required = slack;
+    const later = pick.result.parts![1].violationSteps;
+    checks.push({ slack, candidate: Object.entries(pick.params).map(([k, v]) => `${k}=${v}`).join(', '), laterViolationMinutes: (later * stepMs) / 60_000 });
+    if (later === 0) break;
+  }
+  const kept = cands.filter((c) => c.result.score.violationMinutes === 0 && minSlack(c.result) >= required).length;
+  return { required, checks, kept };
 }
 
 /** Demand factors a winner must stay safe under (a traffic forecast is never exact). */
@@ -308,6 +354,8 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
   // on the steady state it will run in (a live one keeps its history), not on the days it spent learning; every
   // candidate is scored on the same steps, so the comparison stays fair.
   const warmup = opts.warmupSteps ?? (opts.demandMetric !== undefined ? Math.floor(load.values.length / 3) : 0);
+  // the scored steps in two halves, so the spare capacity a choice needs can be calibrated (calibrateSlack)
+  const split = load.values.length - warmup >= 8 ? warmup + Math.floor((load.values.length - warmup) / 2) : undefined;
   const runAll = async (policies: ServicePolicy[], on: LoadSeries, progress?: (n: number) => void, stopAfterViolationMinutes?: number): Promise<SimResult[]> => {
     const make = (i: number) => {
       const p = policies[i]!;
@@ -317,6 +365,7 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
         load: on,
         label: `candidate ${seen.size + i + 1}`,
         ...(warmup ? { scoreFrom: warmup } : {}),
+        ...(split !== undefined ? { splitAt: split } : {}),
         ...(stopAfterViolationMinutes !== undefined ? { stopAfterViolationMinutes } : {}),
       };
     };
@@ -396,8 +445,17 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
   // Robustness: the cheapest candidates replayed with demand 10% lower and higher; the first that stays safe wins.
   let robustness: TuneResult['robustness'];
   const topN = opts.robustTop ?? 12;
+  const margin = split !== undefined ? calibrateSlack(all, load.stepMs) : undefined;
+  if (margin && margin.kept > 0) {
+    // the safe candidates that kept the calibrated margin go first, cheapest first, then the rest as before
+    const keeps = (c: Candidate) => c.result.score.violationMinutes === 0 && minSlack(c.result) >= margin.required;
+    const ahead = all.filter(keeps);
+    const rest = all.filter((c) => !keeps(c));
+    all.splice(0, all.length, ...ahead, ...rest);
+    best = all[0]!;
+  }
   if (topN > 0) {
-    const safe = all.filter((c) => c.result.score.violationMinutes === 0);
+    const safe = all.filter((c) => c.result.score.violationMinutes === 0 && (!margin || margin.kept === 0 || minSlack(c.result) >= margin.required));
     const ranked = safe.length ? safe : all;
     const pool: Candidate[] = [];
     const stressed: SimResult[][] = STRESSES.map(() => []);
@@ -430,6 +488,7 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     meetsSlo: best.result.score.violationMinutes === 0,
     snippet: serviceSnippet(best.policy),
     warmupSteps: warmup,
+    ...(margin ? { margin } : {}),
     ...(robustness ? { robustness } : {}),
   };
 }

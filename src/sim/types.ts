@@ -133,6 +133,20 @@ export interface SimResult {
   guard?: GuardStats;
   /** the step at which the replay stopped early (SimulateOptions.stopAfterViolationMinutes); its score is partial */
   stoppedAt?: number;
+  /** the scored steps before and from SimulateOptions.splitAt, scored apart (when asked for) */
+  parts?: [PartScore, PartScore];
+}
+
+/** One part of a replay's scored steps. */
+export interface PartScore {
+  scoredSteps: number;
+  violationSteps: number;
+  replicaSteps: number;
+  /**
+   * the least spare capacity at any scored step with demand: ready capacity at the SLO's utilization limit over the
+   * demand (1: exactly enough, 1.1: 10% to spare, below 1: a violation); Infinity without demand
+   */
+  minSlack: number;
 }
 
 /** The fewest replicas that meet the SLO at every step, requested ahead by the start-up + readiness delay. */

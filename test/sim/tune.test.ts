@@ -102,3 +102,34 @@ test('the snippet writes the forecast\'s durations as durations, so it reads bac
   const back = parseConfig(`sources:\n  procs: { type: process }\n${snippet.replace('services:\n  web:\n', 'services:\n  web:\n    target: { provider: dryrun }\n    metrics:\n      cpu: { source: procs, query: cpu, perPod: true }\n      rps: { source: procs, query: cpu }\n')}`, 'snippet.yaml').services.web!;
   assert.deepEqual(back.predictive, q.predictive);
 });
+
+test('the margin is calibrated: the cheapest choice on the first half at each spare level, checked on the second', async () => {
+  const { calibrateSlack } = await import('../../src/sim/tune.js');
+  const mk = (name: string, cost: [number, number], slack: [number, number], viol: [number, number]) => ({
+    params: { name },
+    result: {
+      service: 'web', policy: name, decisionErrors: { count: 0, atNoData: 0 }, resizes: 0,
+      score: { steps: 0, scoredSteps: 0, noDataSteps: 0, violationMinutes: viol[0] + viol[1], overCapacityMinutes: 0, latencyMinutes: 0, replicaHours: (cost[0] + cost[1]) / 60, cost: null, scaleUps: 0, scaleDowns: 0, reversals: 0, minutesAtMax: 0, peakReplicas: 0, meanReplicas: 0, meanUtilization: 0, maxUtilization: 0 },
+      parts: [
+        { scoredSteps: 10, violationSteps: viol[0], replicaSteps: cost[0], minSlack: slack[0] },
+        { scoredSteps: 10, violationSteps: viol[1], replicaSteps: cost[1], minSlack: slack[1] },
+      ] as [import('../../src/sim/types.js').PartScore, import('../../src/sim/types.js').PartScore],
+    },
+  });
+  const cands = [
+    mk('a', [100, 100], [1.01, 0.8], [0, 3]),
+    mk('b', [110, 105], [1.06, 0.95], [0, 1]),
+    mk('c', [120, 118], [1.12, 1.08], [0, 0]),
+    mk('d', [130, 131], [1.3, 1.25], [0, 0]),
+    mk('e', [90, 90], [0.7, 0.9], [2, 1]), // cheapest, but not safe on the first half: never chosen
+  ];
+  const m = calibrateSlack(cands, 60_000);
+  assert.deepEqual(m.checks.map((c) => [c.slack, c.candidate, c.laterViolationMinutes]), [[1, 'name=a', 3], [1.02, 'name=b', 1], [1.05, 'name=b', 1], [1.1, 'name=c', 0]]);
+  assert.equal(m.required, 1.1);
+  // c dipped to 8% spare on the second half: only d kept 10% over the whole tuning part
+  assert.equal(m.kept, 1);
+  // when the cheapest choice is safe on the second half already, no margin is required
+  const easy = calibrateSlack([mk('x', [100, 100], [1.0, 1.0], [0, 0]), mk('y', [130, 131], [1.3, 1.25], [0, 0])], 60_000);
+  assert.equal(easy.required, 1);
+  assert.equal(easy.kept, 2);
+});
