@@ -1,0 +1,642 @@
+// The replay kernel: the common case of a replay (an HPA-only policy whose Resource/Pods metrics the workload model
+// derives from demand, identical simulated replicas) computed with numbers only. It gives the SimResult the general
+// replay (engine.ts: Workload pods observed, decide() called) gives, step for step:
+//  - replicas are a stack of creation groups (time, count): a ReplicaSet removes not-ready replicas first and then
+//    the newest, and with one start-up and readiness delay for all, readiness follows creation order, so the ready,
+//    running and CPU-ready replicas are prefixes of the stack, tracked by pointers as time passes;
+//  - the HPA's replica calculation (core/hpa/calc.ts) on those counts: every ready replica reports the same sample,
+//    a replica starting up reports zero, a Pending one nothing;
+//  - decide()'s combination of the per-metric proposals and finalizeReplicas' stabilization windows (monotonic
+//    deques over the remembered recommendations) and rate limits (scale events in ring buffers).
+// kernelPlan() decides conservatively whether a policy is covered; simulateKernel() returns null at a step it leaves
+// to the general replay (a decision error at a scored step with data, whose message the general path words, or
+// totals beyond exact double arithmetic), and the caller then replays the service through the general path.
+import type { ServicePolicy } from '../config/load.js';
+import { compileHpaMetrics, hpaBehaviorFor, hpaMinorFor, hpaOptionsFor } from '../core/decide-hpa.js';
+import { metricTolerances } from '../core/hpa/metrics.js';
+import { isWithinTolerance, limitLegacy, type Limited, type Tolerances } from '../core/hpa/behavior.js';
+import { ceilReplicas, truncDiv } from '../core/hpa/calc.js';
+import { DEFAULT_HPA_OPTIONS, type HpaBehavior, type ScalingRules } from '../core/hpa/types.js';
+import { parseQuantity } from '../core/quantity.js';
+import { p95Of, sloFlags, utilizationOf } from './workload.js';
+import { newTimeline, simResult } from './result.js';
+import type { SimulateOptions } from './engine.js';
+import type { LoadSeries, SimResult, SimSetup } from './types.js';
+import { FLAG_NO_DATA, FLAG_OVER_CAPACITY, FLAG_SLOW } from './types.js';
+
+const SAFE = Number.MAX_SAFE_INTEGER;
+const SAFE_FOR_PERCENT = Math.floor(SAFE / 100);
+const MAX_INT32 = 2147483647;
+const MIN_INT32 = -2147483648;
+
+// the demand-derived signals an HPA metric may be fed from
+const SIG_RPS = 0;
+const SIG_CPU = 1;
+const SIG_UTILIZATION = 2;
+const SIG_QUEUE = 3;
+const SIG_P95 = 4;
+const SIGNAL_CODES: Readonly<Record<string, number>> = { rps: SIG_RPS, cpu: SIG_CPU, utilization: SIG_UTILIZATION, queue: SIG_QUEUE, p95: SIG_P95 };
+
+interface KernelMetric {
+  /** a Resource Utilization target (else an AverageValue target over per-replica samples) */
+  utilization: boolean;
+  /** the HPA's CPU readiness rules apply (a Resource metric named cpu) */
+  cpu: boolean;
+  signal: number;
+  /** averageUtilization (percent) or averageValue (milli-units) */
+  target: number;
+  /** request per replica in milli-units (utilization targets) */
+  request: number;
+}
+
+/** What the kernel needs of a policy it covers, resolved once. */
+export interface KernelPlan {
+  metrics: KernelMetric[];
+  anyCpu: boolean;
+  tolerances: Tolerances;
+  /** null: the HPA's legacy path (no spec.behavior) */
+  behavior: HpaBehavior | null;
+  cpuInitializationMs: number;
+  metricWindowMs: number;
+  downscaleWindowSeconds: number;
+  minReplicas: number;
+  /** decide()'s ceiling: maxReplicas, never below minReplicas */
+  maxReplicas: number;
+  acts: boolean;
+  // which bindings fail to read when (Workload.readError), over all configured metrics
+  anyNeedsLoad: boolean;
+  anyPerPod: boolean;
+  anyPerPodWithoutLoad: boolean;
+  anyAggregateNeedingReady: boolean;
+}
+
+function milli(q: string | undefined): number | undefined {
+  return q === undefined ? undefined : parseQuantity(q).milliValue();
+}
+
+/**
+ * The kernel's plan for this policy and setup, or null when the general replay must run it: anything but HPA
+ * Resource/Pods metrics fed per replica from demand-derived signals (rules, bands, queue, schedules, predictive,
+ * Object/External/ContainerResource metrics, metrics the model cannot read), or settings the kernel does not model.
+ */
+export function kernelPlan(p: ServicePolicy, setup: SimSetup): KernelPlan | null {
+  if (p.rules.length || p.bands.length || p.queue || p.schedules.length || p.predictive) return null;
+  if (!p.hpa || !p.hpa.metrics.length) return null;
+  if (!Number.isInteger(setup.initialReplicas) || setup.initialReplicas < 0) return null;
+  const w = setup.workload;
+  if (!(w.startupDelayMs >= 0) || !(w.readinessDelayMs >= 0) || !(w.capacityPerReplica > 0)) return null;
+  let anyNeedsLoad = false;
+  let anyPerPod = false;
+  let anyPerPodWithoutLoad = false;
+  let anyAggregateNeedingReady = false;
+  for (const b of setup.bindings) {
+    // a metric the model has no signal for, or p95 without a latency model, fails every step
+    if (b.signal === null || (b.signal === 'p95' && !w.latency)) return null;
+    const needsLoad = b.signal !== 'replicas' && b.signal !== 'ready_replicas';
+    if (needsLoad) anyNeedsLoad = true;
+    if (b.perPod) {
+      anyPerPod = true;
+      if (!needsLoad) anyPerPodWithoutLoad = true;
+    } else if (b.signal === 'utilization' || b.signal === 'p95') anyAggregateNeedingReady = true;
+  }
+  try {
+    const { specs } = compileHpaMetrics(p.hpa.metrics, `services.${p.name}.hpa.metrics`);
+    const behavior = p.hpa.behavior ? hpaBehaviorFor(p) : null;
+    const options = hpaOptionsFor(p);
+    const metrics: KernelMetric[] = [];
+    for (const spec of specs) {
+      if (spec.type !== 'Resource' && spec.type !== 'Pods') return null;
+      const resource = spec.name === 'cpu' || spec.name === 'memory';
+      // a Resource metric reads a replica's usage, a Pods metric its custom metrics: the workload files a metric
+      // under usage exactly when it is named cpu or memory
+      if (resource !== (spec.type === 'Resource')) return null;
+      const bind = setup.bindings.find((b) => b.metric === spec.name);
+      if (!bind || !bind.perPod || bind.signal === null || !(bind.signal in SIGNAL_CODES)) return null;
+      const t = spec.target;
+      let m: KernelMetric;
+      if (t.averageValueMilli !== null) {
+        m = { utilization: false, cpu: spec.type === 'Resource' && spec.name === 'cpu', signal: SIGNAL_CODES[bind.signal]!, target: t.averageValueMilli, request: 0 };
+      } else if (spec.type === 'Resource' && t.averageUtilization !== null) {
+        const req = milli(p.resources?.requests?.[spec.name as 'cpu' | 'memory']);
+        if (req === undefined || !(req > 0)) return null;
+        m = { utilization: true, cpu: spec.name === 'cpu', signal: SIGNAL_CODES[bind.signal]!, target: t.averageUtilization, request: req };
+      } else return null;
+      if (!(m.target > 0)) return null;
+      metrics.push(m);
+    }
+    return {
+      metrics,
+      anyCpu: metrics.some((m) => m.cpu),
+      tolerances: metricTolerances(behavior, options.tolerance, hpaMinorFor(p)),
+      behavior,
+      cpuInitializationMs: options.cpuInitializationPeriodSeconds * 1000,
+      metricWindowMs: options.metricWindowSeconds * 1000,
+      downscaleWindowSeconds: DEFAULT_HPA_OPTIONS.downscaleStabilizationSeconds,
+      minReplicas: p.minReplicas,
+      maxReplicas: Math.max(p.maxReplicas, p.minReplicas),
+      acts: !p.paused,
+      anyNeedsLoad,
+      anyPerPod,
+      anyPerPodWithoutLoad,
+      anyAggregateNeedingReady,
+    };
+  } catch {
+    // the general path reports the configuration error as decide() words it
+    return null;
+  }
+}
+
+/** Doubles a typed array's capacity, keeping a ring's entries in order from `head`. */
+function grown<T extends Float64Array | Int32Array>(a: T, head: number, size: number, make: (n: number) => T): T {
+  const b = make(a.length * 2);
+  for (let i = 0; i < size; i++) b[i] = a[(head + i) & (a.length - 1)]!;
+  return b;
+}
+
+/**
+ * Remembered recommendations as a monotonic deque: the largest (or smallest) value among those newer than a moving
+ * cutoff. Entries only ever expire from the front because cutoffs only move forward.
+ */
+class WindowExtreme {
+  private t = new Float64Array(64);
+  private v = new Float64Array(64);
+  private head = 0;
+  size = 0;
+
+  /** max: keeps the largest value (a scale-down window); otherwise the smallest (a scale-up window) */
+  constructor(private readonly max: boolean, private readonly inclusive: boolean) {}
+
+  /** Drops entries no query from now on counts: older than `cutoff` (inclusive windows) or not newer (otherwise). */
+  expire(cutoff: number): void {
+    const mask = this.t.length - 1;
+    while (this.size > 0) {
+      const t = this.t[this.head]!;
+      if (this.inclusive ? t < cutoff : t <= cutoff) {
+        this.head = (this.head + 1) & mask;
+        this.size--;
+      } else break;
+    }
+  }
+
+  push(t: number, v: number, cutoff: number): void {
+    this.expire(cutoff);
+    let mask = this.t.length - 1;
+    // entries the new one outlasts and matches or beats can never be the extreme again
+    while (this.size > 0) {
+      const last = this.v[(this.head + this.size - 1) & mask]!;
+      if (this.max ? last <= v : last >= v) this.size--;
+      else break;
+    }
+    if (this.size === this.t.length) {
+      this.t = grown(this.t, this.head, this.size, (n) => new Float64Array(n));
+      this.v = grown(this.v, this.head, this.size, (n) => new Float64Array(n));
+      this.head = 0;
+      mask = this.t.length - 1;
+    }
+    const i = (this.head + this.size) & mask;
+    this.t[i] = t;
+    this.v[i] = v;
+    this.size++;
+  }
+
+  /** The extreme of `bound` and every entry in the window ending at `cutoff`. */
+  extreme(cutoff: number, bound: number): number {
+    this.expire(cutoff);
+    if (this.size === 0) return bound;
+    const front = this.v[this.head]!;
+    return this.max ? (front > bound ? front : bound) : front < bound ? front : bound;
+  }
+}
+
+/** Applied scale events of one direction, newest last, for the behavior's rate limits. */
+class EventLog {
+  private t = new Float64Array(32);
+  private c = new Float64Array(32);
+  private head = 0;
+  private size = 0;
+
+  constructor(private readonly horizonMs: number) {}
+
+  push(t: number, change: number): void {
+    let mask = this.t.length - 1;
+    // no rate-limit period reaches back further than the longest one
+    const cutoff = t - this.horizonMs;
+    while (this.size > 0 && this.t[this.head]! <= cutoff) {
+      this.head = (this.head + 1) & mask;
+      this.size--;
+    }
+    if (this.size === this.t.length) {
+      this.t = grown(this.t, this.head, this.size, (n) => new Float64Array(n));
+      this.c = grown(this.c, this.head, this.size, (n) => new Float64Array(n));
+      this.head = 0;
+      mask = this.t.length - 1;
+    }
+    const i = (this.head + this.size) & mask;
+    this.t[i] = t;
+    this.c[i] = change;
+    this.size++;
+  }
+
+  /** replicasChangeInPeriod: the change of the events strictly newer than `cutoff`. */
+  since(cutoff: number): number {
+    const mask = this.t.length - 1;
+    let sum = 0;
+    for (let j = this.size - 1; j >= 0; j--) {
+      const i = (this.head + j) & mask;
+      if (!(this.t[i]! > cutoff)) break;
+      sum += this.c[i]!;
+    }
+    return sum;
+  }
+}
+
+/**
+ * The replicas in creation order as groups created together (one scale-up), with how many of them are Running,
+ * ready, and past the HPA's CPU initialization rules; each of those is a prefix of the groups.
+ */
+class Replicas {
+  private created = new Float64Array(16);
+  private runningAt = new Float64Array(16);
+  private readyAt = new Float64Array(16);
+  private count = new Float64Array(16);
+  private groups = 0;
+  private runningGroups = 0;
+  private readyGroups = 0;
+  private cpuGroups = 0;
+  n = 0;
+  running = 0;
+  ready = 0;
+  cpuReady = 0;
+
+  constructor(private readonly startupMs: number, private readonly readinessMs: number, private readonly cpuInitializationMs: number, private readonly metricWindowMs: number, private readonly cpu: boolean) {}
+
+  add(now: number, count: number): void {
+    if (this.groups === this.created.length) {
+      const grow = (a: Float64Array) => {
+        const b = new Float64Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.created = grow(this.created);
+      this.runningAt = grow(this.runningAt);
+      this.readyAt = grow(this.readyAt);
+      this.count = grow(this.count);
+    }
+    const g = this.groups++;
+    // the same arithmetic as Workload.add
+    const runningAt = now + this.startupMs;
+    this.created[g] = now;
+    this.runningAt[g] = runningAt;
+    this.readyAt[g] = runningAt + this.readinessMs;
+    this.count[g] = count;
+    this.n += count;
+  }
+
+  /** Removes the newest `count` replicas (the not-ready ones are the newest). */
+  remove(count: number): void {
+    this.n -= count;
+    while (count > 0) {
+      const g = this.groups - 1;
+      const c = this.count[g]!;
+      const take = count < c ? count : c;
+      count -= take;
+      if (g < this.runningGroups) this.running -= take;
+      if (g < this.readyGroups) this.ready -= take;
+      if (g < this.cpuGroups) this.cpuReady -= take;
+      if (take === c) {
+        this.groups = g;
+        if (this.runningGroups > g) this.runningGroups = g;
+        if (this.readyGroups > g) this.readyGroups = g;
+        if (this.cpuGroups > g) this.cpuGroups = g;
+      } else this.count[g] = c - take;
+    }
+  }
+
+  /** Workload.advance: Pending → Running → ready as time passes, and the HPA's CPU readiness (cpuSampleUnready). */
+  advance(now: number): void {
+    const groups = this.groups;
+    while (this.runningGroups < groups && (now >= this.readyAt[this.runningGroups]! || now >= this.runningAt[this.runningGroups]!)) {
+      this.running += this.count[this.runningGroups++]!;
+    }
+    while (this.readyGroups < groups && now >= this.readyAt[this.readyGroups]!) this.ready += this.count[this.readyGroups++]!;
+    if (!this.cpu) return;
+    // a ready replica's CPU sample is set aside while it is within the CPU initialization period and has been ready
+    // for less than one metric window (its sample is taken now)
+    while (this.cpuGroups < this.readyGroups) {
+      const g = this.cpuGroups;
+      if (this.created[g]! + this.cpuInitializationMs > now && now < this.readyAt[g]! + this.metricWindowMs) break;
+      this.cpuReady += this.count[g]!;
+      this.cpuGroups++;
+    }
+  }
+}
+
+/** One scaling direction's limit from its policies (calculateScaleUpLimitWithScalingRules / ...ScaleDown...). */
+function rulesLimit(current: number, rules: ScalingRules, up: EventLog, down: EventLog, now: number, scaleUp: boolean): number {
+  if (rules.selectPolicy === 'Disabled') return current;
+  const useMin = rules.selectPolicy === 'Min';
+  let result = scaleUp === useMin ? MAX_INT32 : MIN_INT32;
+  const policies = rules.policies;
+  for (let i = 0; i < policies.length; i++) {
+    const p = policies[i]!;
+    const cutoff = now - p.periodSeconds * 1000;
+    const periodStart = current - up.since(cutoff) + down.since(cutoff);
+    let proposed: number;
+    if (scaleUp) {
+      proposed = p.type === 'Pods' ? periodStart + p.value : Math.ceil(periodStart * (1 + p.value / 100));
+      result = useMin ? (proposed < result ? proposed : result) : proposed > result ? proposed : result;
+    } else {
+      proposed = p.type === 'Pods' ? periodStart - p.value : Math.trunc(periodStart * (1 - p.value / 100));
+      result = useMin ? (proposed > result ? proposed : result) : proposed < result ? proposed : result;
+    }
+  }
+  return result;
+}
+
+/** convertDesiredReplicasWithBehaviorRate, on the event logs. */
+function behaviorLimit(current: number, desired: number, min: number, max: number, b: HpaBehavior, up: EventLog, down: EventLog, now: number): number {
+  if (desired > current) {
+    let limit = rulesLimit(current, b.scaleUp, up, down, now, true);
+    if (limit < current) limit = current;
+    const maximumAllowed = max > limit ? limit : max;
+    if (desired > maximumAllowed) return maximumAllowed;
+  } else if (desired < current) {
+    let limit = rulesLimit(current, b.scaleDown, up, down, now, false);
+    if (limit > current) limit = current;
+    const minimumAllowed = min < limit ? limit : min;
+    if (desired < minimumAllowed) return minimumAllowed;
+  }
+  return desired;
+}
+
+/**
+ * Replays `load` through a policy kernelPlan() covers; the same SimResult as the general replay, or null when a step
+ * needs the general path (the caller then replays the whole service there).
+ */
+export function simulateKernel(plan: KernelPlan, policy: ServicePolicy, setup: SimSetup, load: LoadSeries, opts: SimulateOptions = {}): SimResult | null {
+  const values = load.values;
+  const n = values.length;
+  const stepMs = load.stepMs;
+  const start = load.start;
+  const wp = setup.workload;
+  const cap = wp.capacityPerReplica;
+  const cpuLimitRatio = wp.cpuLimitRatio;
+  const cpuRequestCores = wp.cpuRequestCores;
+  const latency = wp.latency;
+  const slo = setup.slo;
+  const tl = setup.timeline ? newTimeline(n) : undefined;
+  const scoreFrom = opts.scoreFrom ?? 0;
+  const stopAfter = opts.stopAfterViolationMinutes ?? Number.POSITIVE_INFINITY;
+  const stepMin = stepMs / 60_000;
+  const stepSeconds = stepMs / 1000;
+
+  const metrics = plan.metrics;
+  const metricCount = metrics.length;
+  const mUtilization = Uint8Array.from(metrics, (m) => (m.utilization ? 1 : 0));
+  const mCpu = Uint8Array.from(metrics, (m) => (m.cpu ? 1 : 0));
+  const mSignal = Uint8Array.from(metrics, (m) => m.signal);
+  const mTarget = Float64Array.from(metrics, (m) => m.target);
+  const mRequest = Float64Array.from(metrics, (m) => m.request);
+  const tol = plan.tolerances;
+  const behavior = plan.behavior;
+  const minR = plan.minReplicas;
+  const maxR = plan.maxReplicas;
+  const acts = plan.acts;
+  const scoreMax = policy.maxReplicas;
+
+  const pods = new Replicas(wp.startupDelayMs, wp.readinessDelayMs, plan.cpuInitializationMs, plan.metricWindowMs, plan.anyCpu);
+  // replicas present at the start have been ready long enough that no start-up handling applies (Workload)
+  const settled = start - Math.max(3_600_000, 2 * (wp.startupDelayMs + wp.readinessDelayMs));
+  if (setup.initialReplicas > 0) pods.add(settled, setup.initialReplicas);
+
+  // stabilization: the legacy path keeps the highest recommendation of the downscale window (its cutoff included);
+  // with behavior, the lowest of the scale-up window and the highest of the scale-down window (cutoffs excluded)
+  const legacyWindowMs = plan.downscaleWindowSeconds * 1000;
+  const upWindowMs = behavior ? (behavior.scaleUp.stabilizationWindowSeconds ?? 0) * 1000 : 0;
+  const downWindowMs = behavior ? (behavior.scaleDown.stabilizationWindowSeconds ?? plan.downscaleWindowSeconds) * 1000 : legacyWindowMs;
+  const highest = new WindowExtreme(true, behavior === null);
+  const lowest = new WindowExtreme(false, false);
+  let longestPeriodMs = 0;
+  if (behavior) for (const p of [...behavior.scaleUp.policies, ...behavior.scaleDown.policies]) longestPeriodMs = Math.max(longestPeriodMs, p.periodSeconds * 1000);
+  const upEvents = new EventLog(longestPeriodMs);
+  const downEvents = new EventLog(longestPeriodMs);
+  const limited: Limited = { replicas: 0, reason: 'DesiredWithinRange' };
+
+  let backlog = 0;
+  let scored = 0;
+  let noData = 0;
+  let overSteps = 0;
+  let slowSteps = 0;
+  let violationSteps = 0;
+  let replicaSteps = 0;
+  let atMaxSteps = 0;
+  let peak = 0;
+  let utilSum = 0;
+  let utilSteps = 0;
+  let utilMax = 0;
+  let scaleUps = 0;
+  let scaleDowns = 0;
+  let reversals = 0;
+  let lastDirection = 0;
+  let noDataErrors = 0;
+  let stoppedAt: number | undefined;
+
+  for (let k = 0; k < n; k++) {
+    const now = start + k * stepMs;
+    pods.advance(now);
+    const demand = values[k]!;
+    const before = pods.n;
+    const hasData = demand >= 0;
+    let desired: number;
+    let recommendation: number;
+    let hasErrors = false;
+
+    if (before === 0) {
+      // currentReplicas 0 disables the HPA
+      desired = 0;
+      recommendation = 0;
+    } else {
+      const ready = pods.ready;
+      const sampled = pods.running;
+      const readFails = hasData
+        ? (sampled === 0 && plan.anyPerPod) || (ready === 0 && demand > 0 && plan.anyAggregateNeedingReady)
+        : plan.anyNeedsLoad || (sampled === 0 && plan.anyPerPodWithoutLoad);
+      let proposed = -1;
+      let invalid = 0;
+      if (!hasData || sampled === 0) invalid = metricCount;
+      else {
+        const u = utilizationOf(demand, ready, cap);
+        for (let i = 0; i < metricCount; i++) {
+          // every ready replica reports the same sample; one that is starting up reports zero
+          let sample = 0;
+          if (ready > 0) {
+            let v: number;
+            switch (mSignal[i]) {
+              case SIG_RPS: v = demand / ready; break;
+              case SIG_CPU: v = Math.min(u, cpuLimitRatio) * cpuRequestCores; break;
+              case SIG_UTILIZATION: v = u * 100; break;
+              case SIG_QUEUE: v = backlog / ready; break;
+              default: v = p95Of(u, latency);
+            }
+            sample = Math.round(v * 1000);
+          }
+          // the replicas the HPA counts as ready for this metric and the total of their samples
+          let counted: number;
+          let total: number;
+          if (mCpu[i] === 1) {
+            counted = pods.cpuReady;
+            if (counted === 0) {
+              invalid++;
+              continue;
+            }
+            total = counted * sample;
+          } else {
+            counted = sampled;
+            total = ready > 0 ? ready * sample : 0;
+          }
+          if (!(total <= SAFE_FOR_PERCENT)) return null;
+          const unready = before - counted;
+          const target = mTarget[i]!;
+          let replicas: number;
+          if (mUtilization[i] === 1) {
+            const request = mRequest[i]!;
+            if (!(before * request <= SAFE)) return null;
+            const requests = counted * request;
+            const usageRatio = truncDiv(total * 100, requests) / target;
+            if (!(unready > 0 && usageRatio > 1.0)) {
+              replicas = isWithinTolerance(usageRatio, tol) ? before : ceilReplicas(usageRatio * counted);
+            } else {
+              // a scale-up with unready replicas counts them as using nothing of their requests
+              const newRatio = truncDiv(total * 100, requests + unready * request) / target;
+              if (isWithinTolerance(newRatio, tol) || newRatio < 1.0) replicas = before;
+              else {
+                const r = ceilReplicas(newRatio * before);
+                replicas = newRatio > 1.0 && r < before ? before : r;
+              }
+            }
+          } else {
+            const usageRatio = truncDiv(total, counted) / target;
+            if (!(unready > 0 && usageRatio > 1.0)) {
+              replicas = isWithinTolerance(usageRatio, tol) ? before : ceilReplicas(usageRatio * counted);
+            } else {
+              const newRatio = truncDiv(total, before) / target;
+              if (isWithinTolerance(newRatio, tol) || newRatio < 1.0) replicas = before;
+              else {
+                const r = ceilReplicas(newRatio * before);
+                replicas = newRatio > 1.0 && r < before ? before : r;
+              }
+            }
+          }
+          if (replicas > proposed) proposed = replicas;
+        }
+      }
+      hasErrors = readFails || invalid > 0;
+
+      let held = false;
+      if (proposed < 0) {
+        // no valid metric: hold where the count is within range, as the HPA does when it cannot compute metrics
+        if (hasErrors && before >= minR && before <= maxR) held = true;
+        else proposed = before;
+      }
+      if (held) {
+        desired = before;
+        recommendation = before;
+      } else {
+        // an invalid metric blocks scaling down
+        if (invalid > 0 && proposed < before) proposed = before;
+        if (before < minR) desired = recommendation = minR;
+        else if (before > maxR) desired = recommendation = maxR;
+        else {
+          if (k === 0) {
+            // a first sync records the current count as the first recommendation (recordInitialRecommendation)
+            highest.push(now, before, now - downWindowMs);
+            if (behavior) lowest.push(now, before, now - upWindowMs);
+          }
+          let stabilized: number;
+          if (behavior === null) {
+            stabilized = highest.extreme(now - legacyWindowMs, proposed);
+            desired = limitLegacy(before, stabilized, minR, maxR, limited).replicas;
+          } else {
+            const upBound = lowest.extreme(now - upWindowMs, proposed);
+            const downBound = highest.extreme(now - downWindowMs, proposed);
+            stabilized = before;
+            if (stabilized < upBound) stabilized = upBound;
+            if (stabilized > downBound) stabilized = downBound;
+            desired = behaviorLimit(before, stabilized, minR, maxR, behavior, upEvents, downEvents, now);
+          }
+          recommendation = proposed;
+        }
+      }
+    }
+    highest.push(now, recommendation, now - downWindowMs);
+    if (behavior) lowest.push(now, recommendation, now - upWindowMs);
+
+    const scoring = k >= scoreFrom;
+    if (hasErrors && scoring) {
+      // the general path words the error of a step with data (decisionErrors.first)
+      if (hasData) return null;
+      noDataErrors++;
+    }
+    if (acts && desired !== before) {
+      if (desired > before) {
+        pods.add(now, desired - before);
+        if (behavior) upEvents.push(now, desired - before);
+      } else {
+        pods.remove(before - desired);
+        if (behavior) downEvents.push(now, before - desired);
+      }
+      if (scoring) {
+        const dir = desired > before ? 1 : -1;
+        if (dir > 0) scaleUps++;
+        else scaleDowns++;
+        if (lastDirection !== 0 && dir !== lastDirection) reversals++;
+        lastDirection = dir;
+      }
+    }
+    const replicas = pods.n;
+    const ready = pods.ready;
+    if (hasData) backlog = Math.max(0, backlog + (demand - ready * cap) * stepSeconds);
+
+    let flags = 0;
+    let u = Number.NaN;
+    if (!scoring) {
+      // replayed for its history only
+    } else if (!hasData) {
+      flags = FLAG_NO_DATA;
+      noData++;
+    } else {
+      scored++;
+      replicaSteps += replicas;
+      if (replicas > peak) peak = replicas;
+      if (replicas >= scoreMax) atMaxSteps++;
+      u = utilizationOf(demand, ready, cap);
+      if (ready > 0) {
+        utilSum += u;
+        utilSteps++;
+        if (u > utilMax) utilMax = u;
+      }
+      flags = sloFlags(demand, ready, cap, latency, slo);
+      if (flags & FLAG_OVER_CAPACITY) overSteps++;
+      if (flags & FLAG_SLOW) slowSteps++;
+      if (flags) violationSteps++;
+    }
+    if (tl) {
+      tl.t[k] = now / 1000;
+      tl.load[k] = demand;
+      tl.desired[k] = desired;
+      tl.replicas[k] = replicas;
+      tl.ready[k] = ready;
+      tl.utilization[k] = u * 100;
+      tl.p95[k] = Number.isNaN(u) ? Number.NaN : p95Of(u, latency);
+      tl.flags[k] = flags;
+    }
+    if (violationSteps * stepMin > stopAfter) { stoppedAt = k; break; }
+  }
+
+  return simResult(
+    { service: policy.name, label: opts.label, setup, n, stepMs, scoreFrom },
+    { scored, noData, overSteps, slowSteps, violationSteps, replicaSteps, atMaxSteps, peak, utilSum, utilSteps, utilMax, scaleUps, scaleDowns, reversals, errorCount: 0, noDataErrors, firstError: undefined, resizes: 0 },
+    tl,
+    stoppedAt,
+  );
+}

@@ -1,0 +1,278 @@
+// The replay kernel (sim/kernel.ts) against the general replay (decide() on the workload model's pods): random
+// eligible policies on random traces give identical results, field for field; ineligible policies, and steps the
+// kernel leaves to the general path, fall back to it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfig } from '../../src/config/load.js';
+import { resolveSetup } from '../../src/sim/setup.js';
+import { simulateService } from '../../src/sim/engine.js';
+import { kernelPlan, simulateKernel } from '../../src/sim/kernel.js';
+import type { Signal, SimResult } from '../../src/sim/types.js';
+
+/** A seeded generator so a failure names the case that reproduces it. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5; s >>>= 0;
+    return s / 4294967296;
+  };
+}
+
+const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+const int = (r: () => number, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+
+function randomRules(r: () => number, up: boolean): string {
+  const parts: string[] = [];
+  if (r() < 0.7) parts.push(`stabilizationWindowSeconds: ${pick(r, up ? [0, 0, 15, 30, 60, 120] : [0, 15, 60, 120, 300, 600])}`);
+  if (r() < 0.3) parts.push(`selectPolicy: ${pick(r, ['Max', 'Min', 'Min', 'Disabled'])}`);
+  if (r() < 0.7) {
+    const policies: string[] = [];
+    const count = int(r, 1, 3);
+    for (let i = 0; i < count; i++) {
+      const type = pick(r, ['Pods', 'Percent']);
+      const value = type === 'Pods' ? int(r, 1, 6) : pick(r, [10, 25, 50, 100, 200, 900]);
+      policies.push(`{ type: ${type}, value: ${value}, periodSeconds: ${pick(r, [15, 30, 45, 60, 120, 300])} }`);
+    }
+    parts.push(`policies: [ ${policies.join(', ')} ]`);
+  }
+  if (r() < 0.3) parts.push(`tolerance: ${pick(r, ['"0.05"', '"50m"', '0.2', '"0"', '"300m"', '0.01'])}`);
+  return `{ ${parts.join(', ')} }`;
+}
+
+/**
+ * A random policy the kernel covers: HPA Resource (cpu, memory) and Pods metrics fed per replica from demand-derived
+ * signals, with or without behavior, tolerances, Kubernetes versions, delays, min/max, SLOs; plus metrics the HPA
+ * does not use, which still shape decide()'s errors.
+ */
+function randomEligible(r: () => number) {
+  const min = pick(r, [0, 1, 1, 2, 3]);
+  const max = Math.max(1, min + pick(r, [0, 1, 3, 8, 20, 40]));
+  const metricSignals: Record<string, Signal> = {};
+  const metrics: string[] = [];
+  const hpa: string[] = [];
+  const cpuLimit = r() < 0.3 ? `, limits: { cpu: ${pick(r, ['"1"', '750m', '2'])} }` : '';
+  const resources = `    resources: { requests: { cpu: ${pick(r, ['100m', '250m', '500m', '"1"'])}, memory: ${pick(r, ['256Mi', '1Gi'])} }${cpuLimit} }`;
+  const specs = int(r, 1, 3);
+  const used = new Set<string>();
+  for (let i = 0; i < specs; i++) {
+    const kind = pick(r, ['cpu', 'cpu', 'memory', 'pods']);
+    if (kind === 'cpu' && !used.has('cpu')) {
+      used.add('cpu');
+      metrics.push('      cpu: { source: prom, query: "rate(container_cpu_usage_seconds_total[1m])", perPod: true }');
+      const signal = pick(r, ['cpu', 'cpu', 'rps', 'utilization'] as const);
+      if (signal !== 'cpu') metricSignals.cpu = signal;
+    } else if (kind === 'memory' && !used.has('memory')) {
+      used.add('memory');
+      metrics.push('      memory: { source: prom, query: "container_memory_working_set_bytes", perPod: true }');
+      metricSignals.memory = pick(r, ['rps', 'utilization', 'queue', 'cpu'] as const);
+    }
+    if (kind === 'cpu' || kind === 'memory') {
+      const name = kind;
+      if (r() < 0.65) hpa.push(`        - type: Resource\n          resource: { name: ${name}, target: { type: Utilization, averageUtilization: ${pick(r, [20, 50, 60, 70, 85, 100, 150])} } }`);
+      else hpa.push(`        - type: Resource\n          resource: { name: ${name}, target: { type: AverageValue, averageValue: ${pick(r, ['100m', '200m', '"1"', '"30"', '"120"'])} } }`);
+    } else {
+      const name = pick(r, ['rps', 'queue', 'p95', 'utilization', 'inflight']);
+      if (!used.has(name)) {
+        used.add(name);
+        metrics.push(`      ${name}: { source: prom, query: "${name === 'inflight' ? 'sum(rate(http_requests_total[1m]))' : `${name} of the service`}", perPod: true }`);
+        if (name === 'inflight') metricSignals.inflight = pick(r, ['rps', 'queue', 'cpu'] as const);
+      }
+      const value = name === 'p95' ? pick(r, ['100m', '200m', '300m']) : name === 'utilization' ? pick(r, ['"60"', '"80"']) : pick(r, ['"20"', '"50"', '"80"', '"150"', '500m']);
+      hpa.push(`        - type: Pods\n          pods: { metric: { name: ${name} }, target: { type: AverageValue, averageValue: ${value} } }`);
+    }
+  }
+  // metrics decide() reads but the HPA does not: aggregate and per-replica counts, and a load-derived aggregate
+  if (r() < 0.3) metrics.push('      ready_replicas: { source: prom, query: "ready pods" }');
+  if (r() < 0.2) metrics.push('      replicas: { source: prom, query: "pods", perPod: true }');
+  if (r() < 0.3 && !used.has('utilization')) metrics.push('      utilization: { source: prom, query: "util" }');
+  const parts = [`    minReplicas: ${min}`, `    maxReplicas: ${max}`, resources, '    metrics:', ...metrics, '    hpa:', '      metrics:', ...hpa];
+  if (r() < 0.7) {
+    parts.push('      behavior:');
+    if (r() < 0.8) parts.push(`        scaleDown: ${randomRules(r, false)}`);
+    if (r() < 0.6) parts.push(`        scaleUp: ${randomRules(r, true)}`);
+    if (parts[parts.length - 1] === '      behavior:') parts.push('        scaleDown: { stabilizationWindowSeconds: 60 }');
+  }
+  if (r() < 0.3) parts.push(`      tolerance: ${pick(r, [0, 0.05, 0.1, 0.2])}`);
+  if (r() < 0.4) parts.push(`      kubernetesVersion: "${pick(r, ['1.23', '1.30', '1.32', '1.33', '1.36', '1.37', '1.38'])}"`);
+  if (r() < 0.3) parts.push(`    syncPeriod: ${pick(r, ['5s', '10s', '30s'])}`);
+  parts.push(`    capacity: { rpsPerReplica: ${pick(r, [20, 50, 100, 200])}, startupDelay: ${pick(r, ['0s', '10s', '30s', '45s', '2m', '6m'])}, readinessDelay: ${pick(r, ['0s', '0s', '15s', '1m'])}, latency: { base: 40ms, p95AtFull: 800ms } }`);
+  parts.push(`    slo: { maxUtilization: ${pick(r, [70, 90, 100])}${r() < 0.6 ? `, p95: ${pick(r, ['100ms', '250ms'])}` : ''} }`);
+  if (r() < 0.5) parts.push('    cost: { perReplicaHour: 0.05 }');
+  if (r() < 0.05) parts.push('    paused: true');
+  const yaml = `sources:\n  prom: { type: prometheus, url: "http://127.0.0.1:9090" }\nservices:\n  web:\n    target: { provider: dryrun }\n${parts.join('\n')}\n`;
+  return { yaml, policy: parseConfig(yaml, 'random.yaml').services.web!, metricSignals };
+}
+
+/** Load with a cycle, noise, spikes, runs of zeros and gaps (NaN: no data at that step). */
+function randomTrace(r: () => number, n: number): Float64Array {
+  const v = new Float64Array(n);
+  const scale = pick(r, [5, 50, 300, 2000, 20000]) * (0.5 + r());
+  const period = 20 + Math.floor(r() * 600);
+  const gapRate = pick(r, [0, 0.005, 0.02, 0.1]);
+  let gap = 0;
+  let zeros = 0;
+  for (let k = 0; k < n; k++) {
+    if (gap === 0 && r() < gapRate) gap = int(r, 1, 40);
+    if (zeros === 0 && r() < 0.003) zeros = int(r, 1, 80);
+    const base = scale * (0.5 - 0.5 * Math.cos((2 * Math.PI * k) / period));
+    const spike = r() < 0.01 ? 2 + r() * 6 : 1;
+    if (gap > 0) { gap--; v[k] = Number.NaN; }
+    else if (zeros > 0) { zeros--; v[k] = 0; }
+    else v[k] = Math.max(0, base * (0.7 + 0.6 * r()) * spike);
+  }
+  return v;
+}
+
+interface Case {
+  seed: number;
+  yaml: string;
+  run: (kernel: boolean) => SimResult;
+  direct: () => SimResult | null;
+}
+
+function randomCase(seed: number): Case {
+  const r = rng(seed * 104729 + 11);
+  const { yaml, policy, metricSignals } = randomEligible(r);
+  const stepMs = pick(r, [5_000, 10_000, 15_000, 15_000, 30_000, 60_000]);
+  const n = int(r, 200, 2400);
+  const values = randomTrace(r, n);
+  const initialReplicas = r() < 0.15 ? pick(r, [0, policy.maxReplicas + 2]) : int(r, Math.max(1, policy.minReplicas), policy.maxReplicas);
+  const { setup } = resolveSetup(policy, new Set(), { initialReplicas, timeline: r() < 0.7, metricSignals });
+  const load = { start: Date.UTC(2024, 0, 1) + int(r, 0, 1000) * 1000, stepMs, values };
+  const opts = {
+    ...(r() < 0.3 ? { scoreFrom: int(r, 0, n) } : {}),
+    ...(r() < 0.2 ? { stopAfterViolationMinutes: pick(r, [0, 5, 60, 600]) } : {}),
+    ...(r() < 0.5 ? { label: `case-${seed}` } : {}),
+  };
+  return {
+    seed,
+    yaml,
+    run: (kernel) => simulateService(policy, setup, load, { ...opts, kernel }),
+    direct: () => {
+      const plan = kernelPlan(policy, setup);
+      assert.ok(plan, `case ${seed} is meant to be eligible\n${yaml}`);
+      return simulateKernel(plan, policy, setup, load, opts);
+    },
+  };
+}
+
+test('the kernel and the general replay give identical results on random eligible policies and traces', () => {
+  let direct = 0;
+  let scaled = 0;
+  let reversals = 0;
+  let noDataErrors = 0;
+  let stopped = 0;
+  let timelines = 0;
+  const cases = 300;
+  for (let seed = 1; seed <= cases; seed++) {
+    const c = randomCase(seed);
+    const general = c.run(false);
+    const kernel = c.direct();
+    if (kernel) {
+      direct++;
+      assert.deepStrictEqual(kernel, general, `case ${seed}\n${c.yaml}`);
+    }
+    assert.deepStrictEqual(c.run(true), general, `case ${seed}\n${c.yaml}`);
+    scaled += general.score.scaleUps + general.score.scaleDowns;
+    if (general.score.reversals > 0) reversals++;
+    if (general.decisionErrors.atNoData > 0) noDataErrors++;
+    if (general.stoppedAt !== undefined) stopped++;
+    if (general.timeline) timelines++;
+  }
+  // the property is not vacuous: the kernel itself ran nearly every case, and the cases reach what it models
+  assert.ok(direct >= cases * 0.95, `the kernel replayed only ${direct} of ${cases} cases itself`);
+  assert.ok(scaled > cases * 10, `only ${scaled} scale changes across the cases`);
+  assert.ok(reversals > cases / 3, `only ${reversals} cases reversed direction`);
+  assert.ok(noDataErrors > cases / 5, `only ${noDataErrors} cases had failed reads at no-data steps`);
+  assert.ok(stopped > 5, `only ${stopped} cases stopped early`);
+  assert.ok(timelines > cases / 2 && timelines < cases, `${timelines} cases kept a timeline`);
+});
+
+/** A policy around one HPA cpu Utilization metric, with a part of the YAML added. */
+function policyWith(extra: string, metrics = '') {
+  const yaml = `sources:
+  prom: { type: prometheus, url: "http://127.0.0.1:9090" }
+services:
+  web:
+    target: { provider: dryrun }
+    minReplicas: 1
+    maxReplicas: 30
+    resources: { requests: { cpu: 500m } }
+    metrics:
+      cpu: { source: prom, query: "rate(container_cpu_usage_seconds_total[1m])", perPod: true }
+      rps: { source: prom, query: "sum(rate(http_requests_total[1m]))" }
+${metrics}    hpa:
+      metrics:
+        - type: Resource
+          resource: { name: cpu, target: { type: Utilization, averageUtilization: 60 } }
+    capacity: { rpsPerReplica: 100, startupDelay: 30s, readinessDelay: 15s, latency: { base: 40ms, p95AtFull: 800ms } }
+    slo: { maxUtilization: 90, p95: 250ms }
+${extra}`;
+  return parseConfig(yaml, 'fallback.yaml').services.web!;
+}
+
+test('ineligible policies are left to the general replay, with the same results as forcing it', () => {
+  const r = rng(99);
+  const values = randomTrace(r, 1500);
+  const load = { start: Date.UTC(2024, 0, 1), stepMs: 15_000, values };
+  const base = policyWith('');
+  assert.ok(kernelPlan(base, resolveSetup(base, new Set(), { initialReplicas: 3 }).setup), 'the base policy is eligible');
+  const variants: Record<string, ReturnType<typeof policyWith>> = {
+    rules: policyWith('    rules:\n      - { name: hot, when: "rps > 500", for: 1m, then: "+1" }\n'),
+    bands: policyWith('    bands:\n      - { metric: rps, upper: 400, lower: 100, for: 1m, step: 1 }\n'),
+    schedules: policyWith('    schedules:\n      - { name: peak, cron: "0 */2 * * *", duration: 20m, minReplicas: 5 }\n'),
+    queue: policyWith('    queue: { metric: backlog, targetPerReplica: 100, activationThreshold: 10, cooldownPeriod: 1m }\n', '      backlog: { source: prom, query: "queue depth" }\n'),
+    predictive: policyWith('    predictive: { metric: rps, model: linear, capacityPerReplica: 100 }\n'),
+    unmodelled: policyWith('', '      heap: { source: prom, query: "process_heap_bytes" }\n'),
+    external: parseConfig(`sources:
+  prom: { type: prometheus, url: "http://127.0.0.1:9090" }
+services:
+  web:
+    target: { provider: dryrun }
+    maxReplicas: 20
+    metrics:
+      rps: { source: prom, query: "sum(rate(http_requests_total[1m]))" }
+    hpa:
+      metrics:
+        - type: External
+          external: { metric: { name: rps }, target: { type: AverageValue, averageValue: "80" } }
+    capacity: { rpsPerReplica: 100 }
+`, 'external.yaml').services.web!,
+  };
+  for (const [name, policy] of Object.entries(variants)) {
+    const { setup } = resolveSetup(policy, new Set(), { initialReplicas: 3, timeline: true });
+    assert.equal(kernelPlan(policy, setup), null, `${name} is not for the kernel`);
+    const general = simulateService(policy, setup, load, { kernel: false });
+    assert.deepStrictEqual(simulateService(policy, setup, load), general, name);
+  }
+});
+
+test('a run the kernel cannot finish exactly (totals beyond 2^53) is replayed by the general path', () => {
+  const policy = policyWith('', '      inflight: { source: prom, query: "in flight", perPod: true }\n');
+  // a Pods metric on per-replica request rates so large that the HPA's sums leave exact double arithmetic
+  const huge = parseConfig(`sources:
+  prom: { type: prometheus, url: "http://127.0.0.1:9090" }
+services:
+  web:
+    target: { provider: dryrun }
+    maxReplicas: 10
+    metrics:
+      inflight: { source: prom, query: "sum(rate(http_requests_total[1m]))", perPod: true }
+    hpa:
+      metrics:
+        - type: Pods
+          pods: { metric: { name: inflight }, target: { type: AverageValue, averageValue: "1k" } }
+    capacity: { rpsPerReplica: 100, startupDelay: 0s }
+`, 'huge.yaml').services.web!;
+  for (const p of [policy, huge]) {
+    const { setup } = resolveSetup(p, new Set(), { initialReplicas: 2, timeline: true, metricSignals: { inflight: 'rps' } });
+    const values = Float64Array.from({ length: 400 }, (_, k) => (k > 200 ? 1e14 : 150));
+    const load = { start: Date.UTC(2024, 0, 1), stepMs: 15_000, values };
+    const plan = kernelPlan(p, setup);
+    assert.ok(plan);
+    assert.equal(simulateKernel(plan, p, setup, load), null, 'the kernel hands the run back');
+    assert.deepStrictEqual(simulateService(p, setup, load), simulateService(p, setup, load, { kernel: false }));
+  }
+});
