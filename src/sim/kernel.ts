@@ -18,10 +18,9 @@ import { isWithinTolerance, limitLegacy, type Limited, type Tolerances } from '.
 import { ceilReplicas, truncDiv } from '../core/hpa/calc.js';
 import { DEFAULT_HPA_OPTIONS, type HpaBehavior, type ScalingRules } from '../core/hpa/types.js';
 import { parseQuantity } from '../core/quantity.js';
-import { p95Of, sloFlags, utilizationOf } from './workload.js';
-import { newTimeline, simResult } from './result.js';
+import { newTimeline, simResult, type Tally } from './result.js';
 import type { SimulateOptions } from './engine.js';
-import type { LoadSeries, SimResult, SimSetup } from './types.js';
+import type { LoadSeries, SimResult, SimSetup, Timeline } from './types.js';
 import { FLAG_NO_DATA, FLAG_OVER_CAPACITY, FLAG_SLOW } from './types.js';
 
 const SAFE = Number.MAX_SAFE_INTEGER;
@@ -144,6 +143,16 @@ export function kernelPlan(p: ServicePolicy, setup: SimSetup): KernelPlan | null
     // the general path reports the configuration error as decide() words it
     return null;
   }
+}
+
+/**
+ * truncDiv(a, b) for whole a >= 0 and b > 0 without a floating-point remainder (a library call): the rounded
+ * quotient is at most one above the true one, and the check is exact while a + b stays within 2^53.
+ */
+function quotient(a: number, b: number): number {
+  if (!(a + b <= SAFE)) return truncDiv(a, b);
+  const q = Math.floor(a / b);
+  return q * b > a ? q - 1 : q;
 }
 
 /** Doubles a typed array's capacity, keeping a ring's entries in order from `head`. */
@@ -370,56 +379,188 @@ function behaviorLimit(current: number, desired: number, min: number, max: numbe
 }
 
 /**
+ * The highest utilization found (below 1) whose p95 as p95Of computes it is within the objective; p95Of is
+ * monotonic in the utilization (1 - u and base / x both round monotonically), so every lower utilization meets it
+ * too. -1 when there is no objective or none is found.
+ */
+function safeUtilization(base: number, full: number, objective: number, check: boolean): number {
+  if (!check || !(base > 0) || !(objective > 0)) return -1;
+  let u = 1 - base / objective;
+  for (let i = 0; i < 64 && u > 0; i++) {
+    if (u < 1 && Math.min(full, base / (1 - u)) <= objective) return u;
+    u -= 1e-9 * (i + 1);
+  }
+  return -1;
+}
+
+/**
+ * Everything the replay loop reads, resolved once per run into one object of one shape: the loop then never reads
+ * the policy, setup or options objects, whose shapes differ between callers (and would make it recompile).
+ */
+class KernelRun {
+  readonly start: number;
+  readonly stepMs: number;
+  readonly cap: number;
+  readonly cpuLimitRatio: number;
+  readonly cpuRequestCores: number;
+  readonly hasLatency: boolean;
+  readonly latencyBase: number;
+  readonly latencyFull: number;
+  readonly maxUtilization: number;
+  readonly checkP95: boolean;
+  readonly p95Objective: number;
+  readonly scoreFrom: number;
+  readonly stopAfter: number;
+  readonly startupMs: number;
+  readonly readinessMs: number;
+  readonly initialReplicas: number;
+  readonly metricCount: number;
+  readonly mUtilization: Uint8Array;
+  readonly mCpu: Uint8Array;
+  readonly mSignal: Uint8Array;
+  readonly mTarget: Float64Array;
+  readonly mRequest: Float64Array;
+  readonly tol: Tolerances;
+  readonly behavior: HpaBehavior | null;
+  readonly minR: number;
+  readonly maxR: number;
+  readonly scoreMax: number;
+  readonly acts: boolean;
+  readonly anyCpu: boolean;
+  readonly cpuInitializationMs: number;
+  readonly metricWindowMs: number;
+  readonly legacyWindowMs: number;
+  readonly upWindowMs: number;
+  readonly downWindowMs: number;
+  readonly longestPeriodMs: number;
+  readonly anyNeedsLoad: boolean;
+  readonly anyPerPod: boolean;
+  readonly anyPerPodWithoutLoad: boolean;
+  readonly anyAggregateNeedingReady: boolean;
+  readonly needsBacklog: boolean;
+  /** a utilization whose modelled p95 meets the objective (so every lower one does): -1 when none is known */
+  readonly p95SafeUtilization: number;
+
+  constructor(plan: KernelPlan, policy: ServicePolicy, setup: SimSetup, load: LoadSeries, opts: SimulateOptions) {
+    const wp = setup.workload;
+    const latency = wp.latency;
+    this.start = load.start;
+    this.stepMs = load.stepMs;
+    this.cap = wp.capacityPerReplica;
+    this.cpuLimitRatio = wp.cpuLimitRatio;
+    this.cpuRequestCores = wp.cpuRequestCores;
+    this.hasLatency = latency !== undefined;
+    this.latencyBase = latency?.baseSeconds ?? 0;
+    this.latencyFull = latency?.fullSeconds ?? 0;
+    this.maxUtilization = setup.slo.maxUtilization;
+    this.checkP95 = setup.slo.p95Seconds !== undefined && latency !== undefined;
+    this.p95Objective = setup.slo.p95Seconds ?? 0;
+    this.scoreFrom = opts.scoreFrom ?? 0;
+    this.stopAfter = opts.stopAfterViolationMinutes ?? Number.POSITIVE_INFINITY;
+    this.startupMs = wp.startupDelayMs;
+    this.readinessMs = wp.readinessDelayMs;
+    this.initialReplicas = setup.initialReplicas;
+    const metrics = plan.metrics;
+    this.metricCount = metrics.length;
+    this.mUtilization = Uint8Array.from(metrics, (m) => (m.utilization ? 1 : 0));
+    this.mCpu = Uint8Array.from(metrics, (m) => (m.cpu ? 1 : 0));
+    this.mSignal = Uint8Array.from(metrics, (m) => m.signal);
+    this.mTarget = Float64Array.from(metrics, (m) => m.target);
+    this.mRequest = Float64Array.from(metrics, (m) => m.request);
+    const t = plan.tolerances;
+    this.tol = { scaleDown: t.scaleDown, scaleUp: t.scaleUp, absolute: t.absolute === true };
+    const behavior = plan.behavior;
+    this.behavior = behavior;
+    this.minR = plan.minReplicas;
+    this.maxR = plan.maxReplicas;
+    this.scoreMax = policy.maxReplicas;
+    this.acts = plan.acts;
+    this.anyCpu = plan.anyCpu;
+    this.cpuInitializationMs = plan.cpuInitializationMs;
+    this.metricWindowMs = plan.metricWindowMs;
+    // stabilization: the legacy path keeps the highest recommendation of the downscale window (its cutoff included);
+    // with behavior, the lowest of the scale-up window and the highest of the scale-down window (cutoffs excluded)
+    this.legacyWindowMs = plan.downscaleWindowSeconds * 1000;
+    this.upWindowMs = behavior ? (behavior.scaleUp.stabilizationWindowSeconds ?? 0) * 1000 : 0;
+    this.downWindowMs = behavior ? (behavior.scaleDown.stabilizationWindowSeconds ?? plan.downscaleWindowSeconds) * 1000 : this.legacyWindowMs;
+    let longest = 0;
+    if (behavior) for (const p of [...behavior.scaleUp.policies, ...behavior.scaleDown.policies]) longest = Math.max(longest, p.periodSeconds * 1000);
+    this.longestPeriodMs = longest;
+    this.anyNeedsLoad = plan.anyNeedsLoad;
+    this.anyPerPod = plan.anyPerPod;
+    this.anyPerPodWithoutLoad = plan.anyPerPodWithoutLoad;
+    this.anyAggregateNeedingReady = plan.anyAggregateNeedingReady;
+    this.needsBacklog = plan.metrics.some((m) => m.signal === SIG_QUEUE);
+    this.p95SafeUtilization = safeUtilization(this.latencyBase, this.latencyFull, this.p95Objective, this.checkP95);
+  }
+}
+
+/**
  * Replays `load` through a policy kernelPlan() covers; the same SimResult as the general replay, or null when a step
  * needs the general path (the caller then replays the whole service there).
  */
 export function simulateKernel(plan: KernelPlan, policy: ServicePolicy, setup: SimSetup, load: LoadSeries, opts: SimulateOptions = {}): SimResult | null {
-  const values = load.values;
-  const n = values.length;
-  const stepMs = load.stepMs;
-  const start = load.start;
-  const wp = setup.workload;
-  const cap = wp.capacityPerReplica;
-  const cpuLimitRatio = wp.cpuLimitRatio;
-  const cpuRequestCores = wp.cpuRequestCores;
-  const latency = wp.latency;
-  const slo = setup.slo;
+  const n = load.values.length;
   const tl = setup.timeline ? newTimeline(n) : undefined;
   const scoreFrom = opts.scoreFrom ?? 0;
-  const stopAfter = opts.stopAfterViolationMinutes ?? Number.POSITIVE_INFINITY;
+  const t = replay(new KernelRun(plan, policy, setup, load, opts), load.values, tl);
+  if (t === null) return null;
+  return simResult({ service: policy.name, label: opts.label, setup, n, stepMs: load.stepMs, scoreFrom }, t, tl, t.stoppedAt >= 0 ? t.stoppedAt : undefined);
+}
+
+interface KernelTally extends Tally {
+  /** -1: ran to the end */
+  stoppedAt: number;
+}
+
+/** The replay loop; null when a step needs the general path. */
+function replay(c: KernelRun, values: Float64Array, tl: Timeline | undefined): KernelTally | null {
+  const n = values.length;
+  const start = c.start;
+  const stepMs = c.stepMs;
+  const cap = c.cap;
+  const cpuLimitRatio = c.cpuLimitRatio;
+  const cpuRequestCores = c.cpuRequestCores;
+  const hasLatency = c.hasLatency;
+  const latencyBase = c.latencyBase;
+  const latencyFull = c.latencyFull;
+  const maxUtilization = c.maxUtilization;
+  const checkP95 = c.checkP95;
+  const p95Objective = c.p95Objective;
+  const scoreFrom = c.scoreFrom;
+  const stopAfter = c.stopAfter;
   const stepMin = stepMs / 60_000;
   const stepSeconds = stepMs / 1000;
+  const metricCount = c.metricCount;
+  const mUtilization = c.mUtilization;
+  const mCpu = c.mCpu;
+  const mSignal = c.mSignal;
+  const mTarget = c.mTarget;
+  const mRequest = c.mRequest;
+  const tol = c.tol;
+  const behavior = c.behavior;
+  const minR = c.minR;
+  const maxR = c.maxR;
+  const acts = c.acts;
+  const scoreMax = c.scoreMax;
+  const anyNeedsLoad = c.anyNeedsLoad;
+  const anyPerPod = c.anyPerPod;
+  const anyPerPodWithoutLoad = c.anyPerPodWithoutLoad;
+  const anyAggregateNeedingReady = c.anyAggregateNeedingReady;
+  const legacyWindowMs = c.legacyWindowMs;
+  const needsBacklog = c.needsBacklog;
+  const p95SafeUtilization = c.p95SafeUtilization;
+  const upWindowMs = c.upWindowMs;
+  const downWindowMs = c.downWindowMs;
 
-  const metrics = plan.metrics;
-  const metricCount = metrics.length;
-  const mUtilization = Uint8Array.from(metrics, (m) => (m.utilization ? 1 : 0));
-  const mCpu = Uint8Array.from(metrics, (m) => (m.cpu ? 1 : 0));
-  const mSignal = Uint8Array.from(metrics, (m) => m.signal);
-  const mTarget = Float64Array.from(metrics, (m) => m.target);
-  const mRequest = Float64Array.from(metrics, (m) => m.request);
-  const tol = plan.tolerances;
-  const behavior = plan.behavior;
-  const minR = plan.minReplicas;
-  const maxR = plan.maxReplicas;
-  const acts = plan.acts;
-  const scoreMax = policy.maxReplicas;
-
-  const pods = new Replicas(wp.startupDelayMs, wp.readinessDelayMs, plan.cpuInitializationMs, plan.metricWindowMs, plan.anyCpu);
+  const pods = new Replicas(c.startupMs, c.readinessMs, c.cpuInitializationMs, c.metricWindowMs, c.anyCpu);
   // replicas present at the start have been ready long enough that no start-up handling applies (Workload)
-  const settled = start - Math.max(3_600_000, 2 * (wp.startupDelayMs + wp.readinessDelayMs));
-  if (setup.initialReplicas > 0) pods.add(settled, setup.initialReplicas);
-
-  // stabilization: the legacy path keeps the highest recommendation of the downscale window (its cutoff included);
-  // with behavior, the lowest of the scale-up window and the highest of the scale-down window (cutoffs excluded)
-  const legacyWindowMs = plan.downscaleWindowSeconds * 1000;
-  const upWindowMs = behavior ? (behavior.scaleUp.stabilizationWindowSeconds ?? 0) * 1000 : 0;
-  const downWindowMs = behavior ? (behavior.scaleDown.stabilizationWindowSeconds ?? plan.downscaleWindowSeconds) * 1000 : legacyWindowMs;
+  const settled = start - Math.max(3_600_000, 2 * (c.startupMs + c.readinessMs));
+  if (c.initialReplicas > 0) pods.add(settled, c.initialReplicas);
   const highest = new WindowExtreme(true, behavior === null);
   const lowest = new WindowExtreme(false, false);
-  let longestPeriodMs = 0;
-  if (behavior) for (const p of [...behavior.scaleUp.policies, ...behavior.scaleDown.policies]) longestPeriodMs = Math.max(longestPeriodMs, p.periodSeconds * 1000);
-  const upEvents = new EventLog(longestPeriodMs);
-  const downEvents = new EventLog(longestPeriodMs);
+  const upEvents = new EventLog(c.longestPeriodMs);
+  const downEvents = new EventLog(c.longestPeriodMs);
   const limited: Limited = { replicas: 0, reason: 'DesiredWithinRange' };
 
   let backlog = 0;
@@ -439,7 +580,7 @@ export function simulateKernel(plan: KernelPlan, policy: ServicePolicy, setup: S
   let reversals = 0;
   let lastDirection = 0;
   let noDataErrors = 0;
-  let stoppedAt: number | undefined;
+  let stoppedAt = -1;
 
   for (let k = 0; k < n; k++) {
     const now = start + k * stepMs;
@@ -447,6 +588,9 @@ export function simulateKernel(plan: KernelPlan, policy: ServicePolicy, setup: S
     const demand = values[k]!;
     const before = pods.n;
     const hasData = demand >= 0;
+    // the utilization the HPA's samples were derived from this step, and the ready count then (-1: none)
+    let observedReady = -1;
+    let observedU = 0;
     let desired: number;
     let recommendation: number;
     let hasErrors = false;
@@ -459,13 +603,16 @@ export function simulateKernel(plan: KernelPlan, policy: ServicePolicy, setup: S
       const ready = pods.ready;
       const sampled = pods.running;
       const readFails = hasData
-        ? (sampled === 0 && plan.anyPerPod) || (ready === 0 && demand > 0 && plan.anyAggregateNeedingReady)
-        : plan.anyNeedsLoad || (sampled === 0 && plan.anyPerPodWithoutLoad);
+        ? (sampled === 0 && anyPerPod) || (ready === 0 && demand > 0 && anyAggregateNeedingReady)
+        : anyNeedsLoad || (sampled === 0 && anyPerPodWithoutLoad);
       let proposed = -1;
       let invalid = 0;
       if (!hasData || sampled === 0) invalid = metricCount;
       else {
-        const u = utilizationOf(demand, ready, cap);
+        // utilizationOf, inline
+        const u = demand <= 0 ? 0 : ready > 0 ? demand / (ready * cap) : Number.POSITIVE_INFINITY;
+        observedReady = ready;
+        observedU = u;
         for (let i = 0; i < metricCount; i++) {
           // every ready replica reports the same sample; one that is starting up reports zero
           let sample = 0;
@@ -476,7 +623,7 @@ export function simulateKernel(plan: KernelPlan, policy: ServicePolicy, setup: S
               case SIG_CPU: v = Math.min(u, cpuLimitRatio) * cpuRequestCores; break;
               case SIG_UTILIZATION: v = u * 100; break;
               case SIG_QUEUE: v = backlog / ready; break;
-              default: v = p95Of(u, latency);
+              default: v = u >= 1 ? latencyFull : Math.min(latencyFull, latencyBase / (1 - u)); // p95Of
             }
             sample = Math.round(v * 1000);
           }
@@ -502,12 +649,12 @@ export function simulateKernel(plan: KernelPlan, policy: ServicePolicy, setup: S
             const request = mRequest[i]!;
             if (!(before * request <= SAFE)) return null;
             const requests = counted * request;
-            const usageRatio = truncDiv(total * 100, requests) / target;
+            const usageRatio = quotient(total * 100, requests) / target;
             if (!(unready > 0 && usageRatio > 1.0)) {
               replicas = isWithinTolerance(usageRatio, tol) ? before : ceilReplicas(usageRatio * counted);
             } else {
               // a scale-up with unready replicas counts them as using nothing of their requests
-              const newRatio = truncDiv(total * 100, requests + unready * request) / target;
+              const newRatio = quotient(total * 100, requests + unready * request) / target;
               if (isWithinTolerance(newRatio, tol) || newRatio < 1.0) replicas = before;
               else {
                 const r = ceilReplicas(newRatio * before);
@@ -515,11 +662,11 @@ export function simulateKernel(plan: KernelPlan, policy: ServicePolicy, setup: S
               }
             }
           } else {
-            const usageRatio = truncDiv(total, counted) / target;
+            const usageRatio = quotient(total, counted) / target;
             if (!(unready > 0 && usageRatio > 1.0)) {
               replicas = isWithinTolerance(usageRatio, tol) ? before : ceilReplicas(usageRatio * counted);
             } else {
-              const newRatio = truncDiv(total, before) / target;
+              const newRatio = quotient(total, before) / target;
               if (isWithinTolerance(newRatio, tol) || newRatio < 1.0) replicas = before;
               else {
                 const r = ceilReplicas(newRatio * before);
@@ -556,6 +703,9 @@ export function simulateKernel(plan: KernelPlan, policy: ServicePolicy, setup: S
           if (behavior === null) {
             stabilized = highest.extreme(now - legacyWindowMs, proposed);
             desired = limitLegacy(before, stabilized, minR, maxR, limited).replicas;
+          } else if (proposed === before) {
+            // the windows' lowest is at most, their highest at least the proposal: the count stays, unlimited
+            desired = before;
           } else {
             const upBound = lowest.extreme(now - upWindowMs, proposed);
             const downBound = highest.extreme(now - downWindowMs, proposed);
@@ -595,7 +745,8 @@ export function simulateKernel(plan: KernelPlan, policy: ServicePolicy, setup: S
     }
     const replicas = pods.n;
     const ready = pods.ready;
-    if (hasData) backlog = Math.max(0, backlog + (demand - ready * cap) * stepSeconds);
+    // the backlog is only read through a queue signal
+    if (needsBacklog && hasData) backlog = Math.max(0, backlog + (demand - ready * cap) * stepSeconds);
 
     let flags = 0;
     let u = Number.NaN;
@@ -609,15 +760,22 @@ export function simulateKernel(plan: KernelPlan, policy: ServicePolicy, setup: S
       replicaSteps += replicas;
       if (replicas > peak) peak = replicas;
       if (replicas >= scoreMax) atMaxSteps++;
-      u = utilizationOf(demand, ready, cap);
+      // utilizationOf and sloFlags, inline
+      u = ready === observedReady ? observedU : demand <= 0 ? 0 : ready > 0 ? demand / (ready * cap) : Number.POSITIVE_INFINITY;
       if (ready > 0) {
         utilSum += u;
         utilSteps++;
         if (u > utilMax) utilMax = u;
       }
-      flags = sloFlags(demand, ready, cap, latency, slo);
-      if (flags & FLAG_OVER_CAPACITY) overSteps++;
-      if (flags & FLAG_SLOW) slowSteps++;
+      if (u > maxUtilization) {
+        flags = FLAG_OVER_CAPACITY;
+        overSteps++;
+      }
+      // p95Of(u) > objective: p95Of is monotonic in u, so at or below a utilization known to meet the objective it does
+      if (checkP95 && demand > 0 && u > p95SafeUtilization && (u >= 1 ? latencyFull : Math.min(latencyFull, latencyBase / (1 - u))) > p95Objective) {
+        flags |= FLAG_SLOW;
+        slowSteps++;
+      }
       if (flags) violationSteps++;
     }
     if (tl) {
@@ -627,16 +785,11 @@ export function simulateKernel(plan: KernelPlan, policy: ServicePolicy, setup: S
       tl.replicas[k] = replicas;
       tl.ready[k] = ready;
       tl.utilization[k] = u * 100;
-      tl.p95[k] = Number.isNaN(u) ? Number.NaN : p95Of(u, latency);
+      tl.p95[k] = Number.isNaN(u) || !hasLatency ? Number.NaN : u >= 1 ? latencyFull : Math.min(latencyFull, latencyBase / (1 - u)); // p95Of
       tl.flags[k] = flags;
     }
     if (violationSteps * stepMin > stopAfter) { stoppedAt = k; break; }
   }
 
-  return simResult(
-    { service: policy.name, label: opts.label, setup, n, stepMs, scoreFrom },
-    { scored, noData, overSteps, slowSteps, violationSteps, replicaSteps, atMaxSteps, peak, utilSum, utilSteps, utilMax, scaleUps, scaleDowns, reversals, errorCount: 0, noDataErrors, firstError: undefined, resizes: 0 },
-    tl,
-    stoppedAt,
-  );
+  return { scored, noData, overSteps, slowSteps, violationSteps, replicaSteps, atMaxSteps, peak, utilSum, utilSteps, utilMax, scaleUps, scaleDowns, reversals, errorCount: 0, noDataErrors, firstError: undefined, resizes: 0, stoppedAt };
 }
