@@ -15,7 +15,7 @@ import type { ServicePolicy } from '../config/load.js';
 import { compileHpaMetrics, hpaBehaviorFor, hpaMinorFor, hpaOptionsFor } from '../core/decide-hpa.js';
 import { metricTolerances } from '../core/hpa/metrics.js';
 import { isWithinTolerance, limitLegacy, type Limited, type Tolerances } from '../core/hpa/behavior.js';
-import { ceilReplicas, truncDiv } from '../core/hpa/calc.js';
+import { ceilReplicas, perPodTargetReplicas, truncDiv, usageRatioReplicas } from '../core/hpa/calc.js';
 import { DEFAULT_HPA_OPTIONS, type HpaBehavior, type ScalingRules } from '../core/hpa/types.js';
 import { parseQuantity } from '../core/quantity.js';
 import { newTimeline, simResult, type Tally } from './result.js';
@@ -36,9 +36,15 @@ const SIG_QUEUE = 3;
 const SIG_P95 = 4;
 const SIGNAL_CODES: Readonly<Record<string, number>> = { rps: SIG_RPS, cpu: SIG_CPU, utilization: SIG_UTILIZATION, queue: SIG_QUEUE, p95: SIG_P95 };
 
+// how a metric is computed: a Resource Utilization target or an AverageValue target over per-replica samples
+// (Resource, Pods), or an Object/External metric's one value against an AverageValue or a Value target
+const KIND_UTILIZATION = 0;
+const KIND_SAMPLE_AVERAGE = 1;
+const KIND_TOTAL_AVERAGE = 2;
+const KIND_TOTAL_VALUE = 3;
+
 interface KernelMetric {
-  /** a Resource Utilization target (else an AverageValue target over per-replica samples) */
-  utilization: boolean;
+  kind: number;
   /** the HPA's CPU readiness rules apply (a Resource metric named cpu) */
   cpu: boolean;
   signal: number;
@@ -104,21 +110,31 @@ export function kernelPlan(p: ServicePolicy, setup: SimSetup): KernelPlan | null
     const options = hpaOptionsFor(p);
     const metrics: KernelMetric[] = [];
     for (const spec of specs) {
-      if (spec.type !== 'Resource' && spec.type !== 'Pods') return null;
-      const resource = spec.name === 'cpu' || spec.name === 'memory';
-      // a Resource metric reads a replica's usage, a Pods metric its custom metrics: the workload files a metric
-      // under usage exactly when it is named cpu or memory
-      if (resource !== (spec.type === 'Resource')) return null;
       const bind = setup.bindings.find((b) => b.metric === spec.name);
-      if (!bind || !bind.perPod || bind.signal === null || !(bind.signal in SIGNAL_CODES)) return null;
+      if (!bind || bind.signal === null || !Object.hasOwn(SIGNAL_CODES, bind.signal)) return null;
+      const signal = SIGNAL_CODES[bind.signal]!;
       const t = spec.target;
       let m: KernelMetric;
-      if (t.averageValueMilli !== null) {
-        m = { utilization: false, cpu: spec.type === 'Resource' && spec.name === 'cpu', signal: SIGNAL_CODES[bind.signal]!, target: t.averageValueMilli, request: 0 };
-      } else if (spec.type === 'Resource' && t.averageUtilization !== null) {
-        const req = milli(p.resources?.requests?.[spec.name as 'cpu' | 'memory']);
-        if (req === undefined || !(req > 0)) return null;
-        m = { utilization: true, cpu: spec.name === 'cpu', signal: SIGNAL_CODES[bind.signal]!, target: t.averageUtilization, request: req };
+      if (spec.type === 'Resource' || spec.type === 'Pods') {
+        // a Resource metric reads a replica's usage, a Pods metric its custom metrics: the workload files a
+        // per-replica metric under usage exactly when it is named cpu or memory
+        const resource = spec.name === 'cpu' || spec.name === 'memory';
+        if (resource !== (spec.type === 'Resource') || !bind.perPod) return null;
+        if (t.averageValueMilli !== null) {
+          m = { kind: KIND_SAMPLE_AVERAGE, cpu: spec.type === 'Resource' && spec.name === 'cpu', signal, target: t.averageValueMilli, request: 0 };
+        } else if (spec.type === 'Resource' && t.averageUtilization !== null) {
+          const req = milli(p.resources?.requests?.[spec.name as 'cpu' | 'memory']);
+          if (req === undefined || !(req > 0)) return null;
+          m = { kind: KIND_UTILIZATION, cpu: spec.name === 'cpu', signal, target: t.averageUtilization, request: req };
+        } else return null;
+      } else if (spec.type === 'External' || spec.type === 'Object') {
+        // one aggregate value (a per-replica binding's mean is a float sum the kernel does not redo)
+        if (bind.perPod) return null;
+        const value = spec.type === 'External' ? t.valueMilli : t.type === 'Value' ? t.valueMilli : null;
+        const average = spec.type === 'External' ? t.averageValueMilli : t.type === 'AverageValue' ? t.averageValueMilli : null;
+        if (average !== null) m = { kind: KIND_TOTAL_AVERAGE, cpu: false, signal, target: average, request: 0 };
+        else if (value !== null) m = { kind: KIND_TOTAL_VALUE, cpu: false, signal, target: value, request: 0 };
+        else return null;
       } else return null;
       if (!(m.target > 0)) return null;
       metrics.push(m);
@@ -415,7 +431,7 @@ class KernelRun {
   readonly readinessMs: number;
   readonly initialReplicas: number;
   readonly metricCount: number;
-  readonly mUtilization: Uint8Array;
+  readonly mKind: Uint8Array;
   readonly mCpu: Uint8Array;
   readonly mSignal: Uint8Array;
   readonly mTarget: Float64Array;
@@ -462,7 +478,7 @@ class KernelRun {
     this.initialReplicas = setup.initialReplicas;
     const metrics = plan.metrics;
     this.metricCount = metrics.length;
-    this.mUtilization = Uint8Array.from(metrics, (m) => (m.utilization ? 1 : 0));
+    this.mKind = Uint8Array.from(metrics, (m) => m.kind);
     this.mCpu = Uint8Array.from(metrics, (m) => (m.cpu ? 1 : 0));
     this.mSignal = Uint8Array.from(metrics, (m) => m.signal);
     this.mTarget = Float64Array.from(metrics, (m) => m.target);
@@ -532,7 +548,7 @@ function replay(c: KernelRun, values: Float64Array, tl: Timeline | undefined): K
   const stepMin = stepMs / 60_000;
   const stepSeconds = stepMs / 1000;
   const metricCount = c.metricCount;
-  const mUtilization = c.mUtilization;
+  const mKind = c.mKind;
   const mCpu = c.mCpu;
   const mSignal = c.mSignal;
   const mTarget = c.mTarget;
@@ -607,18 +623,50 @@ function replay(c: KernelRun, values: Float64Array, tl: Timeline | undefined): K
         : anyNeedsLoad || (sampled === 0 && anyPerPodWithoutLoad);
       let proposed = -1;
       let invalid = 0;
-      if (!hasData || sampled === 0) invalid = metricCount;
+      // every HPA metric reads a demand-derived signal: none reads at a step without data
+      if (!hasData) invalid = metricCount;
       else {
         // utilizationOf, inline
         const u = demand <= 0 ? 0 : ready > 0 ? demand / (ready * cap) : Number.POSITIVE_INFINITY;
         observedReady = ready;
         observedU = u;
         for (let i = 0; i < metricCount; i++) {
+          const kind = mKind[i];
+          const signal = mSignal[i];
+          const target = mTarget[i]!;
+          let replicas: number;
+          if (kind === KIND_TOTAL_AVERAGE || kind === KIND_TOTAL_VALUE) {
+            // an Object/External metric: one aggregate value (Workload.total), unreadable without a ready replica
+            // for utilization and p95
+            if (ready === 0 && demand > 0 && (signal === SIG_UTILIZATION || signal === SIG_P95)) {
+              invalid++;
+              continue;
+            }
+            let v: number;
+            switch (signal) {
+              case SIG_RPS: v = demand; break;
+              case SIG_CPU: v = ready * (Math.min(u, cpuLimitRatio) * cpuRequestCores); break;
+              case SIG_UTILIZATION: v = u * 100; break;
+              case SIG_QUEUE: v = backlog; break;
+              default: v = u >= 1 ? latencyFull : Math.min(latencyFull, latencyBase / (1 - u)); // p95Of
+            }
+            const value = Math.round(v * 1000);
+            if (!(value <= SAFE && value >= -SAFE)) return null;
+            // statusReplicas is the count of (undeleted) replicas, the ready ones scale a Value target's ratio
+            replicas = kind === KIND_TOTAL_AVERAGE ? perPodTargetReplicas(before, value, target, tol) : usageRatioReplicas(before, value / target, ready, tol);
+            if (replicas > proposed) proposed = replicas;
+            continue;
+          }
+          // a Resource/Pods metric: samples of the replicas that are not Pending
+          if (sampled === 0) {
+            invalid++;
+            continue;
+          }
           // every ready replica reports the same sample; one that is starting up reports zero
           let sample = 0;
           if (ready > 0) {
             let v: number;
-            switch (mSignal[i]) {
+            switch (signal) {
               case SIG_RPS: v = demand / ready; break;
               case SIG_CPU: v = Math.min(u, cpuLimitRatio) * cpuRequestCores; break;
               case SIG_UTILIZATION: v = u * 100; break;
@@ -643,9 +691,7 @@ function replay(c: KernelRun, values: Float64Array, tl: Timeline | undefined): K
           }
           if (!(total <= SAFE_FOR_PERCENT)) return null;
           const unready = before - counted;
-          const target = mTarget[i]!;
-          let replicas: number;
-          if (mUtilization[i] === 1) {
+          if (kind === KIND_UTILIZATION) {
             const request = mRequest[i]!;
             if (!(before * request <= SAFE)) return null;
             const requests = counted * request;

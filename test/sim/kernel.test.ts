@@ -43,8 +43,8 @@ function randomRules(r: () => number, up: boolean): string {
 
 /**
  * A random policy the kernel covers: HPA Resource (cpu, memory) and Pods metrics fed per replica from demand-derived
- * signals, with or without behavior, tolerances, Kubernetes versions, delays, min/max, SLOs; plus metrics the HPA
- * does not use, which still shape decide()'s errors.
+ * signals and Object/External metrics on one aggregate of them, with or without behavior, tolerances, Kubernetes
+ * versions, delays, min/max, SLOs; plus metrics the HPA does not use, which still shape decide()'s errors.
  */
 function randomEligible(r: () => number) {
   const min = pick(r, [0, 1, 1, 2, 3]);
@@ -57,7 +57,27 @@ function randomEligible(r: () => number) {
   const specs = int(r, 1, 3);
   const used = new Set<string>();
   for (let i = 0; i < specs; i++) {
-    const kind = pick(r, ['cpu', 'cpu', 'memory', 'pods']);
+    const kind = pick(r, ['cpu', 'cpu', 'memory', 'pods', 'external', 'object']);
+    if (kind === 'external' || kind === 'object') {
+      // one aggregate value from a signal, against an AverageValue (per replica) or a Value target
+      const name = `total${i}`;
+      const signal = pick(r, ['rps', 'rps', 'cpu', 'utilization', 'queue', 'p95'] as const);
+      metricSignals[name] = signal;
+      metrics.push(`      ${name}: { source: prom, query: "aggregate ${i}" }`);
+      const average = r() < 0.6;
+      const targets: Record<typeof signal, [string[], string[]]> = {
+        rps: [['"20"', '"80"', '"150"'], ['"500"', '"3k"']],
+        cpu: [['300m', '"1"'], ['"4"', '"20"']],
+        utilization: [['"20"'], ['"60"', '"80"']],
+        queue: [['"50"', '"500"'], ['"1k"']],
+        p95: [['20m'], ['150m', '300m']],
+      };
+      const target = average ? `{ type: AverageValue, averageValue: ${pick(r, targets[signal][0])} }` : `{ type: Value, value: ${pick(r, targets[signal][1])} }`;
+      hpa.push(kind === 'external'
+        ? `        - type: External\n          external: { metric: { name: ${name} }, target: ${target} }`
+        : `        - type: Object\n          object: { metric: { name: ${name} }, describedObject: { kind: Service, name: web, apiVersion: v1 }, target: ${target} }`);
+      continue;
+    }
     if (kind === 'cpu' && !used.has('cpu')) {
       used.add('cpu');
       metrics.push('      cpu: { source: prom, query: "rate(container_cpu_usage_seconds_total[1m])", perPod: true }');
@@ -226,18 +246,18 @@ test('ineligible policies are left to the general replay, with the same results 
     queue: policyWith('    queue: { metric: backlog, targetPerReplica: 100, activationThreshold: 10, cooldownPeriod: 1m }\n', '      backlog: { source: prom, query: "queue depth" }\n'),
     predictive: policyWith('    predictive: { metric: rps, model: linear, capacityPerReplica: 100 }\n'),
     unmodelled: policyWith('', '      heap: { source: prom, query: "process_heap_bytes" }\n'),
-    external: parseConfig(`sources:
+    countExternal: parseConfig(`sources:
   prom: { type: prometheus, url: "http://127.0.0.1:9090" }
 services:
   web:
     target: { provider: dryrun }
     maxReplicas: 20
     metrics:
-      rps: { source: prom, query: "sum(rate(http_requests_total[1m]))" }
+      ready_replicas: { source: prom, query: "ready pods" }
     hpa:
       metrics:
         - type: External
-          external: { metric: { name: rps }, target: { type: AverageValue, averageValue: "80" } }
+          external: { metric: { name: ready_replicas }, target: { type: Value, value: "3" } }
     capacity: { rpsPerReplica: 100 }
 `, 'external.yaml').services.web!,
   };
