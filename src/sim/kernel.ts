@@ -575,6 +575,9 @@ function replay(c: KernelRun, values: Float64Array, tl: Timeline | undefined): K
   if (c.initialReplicas > 0) pods.add(settled, c.initialReplicas);
   const highest = new WindowExtreme(true, behavior === null);
   const lowest = new WindowExtreme(false, false);
+  // a zero-length window holds no recommendation (none is newer than now): its bound is the proposal itself
+  const keepHighest = behavior === null || downWindowMs > 0;
+  const keepLowest = behavior !== null && upWindowMs > 0;
   const upEvents = new EventLog(c.longestPeriodMs);
   const downEvents = new EventLog(c.longestPeriodMs);
   const limited: Limited = { replicas: 0, reason: 'DesiredWithinRange' };
@@ -742,8 +745,8 @@ function replay(c: KernelRun, values: Float64Array, tl: Timeline | undefined): K
         else {
           if (k === 0) {
             // a first sync records the current count as the first recommendation (recordInitialRecommendation)
-            highest.push(now, before, now - downWindowMs);
-            if (behavior) lowest.push(now, before, now - upWindowMs);
+            if (keepHighest) highest.push(now, before, now - downWindowMs);
+            if (keepLowest) lowest.push(now, before, now - upWindowMs);
           }
           let stabilized: number;
           if (behavior === null) {
@@ -753,8 +756,8 @@ function replay(c: KernelRun, values: Float64Array, tl: Timeline | undefined): K
             // the windows' lowest is at most, their highest at least the proposal: the count stays, unlimited
             desired = before;
           } else {
-            const upBound = lowest.extreme(now - upWindowMs, proposed);
-            const downBound = highest.extreme(now - downWindowMs, proposed);
+            const upBound = keepLowest ? lowest.extreme(now - upWindowMs, proposed) : proposed;
+            const downBound = keepHighest ? highest.extreme(now - downWindowMs, proposed) : proposed;
             stabilized = before;
             if (stabilized < upBound) stabilized = upBound;
             if (stabilized > downBound) stabilized = downBound;
@@ -764,8 +767,8 @@ function replay(c: KernelRun, values: Float64Array, tl: Timeline | undefined): K
         }
       }
     }
-    highest.push(now, recommendation, now - downWindowMs);
-    if (behavior) lowest.push(now, recommendation, now - upWindowMs);
+    if (keepHighest) highest.push(now, recommendation, now - downWindowMs);
+    if (keepLowest) lowest.push(now, recommendation, now - upWindowMs);
 
     const scoring = k >= scoreFrom;
     if (hasErrors && scoring) {
