@@ -1,11 +1,12 @@
-// The replay kernel: the common case of a replay (an HPA-only policy whose Resource/Pods metrics the workload model
-// derives from demand, identical simulated replicas) computed with numbers only. It gives the SimResult the general
+// The replay kernel: the common case of a replay (an HPA-only policy whose metrics the workload model derives from
+// demand, identical simulated replicas) computed with numbers only. It gives the SimResult the general
 // replay (engine.ts: Workload pods observed, decide() called) gives, step for step:
 //  - replicas are a stack of creation groups (time, count): a ReplicaSet removes not-ready replicas first and then
 //    the newest, and with one start-up and readiness delay for all, readiness follows creation order, so the ready,
 //    running and CPU-ready replicas are prefixes of the stack, tracked by pointers as time passes;
-//  - the HPA's replica calculation (core/hpa/calc.ts) on those counts: every ready replica reports the same sample,
-//    a replica starting up reports zero, a Pending one nothing;
+//  - the HPA's replica calculation (core/hpa/calc.ts) on those counts: for Resource and Pods metrics every ready
+//    replica reports the same sample, a replica starting up reports zero, a Pending one nothing; Object and External
+//    metrics read the one aggregate value;
 //  - decide()'s combination of the per-metric proposals and finalizeReplicas' stabilization windows (monotonic
 //    deques over the remembered recommendations) and rate limits (scale events in ring buffers).
 // kernelPlan() decides conservatively whether a policy is covered; simulateKernel() returns null at a step it leaves
@@ -81,8 +82,10 @@ function milli(q: string | undefined): number | undefined {
 
 /**
  * The kernel's plan for this policy and setup, or null when the general replay must run it: anything but HPA
- * Resource/Pods metrics fed per replica from demand-derived signals (rules, bands, queue, schedules, predictive,
- * Object/External/ContainerResource metrics, metrics the model cannot read), or settings the kernel does not model.
+ * metrics on demand-derived signals (rps, cpu, utilization, queue, p95), read per replica by Resource and Pods
+ * metrics and as one aggregate by Object and External ones. Rules, bands, queue scaling, schedules, predictive
+ * scaling, ContainerResource metrics, metrics the model cannot read and settings the kernel does not model all go
+ * to the general replay.
  */
 export function kernelPlan(p: ServicePolicy, setup: SimSetup): KernelPlan | null {
   if (p.rules.length || p.bands.length || p.queue || p.schedules.length || p.predictive) return null;
