@@ -185,7 +185,7 @@ function grown<T extends Float64Array | Int32Array>(a: T, head: number, size: nu
  * Remembered recommendations as a monotonic deque: the largest (or smallest) value among those newer than a moving
  * cutoff. Entries only ever expire from the front because cutoffs only move forward.
  */
-class WindowExtreme {
+export class WindowExtreme {
   private t = new Float64Array(64);
   private v = new Float64Array(64);
   private head = 0;
@@ -237,7 +237,7 @@ class WindowExtreme {
 }
 
 /** Applied scale events of one direction, newest last, for the behavior's rate limits. */
-class EventLog {
+export class EventLog {
   private t = new Float64Array(32);
   private c = new Float64Array(32);
   private head = 0;
