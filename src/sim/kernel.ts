@@ -111,6 +111,9 @@ export function kernelPlan(p: ServicePolicy, setup: SimSetup): KernelPlan | null
     const { specs } = compileHpaMetrics(p.hpa.metrics, `services.${p.name}.hpa.metrics`);
     const behavior = p.hpa.behavior ? hpaBehaviorFor(p) : null;
     const options = hpaOptionsFor(p);
+    // the requests the workload model parses for every replica (an unreadable one is the general path's error)
+    milli(p.resources?.requests?.cpu);
+    milli(p.resources?.requests?.memory);
     const metrics: KernelMetric[] = [];
     for (const spec of specs) {
       const bind = setup.bindings.find((b) => b.metric === spec.name);
@@ -169,6 +172,8 @@ export function kernelPlan(p: ServicePolicy, setup: SimSetup): KernelPlan | null
  * quotient is at most one above the true one, and the check is exact while a + b stays within 2^53.
  */
 function quotient(a: number, b: number): number {
+  // a zero dividend (-0 included) gives +0, as truncDiv does
+  if (a === 0) return 0;
   if (!(a + b <= SAFE)) return truncDiv(a, b);
   const q = Math.floor(a / b);
   return q * b > a ? q - 1 : q;
@@ -519,6 +524,8 @@ class KernelRun {
  * needs the general path (the caller then replays the whole service there).
  */
 export function simulateKernel(plan: KernelPlan, policy: ServicePolicy, setup: SimSetup, load: LoadSeries, opts: SimulateOptions = {}): SimResult | null {
+  // the windows and event logs rely on time moving forward
+  if (!(load.stepMs > 0) || !Number.isFinite(load.start)) return null;
   const n = load.values.length;
   const tl = setup.timeline ? newTimeline(n) : undefined;
   const scoreFrom = opts.scoreFrom ?? 0;

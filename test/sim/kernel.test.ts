@@ -125,7 +125,7 @@ function randomEligible(r: () => number) {
   return { yaml, policy: parseConfig(yaml, 'random.yaml').services.web!, metricSignals };
 }
 
-/** Load with a cycle, noise, spikes, runs of zeros and gaps (NaN: no data at that step). */
+/** Load with a cycle, noise, spikes, runs of zeros (some -0) and gaps (NaN or negative: no data at that step). */
 function randomTrace(r: () => number, n: number): Float64Array {
   const v = new Float64Array(n);
   const scale = pick(r, [5, 50, 300, 2000, 20000]) * (0.5 + r());
@@ -139,7 +139,8 @@ function randomTrace(r: () => number, n: number): Float64Array {
     const base = scale * (0.5 - 0.5 * Math.cos((2 * Math.PI * k) / period));
     const spike = r() < 0.01 ? 2 + r() * 6 : 1;
     if (gap > 0) { gap--; v[k] = Number.NaN; }
-    else if (zeros > 0) { zeros--; v[k] = 0; }
+    else if (zeros > 0) { zeros--; v[k] = r() < 0.2 ? -0 : 0; }
+    else if (r() < 0.002) v[k] = -1; // a negative reading counts as no data
     else v[k] = Math.max(0, base * (0.7 + 0.6 * r()) * spike);
   }
   return v;
