@@ -10,8 +10,8 @@
 //  - decide()'s combination of the per-metric proposals and finalizeReplicas' stabilization windows (monotonic
 //    deques over the remembered recommendations) and rate limits (scale events in ring buffers).
 // kernelPlan() decides conservatively whether a policy is covered; simulateKernel() returns null at a step it leaves
-// to the general replay (a decision error at a scored step with data, whose message the general path words, or
-// totals beyond exact double arithmetic), and the caller then replays the service through the general path.
+// to the general replay (a first decision error with data whose words come from an HPA metric or a read failing at
+// that step only, or totals beyond exact double arithmetic), and the caller then replays the service there.
 import type { ServicePolicy } from '../config/load.js';
 import { compileHpaMetrics, hpaBehaviorFor, hpaMinorFor, hpaOptionsFor } from '../core/decide-hpa.js';
 import { metricTolerances } from '../core/hpa/metrics.js';
@@ -69,7 +69,11 @@ export interface KernelPlan {
   /** decide()'s ceiling: maxReplicas, never below minReplicas */
   maxReplicas: number;
   acts: boolean;
-  // which bindings fail to read when (Workload.readError), over all configured metrics
+  /** some configured metric fails to read every step (one the HPA does not use) */
+  anyAlwaysFailing: boolean;
+  /** the error decide() reports first when only those fail: "name: why" */
+  firstFailure: string | null;
+  // which of the other bindings fail to read when (Workload.readError)
   anyNeedsLoad: boolean;
   anyPerPod: boolean;
   anyPerPodWithoutLoad: boolean;
@@ -83,9 +87,10 @@ function milli(q: string | undefined): number | undefined {
 /**
  * The kernel's plan for this policy and setup, or null when the general replay must run it: anything but HPA
  * metrics on demand-derived signals (rps, cpu, utilization, queue, p95), read per replica by Resource and Pods
- * metrics and as one aggregate by Object and External ones. Rules, bands, queue scaling, schedules, predictive
- * scaling, ContainerResource metrics, metrics the model cannot read and settings the kernel does not model all go
- * to the general replay.
+ * metrics and as one aggregate by Object and External ones (other configured metrics may fail to read every step:
+ * decide() then reports them as errors, and so does the kernel). Rules, bands, queue scaling, schedules, predictive
+ * scaling, ContainerResource metrics, HPA metrics the model cannot read and settings the kernel does not model all
+ * go to the general replay.
  */
 export function kernelPlan(p: ServicePolicy, setup: SimSetup): KernelPlan | null {
   if (p.rules.length || p.bands.length || p.queue || p.schedules.length || p.predictive) return null;
@@ -97,9 +102,15 @@ export function kernelPlan(p: ServicePolicy, setup: SimSetup): KernelPlan | null
   let anyPerPod = false;
   let anyPerPodWithoutLoad = false;
   let anyAggregateNeedingReady = false;
+  // metrics the model has no signal for, and p95 without a latency model, fail to read every step (Workload.readError)
+  const alwaysFailing: Record<string, string> = {};
+  let anyAlwaysFailing = false;
   for (const b of setup.bindings) {
-    // a metric the model has no signal for, or p95 without a latency model, fails every step
-    if (b.signal === null || (b.signal === 'p95' && !w.latency)) return null;
+    if (b.signal === null || (b.signal === 'p95' && !w.latency)) {
+      alwaysFailing[b.metric] = b.signal === null ? b.why : 'no latency model: set capacity.latency to simulate p95';
+      anyAlwaysFailing = true;
+      continue;
+    }
     const needsLoad = b.signal !== 'replicas' && b.signal !== 'ready_replicas';
     if (needsLoad) anyNeedsLoad = true;
     if (b.perPod) {
@@ -117,7 +128,7 @@ export function kernelPlan(p: ServicePolicy, setup: SimSetup): KernelPlan | null
     const metrics: KernelMetric[] = [];
     for (const spec of specs) {
       const bind = setup.bindings.find((b) => b.metric === spec.name);
-      if (!bind || bind.signal === null || !Object.hasOwn(SIGNAL_CODES, bind.signal)) return null;
+      if (!bind || bind.signal === null || !Object.hasOwn(SIGNAL_CODES, bind.signal) || Object.hasOwn(alwaysFailing, bind.metric)) return null;
       const signal = SIGNAL_CODES[bind.signal]!;
       const t = spec.target;
       let m: KernelMetric;
@@ -145,9 +156,17 @@ export function kernelPlan(p: ServicePolicy, setup: SimSetup): KernelPlan | null
       if (!(m.target > 0)) return null;
       metrics.push(m);
     }
+    // decide() lists failed reads in the order a for-in over them gives; the first is the error a replay reports
+    let firstFailure: string | null = null;
+    for (const name in alwaysFailing) {
+      firstFailure = `${name}: ${alwaysFailing[name]}`;
+      break;
+    }
     return {
       metrics,
       anyCpu: metrics.some((m) => m.cpu),
+      anyAlwaysFailing,
+      firstFailure,
       tolerances: metricTolerances(behavior, options.tolerance, hpaMinorFor(p)),
       behavior,
       cpuInitializationMs: options.cpuInitializationPeriodSeconds * 1000,
@@ -461,6 +480,8 @@ class KernelRun {
   readonly anyPerPod: boolean;
   readonly anyPerPodWithoutLoad: boolean;
   readonly anyAggregateNeedingReady: boolean;
+  readonly anyAlwaysFailing: boolean;
+  readonly firstFailure: string | null;
   readonly needsBacklog: boolean;
   /** a utilization whose modelled p95 meets the objective (so every lower one does): -1 when none is known */
   readonly p95SafeUtilization: number;
@@ -514,6 +535,8 @@ class KernelRun {
     this.anyPerPod = plan.anyPerPod;
     this.anyPerPodWithoutLoad = plan.anyPerPodWithoutLoad;
     this.anyAggregateNeedingReady = plan.anyAggregateNeedingReady;
+    this.anyAlwaysFailing = plan.anyAlwaysFailing;
+    this.firstFailure = plan.firstFailure;
     this.needsBacklog = plan.metrics.some((m) => m.signal === SIG_QUEUE);
     this.p95SafeUtilization = safeUtilization(this.latencyBase, this.latencyFull, this.p95Objective, this.checkP95);
   }
@@ -573,6 +596,8 @@ function replay(c: KernelRun, values: Float64Array, tl: Timeline | undefined): K
   const anyPerPod = c.anyPerPod;
   const anyPerPodWithoutLoad = c.anyPerPodWithoutLoad;
   const anyAggregateNeedingReady = c.anyAggregateNeedingReady;
+  const anyAlwaysFailing = c.anyAlwaysFailing;
+  const firstFailure = c.firstFailure;
   const legacyWindowMs = c.legacyWindowMs;
   const needsBacklog = c.needsBacklog;
   const p95SafeUtilization = c.p95SafeUtilization;
@@ -609,6 +634,8 @@ function replay(c: KernelRun, values: Float64Array, tl: Timeline | undefined): K
   let reversals = 0;
   let lastDirection = 0;
   let noDataErrors = 0;
+  let errorCount = 0;
+  let firstError: string | undefined;
   let stoppedAt = -1;
 
   for (let k = 0; k < n; k++) {
@@ -623,6 +650,8 @@ function replay(c: KernelRun, values: Float64Array, tl: Timeline | undefined): K
     let desired: number;
     let recommendation: number;
     let hasErrors = false;
+    let transientFailure = false;
+    let invalidMetrics = 0;
 
     if (before === 0) {
       // currentReplicas 0 disables the HPA
@@ -631,7 +660,8 @@ function replay(c: KernelRun, values: Float64Array, tl: Timeline | undefined): K
     } else {
       const ready = pods.ready;
       const sampled = pods.running;
-      const readFails = hasData
+      // reads that fail at this step only
+      transientFailure = hasData
         ? (sampled === 0 && anyPerPod) || (ready === 0 && demand > 0 && anyAggregateNeedingReady)
         : anyNeedsLoad || (sampled === 0 && anyPerPodWithoutLoad);
       let proposed = -1;
@@ -736,7 +766,8 @@ function replay(c: KernelRun, values: Float64Array, tl: Timeline | undefined): K
           if (replicas > proposed) proposed = replicas;
         }
       }
-      hasErrors = readFails || invalid > 0;
+      hasErrors = anyAlwaysFailing || transientFailure || invalid > 0;
+      invalidMetrics = invalid;
 
       let held = false;
       if (proposed < 0) {
@@ -782,9 +813,16 @@ function replay(c: KernelRun, values: Float64Array, tl: Timeline | undefined): K
 
     const scoring = k >= scoreFrom;
     if (hasErrors && scoring) {
-      // the general path words the error of a step with data (decisionErrors.first)
-      if (hasData) return null;
-      noDataErrors++;
+      if (!hasData) noDataErrors++;
+      else {
+        if (firstError === undefined) {
+          // the first error with data is reported in words: those of an HPA metric error or a read that fails at
+          // this step only are the general path's to give
+          if (invalidMetrics > 0 || transientFailure || firstFailure === null) return null;
+          firstError = `${new Date(now).toISOString()}: ${firstFailure}`;
+        }
+        errorCount++;
+      }
     }
     if (acts && desired !== before) {
       if (desired > before) {
@@ -850,5 +888,5 @@ function replay(c: KernelRun, values: Float64Array, tl: Timeline | undefined): K
     if (violationSteps * stepMin > stopAfter) { stoppedAt = k; break; }
   }
 
-  return { scored, noData, overSteps, slowSteps, violationSteps, replicaSteps, atMaxSteps, peak, utilSum, utilSteps, utilMax, scaleUps, scaleDowns, reversals, errorCount: 0, noDataErrors, firstError: undefined, resizes: 0, stoppedAt };
+  return { scored, noData, overSteps, slowSteps, violationSteps, replicaSteps, atMaxSteps, peak, utilSum, utilSteps, utilMax, scaleUps, scaleDowns, reversals, errorCount, noDataErrors, firstError, resizes: 0, stoppedAt };
 }
