@@ -1,6 +1,7 @@
 // One service replayed through its policy: each step the workload is observed as the controller would observe it
 // (the same Observation its buildObservation makes), decide() is called exactly as the controller calls it, and
 // the decision is acted on in the workload model. Scores accumulate in the loop so batch runs keep no per-step arrays.
+// Policies the replay kernel covers (sim/kernel.ts) are replayed there instead, with the same result.
 import type { ServicePolicy } from '../config/load.js';
 import type { Decision, History, Observation } from '../core/types.js';
 import { emptyHistory } from '../core/types.js';
@@ -54,7 +55,8 @@ export interface SimulateOptions {
 export function simulateService(policy: ServicePolicy, setup: SimSetup, load: LoadSeries, opts: SimulateOptions = {}): SimResult {
   if (opts.kernel !== false && opts.decide === undefined) {
     const plan = kernelPlan(policy, setup);
-    // null from the kernel: a step it leaves to the general path (a decision error with data, totals beyond 2^53)
+    // null from the kernel: a step it leaves to the general path (the first error with data worded by the HPA or
+    // by a read failing at that step only, totals beyond exact arithmetic); the service is then replayed here
     const r = plan ? simulateKernel(plan, policy, setup, load, opts) : null;
     if (r) return r;
   }
