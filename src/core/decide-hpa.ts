@@ -155,11 +155,11 @@ export function hpaMetricProposals(c: CompiledHpa, p: ServicePolicy, o: Observat
     pods: podTable(o),
     observations: c.specs.map((s, i) => observe(s, i, o)),
     history: { recommendations: null, scaleUpEvents: [], scaleDownEvents: [] },
-    options: optionsFor(p),
-    kubernetesMinor: minorFor(p),
+    options: hpaOptionsFor(p),
+    kubernetesMinor: hpaMinorFor(p),
   };
   // per-direction tolerances live in behavior; the engine reads them from there
-  if (p.hpa?.behavior) input.behavior = compiledBehavior(p);
+  if (p.hpa?.behavior) input.behavior = hpaBehaviorFor(p);
   const r = computeMetricProposals(input);
   const proposals: Proposal[] = r.proposals.map((m, i) => {
     const spec = c.specs[i]!;
@@ -186,7 +186,7 @@ const optionsCache = new WeakMap<ServicePolicy, HpaOptions>();
  * (process, docker, trace) measure over the sync period, so a replica's first sample after it turns ready is judged
  * against that window rather than a fixed 15 s.
  */
-function optionsFor(p: ServicePolicy): HpaOptions {
+export function hpaOptionsFor(p: ServicePolicy): HpaOptions {
   let o = optionsCache.get(p);
   if (!o) {
     const windowSeconds = p.target.provider === 'kubernetes' ? DEFAULT_HPA_OPTIONS.metricWindowSeconds : Math.min(DEFAULT_HPA_OPTIONS.metricWindowSeconds, p.syncPeriodMs / 1000);
@@ -198,7 +198,7 @@ function optionsFor(p: ServicePolicy): HpaOptions {
 
 const minorCache = new WeakMap<ServicePolicy, number>();
 /** The Kubernetes minor the config's hpa.kubernetesVersion names (validated with the config), or the default. */
-function minorFor(p: ServicePolicy): number {
+export function hpaMinorFor(p: ServicePolicy): number {
   let m = minorCache.get(p);
   if (m === undefined) {
     const v = p.hpa?.kubernetesVersion;
@@ -209,7 +209,8 @@ function minorFor(p: ServicePolicy): number {
 }
 
 const behaviorCache = new WeakMap<ServicePolicy, HpaBehavior | null>();
-function compiledBehavior(p: ServicePolicy): HpaBehavior | null {
+/** The policy's hpa.behavior, parsed and completed with the API server's defaults (the policy must have one). */
+export function hpaBehaviorFor(p: ServicePolicy): HpaBehavior | null {
   let b = behaviorCache.get(p);
   if (b === undefined) {
     b = parseBehavior(p.hpa!.behavior, `services.${p.name}.hpa.behavior`);

@@ -1,6 +1,7 @@
 // One service replayed through its policy: each step the workload is observed as the controller would observe it
 // (the same Observation its buildObservation makes), decide() is called exactly as the controller calls it, and
 // the decision is acted on in the workload model. Scores accumulate in the loop so batch runs keep no per-step arrays.
+// Policies the replay kernel covers (sim/kernel.ts) are replayed there instead, with the same result.
 import type { ServicePolicy } from '../config/load.js';
 import type { Decision, History, Observation } from '../core/types.js';
 import { emptyHistory } from '../core/types.js';
@@ -8,27 +9,16 @@ import { appendSeries, decide as coreDecide, historyWindowMs, rememberDecision, 
 import { recordDemand } from '../core/predict.js';
 import { parseQuantity } from '../core/quantity.js';
 import { Workload, p95Of, sloFlags, utilizationOf } from './workload.js';
-import type { LoadSeries, Score, SimResult, SimSetup, Timeline } from './types.js';
+import type { LoadSeries, SimResult, SimSetup } from './types.js';
 import { FLAG_NO_DATA, FLAG_OVER_CAPACITY, FLAG_SLOW } from './types.js';
+import { newTimeline, simResult } from './result.js';
+import { kernelPlan, simulateKernel } from './kernel.js';
 
 export type DecideFn = (policy: ServicePolicy, obs: Observation, hist: History, now: number) => Decision;
 
 /** Replay reads numbers only (replicas, errors, resize, state): decide() skips building its explanations. */
 const UNEXPLAINED = { explain: false } as const;
 const decideUnexplained: DecideFn = (p, o, h, now) => coreDecide(p, o, h, now, UNEXPLAINED);
-
-function newTimeline(n: number): Timeline {
-  return {
-    t: new Float64Array(n),
-    load: new Float64Array(n),
-    desired: new Int32Array(n),
-    replicas: new Int32Array(n),
-    ready: new Int32Array(n),
-    utilization: new Float64Array(n),
-    p95: new Float64Array(n),
-    flags: new Uint8Array(n),
-  };
-}
 
 function cpuCores(q: string | undefined): number | undefined {
   if (q === undefined) return undefined;
@@ -54,10 +44,27 @@ export interface SimulateOptions {
    * says where it stopped): a tuner that already has a safe candidate needs no more of one that is not.
    */
   stopAfterViolationMinutes?: number;
+  /**
+   * false: always replay through decide() and the pod-level workload model. By default a policy the replay kernel
+   * (sim/kernel.ts) covers is replayed by it, with the same result; a custom `decide` always takes the general path.
+   */
+  kernel?: boolean;
 }
 
 /** Replays `load` through `policy`. Pure apart from time spent: same inputs, same result, in any thread. */
 export function simulateService(policy: ServicePolicy, setup: SimSetup, load: LoadSeries, opts: SimulateOptions = {}): SimResult {
+  if (opts.kernel !== false && opts.decide === undefined) {
+    const plan = kernelPlan(policy, setup);
+    // null from the kernel: a step it leaves to the general path (the first error with data worded by the HPA or
+    // by a read failing at that step only, totals beyond exact arithmetic); the service is then replayed here
+    const r = plan ? simulateKernel(plan, policy, setup, load, opts) : null;
+    if (r) return r;
+  }
+  return simulateGeneral(policy, setup, load, opts);
+}
+
+/** The general replay: the workload model's pods observed and decide() called every step, as the controller would. */
+function simulateGeneral(policy: ServicePolicy, setup: SimSetup, load: LoadSeries, opts: SimulateOptions): SimResult {
   const decide = opts.decide ?? decideUnexplained;
   const n = load.values.length;
   const stepMs = load.stepMs;
@@ -170,33 +177,10 @@ export function simulateService(policy: ServicePolicy, setup: SimSetup, load: Lo
     if (violationSteps * (stepMs / 60_000) > stopAfter) { stoppedAt = k; break; }
   }
 
-  const stepMin = stepMs / 60_000;
-  const replicaHours = (replicaSteps * stepMs) / 3_600_000;
-  const score: Score = {
-    steps: n - Math.min(n, scoreFrom),
-    scoredSteps: scored,
-    noDataSteps: noData,
-    violationMinutes: violationSteps * stepMin,
-    overCapacityMinutes: overSteps * stepMin,
-    latencyMinutes: slowSteps * stepMin,
-    replicaHours,
-    cost: setup.costPerReplicaHour !== undefined ? replicaHours * setup.costPerReplicaHour : null,
-    scaleUps,
-    scaleDowns,
-    reversals,
-    minutesAtMax: atMaxSteps * stepMin,
-    peakReplicas: peak,
-    meanReplicas: scored ? replicaSteps / scored : 0,
-    meanUtilization: utilSteps ? (utilSum / utilSteps) * 100 : 0,
-    maxUtilization: utilMax * 100,
-  };
-  return {
-    service: policy.name,
-    policy: opts.label ?? 'config',
-    score,
-    decisionErrors: { count: errorCount, atNoData: noDataErrors, ...(firstError !== undefined ? { first: firstError } : {}) },
-    resizes,
-    ...(tl ? { timeline: tl } : {}),
-    ...(stoppedAt !== undefined ? { stoppedAt } : {}),
-  };
+  return simResult(
+    { service: policy.name, label: opts.label, setup, n, stepMs, scoreFrom },
+    { scored, noData, overSteps, slowSteps, violationSteps, replicaSteps, atMaxSteps, peak, utilSum, utilSteps, utilMax, scaleUps, scaleDowns, reversals, errorCount, noDataErrors, firstError, resizes },
+    tl,
+    stoppedAt,
+  );
 }

@@ -176,14 +176,20 @@ export function computeMetricProposal(input: HpaInput, i: number, tolerances: To
 }
 
 /**
+ * The tolerances a sync of Kubernetes minor `minor` compares usage ratios with: behavior's per-direction ones where
+ * that minor honours them, otherwise the controller flag in the older absolute form.
+ */
+export function metricTolerances(behavior: HpaInput['behavior'], flag: number, minor: number): Tolerances {
+  return honoursPerDirectionTolerance(minor) ? tolerancesFor(behavior, flag) : { ...tolerancesFor(null, flag), absolute: true };
+}
+
+/**
  * computeReplicasForMetrics: the largest proposal. When every metric fails, or some fail and the rest would
  * scale down, Kubernetes does not scale (replicas −1) and reports the first failure.
  */
 export function computeMetricProposals(input: HpaInput): MetricProposals {
   const minor = input.kubernetesMinor ?? DEFAULT_KUBERNETES_MINOR;
-  const tol: Tolerances = honoursPerDirectionTolerance(minor)
-    ? tolerancesFor(input.behavior, input.options.tolerance)
-    : { ...tolerancesFor(null, input.options.tolerance), absolute: true };
+  const tol = metricTolerances(input.behavior, input.options.tolerance, minor);
   timing.ignoreSucceeded = ignoresSucceededPods(minor);
   timing.now = input.now;
   timing.cpuInitializationPeriodMs = input.options.cpuInitializationPeriodSeconds * 1000;
