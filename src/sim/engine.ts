@@ -11,7 +11,7 @@ import { parseQuantity } from '../core/quantity.js';
 import { Workload, p95Of, sloFlags, utilizationOf } from './workload.js';
 import type { LoadSeries, SimResult, SimSetup } from './types.js';
 import { FLAG_NO_DATA, FLAG_OVER_CAPACITY, FLAG_SLOW } from './types.js';
-import { newTimeline, simResult } from './result.js';
+import { SplitTally, newTimeline, simResult } from './result.js';
 import { kernelPlan, simulateKernel } from './kernel.js';
 
 export type DecideFn = (policy: ServicePolicy, obs: Observation, hist: History, now: number) => Decision;
@@ -45,6 +45,12 @@ export interface SimulateOptions {
    */
   stopAfterViolationMinutes?: number;
   /**
+   * Score the scored steps before and from this index apart as well (SimResult.parts), with the least spare
+   * capacity each part saw: a tuner calibrates how much margin its choice needs by choosing on one part and checking
+   * on the other.
+   */
+  splitAt?: number;
+  /**
    * false: always replay through decide() and the pod-level workload model. By default a policy the replay kernel
    * (sim/kernel.ts) covers is replayed by it, with the same result; a custom `decide` always takes the general path.
    */
@@ -74,6 +80,7 @@ function simulateGeneral(policy: ServicePolicy, setup: SimSetup, load: LoadSerie
   const tl = setup.timeline ? newTimeline(n) : undefined;
   const acts = !policy.paused;
   const scoreFrom = opts.scoreFrom ?? 0;
+  const split = opts.splitAt !== undefined ? new SplitTally(opts.splitAt, setup, w.capacityPerReplica) : undefined;
 
   let scored = 0;
   let noData = 0;
@@ -163,6 +170,7 @@ function simulateGeneral(policy: ServicePolicy, setup: SimSetup, load: LoadSerie
       if (flags & FLAG_OVER_CAPACITY) overSteps++;
       if (flags & FLAG_SLOW) slowSteps++;
       if (flags) violationSteps++;
+      split?.add(k, demand, ready, replicas, flags !== 0);
     }
     if (tl) {
       tl.t[k] = now / 1000;
@@ -182,5 +190,6 @@ function simulateGeneral(policy: ServicePolicy, setup: SimSetup, load: LoadSerie
     { scored, noData, overSteps, slowSteps, violationSteps, replicaSteps, atMaxSteps, peak, utilSum, utilSteps, utilMax, scaleUps, scaleDowns, reversals, errorCount, noDataErrors, firstError, resizes },
     tl,
     stoppedAt,
+    split,
   );
 }

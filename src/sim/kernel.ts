@@ -19,7 +19,7 @@ import { isWithinTolerance, limitLegacy, type Limited, type Tolerances } from '.
 import { ceilReplicas, perPodTargetReplicas, truncDiv, usageRatioReplicas } from '../core/hpa/calc.js';
 import { DEFAULT_HPA_OPTIONS, type HpaBehavior, type ScalingRules } from '../core/hpa/types.js';
 import { parseQuantity } from '../core/quantity.js';
-import { newTimeline, simResult, type Tally } from './result.js';
+import { SplitTally, newTimeline, simResult, type Tally } from './result.js';
 import type { SimulateOptions } from './engine.js';
 import type { LoadSeries, SimResult, SimSetup, Timeline } from './types.js';
 import { FLAG_NO_DATA, FLAG_OVER_CAPACITY, FLAG_SLOW } from './types.js';
@@ -552,9 +552,11 @@ export function simulateKernel(plan: KernelPlan, policy: ServicePolicy, setup: S
   const n = load.values.length;
   const tl = setup.timeline ? newTimeline(n) : undefined;
   const scoreFrom = opts.scoreFrom ?? 0;
-  const t = replay(new KernelRun(plan, policy, setup, load, opts), load.values, tl);
+  const run = new KernelRun(plan, policy, setup, load, opts);
+  const split = opts.splitAt !== undefined ? new SplitTally(opts.splitAt, setup, run.cap) : undefined;
+  const t = replay(run, load.values, tl, split);
   if (t === null) return null;
-  return simResult({ service: policy.name, label: opts.label, setup, n, stepMs: load.stepMs, scoreFrom }, t, tl, t.stoppedAt >= 0 ? t.stoppedAt : undefined);
+  return simResult({ service: policy.name, label: opts.label, setup, n, stepMs: load.stepMs, scoreFrom }, t, tl, t.stoppedAt >= 0 ? t.stoppedAt : undefined, split);
 }
 
 interface KernelTally extends Tally {
@@ -563,7 +565,7 @@ interface KernelTally extends Tally {
 }
 
 /** The replay loop; null when a step needs the general path. */
-function replay(c: KernelRun, values: Float64Array, tl: Timeline | undefined): KernelTally | null {
+function replay(c: KernelRun, values: Float64Array, tl: Timeline | undefined, split: SplitTally | undefined): KernelTally | null {
   const n = values.length;
   const start = c.start;
   const stepMs = c.stepMs;
@@ -874,6 +876,7 @@ function replay(c: KernelRun, values: Float64Array, tl: Timeline | undefined): K
         slowSteps++;
       }
       if (flags) violationSteps++;
+      if (split) split.add(k, demand, ready, replicas, flags !== 0);
     }
     if (tl) {
       tl.t[k] = now / 1000;

@@ -1,6 +1,7 @@
 // What every replay path shares once its loop is done: the per-step timeline arrays and the SimResult built from
 // the counters the loop kept, so the general replay and the replay kernel report through the same code.
-import type { Score, SimResult, SimSetup, Timeline } from './types.js';
+import type { PartScore, Score, SimResult, SimSetup, Timeline } from './types.js';
+import { sloUtilizationLimit } from './workload.js';
 
 export function newTimeline(n: number): Timeline {
   return {
@@ -47,7 +48,34 @@ export interface ResultContext {
   scoreFrom: number;
 }
 
-export function simResult(c: ResultContext, t: Tally, tl: Timeline | undefined, stoppedAt: number | undefined): SimResult {
+/**
+ * The scored steps before and from `at`, scored apart with the least spare capacity each saw (SimulateOptions.splitAt):
+ * both replay paths call add() at every scored step with data.
+ */
+export class SplitTally {
+  readonly parts: [PartScore, PartScore] = [
+    { scoredSteps: 0, violationSteps: 0, replicaSteps: 0, minSlack: Number.POSITIVE_INFINITY },
+    { scoredSteps: 0, violationSteps: 0, replicaSteps: 0, minSlack: Number.POSITIVE_INFINITY },
+  ];
+  private readonly limit: number;
+
+  constructor(readonly at: number, setup: SimSetup, private readonly capacityPerReplica: number) {
+    this.limit = sloUtilizationLimit(setup.workload, setup.slo);
+  }
+
+  add(k: number, demand: number, ready: number, replicas: number, violated: boolean): void {
+    const p = this.parts[k < this.at ? 0 : 1];
+    p.scoredSteps++;
+    p.replicaSteps += replicas;
+    if (violated) p.violationSteps++;
+    if (demand > 0) {
+      const slack = ready > 0 ? (this.limit * ready * this.capacityPerReplica) / demand : 0;
+      if (slack < p.minSlack) p.minSlack = slack;
+    }
+  }
+}
+
+export function simResult(c: ResultContext, t: Tally, tl: Timeline | undefined, stoppedAt: number | undefined, split?: SplitTally): SimResult {
   const { n, stepMs, scoreFrom, setup } = c;
   const stepMin = stepMs / 60_000;
   const replicaHours = (t.replicaSteps * stepMs) / 3_600_000;
@@ -77,5 +105,6 @@ export function simResult(c: ResultContext, t: Tally, tl: Timeline | undefined, 
     resizes: t.resizes,
     ...(tl ? { timeline: tl } : {}),
     ...(stoppedAt !== undefined ? { stoppedAt } : {}),
+    ...(split ? { parts: split.parts } : {}),
   };
 }

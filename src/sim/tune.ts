@@ -8,6 +8,7 @@ import type { ServicePolicy } from '../config/load.js';
 import { formatMilli, parseMilli } from '../core/quantity.js';
 import { InputError } from '../errors.js';
 import { formatDuration } from '../core/duration.js';
+import { utilizationLimit } from '../core/predict.js';
 import { simulateMany, type SimPool } from './pool.js';
 import type { LoadSeries, SimResult, SimSetup } from './types.js';
 
@@ -183,6 +184,8 @@ function firstTarget(p: ServicePolicy): { holder: (q: ServicePolicy) => TargetHo
 
 const QUANTILE_GRID = [0.95, 0.98, 0.99, 0.995, 0.999, 0.9999, 1];
 const SEASON_GRID = ['auto', '1h', '1d', '1w', 'off'] as const;
+/** predictive.targetUtilization tried, as fractions of the utilization the SLO allows */
+const TARGET_FACTORS = [0.97, 0.94, 0.9, 0.85];
 /** How long errors are remembered: a day forgets a one-off surprise, a week keeps it as headroom. */
 const ERROR_WINDOW_GRID: Array<[string, number]> = [['1d', 86_400_000], ['7d', 7 * 86_400_000]];
 
@@ -203,6 +206,11 @@ function predictiveParams(p: ServicePolicy, demandMetric: string): TuneParam[] {
   const errorModel = sp?.errorModel ?? 'ratio';
   const method = sp?.method ?? 'level';
   const errorWindow = sp?.errorWindow !== undefined ? formatDuration(sp.errorWindow) : '1d';
+  // how full a forecast may fill a replica: what the SLO allows, or a few percent less (spare capacity where the
+  // forecast decides, instead of everywhere as a lower HPA target gives)
+  const target = sp?.targetUtilization;
+  const sloLimit = utilizationLimit({ ...p, predictive: { metric: demandMetric, model: 'seasonal' } }).limit * 100;
+  const targets = [...new Set(TARGET_FACTORS.map((f) => Math.max(1, Math.floor(sloLimit * f))))];
   return [
     { name: 'predictive', group: 'forecast', values: [{ label: cur }, ...[on, off].filter((v) => v.label !== cur)] },
     { name: 'predictive season', values: [{ label: season }, ...SEASON_GRID.filter((v) => v !== season).map((v) => ({ label: v, apply: (q: ServicePolicy) => { const s = seasonalOn(q); if (s) s.season = v; } }))] },
@@ -210,6 +218,7 @@ function predictiveParams(p: ServicePolicy, demandMetric: string): TuneParam[] {
     { name: 'predictive burst', group: 'forecast', values: [{ label: String(burst) }, { label: String(!burst), apply: (q) => { const s = seasonalOn(q); if (s) s.burst = !burst; } }] },
     { name: 'predictive errorModel', group: 'forecast', values: [{ label: errorModel }, ...(['ratio', 'sqrt'] as const).filter((v) => v !== errorModel).map((v) => ({ label: v, apply: (q: ServicePolicy) => { const s = seasonalOn(q); if (s) s.errorModel = v; } }))] },
     { name: 'predictive method', values: [{ label: method }, ...(['level', 'change'] as const).filter((v) => v !== method).map((v) => ({ label: v, apply: (q: ServicePolicy) => { const s = seasonalOn(q); if (s) s.method = v; } }))] },
+    { name: 'predictive targetUtilization', values: [{ label: target === undefined ? 'slo' : String(target) }, ...targets.filter((v) => v !== target).map((v) => ({ label: String(v), apply: (q: ServicePolicy) => { const s = seasonalOn(q); if (s) s.targetUtilization = v; } }))] },
     { name: 'predictive errorWindow', values: [{ label: errorWindow }, ...ERROR_WINDOW_GRID.filter(([l]) => l !== errorWindow).map(([l, ms]) => ({ label: l, apply: (q: ServicePolicy) => { const s = seasonalOn(q); if (s) s.errorWindow = ms; } }))] },
   ];
 }
@@ -372,7 +381,7 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     return opts.pool ? await opts.pool.run(policies.length, make, progress) : await simulateMany(policies.length, make, { ...(opts.workers !== undefined ? { workers: opts.workers } : {}), ...(progress ? { onProgress: progress } : {}) });
   };
   const evaluate = async (batch: number[][]): Promise<Candidate[]> => {
-    const todo = batch.filter((idx) => !seen.has(idx.join(','))).slice(0, Math.max(0, budget - seen.size));
+    const todo = batch.filter((idx) => !seen.has(idx.join(','))).slice(0, Math.max(0, cap - seen.size));
     const policies = todo.map(build);
     const done = seen.size;
     const progress = (n: number) => opts.onProgress?.(done + n, Math.min(budget, space));
@@ -390,6 +399,8 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     return batch.map((idx) => seen.get(idx.join(','))).filter((c): c is Candidate => c !== undefined);
   };
   const better = (a: Candidate, b: Candidate) => compareCandidates(a.result, b.result) < 0;
+  // the search's share of the budget; with a margin to calibrate, the rest searches again under it (below)
+  let cap = budget;
 
   const start = params.map(() => 0);
   let mode: TuneResult['mode'];
@@ -401,6 +412,7 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     // off together (a higher floor lets a higher target through), so they are searched as one grid; each
     // behavior parameter is searched alone. Rounds repeat from the best so far until nothing improves.
     mode = 'coordinate';
+    if (split !== undefined) cap = Math.ceil(budget * 0.7);
     // The forecast's switches and headroom are one grid too (the headroom only matters with the forecast on), and
     // go first: with forecasting on, the cheapest floor and target are different ones.
     const groups = new Map<string, number[]>();
@@ -424,19 +436,37 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     const firsts = await evaluate(starts);
     let best = firsts[0];
     for (let i = 1; i < firsts.length; i++) if (better(firsts[i]!, best!)) { best = firsts[i]; cur = starts[i]!; }
-    for (let round = 0; round < 5 && seen.size < budget; round++) {
-      const before = cur.join(',');
-      for (const block of blocks) {
-        if (seen.size >= budget) break;
-        const batch = combos(cur, params, block);
-        for (const c of await evaluate(batch)) {
-          if (better(c, best!)) {
-            best = c;
-            cur = batch.find((b) => seen.get(b.join(',')) === c)!;
+    const descend = async (from: Candidate, key: number[], isBetter: (a: Candidate, b: Candidate) => boolean) => {
+      let top = from;
+      let at = key;
+      for (let round = 0; round < 5 && seen.size < cap; round++) {
+        const before = at.join(',');
+        for (const block of blocks) {
+          if (seen.size >= cap) break;
+          const batch = combos(at, params, block);
+          for (const c of await evaluate(batch)) {
+            if (isBetter(c, top)) {
+              top = c;
+              at = batch.find((b) => seen.get(b.join(',')) === c)!;
+            }
           }
         }
+        if (at.join(',') === before) break;
       }
-      if (cur.join(',') === before) break;
+    };
+    await descend(best!, cur, better);
+    if (split !== undefined) {
+      // The margin the choice needs is known only now (calibrateSlack); the rest of the budget searches again from
+      // the cheapest candidate that keeps it, counting a candidate that does not keep it as one that violates.
+      cap = budget;
+      const m = calibrateSlack([...seen.values()], load.stepMs);
+      if (m.required > 1 && seen.size < cap) {
+        const lacks = (c: Candidate) => (c.result.score.violationMinutes > 0 || !(minSlack(c.result) >= m.required) ? 1 : 0);
+        const underMargin = (a: Candidate, b: Candidate) => (lacks(a) - lacks(b) || compareCandidates(a.result, b.result)) < 0;
+        let from: [string, Candidate] | undefined;
+        for (const e of seen.entries()) if (!from || underMargin(e[1], from[1])) from = e;
+        if (from) await descend(from[1], from[0].split(',').map(Number), underMargin);
+      }
     }
   }
   const all = [...seen.entries()].sort(([ka, a], [kb, b]) => compareCandidates(a.result, b.result) || rank.get(ka)! - rank.get(kb)!).map(([, c]) => c);

@@ -32,17 +32,26 @@ export function sloFlags(load: number, ready: number, capacityPerReplica: number
 }
 
 /**
+ * The highest utilization the SLO allows: slo.maxUtilization, or lower where the latency model's p95 (base / (1 - u))
+ * reaches the p95 objective first; 0 when no utilization meets it (an objective below the base latency).
+ */
+export function sloUtilizationLimit(w: WorkloadParams, slo: SloParams): number {
+  let limit = slo.maxUtilization;
+  if (slo.p95Seconds !== undefined && w.latency && w.latency.fullSeconds > slo.p95Seconds) {
+    if (w.latency.baseSeconds > slo.p95Seconds) return 0;
+    limit = Math.min(limit, 1 - w.latency.baseSeconds / slo.p95Seconds);
+  }
+  return limit;
+}
+
+/**
  * The fewest ready replicas that meet the SLO for this load, or Infinity when no count can (a p95 objective below
  * the model's base latency). Found from the utilization limit, then checked against sloFlags so the bound and the
  * scoring can never disagree about a step.
  */
 export function neededReplicas(load: number, w: WorkloadParams, slo: SloParams): number {
   if (!(load > 0)) return 0;
-  let limit = slo.maxUtilization;
-  if (slo.p95Seconds !== undefined && w.latency && w.latency.fullSeconds > slo.p95Seconds) {
-    if (w.latency.baseSeconds > slo.p95Seconds) return Number.POSITIVE_INFINITY;
-    limit = Math.min(limit, 1 - w.latency.baseSeconds / slo.p95Seconds);
-  }
+  const limit = sloUtilizationLimit(w, slo);
   if (!(limit > 0)) return Number.POSITIVE_INFINITY;
   let r = Math.max(1, Math.ceil(load / (w.capacityPerReplica * limit)));
   while (r > 1 && sloFlags(load, r - 1, w.capacityPerReplica, w.latency, slo) === 0) r--;

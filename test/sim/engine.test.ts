@@ -134,3 +134,34 @@ test('stopAfterViolationMinutes: the replay stops at the step that exceeds it, a
   // a limit that is never exceeded changes nothing
   assert.deepEqual(simulateService(p, setup, load, { stopAfterViolationMinutes: 10 }), full);
 });
+
+test('splitAt scores the two parts apart, with the least spare capacity each saw, on both replay paths', async () => {
+  const { parseConfig } = await import('../../src/config/load.js');
+  const { resolveSetup } = await import('../../src/sim/setup.js');
+  const { simulateService } = await import('../../src/sim/engine.js');
+  const policy = parseConfig(`
+sources: { procs: { type: process } }
+services:
+  web:
+    target: { provider: dryrun }
+    minReplicas: 3
+    maxReplicas: 3
+    resources: { requests: { cpu: "1" } }
+    metrics: { cpu: { source: procs, query: cpu, perPod: true } }
+    hpa: { metrics: [ { type: Resource, resource: { name: cpu, target: { type: Utilization, averageUtilization: 70 } } } ] }
+    capacity: { rpsPerReplica: 100, startupDelay: 30s }
+    slo: { maxUtilization: 90 }
+`, 'split.yaml').services.web!;
+  const { setup } = resolveSetup(policy, new Set(), { initialReplicas: 3 });
+  // 100 rps, 150 rps at step 3 (part 1), a gap at step 5 and 300 rps at step 8 (part 2); scored from step 2, split at 6
+  const values = Float64Array.from([100, 100, 100, 150, 100, Number.NaN, 100, 100, 300, 100]);
+  const load = { start: Date.UTC(2024, 0, 1), stepMs: 15_000, values };
+  for (const kernel of [true, false]) {
+    const r = simulateService(policy, setup, load, { scoreFrom: 2, splitAt: 6, kernel });
+    const [a, b] = r.parts!;
+    // 3 ready × 100 rps at 90%: 270 rps of room; 150 rps leaves 1.8×, 300 rps 0.9× (a violation)
+    assert.deepEqual({ ...a, minSlack: Math.round(a.minSlack * 1e9) / 1e9 }, { scoredSteps: 3, violationSteps: 0, replicaSteps: 9, minSlack: 1.8 }, `kernel ${kernel}`);
+    assert.deepEqual({ ...b, minSlack: Math.round(b.minSlack * 1e9) / 1e9 }, { scoredSteps: 4, violationSteps: 1, replicaSteps: 12, minSlack: 0.9 }, `kernel ${kernel}`);
+    assert.equal(r.score.violationMinutes * 4, a.violationSteps + b.violationSteps);
+  }
+});

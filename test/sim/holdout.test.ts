@@ -68,6 +68,11 @@ services:
     // the tuning searched the forecast and the JSON carries what the issue asks for
     assert.ok('predictive' in s.tune.best.params);
     assert.ok(s.tune.robustness);
+    // the margin was calibrated on the tuning part's two halves, and the winner keeps the margin it calls for
+    const margin = report.services[0]!.tune!.margin!;
+    assert.ok(margin.checks.length >= 1 && margin.checks[0]!.slack === 1);
+    const wp = report.services[0]!.tune!.best.result.parts!;
+    if (margin.kept > 0) assert.ok(Math.min(wp[0].minSlack, wp[1].minSlack) >= margin.required, `winner's least spare ${Math.min(wp[0].minSlack, wp[1].minSlack)} vs ${margin.required}`);
     const snippet = parseYaml(s.tune.snippet);
     assert.ok(snippet.services.web.hpa);
     // the tuned row is the winner replayed over the whole trace and scored from the second half
