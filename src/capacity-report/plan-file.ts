@@ -24,7 +24,7 @@
 //   burstFactor: 2                   phase maxReplicas = replicas × this
 //   tiers: {users: {medium: 50, large: 200, enterprise: 1000}, setup: {small: "2 API replicas", ...}}
 //   setup: {loadBalancerUpToInstances: 5, readReplicasAboveConnections: 150, redisClusterAboveGb: 4}
-import { readFileBounded, MAX_REQUEST_BYTES } from '../config/read.js';
+import { readFileBounded, MAX_REQUEST_BYTES } from '../bounded-read.js';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../errors.js';

@@ -1,6 +1,6 @@
 // `scalepilot plan` as a library call: month-by-month projection, sizing tier, rollout phases, token quotas and the
 // date each configured limit is reached, all computed by core/capacity from one set of merged inputs.
-import { readFileBounded, MAX_REQUEST_BYTES } from '../config/read.js';
+import { readFileBounded, MAX_REQUEST_BYTES } from '../bounded-read.js';
 import { InputError } from '../errors.js';
 import {
   CapacityError,

@@ -1,6 +1,6 @@
 // Usage history for `rightsize`: a CSV of per-replica cpu/memory samples, or the service's cpu and memory metrics
 // read back over a window from sources that keep history.
-import { readFileBounded, MAX_REQUEST_BYTES } from '../config/read.js';
+import { readFileBounded, MAX_REQUEST_BYTES } from '../bounded-read.js';
 import { InputError } from '../errors.js';
 import type { ServicePolicy } from '../config/load.js';
 import { parseMilli } from '../core/quantity.js';

@@ -14,7 +14,7 @@
 //     }
 //   }
 // }
-import { readFileBounded, MAX_REQUEST_BYTES } from '../config/read.js';
+import { readFileBounded, MAX_REQUEST_BYTES } from '../bounded-read.js';
 import { DurationError, parseDuration } from '../core/duration.js';
 import type { TimedValue } from '../core/types.js';
 import { InputError } from '../errors.js';

@@ -1,5 +1,5 @@
 // `scalepilot hpa evaluate`: one HorizontalPodAutoscaler sync computed as Kubernetes does (contracts/hpa-evaluate.md).
-import { readFileBounded, InputTooLargeError, MAX_REQUEST_BYTES } from '../config/read.js';
+import { readFileBounded, InputTooLargeError, MAX_REQUEST_BYTES } from '../bounded-read.js';
 import type { Command } from 'commander';
 import { HpaInputError, evaluateHpa, parseHpaRequest, toContractResponse, type ContractResponse } from '../core/hpa/index.js';
 import { InputError, parseFormat, printMachine, readStdin, table } from './output.js';

@@ -1,6 +1,7 @@
 // `scalepilot loadtest`: load a local service (closed or open model, stages, weighted endpoints) and gate on the result,
 // or probe its capacity and save it for `simulate` and `plan`.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { MAX_REQUEST_BYTES, readFileBounded } from '../bounded-read.js';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { InputError, EXIT_FAILED, parseFormat, printMachine } from './output.js';
@@ -55,7 +56,7 @@ function durationMs(v: string | undefined, flag: string): number | undefined {
 function bodyFlag(v: string | undefined): string | undefined {
   if (v === undefined || !v.startsWith('@')) return v;
   try {
-    return readFileSync(v.slice(1), 'utf8');
+    return readFileBounded(v.slice(1), MAX_REQUEST_BYTES);
   } catch (e) {
     throw new InputError(`--body ${v}: cannot read ${v.slice(1)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }

@@ -2,7 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { InputError, EXIT_BAD_INPUT } from './output.js';
 import { ConfigError } from '../config/errors.js';
-import { InputTooLargeError } from '../config/read.js';
+import { InputTooLargeError } from '../bounded-read.js';
 import { StoreError } from '../store/types.js';
 type Register = (program: Command) => void;
 

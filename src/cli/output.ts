@@ -11,7 +11,7 @@ export const EXIT_BAD_INPUT = 2;
 /** Bad input (config, flags, request JSON) is an InputError; the CLI prints the message and exits 2. */
 export { InputError } from '../errors.js';
 import { InputError } from '../errors.js';
-import { readStreamBounded, InputTooLargeError, MAX_REQUEST_BYTES } from '../config/read.js';
+import { readStreamBounded, InputTooLargeError, MAX_REQUEST_BYTES } from '../bounded-read.js';
 
 export function parseFormat(v: string | undefined): OutputFormat {
   const f = (v ?? 'table').toLowerCase();

@@ -10,7 +10,7 @@ import type { Resources } from '../core/types.js';
 import { builtinChecks } from './checks.js';
 import { parseCron, checkTimezone } from '../core/schedule.js';
 import { usableLimit, type BudgetSpec } from '../core/budget.js';
-import { readFileBounded, InputTooLargeError, MAX_CONFIG_BYTES, formatBytes } from './read.js';
+import { readFileBounded, InputTooLargeError, MAX_CONFIG_BYTES, formatBytes } from '../bounded-read.js';
 import { protoKeyPaths, serviceNameProblem } from './names.js';
 
 // The core owns the policy types; this module validates the YAML and maps it onto them.

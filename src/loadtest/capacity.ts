@@ -1,6 +1,7 @@
 // Capacity probe: raise the arrival rate in steps until a gate breaks, then bisect between the last good and the first
 // bad rate. The result (sustainable rps, per replica) is saved in the file `simulate` and `plan` read as capacity.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { MAX_REQUEST_BYTES, readFileBounded } from '../bounded-read.js';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import { type LoadTestOptions, type Progress, runLoadTest } from './engine.js';
@@ -205,7 +206,7 @@ export function writeCapacityFile(path: string, c: CapacityFile): void {
 export function readCapacityFile(path: string): CapacityFile {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readFileBounded(path, MAX_REQUEST_BYTES);
   } catch (e) {
     throw new InputError(`capacity file ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); create it with scalepilot loadtest --find-capacity URL --save ${path}`);
   }

@@ -1,5 +1,5 @@
 // Load-test settings from flags and/or a YAML file (endpoints, stages, thresholds), merged into one runnable plan.
-import { readFileSync } from 'node:fs';
+import { MAX_CONFIG_BYTES, readFileBounded } from '../bounded-read.js';
 import { LineCounter, isNode, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
@@ -148,7 +148,7 @@ export function parseLoadTestFile(text: string, file: string): LoadTestInput {
 export function readLoadTestFile(path: string): LoadTestInput {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readFileBounded(path, MAX_CONFIG_BYTES);
   } catch (e) {
     throw new InputError(`--config ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }

@@ -11,7 +11,7 @@
 //   t_seconds,series,value        long: series name per row ("service" works as the column name too)
 // JSON forms: a Prometheus query_range answer; {"series": {"web": [[t, v], ...]}}; {"web": [...]};
 // a bare list [[t, v], ...] or [{"t": 0, "value": 1}, ...] (one series "value").
-import { readFileSync } from 'node:fs';
+import { InputTooLargeError, MAX_TRACE_BYTES, formatBytes, readFileBounded } from '../bounded-read.js';
 import { extname, isAbsolute, resolve } from 'node:path';
 import { MetricConfigError, optBool, optDuration, optEnum, optString, readObject, readParams, reqString, typeName } from './config.js';
 import { parsePromQueryRangeFile } from './prometheus.js';
@@ -286,9 +286,9 @@ export function parseTraceJson(text: string, file = 'trace.json', opts: TracePar
 export function readTraceFile(path: string, opts: TraceParseOptions & { format?: 'csv' | 'json' } = {}): ParsedTrace {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readFileBounded(path, MAX_TRACE_BYTES);
   } catch (e) {
-    throw new MetricConfigError(path, `cannot read the trace: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new MetricConfigError(path, e instanceof InputTooLargeError ? `larger than ${formatBytes(MAX_TRACE_BYTES)}; cut it to the stretch to replay or resample it (e.g. to 15 s or 1 min)` : `cannot read the trace: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const format = opts.format ?? (extname(path).toLowerCase() === '.json' ? 'json' : 'csv');
   return format === 'json' ? parseTraceJson(text, path, opts) : parseTraceCsv(text, path, opts);

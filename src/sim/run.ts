@@ -1,6 +1,6 @@
 // `simulate` as a library call: config + trace (+ compared policies, + tuning) → one report object that the CLI
 // prints as a table, JSON or HTML. All I/O happens here, before any simulation; simulations run in workers.
-import { readFileSync } from 'node:fs';
+import { MAX_CONFIG_BYTES, readFileBounded } from '../bounded-read.js';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig, parseConfig, type Config, type ServicePolicy } from '../config/load.js';
@@ -95,7 +95,7 @@ function shiftIssues(e: ConfigError, lines: number, cols: number): ConfigError {
 export function loadVariant(file: string, service: string, base: Config): ServicePolicy {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileBounded(file, MAX_CONFIG_BYTES);
   } catch (e) {
     throw new InputError(`--compare ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }

@@ -123,3 +123,45 @@ test('run and serve with the API port in use exit 2 naming the port, --listen an
     dir.cleanup();
   }
 });
+
+test('a trace, a compared policy, a capacity file, a load-test file and a --body @file that never end are refused at their caps', { timeout: 120_000 }, async () => {
+  const dir = tempDir();
+  try {
+    const trace = join(dir.path, 'trace.csv');
+    writeFileSync(trace, 't_seconds,value\n0,10\n60,12\n120,11\n');
+    const config = (capacity: string) => `
+sources:
+  traffic: { type: trace, file: ${JSON.stringify(trace)} }
+  procs: { type: process }
+services:
+  web:
+    target: { provider: dryrun }
+    maxReplicas: 10
+    resources: { requests: { cpu: 500m } }
+    metrics:
+      rps: { source: traffic, query: value }
+      cpu: { source: procs, query: cpu, perPod: true }
+    hpa: { metrics: [ { type: Resource, resource: { name: cpu, target: { type: Utilization, averageUtilization: 70 } } } ] }
+    capacity: { ${capacity} }
+`;
+    const ok = join(dir.path, 'ok.yaml');
+    writeFileSync(ok, config('rpsPerReplica: 10'));
+    const cap = join(dir.path, 'cap.yaml');
+    writeFileSync(cap, config('file: /dev/zero'));
+    const cases: Array<[string, string[], RegExp]> = [
+      ['trace', ['simulate', '-c', ok, '--trace', '/dev/zero'], /\/dev\/zero.*larger than 256 MB/],
+      ['compared policy', ['simulate', '-c', ok, '--trace', trace, '--compare', '/dev/zero'], /--compare \/dev\/zero.*more than 16 MB/],
+      ['capacity file', ['simulate', '-c', cap, '--trace', trace], /\/dev\/zero.*more than 64 MB/],
+      ['load-test file', ['loadtest', '--config', '/dev/zero'], /--config \/dev\/zero.*more than 16 MB/],
+      ['request body', ['loadtest', 'http://127.0.0.1:9/', '--body', '@/dev/zero', '--duration', '1s'], /--body @\/dev\/zero.*more than 64 MB/],
+    ];
+    for (const [name, args, why] of cases) {
+      const r = await cli(args, { timeoutMs: 60_000 });
+      assertCleanExit2(r, why);
+      // a read without a cap grows until the kernel kills it; with one, the CLI plus one capped buffer
+      assert.ok(r.peakRssKb < 1200 * 1024, `${name}: peak RSS ${Math.round(r.peakRssKb / 1024)} MB`);
+    }
+  } finally {
+    dir.cleanup();
+  }
+});
