@@ -3,6 +3,7 @@
 import type { Config, ServicePolicy } from '../config/load.js';
 import { MANAGED_BY, k8sName, workloadRef, type ExportResult } from './types.js';
 import { metricsOf, resourceOf, risingRules, isPercentUnit } from './signals.js';
+import { honoursPerDirectionTolerance, kubernetesMinor } from '../core/hpa/version.js';
 
 type Json = Record<string, unknown>;
 
@@ -78,6 +79,12 @@ export function exportHpa(config: Config, p: ServicePolicy): ExportResult {
   }
   if (p.hpa?.tolerance !== undefined) {
     warnings.push(`services.${p.name}.hpa.tolerance is a kube-controller-manager flag (--horizontal-pod-autoscaler-tolerance), not an HPA field; set behavior.scaleUp/scaleDown.tolerance on Kubernetes 1.33+ instead`);
+  }
+  const version = p.hpa?.kubernetesVersion;
+  const minor = version !== undefined ? kubernetesMinor(version) : null;
+  const perDirection = (['scaleUp', 'scaleDown'] as const).filter((d) => p.hpa?.behavior?.[d]?.tolerance !== undefined);
+  if (minor !== null && perDirection.length && !honoursPerDirectionTolerance(minor)) {
+    warnings.push(`services.${p.name}.hpa.behavior: ${perDirection.map((d) => `${d}.tolerance`).join(' and ')} need Kubernetes 1.33+ (hpa.kubernetesVersion is ${version}); an older API server drops the field and the controller's global tolerance (0.1 by default) applies instead`);
   }
   if (p.paused) warnings.push(`services.${p.name} is paused in scalepilot, but an HPA acts as soon as it is applied`);
   const behavior = behaviorSpec(p.hpa?.behavior);

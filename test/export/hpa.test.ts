@@ -128,3 +128,24 @@ test('hpa: a malformed MetricSpec handed in by a library caller is caught before
   assert.ok(problems.some((x) => x.includes('spec.metrics.0.pods.target.averageValue')), problems.join('\n'));
   assert.deepEqual(validateExport(exportHpa(c, c.services.svc!).objects[0]!), []);
 });
+
+test('hpa: per-direction tolerances with a kubernetesVersion before 1.33 are exported with a warning that the API server drops them', () => {
+  const svc = (version: string) => parseConfig(`${SOURCES}services:
+  svc:
+    target: { provider: kubernetes, name: web }
+    maxReplicas: 3
+    metrics:
+      cpu: { source: k8s, query: cpu, perPod: true }
+    hpa:
+      kubernetesVersion: "${version}"
+      metrics:
+        - { type: Resource, resource: { name: cpu, target: { type: Utilization, averageUtilization: 70 } } }
+      behavior:
+        scaleDown: { tolerance: 0.05 }
+`);
+  const old = svc('1.32');
+  const w = exportHpa(old, old.services.svc!).warnings;
+  assert.ok(w.some((x) => /behavior: scaleDown\.tolerance need Kubernetes 1\.33\+ \(hpa\.kubernetesVersion is 1\.32\)/.test(x)), w.join(' | '));
+  const cur = svc('1.33');
+  assert.deepEqual(exportHpa(cur, cur.services.svc!).warnings, []);
+});
