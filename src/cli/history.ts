@@ -6,7 +6,7 @@ import { DurationError, parseDuration } from '../core/duration.js';
 import { createProvider } from '../providers/index.js';
 import { ProviderError } from '../providers/types.js';
 import { openStore } from '../store/index.js';
-import { ALL_SERVICES, EVENT_KINDS, StoreDamagedError, StoreError, type EventKind, type Store, type StoreEvent } from '../store/types.js';
+import { ALL_SERVICES, EVENT_KINDS, StoreDamagedError, StoreError, StoreLockedError, type EventKind, type Store, type StoreEvent, type StoreLock } from '../store/types.js';
 import { NothingToRollBack, rollback } from '../controller/rollback.js';
 import { EXIT_BAD_INPUT, EXIT_FAILED, InputError, parseFormat, printMachine, table } from './output.js';
 import { loadConfigInput } from './config-input.js';
@@ -138,6 +138,19 @@ export function register(program: Command): void {
       const dryRun = opts.dryRun ?? false;
       const store = await storeFrom(opts, config).catch(storeFailed);
       if (!store) return;
+      // One writer per store: while a `run` holds it, the change goes through that controller, which would otherwise
+      // decide again at its next sync without knowing of it.
+      let lock: StoreLock | undefined;
+      try {
+        lock = await store.lock?.();
+      } catch (e) {
+        await store.close();
+        if (!(e instanceof StoreLockedError)) throw e;
+        const listen = config.server?.listen ?? '127.0.0.1:9464';
+        process.stderr.write(`scalepilot rollback: a running scalepilot run writes to this store (${e.holder}); roll back through it, so the change and its record come from the one writer: its dashboard, or POST http://${listen}/api/v1/services/${service}/rollback with the bearer token\n`);
+        process.exitCode = EXIT_FAILED;
+        return;
+      }
       const provider = createProvider(policy.target, { baseDir: dirname(config.file), dryRun });
       try {
         const r = await rollback({ policy, store, provider, dryRun, by: 'cli', ...(toEventId !== undefined ? { toEventId } : {}) });
@@ -156,6 +169,7 @@ export function register(program: Command): void {
         throw e;
       } finally {
         await provider.close?.();
+        await lock?.release();
         await store.close();
       }
     });

@@ -1,5 +1,6 @@
 // `scalepilot history` and `scalepilot rollback`: the rollback logic on the dry-run provider with a real SQLite
 // store, then both commands end to end as the CLI runs them.
+import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -225,6 +226,39 @@ describe('scalepilot history / rollback (CLI)', () => {
       assert.deepEqual([r.result, r.undoes.id, r.target.replicas, r.eventId], ['ok', 1, 3, 3]);
       const h = await cli(['history', 'api', '--kind', 'rollback', '-o', 'json', '--config', file]);
       assert.deepEqual((JSON.parse(h.stdout) as StoreEvent[]).map((e) => e.result), ['dry-run', 'ok']);
+
+      // while a controller holds the store's writer lock, the CLI changes and records nothing and names the way through
+      // (another process: the lease knows its holder by pid)
+      const sqlite = new URL('../../dist/store/sqlite.js', import.meta.url).href;
+      const holder = spawn(process.execPath, ['--input-type=module', '-e', `
+        const { SqliteStore } = await import(${JSON.stringify(sqlite)});
+        const s = SqliteStore.open(${JSON.stringify(join(dir.path, 'state', 'events.db'))});
+        const l = await s.lock();
+        process.stdout.write('locked\\n');
+        process.stdin.on('data', async () => { await l.release(); await s.close(); process.exit(0); });
+      `], { stdio: ['pipe', 'pipe', 'inherit'] });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          holder.stdout!.on('data', (d) => { if (String(d).includes('locked')) resolve(); });
+          holder.once('exit', (code) => reject(new Error(`lock holder exited ${code}`)));
+        });
+        const refused = await cli(['rollback', 'api', '--config', file]);
+        assert.equal(refused.code, 1, refused.stderr);
+        assert.match(refused.stderr, /a running scalepilot run writes to this store \(pid \d+ on .*\); roll back through it.*POST http:\/\/127\.0\.0\.1:9464\/api\/v1\/services\/api\/rollback/);
+        const check = SqliteStore.open(join(dir.path, 'state', 'events.db'));
+        assert.equal((await check.history('api', 0, { kinds: ['rollback'] })).length, 2);
+        await check.close();
+      } finally {
+        const exited = new Promise((r) => holder.once('exit', r));
+        holder.stdin!.write('x');
+        await exited;
+      }
+      // released: the CLI takes the lock itself, and gives it back
+      const after = await cli(['rollback', 'api', '--dry-run', '--config', file]);
+      assert.match(after.stderr, /nothing to roll back: api already runs 5 replicas/);
+      const again = SqliteStore.open(join(dir.path, 'state', 'events.db'));
+      await (await again.lock()).release();
+      await again.close();
     } finally {
       dir.cleanup();
     }
