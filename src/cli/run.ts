@@ -114,7 +114,7 @@ export function register(program: Command): void {
         rt.controller.start();
       }
       rt.watchConfig();
-      compactAfterStartup(config.syncPeriodMs);
+      compactAfterStartup(config.syncPeriodMs, rt.controller.firstRound());
       log.info({ services: rt.controller.services, dryRun: Boolean(opts.dryRun), listen: server?.address }, 'scalepilot running');
       process.on('SIGHUP', () => {
         void rt.reload().then((r) => log.info({ ok: r.ok }, r.message));

@@ -103,6 +103,9 @@ export class Controller {
   private now: () => number;
   private log: Logger;
   private started = false;
+  /** services whose first scheduled sync has finished, and who waits for all of them (firstRound()) */
+  private firstDone = new Set<string>();
+  private firstRoundWaiters: Array<() => void> = [];
   readonly verifier: Verifier;
   readonly budgets: BudgetTracker;
   /** every record goes through it: what the store refuses is kept, retried, and blocks acting until written */
@@ -150,11 +153,23 @@ export class Controller {
     for (const l of this.loops.values()) this.schedule(l, 0);
   }
 
+  /** Resolves once every service has finished one scheduled sync since start() (start-up is then over). */
+  firstRound(): Promise<void> {
+    if (this.started && [...this.loops.keys()].every((n) => this.firstDone.has(n))) return Promise.resolve();
+    return new Promise((resolve) => this.firstRoundWaiters.push(resolve));
+  }
+
+  private noteFirstSync(service: string): void {
+    this.firstDone.add(service);
+    if ([...this.loops.keys()].every((n) => this.firstDone.has(n))) for (const w of this.firstRoundWaiters.splice(0)) w();
+  }
+
   private schedule(l: ServiceLoop, delayMs: number): void {
     if (l.stopped) return;
     l.timer = setTimeout(() => {
       l.running = this.syncLoop(l).finally(() => {
         l.running = undefined;
+        if (!this.firstDone.has(l.policy.name)) this.noteFirstSync(l.policy.name);
         this.schedule(l, l.policy.syncPeriodMs);
       });
     }, delayMs);

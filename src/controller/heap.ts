@@ -29,9 +29,17 @@ export function collectStartupGarbage(): void {
   gc();
 }
 
-/** After start-up: once the first syncs (history loading, first decisions) are over, drop their garbage. */
-export function compactAfterStartup(syncPeriodMs: number): NodeJS.Timeout {
-  const t = setTimeout(collectStartupGarbage, Math.max(10_000, 2 * syncPeriodMs));
+/**
+ * After start-up: once the first syncs (history loading, first decisions) are over, drop their garbage. That is when
+ * `firstRound` resolves (every service has synced once; with a thousand services on a busy machine that can take
+ * longer than a fixed delay), and at the latest after max(10 s, 2 sync periods).
+ */
+export function compactAfterStartup(syncPeriodMs: number, firstRound?: Promise<void>): NodeJS.Timeout {
+  let done = false;
+  const once = () => { if (!done) { done = true; collectStartupGarbage(); } };
+  const t = setTimeout(once, Math.max(10_000, 2 * syncPeriodMs));
   t.unref();
+  // a second pass after the first round, which can end after the timer on a loaded machine
+  void firstRound?.then(() => { done = false; once(); });
   return t;
 }

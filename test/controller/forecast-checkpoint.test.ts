@@ -191,3 +191,33 @@ test('a running controller checkpoints its forecaster at most once an interval, 
     dir.cleanup();
   }
 });
+
+test('firstRound resolves once every service has finished one scheduled sync', async () => {
+  const two = parseConfig(`
+syncPeriod: 60s
+sources: { s: { type: prometheus, url: "http://127.0.0.1:9" } }
+services:
+  a: { target: { provider: dryrun, replicas: 2 }, maxReplicas: 4, metrics: { rps: { source: s, query: rps } } }
+  b: { target: { provider: dryrun, replicas: 2 }, maxReplicas: 4, metrics: { rps: { source: s, query: rps } } }
+`, 'two.yaml');
+  const dir = tempDir();
+  try {
+    const store = await openStore(`sqlite:${join(dir.path, 'sp.db')}`);
+    const clock = { t: T0 };
+    const c = new Controller(two, { store, dryRun: true, providerFor: () => new DryRunProvider({ now: () => clock.t }), sources: { s: new DemandSource(clock) }, now: () => clock.t });
+    let done = false;
+    const round = c.firstRound().then(() => { done = true; });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(done, false, 'nothing has synced before start()');
+    c.start();
+    const keep = setInterval(() => {}, 50); // the controller's timers do not hold the process open
+    await round;
+    clearInterval(keep);
+    assert.ok(c.lastSync('a') && c.lastSync('b'), 'both services synced');
+    await c.firstRound(); // already over: resolves at once
+    await c.stop();
+    await store.close();
+  } finally {
+    dir.cleanup();
+  }
+});
