@@ -52,7 +52,7 @@ export interface ProviderOptions {
   /** compose: docker CLI path and Engine endpoint defaults */
   compose?: Omit<ComposeOptions, 'baseDir' | 'readOnly' | 'frontDir' | 'log' | 'onEvent'>;
   /** kubernetes: a ready KubeConfig and field manager */
-  kubernetes?: Omit<KubernetesOptions, 'baseDir'>;
+  kubernetes?: Omit<KubernetesOptions, 'baseDir' | 'onEvent'>;
   /** dryrun: the clock recorded scales are stamped with */
   now?: () => number;
 }
@@ -85,7 +85,7 @@ export function createProvider(kindOrTarget: ProviderKind | TargetRef, options: 
         ...(options.stateDir && !options.dryRun && !options.readOnly ? { frontDir: join(options.stateDir, 'compose') } : {}),
       });
     case 'kubernetes':
-      return new KubernetesProvider({ ...options.kubernetes, ...(baseDir ? { baseDir } : {}) });
+      return new KubernetesProvider({ ...options.kubernetes, ...(baseDir ? { baseDir } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) });
     case 'dryrun':
       return new DryRunProvider(options.now ? { now: options.now } : {});
     default:

@@ -1,11 +1,12 @@
 // The kubernetes provider (@kubernetes/client-node): reads and patches the scale subresource of a Deployment or
 // StatefulSet, lists its pods by the selector the scale reports (as the HPA controller does), and resizes by a
 // strategic-merge patch of the pod template's container resources. Dry runs go to the API server with dryRun=All,
-// so admission and validation still answer.
+// so admission and validation still answer. Each observation also reports what the cluster does on its own (pods
+// restarting, failing to start, not scheduled, a stalled rollout) as provider events and degraded conditions.
 import type { AppsV1Api, CoreV1Api, KubeConfig, V1Container, V1Pod } from '@kubernetes/client-node';
 import { kubeClient } from '../lazy.js';
 import { resolve as resolvePath } from 'node:path';
-import { ProviderError, type PodState, type Provider, type Resources, type ScaleOptions, type TargetRef, type TargetState } from './types.js';
+import { ProviderError, type PodState, type Provider, type ProviderEvent, type Resources, type ScaleOptions, type TargetRef, type TargetState } from './types.js';
 import { oneOf, optString, ProviderSpecError, rejectUnknown, specObject, requireReplicaCount } from './spec.js';
 
 export interface KubernetesSpec {
@@ -56,6 +57,17 @@ export interface KubernetesOptions {
   baseDir?: string;
   /** recorded as the field manager of every write */
   fieldManager?: string;
+  /** pods restarting, failing to start or not scheduled, and stalled rollouts, as the observations find them */
+  onEvent?: (e: ProviderEvent) => void;
+}
+
+/** Container waiting reasons that mean the pod will not serve until someone fixes something. */
+const FAILING_REASONS = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
+
+/** What the last observation of a workload saw, so each event is reported once, when it starts. */
+interface Seen {
+  pods: Map<string, { restarts: number; failing: string; unschedulable: boolean }>;
+  stalled: boolean;
 }
 
 interface Clients {
@@ -69,6 +81,7 @@ export class KubernetesProvider implements Provider {
   readonly kind = 'kubernetes';
   private readonly clients = new Map<string, Clients>();
   private readonly fieldManager: string;
+  private readonly seen = new Map<string, Seen>();
 
   constructor(private readonly options: KubernetesOptions = {}) {
     this.fieldManager = options.fieldManager ?? 'scalepilot';
@@ -124,12 +137,65 @@ export class KubernetesProvider implements Provider {
     const containers = workload.spec?.template?.spec?.containers ?? [];
     const target = s.container ? containers.find((c) => c.name === s.container) : containers[0];
     const resources = target ? containerResources(target) : undefined;
+    const progressing = (workload.status?.conditions ?? []).find((c) => c.type === 'Progressing');
+    const degraded = this.notice(t.service, s, pods.items, progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded' ? progressing.message ?? '' : undefined);
     return {
       replicas: scale.spec?.replicas ?? 0,
       readyReplicas: states.filter((p) => p.ready && !p.deleted).length,
       pods: states,
       ...(resources ? { resources } : {}),
+      ...(degraded.length ? { degraded } : {}),
     };
+  }
+
+  /**
+   * Compares the pods with the last observation: a restart, a container failing to start or a pod the scheduler
+   * cannot place is an event when it starts (a restart only once the pod has been seen, so a first observation
+   * does not report old restarts); what still holds is a degraded condition. Replicas asked for that cannot be
+   * scheduled or cannot start add no capacity, which the operator must know while the autoscaler asks for more.
+   */
+  private notice(service: string, s: Spec, pods: V1Pod[], stalled: string | undefined): string[] {
+    const what = `${s.kind} ${s.namespace}/${s.name}`;
+    const prev = this.seen.get(service);
+    const next: Seen = { pods: new Map(), stalled: stalled !== undefined };
+    const event = (kind: string, level: ProviderEvent['level'], message: string) => this.options.onEvent?.({ service, kind, level, message });
+    let failing = 0;
+    let unschedulable = 0;
+    let schedulerSays = '';
+    const reasons = new Map<string, number>();
+    for (const p of pods) {
+      if (p.metadata?.deletionTimestamp) continue;
+      const name = p.metadata?.name ?? '';
+      const statuses = p.status?.containerStatuses ?? [];
+      const restarts = statuses.reduce((n, c) => n + (c.restartCount ?? 0), 0);
+      const bad = statuses.find((c) => FAILING_REASONS.has(c.state?.waiting?.reason ?? ''));
+      const failingNow = bad ? `${bad.name}: ${bad.state!.waiting!.reason}` : '';
+      const sched = p.status?.conditions?.find((c) => c.type === 'PodScheduled');
+      const unsched = sched?.status === 'False' && sched.reason === 'Unschedulable';
+      const before = prev?.pods.get(name);
+      if (before && restarts > before.restarts) {
+        const last = statuses.map((c) => c.lastState?.terminated).find((x) => x);
+        const why = last ? `; last exit: ${last.reason ?? 'terminated'}${last.exitCode !== undefined ? ` (exit code ${last.exitCode})` : ''}` : '';
+        event('replica-restarted', 'warn', `kubernetes: ${what}: pod ${name} restarted (${restarts} restart(s) in all${why})`);
+      }
+      if (failingNow && failingNow !== (before?.failing ?? '')) {
+        const msg = bad!.state!.waiting!.message;
+        event('replica-failing', 'error', `kubernetes: ${what}: pod ${name} container ${failingNow}${msg ? ` (${msg})` : ''}; it adds no capacity until this is fixed`);
+      }
+      if (unsched && !before?.unschedulable) {
+        event('replica-unschedulable', 'warn', `kubernetes: ${what}: pod ${name} cannot be scheduled${sched.message ? `: ${sched.message}` : ''}; it adds no capacity until the cluster has room`);
+      }
+      if (failingNow) { failing++; const r = bad!.state!.waiting!.reason!; reasons.set(r, (reasons.get(r) ?? 0) + 1); }
+      if (unsched) { unschedulable++; schedulerSays ||= sched.message ?? ''; }
+      next.pods.set(name, { restarts, failing: failingNow, unschedulable: unsched });
+    }
+    if (stalled !== undefined && !prev?.stalled) event('rollout-stalled', 'error', `kubernetes: ${what}: rollout stalled (ProgressDeadlineExceeded${stalled ? `: ${stalled}` : ''})`);
+    this.seen.set(service, next);
+    const degraded: string[] = [];
+    if (unschedulable) degraded.push(`${unschedulable} pod(s) cannot be scheduled${schedulerSays ? ` (${schedulerSays})` : ''}`);
+    if (failing) degraded.push(`${failing} pod(s) failing to start (${[...reasons].map(([r, n]) => `${n} ${r}`).join(', ')})`);
+    if (stalled !== undefined) degraded.push(`rollout stalled (ProgressDeadlineExceeded)`);
+    return degraded;
   }
 
   async scale(t: TargetRef, replicas: number, o: ScaleOptions): Promise<void> {
@@ -181,6 +247,7 @@ export class KubernetesProvider implements Provider {
 
   async close(): Promise<void> {
     this.clients.clear();
+    this.seen.clear();
   }
 }
 

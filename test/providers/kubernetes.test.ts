@@ -7,7 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubernetesProvider, parseKubernetesSpec } from '../../src/providers/kubernetes.js';
 import { ProviderSpecError } from '../../src/providers/spec.js';
-import { ProviderError, type TargetRef } from '../../src/providers/types.js';
+import { createProvider } from '../../src/providers/index.js';
+import { ProviderError, type ProviderEvent, type TargetRef } from '../../src/providers/types.js';
 import { FakeKube, parseSelector } from '../helpers/fake-kube.js';
 import { tempDir } from '../helpers/env.js';
 
@@ -166,6 +167,61 @@ describe('kubernetes provider against a fake API server', () => {
     await provider.scale(web, 4, { dryRun: false, drainMs: 0 });
     assert.equal(kube.get('deployments', 'shop', 'web')!.spec.replicas, 4);
     await assert.rejects(provider.scale(web, -1, { dryRun: false, drainMs: 0 }), /whole number/);
+  });
+
+  it('reports pods restarting, failing to start and unschedulable, and a stalled rollout, once each, as events and degraded conditions', async () => {
+    const events: ProviderEvent[] = [];
+    // through createProvider, as run builds it, so the events reach run's log and counters
+    const p = createProvider('kubernetes', { kubernetes: { kubeConfig: kube.kubeConfig() }, onEvent: (e) => events.push(e) });
+    try {
+      const first = await p.observe(web);
+      assert.equal(first.degraded, undefined, 'a healthy workload is not degraded');
+      assert.equal(events.length, 0);
+      const [a, b, c] = kube.list('pods', 'shop').filter((x) => x.metadata.labels.app === 'web');
+      // the kubelet's view: a's container was OOM-killed and restarted, b's is crash-looping, c is not scheduled
+      a!.status.containerStatuses[0].restartCount = 2;
+      a!.status.containerStatuses[0].lastState = { terminated: { reason: 'OOMKilled', exitCode: 137 } };
+      b!.status.containerStatuses[0].state = { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container' } };
+      b!.status.containerStatuses[0].ready = false;
+      c!.status.phase = 'Pending';
+      c!.status.conditions = [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient cpu.' }];
+      const w = kube.get('deployments', 'shop', 'web')!;
+      w.status.conditions = [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "web-1" has timed out progressing.' }];
+      const s = await p.observe(web);
+      assert.deepEqual(events.map((e) => [e.service, e.kind, e.level]), [
+        ['web', 'replica-restarted', 'warn'],
+        ['web', 'replica-failing', 'error'],
+        ['web', 'replica-unschedulable', 'warn'],
+        ['web', 'rollout-stalled', 'error'],
+      ]);
+      assert.match(events[0]!.message, new RegExp(`pod ${a!.metadata.name} restarted \\(2 restart\\(s\\) in all; last exit: OOMKilled \\(exit code 137\\)\\)`));
+      assert.match(events[1]!.message, /container web: CrashLoopBackOff \(back-off 40s/);
+      assert.match(events[2]!.message, /cannot be scheduled: 0\/3 nodes are available: 3 Insufficient cpu\./);
+      assert.deepEqual(s.degraded, [
+        '1 pod(s) cannot be scheduled (0/3 nodes are available: 3 Insufficient cpu.)',
+        '1 pod(s) failing to start (1 CrashLoopBackOff)',
+        'rollout stalled (ProgressDeadlineExceeded)',
+      ]);
+      assert.equal(s.readyReplicas, 2, 'the pod that is not scheduled is not ready');
+      // nothing new: no event again, the conditions still hold
+      const again = await p.observe(web);
+      assert.equal(events.length, 4);
+      assert.equal(again.degraded?.length, 3);
+      // recovered: no conditions, and a further restart is a new event
+      b!.status.containerStatuses[0].state = { running: {} };
+      c!.status.conditions = [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: 'True' }];
+      w.status.conditions = [{ type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable' }];
+      a!.status.containerStatuses[0].restartCount = 3;
+      const healed = await p.observe(web);
+      assert.equal(healed.degraded, undefined);
+      assert.deepEqual(events.slice(4).map((e) => e.kind), ['replica-restarted']);
+      // another service's pods are tracked apart: a first look at db reports no old restarts
+      kube.list('pods', 'shop').find((x) => x.metadata.name === 'db-0')!.status.containerStatuses[0].restartCount = 7;
+      await p.observe(db);
+      assert.equal(events.length, 5);
+    } finally {
+      await p.close?.();
+    }
   });
 
   it('loads a kubeconfig file and context from the spec', async () => {
