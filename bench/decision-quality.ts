@@ -102,6 +102,7 @@ services:
       });
       const r = h.best.result.score;
       rows.push([f, 'best in the space, in hindsight', String(r.violationMinutes), r.replicaHours.toFixed(0), bound.toFixed(0), ratio(r.replicaHours), '']);
+      notes.push(`${f} in hindsight: ${Object.entries(h.best.params).map(([k, v]) => `${k}=${v}`).join(', ')}`);
     }
     const p = tune.best.params;
     notes.push(`${f}: ${Object.entries(p).map(([k, v]) => `${k}=${v}`).join(', ')}; tuning half ${tune.best.result.score.violationMinutes} violation min; margin ${tune.margin ? `${tune.margin.required} (${tune.margin.checks.map((c) => `${c.slack}: ${c.laterViolationMinutes}`).join(', ')})` : '-'}; under ${tune.robustness ? tune.robustness.stresses.join(' / ') : '-'}: ${tune.robustness ? tune.robustness.winnerViolationMinutes.join(' / ') : '-'} min`);
