@@ -1,15 +1,24 @@
 // Controller cost at scale: `scalepilot run --dry-run` (the built CLI, as operators run it) with N services on a
 // trace-backed source. Prints CPU seconds per sync of all services, the process's RSS (from /proc) and its V8 heap
 // (sampled inside the process by a preloaded probe that only reads process.memoryUsage()), next to the goal.
-// RSS is read after start-up settles, once per sync: V8 grows the heap lazily, so a short window hides the steady state.
-// Usage: node --import tsx bench/controller.ts [services=1000] [syncs=24]   (build first: npx tsc -p tsconfig.json)
-import { writeFileSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
+// RSS is read after start-up settles, once per sync: V8 grows the heap lazily, so a short window hides the steady state;
+// "steady" is the part of the run after the services' history windows (6 min here) have filled.
+// --runs N repeats the whole run and prints the best and median; --snapshot takes a heap snapshot at the end of the
+// last run and prints what holds the heap (bench/heap-summary.ts).
+// Usage: node --import tsx bench/controller.ts [services=1000] [syncs=90] [--runs 3] [--snapshot]
+//        (build first: npx tsc -p tsconfig.json)
+import { writeFileSync, mkdirSync, mkdtempSync, rmSync, readFileSync, readdirSync, statSync, renameSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { summarise } from './heap-summary.js';
 
-const services = Number(process.argv[2] ?? 1000);
-const syncs = Number(process.argv[3] ?? 24);
+const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--runs');
+const runsAt = process.argv.indexOf('--runs');
+const runs = runsAt > 0 ? Math.max(1, Number(process.argv[runsAt + 1]) || 1) : 1;
+const snapshot = process.argv.includes('--snapshot');
+const services = Number(positional[0] ?? 1000);
+const syncs = Number(positional[1] ?? 90);
 const GOAL_RSS_MB = 150;
 const periodS = 5;
 const dir = mkdtempSync(join(tmpdir(), 'scalepilot-bench-'));
@@ -69,33 +78,82 @@ function heapMb(): { used: number; total: number; external: number } {
   }
 }
 
-const child = spawn(process.execPath, ['--require', probe, 'bin/scalepilot', 'run', '--dry-run', '--no-server', '-c', file, '--state-dir', dir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
-const pid = child.pid!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-// start-up, the first (history-loading) syncs, and the controller's post-start-up collection
-await sleep(15_000);
-const startupCpu = cpuSeconds(pid);
-const startupRss = rssMb(pid);
-const rss: number[] = [];
-const heap: Array<ReturnType<typeof heapMb>> = [];
-for (let i = 0; i < syncs; i++) {
-  await sleep(periodS * 1000);
-  rss.push(rssMb(pid));
-  heap.push(heapMb());
-}
-const cpu = cpuSeconds(pid) - startupCpu;
-child.kill('SIGTERM');
-await new Promise((r) => child.once('exit', r));
-const db = readFileSync(join(dir, 'bench.db')).length;
-rmSync(dir, { recursive: true, force: true });
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
 const mb = (x: number) => `${x.toFixed(0)} MB`;
-console.log(`controller: scalepilot run --dry-run, ${services} services, trace source, SQLite store, sync every ${periodS}s, ${syncs} syncs measured`);
-console.log(`  CPU for start-up and first syncs (15 s): ${startupCpu.toFixed(2)} s   RSS then: ${mb(startupRss)}`);
-console.log(`  CPU per sync of all services:    ${(cpu / syncs).toFixed(3)} s`);
-console.log(`  RSS over the run:  median ${mb(median(rss))}, max ${mb(Math.max(...rss))}, min ${mb(Math.min(...rss))}   (goal <= ${GOAL_RSS_MB} MB steady state: ${Math.max(...rss) <= GOAL_RSS_MB ? 'met' : 'missed'})`);
-console.log(`  RSS at each sync: ${rss.map((x) => x.toFixed(0)).join(' ')}`);
-console.log(`  V8 heap used:      median ${mb(median(heap.map((h) => h.used)))}, max ${mb(Math.max(...heap.map((h) => h.used)))}`);
-console.log(`  V8 heap reserved:  median ${mb(median(heap.map((h) => h.total)))}, max ${mb(Math.max(...heap.map((h) => h.total)))}   external ${mb(median(heap.map((h) => h.external)))}`);
-console.log(`  RSS outside the V8 heap (Node runtime, code, SQLite, buffers): ~${mb(median(rss) - median(heap.map((h) => h.total)))}`);
-console.log(`  store after the run: ${(db / 1048576).toFixed(1)} MB`);
+/** syncs after which every service's history window (rule `for: 5m` + 1 min, one sync more) has filled */
+const steadyFrom = Math.ceil(360 / periodS) + 1;
+
+interface RunFigures { steadyMax: number; steadyMedian: number; cpuPerSync: number }
+
+async function once(run: number, takeSnapshot: boolean): Promise<RunFigures> {
+  rmSync(join(dir, 'bench.db'), { force: true });
+  rmSync(join(dir, 'bench.db-wal'), { force: true });
+  rmSync(join(dir, 'bench.db-shm'), { force: true });
+  const snapDir = join(dir, 'snapshots');
+  const extra = takeSnapshot ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`] : [];
+  const child = spawn(process.execPath, [...extra, '--require', probe, 'bin/scalepilot', 'run', '--dry-run', '--no-server', '-c', file, '--state-dir', dir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const pid = child.pid!;
+  // start-up, the first (history-loading) syncs, and the controller's post-start-up collection
+  await sleep(15_000);
+  const startupCpu = cpuSeconds(pid);
+  const startupRss = rssMb(pid);
+  const rss: number[] = [];
+  const heap: Array<ReturnType<typeof heapMb>> = [];
+  for (let i = 0; i < syncs; i++) {
+    await sleep(periodS * 1000);
+    rss.push(rssMb(pid));
+    heap.push(heapMb());
+  }
+  const cpu = cpuSeconds(pid) - startupCpu;
+  let snapFile: string | undefined;
+  if (takeSnapshot) {
+    rmSync(snapDir, { recursive: true, force: true });
+    mkdirSync(snapDir, { recursive: true });
+    child.kill('SIGUSR2');
+    for (let waited = 0; waited < 120_000 && !snapFile; waited += 1000) {
+      await sleep(1000);
+      // V8 writes the file in place: wait until its size stops changing
+      const f = (() => { try { return readdirSync(snapDir).find((n) => n.endsWith('.heapsnapshot')); } catch { return undefined; } })();
+      if (f) {
+        const size = statSync(join(snapDir, f)).size;
+        await sleep(2000);
+        if (statSync(join(snapDir, f)).size === size && size > 0) snapFile = join(snapDir, f);
+      }
+    }
+  }
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  const db = readFileSync(join(dir, 'bench.db')).length;
+  const steady = rss.slice(Math.min(steadyFrom, rss.length - 1));
+  console.log(`run ${run}: scalepilot run --dry-run, ${services} services, trace source, SQLite store, sync every ${periodS}s, ${syncs} syncs measured`);
+  console.log(`  CPU for start-up and first syncs (15 s): ${startupCpu.toFixed(2)} s   RSS then: ${mb(startupRss)}`);
+  console.log(`  CPU per sync of all services:    ${(cpu / syncs).toFixed(3)} s`);
+  console.log(`  RSS over the run:  median ${mb(median(rss))}, max ${mb(Math.max(...rss))}, min ${mb(Math.min(...rss))}`);
+  console.log(`  RSS steady (from sync ${steadyFrom}, history windows full): median ${mb(median(steady))}, max ${mb(Math.max(...steady))}   (goal <= ${GOAL_RSS_MB} MB: ${Math.max(...steady) <= GOAL_RSS_MB ? 'met' : 'missed'})`);
+  console.log(`  RSS at each sync: ${rss.map((x) => x.toFixed(0)).join(' ')}`);
+  console.log(`  V8 heap used:      median ${mb(median(heap.map((h) => h.used)))}, max ${mb(Math.max(...heap.map((h) => h.used)))}`);
+  console.log(`  V8 heap reserved:  median ${mb(median(heap.map((h) => h.total)))}, max ${mb(Math.max(...heap.map((h) => h.total)))}   external ${mb(median(heap.map((h) => h.external)))}`);
+  console.log(`  RSS outside the V8 heap (Node runtime, code, SQLite, buffers): ~${mb(median(rss) - median(heap.map((h) => h.total)))}`);
+  console.log(`  store after the run: ${(db / 1048576).toFixed(1)} MB`);
+  if (takeSnapshot) {
+    if (!snapFile) console.log('  heap snapshot: none written within 2 minutes');
+    else {
+      const kept = join(tmpdir(), `scalepilot-controller-${services}-${Date.now()}.heapsnapshot`);
+      renameSync(snapFile, kept);
+      const { total, rows } = summarise(kept);
+      console.log(`  heap snapshot kept at ${kept}`);
+      console.log(`  heap snapshot at the end: ${mb(total / 1048576)} in live objects; the largest holders (self size, backing stores charged to their owner):`);
+      for (const r of rows.slice(0, 15)) console.log(`    ${(r.bytes / 1048576).toFixed(2).padStart(6)} MB ${String(r.count).padStart(8)}  ${r.name}`);
+    }
+  }
+  return { steadyMax: Math.max(...steady), steadyMedian: median(steady), cpuPerSync: cpu / syncs };
+}
+
+const figures: RunFigures[] = [];
+for (let r = 1; r <= runs; r++) figures.push(await once(r, snapshot && r === runs));
+rmSync(dir, { recursive: true, force: true });
+if (runs > 1) {
+  const maxes = figures.map((f) => f.steadyMax);
+  console.log(`steady-state RSS (max within each run) over ${runs} runs: best ${mb(Math.min(...maxes))}, median ${mb(median(maxes))}   (goal <= ${GOAL_RSS_MB} MB: ${median(maxes) <= GOAL_RSS_MB ? 'met' : 'missed'}); CPU per sync median ${median(figures.map((f) => f.cpuPerSync)).toFixed(3)} s`);
+}

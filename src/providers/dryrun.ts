@@ -1,5 +1,6 @@
 // The dry-run provider: records requested scales and resizes in memory and reports them back, so `--dry-run`
-// benchmarks and simulation-backed runs exercise the whole loop without touching anything.
+// benchmarks and simulation-backed runs exercise the whole loop without touching anything. It keeps the most recent
+// records only: `run --dry-run` asks for the same change every sync, for as long as it runs.
 import type { Provider, Resources, ScaleOptions, TargetRef, TargetState } from './types.js';
 import { optInt, rejectUnknown, specObject, requireReplicaCount } from './spec.js';
 
@@ -33,7 +34,11 @@ export interface RecordedResize {
 export interface DryRunOptions {
   /** epoch-ms clock for the records (simulation passes its own time) */
   now?: () => number;
+  /** how many recent scales and resizes are kept (a long dry run would otherwise grow without bound); default 256 */
+  keep?: number;
 }
+
+const KEEP = 256;
 
 export class DryRunProvider implements Provider {
   readonly kind = 'dryrun';
@@ -42,9 +47,16 @@ export class DryRunProvider implements Provider {
   private readonly replicas = new Map<string, number>();
   private readonly resources = new Map<string, Resources>();
   private readonly now: () => number;
+  private readonly keep: number;
 
   constructor(options: DryRunOptions = {}) {
     this.now = options.now ?? Date.now;
+    this.keep = Math.max(1, options.keep ?? KEEP);
+  }
+
+  private remember<T>(list: T[], r: T): void {
+    list.push(r);
+    if (list.length > this.keep) list.shift();
   }
 
   private current(t: TargetRef): number {
@@ -70,13 +82,13 @@ export class DryRunProvider implements Provider {
   async scale(t: TargetRef, replicas: number, o: ScaleOptions): Promise<void> {
     requireReplicaCount(this.kind, t.service, replicas);
     const from = this.current(t);
-    this.scales.push({ t: this.now(), service: t.service, from, replicas, dryRun: o.dryRun });
+    this.remember(this.scales, { t: this.now(), service: t.service, from, replicas, dryRun: o.dryRun });
     if (!o.dryRun) this.replicas.set(t.service, replicas);
   }
 
   async resize(t: TargetRef, r: Resources, o: { dryRun: boolean }): Promise<void> {
     this.current(t);
-    this.resizes.push({ t: this.now(), service: t.service, resources: structuredClone(r), dryRun: o.dryRun });
+    this.remember(this.resizes, { t: this.now(), service: t.service, resources: structuredClone(r), dryRun: o.dryRun });
     if (!o.dryRun) this.resources.set(t.service, mergeResources(this.resources.get(t.service), r));
   }
 

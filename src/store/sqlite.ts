@@ -19,6 +19,8 @@ const FILTERS = `AND time >= @since
 const PER_SYNC = PER_SYNC_KINDS.map((k) => `'${k}'`).join(', ');
 /** How often a holder checks that its lease row is still its own. */
 const LEASE_CHECK_MS = 5000;
+/** SQLite page cache per connection, KiB (SQLite's own default). */
+const PAGE_CACHE_KIB = 2000;
 const LEASE_ROW = "SELECT host, pid, process_start, acquired_at FROM scalepilot_lock WHERE name = 'writer'";
 
 export interface SqliteOpenOptions {
@@ -96,6 +98,9 @@ export class SqliteStore implements Store {
       if (fresh) db.pragma('auto_vacuum = INCREMENTAL');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
+      // better-sqlite3 builds SQLite with a 16 MB page cache per connection; the controller appends and reads recent
+      // rows, which the OS page cache serves as well, so SQLite's own 2 MB default is kept (measured: ~10 MB less RSS)
+      db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
       if (path !== ':memory:' && o.integrityCheck !== false && !fresh) {
         const problems = (db.pragma('quick_check(3)') as Array<Record<string, string>>).map((r) => String(Object.values(r)[0]).replace(/\s*\n\s*/g, ' ').trim()).filter((v) => v !== 'ok');
         if (problems.length) throw damaged(path, problems.join('; '));

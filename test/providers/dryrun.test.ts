@@ -44,6 +44,17 @@ describe('dry-run provider', () => {
     await assert.rejects(p.scale(t, -2, { dryRun: false, drainMs: 0 }), /whole number/);
   });
 
+  it('keeps only the most recent records, so a long dry run does not grow without bound', async () => {
+    const p = new DryRunProvider({ keep: 3 });
+    for (let n = 1; n <= 10; n++) await p.scale(t, n, { dryRun: true, drainMs: 0 });
+    for (let n = 1; n <= 5; n++) await p.resize(t, { requests: { cpu: `${n}` } }, { dryRun: true });
+    assert.deepEqual(p.scales.map((x) => x.replicas), [8, 9, 10]);
+    assert.deepEqual(p.resizes.map((x) => x.resources.requests?.cpu), ['3', '4', '5']);
+    const d = new DryRunProvider();
+    for (let n = 0; n < 1000; n++) await d.scale(t, 3, { dryRun: true, drainMs: 0 });
+    assert.equal(d.scales.length, 256, 'the default bound');
+  });
+
   it('merges resizes field by field and shows them on every pod', async () => {
     const p = new DryRunProvider();
     await p.resize(t, { requests: { cpu: '250m', memory: '256Mi' } }, { dryRun: false });
