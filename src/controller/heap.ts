@@ -4,7 +4,9 @@
 // heap held 150-250 MB of RSS. One full collection once start-up is over, and a smaller growth step after each
 // collection, keep the old generation within 1.5x its live size at the cost of more frequent (~30 ms) collections;
 // the young generation stays at its initial size instead of growing to 2 x 16 MB, since a controller's per-sync
-// garbage is small and short-lived (measured: the same CPU per sync, ~25 MB less RSS).
+// garbage is small and short-lived (measured: the same CPU per sync, ~25 MB less RSS). bin/scalepilot sets that limit
+// before the CLI's modules load (loading them alone grows the young generation); limitHeapGrowth() repeats it for
+// callers that start the controller another way.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
