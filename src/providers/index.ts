@@ -87,7 +87,8 @@ export function createProvider(kindOrTarget: ProviderKind | TargetRef, options: 
     case 'kubernetes':
       return new KubernetesProvider({ ...options.kubernetes, ...(baseDir ? { baseDir } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) });
     case 'dryrun':
-      return new DryRunProvider(options.now ? { now: options.now } : {});
+      // one provider per service, and nothing in a controller reads its records: a few for a debugger, no more
+      return new DryRunProvider({ keep: 8, ...(options.now ? { now: options.now } : {}) });
     default:
       throw new ProviderSpecError('target.provider', `unknown provider ${JSON.stringify(kind)}`, `use one of ${PROVIDER_KINDS.join(', ')}`);
   }
