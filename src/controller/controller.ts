@@ -33,6 +33,11 @@ export interface ControllerOptions {
   log?: Logger;
   /** injectable clock (epoch ms) */
   now?: () => number;
+  /**
+   * File that keeps records waiting for the store across a crash (`run`: in the state dir, one per store). Records a
+   * previous process left in it are written first, and the controller holds until they are.
+   */
+  journalFile?: string;
   /** called after every sync (live terminal view, dashboard) */
   onSync?: (r: SyncResult) => void;
 }
@@ -118,7 +123,8 @@ export class Controller {
     const registry = opts.metrics?.registry;
     this.verifier = new Verifier({ store: opts.store, log: this.log, now: this.now, ...(registry ? { registry } : {}) });
     this.budgets = new BudgetTracker({ config: () => this.config, sources: () => this.opts.sources, ...(registry ? { registry } : {}) });
-    this.journal = new RecordJournal(opts.store, { ...(registry ? { registry } : {}), log: this.log });
+    this.journal = new RecordJournal(opts.store, { ...(registry ? { registry } : {}), log: this.log, ...(opts.journalFile ? { spill: opts.journalFile } : {}) });
+    this.journal.restore();
     this.retention = new Retention(opts.store, { ...(registry ? { registry } : {}), log: this.log });
     for (const p of Object.values(config.services)) this.loops.set(p.name, new ServiceLoop(p, opts.providerFor(p)));
   }

@@ -1,4 +1,5 @@
 // Assembles a running controller from a config: store, metric sources, providers, own metrics, reload on change.
+import { createHash } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Config, ServicePolicy } from '../config/load.js';
@@ -86,9 +87,12 @@ export async function startRuntime(config: Config, opts: RuntimeOptions): Promis
     providers.set(p.name, pr);
     return pr;
   };
+  const storeUrl = (opts.store ?? config.store).trim();
   const controller = new Controller(config, {
     store,
     dryRun: opts.dryRun,
+    // records waiting for this store survive a crash in the state dir; a file per store, so another never takes them
+    ...(/:memory:$/.test(storeUrl) ? {} : { journalFile: join(opts.stateDir ?? '.scalepilot', `journal-${createHash('sha256').update(`${baseDirOf(config.file)}\0${storeUrl}`).digest('hex').slice(0, 16)}.jsonl`) }),
     providerFor,
     sources,
     metrics,

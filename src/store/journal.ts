@@ -1,7 +1,12 @@
 // The controller's write path to the store. Records that could not be written (disk full, read-only file, database
 // gone) are kept in order, bounded, and written before anything newer once the store takes writes again; while any
 // are pending, `blocked()` says why, and the controller holds instead of acting on changes it cannot record.
+// With a spill file, every waiting record is also appended to it, so a process killed while records wait (kill -9,
+// OOM, power cut after the OS wrote the page) leaves them for the next start, which writes them first; each carries
+// the key it was first tried under, so one that did reach the store is not stored twice.
 import { randomBytes } from 'node:crypto';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { PER_SYNC_KINDS, type Store, type StoreEvent, type StoreLock } from './types.js';
 
@@ -15,7 +20,11 @@ export interface JournalOptions {
   maxPending?: number;
   registry?: Registry;
   log?: JournalLogger;
+  /** file that holds the waiting records across a crash (the controller's state dir); restored by restore() */
+  spill?: string;
 }
+
+interface Spilled { key: string; e: StoreEvent }
 
 function counter(r: Registry | undefined, name: string, help: string): Counter | undefined {
   if (!r) return undefined;
@@ -49,6 +58,47 @@ export class RecordJournal {
     this.dropped?.inc(0);
     this.pendingGauge?.set(0);
     this.blockedGauge?.set(0);
+  }
+
+  /**
+   * Takes back the records a previous process left waiting (call once, holding the store's writer lock, before
+   * anything is appended): they go first, in their order, and block acting until written. A torn last line (killed
+   * mid-write) is skipped; a line that is not a record is reported and skipped. Returns how many were restored.
+   */
+  restore(): number {
+    const file = this.o.spill;
+    if (!file) return 0;
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.o.log?.error({ file, err: (e as Error).message }, 'could not read the records a previous run left waiting; they stay in the file');
+      return 0;
+    }
+    const lines = text.split('\n');
+    const torn = !text.endsWith('\n') && lines.at(-1) !== '';
+    const restored: Spilled[] = [];
+    lines.forEach((line, i) => {
+      if (!line || (torn && i === lines.length - 1)) return;
+      try {
+        const r = JSON.parse(line) as Spilled;
+        if (typeof r?.key !== 'string' || typeof r.e?.service !== 'string' || typeof r.e.kind !== 'string' || !Number.isFinite(r.e.time)) throw new Error('not a record');
+        restored.push(r);
+      } catch (e) {
+        this.o.log?.error({ file, line: i + 1, err: (e as Error).message }, 'skipped a line of the waiting-records file that is not a record');
+      }
+    });
+    if (!restored.length) {
+      this.removeSpill();
+      return 0;
+    }
+    this.pending.unshift(...restored);
+    this.lastError = 'left waiting by a previous run';
+    this.pendingGauge?.set(this.pending.length);
+    this.blockedGauge?.set(1);
+    this.rewriteSpill();
+    this.o.log?.info({ file, records: restored.length }, 'records a previous run left waiting are written before anything new');
+    return restored.length;
   }
 
   /** The writer lock this process holds; losing it blocks acting like an unwritable store does. */
@@ -118,7 +168,10 @@ export class RecordJournal {
       }
       this.pending.shift();
       written++;
-      if (!this.pending.length) this.lastError = '';
+      if (!this.pending.length) {
+        this.lastError = '';
+        this.removeSpill();
+      }
       this.pendingGauge?.set(this.pending.length);
     }
     this.o.log?.info({ written }, 'store takes writes again; every pending record is written');
@@ -135,16 +188,58 @@ export class RecordJournal {
   }
 
   private enqueue(e: StoreEvent, key: string): void {
+    let dropped = false;
     if (this.pending.length >= this.maxPending) {
       const i = this.pending.findIndex((p) => PER_SYNC_KINDS.includes(p.e.kind));
       if (i >= 0) {
         this.pending.splice(i, 1);
         this.dropped?.inc();
+        dropped = true;
       }
     }
     this.pending.push({ e, key });
+    if (dropped) this.rewriteSpill();
+    else this.spillOne({ key, e });
     this.pendingGauge?.set(this.pending.length);
     this.blockedGauge?.set(1);
+  }
+
+  private spillOne(r: Spilled): void {
+    if (!this.o.spill) return;
+    try {
+      mkdirSync(dirname(this.o.spill), { recursive: true });
+      appendFileSync(this.o.spill, `${JSON.stringify(r)}\n`);
+    } catch (err) {
+      this.spillFailed(err);
+    }
+  }
+
+  /** The file as the queue is now (after a drop or a restore): written aside, then renamed over the old one. */
+  private rewriteSpill(): void {
+    if (!this.o.spill) return;
+    const tmp = `${this.o.spill}.tmp`;
+    try {
+      mkdirSync(dirname(this.o.spill), { recursive: true });
+      writeFileSync(tmp, this.pending.map((p) => `${JSON.stringify({ key: p.key, e: p.e })}\n`).join(''));
+      renameSync(tmp, this.o.spill);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      this.spillFailed(err);
+    }
+  }
+
+  private removeSpill(): void {
+    if (!this.o.spill) return;
+    try {
+      rmSync(this.o.spill, { force: true });
+    } catch (err) {
+      this.spillFailed(err);
+    }
+  }
+
+  private spillFailed(err: unknown): void {
+    // the records stay waiting in memory either way; only a crash before they are written would lose them now
+    this.o.log?.error({ file: this.o.spill, err: (err as Error).message }, 'could not keep the waiting records in their file; they wait in memory only');
   }
 
   /** Records still waiting (for a last attempt or the log at shutdown). */

@@ -72,3 +72,49 @@ test('run on a store whose disk fills: degraded in /metrics and the API while it
     dir.cleanup();
   }
 });
+
+test('run killed (-9) while records wait for a full disk: the next run writes them before it acts', { timeout: 120_000 }, async () => {
+  const disk = mountSmallDisk('2m');
+  const dir = tempDir();
+  const db = join(disk.dir, 'sp.db');
+  const file = join(dir.path, 'scalepilot.yaml');
+  writeFileSync(file, `syncPeriod: 1s\nstore: sqlite:${db}\nservices:\n  api:\n    target: { provider: dryrun, replicas: 3 }\n    minReplicas: 1\n    maxReplicas: 2\n`);
+  const start = async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [bin, 'run', '-c', file, '--listen', `127.0.0.1:${port}`, '--state-dir', dir.path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = { child, out: '', metric: async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())?.[1]) };
+    child.stdout.on('data', (d) => (p.out += d));
+    child.stderr.on('data', (d) => (p.out += d));
+    return p;
+  };
+  const first = await start();
+  let second: Awaited<ReturnType<typeof start>> | undefined;
+  try {
+    await until('run serves /metrics', 30_000, async () => /scalepilot running/.test(first.out) && (await first.metric('scalepilot_store_pending_records')) === 0, () => first.out);
+    const filledAt = Date.now();
+    disk.fill();
+    await until('records wait for the store', 30_000, async () => (await first.metric('scalepilot_store_pending_records')) >= 3, () => first.out);
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+    const killedAt = Date.now();
+    disk.free();
+
+    second = await start();
+    const s = second;
+    await until('the next run has written what the first left waiting', 30_000, async () => /scalepilot running/.test(s.out) && (await s.metric('scalepilot_store_pending_records')) === 0, () => s.out);
+    assert.match(s.out, /records a previous run left waiting are written before anything new/);
+    s.child.kill('SIGTERM');
+    assert.equal(await new Promise((r) => s.child.once('exit', r)), 0, s.out);
+
+    const store = await openStore(`sqlite:${db}`);
+    const decisions = await store.history('api', 0, { kinds: ['decision'] });
+    await store.close();
+    const outage = decisions.filter((d) => d.time >= filledAt && d.time <= killedAt);
+    assert.ok(outage.length >= 3, `the decisions made while the disk was full survived the kill (${outage.length})`);
+    assert.equal(new Set(decisions.map((d) => d.time)).size, decisions.length, 'none written twice');
+  } finally {
+    for (const c of [first.child, second?.child]) if (c && c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    disk.cleanup();
+    dir.cleanup();
+  }
+});

@@ -2,7 +2,7 @@
 // drops the oldest per-sync records first and never a change, and all that waits is written, once, in order.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { RecordJournal } from '../../src/store/journal.js';
@@ -40,6 +40,70 @@ test('bounded while the store refuses writes: oldest decisions go first, changes
     assert.match(await registry.metrics(), /^scalepilot_store_pending_records 0$/m);
   } finally {
     setImmutable(files(), false);
+    await store.close();
+    dir.cleanup();
+  }
+});
+
+test('records waiting when the process dies are in the spill file; the next start writes them first, each once, in order', async () => {
+  const dir = tempDir();
+  const file = join(dir.path, 'sp.db');
+  const spill = join(dir.path, 'state', 'journal.jsonl');
+  const files = () => [file, `${file}-wal`].filter((f) => existsSync(f));
+  const store = SqliteStore.open(file);
+  const e = (time: number, kind: StoreEvent['kind']): StoreEvent => ({ service: 'api', time, kind, result: 'ok', message: `at ${time}` });
+  try {
+    const first = new RecordJournal(store, { spill });
+    assert.equal(first.restore(), 0, 'nothing to restore on a first start');
+    assert.equal(await first.append(e(0, 'decision')), true);
+    assert.equal(existsSync(spill), false, 'no file while nothing waits');
+    setImmutable(files(), true);
+    for (const x of [e(1, 'decision'), e(2, 'scale'), e(3, 'decision')]) assert.equal(await first.append(x), false);
+    const lines = readFileSync(spill, 'utf8').trim().split('\n');
+    assert.equal(lines.length, 3, 'every waiting record is in the file');
+    // the process is killed here (no flush, no close); the last write it started was torn halfway
+    appendFileSync(spill, lines[2]!.slice(0, 20));
+    setImmutable(files(), false);
+    // the scale did reach the store before the crash (a write that timed out but happened): it must not be stored twice
+    const scale = JSON.parse(lines[1]!) as { key: string; e: StoreEvent };
+    await store.append(scale.e, { key: scale.key });
+
+    const registry = new Registry();
+    const next = new RecordJournal(store, { spill, registry });
+    assert.equal(next.restore(), 3);
+    assert.match(next.blocked()!, /^3 record\(s\) could not be written to the store yet \(left waiting by a previous run\)/);
+    assert.match(await registry.metrics(), /^scalepilot_store_blocked 1$/m);
+    // anything new waits behind them
+    assert.equal(await next.append(e(4, 'decision')), false);
+    assert.equal(await next.flush(), true);
+    assert.equal(next.blocked(), undefined);
+    assert.equal(existsSync(spill), false, 'the file goes once everything is written');
+    // each once (the scale that had reached the store too), none lost, none from the torn line
+    assert.deepEqual((await store.history('api', 0)).map((x) => `${x.time}:${x.kind}`), ['0:decision', '1:decision', '2:scale', '3:decision', '4:decision']);
+    const again = new RecordJournal(store, { spill });
+    assert.equal(again.restore(), 0, 'nothing is written twice by a later start');
+  } finally {
+    setImmutable(files(), false);
+    await store.close();
+    dir.cleanup();
+  }
+});
+
+test('a spill file that is not records is reported and skipped, not trusted', async () => {
+  const dir = tempDir();
+  const spill = join(dir.path, 'journal.jsonl');
+  const store = SqliteStore.open(join(dir.path, 'sp.db'));
+  const errors: string[] = [];
+  try {
+    writeFileSync(spill, `not json\n{"key":"k1","e":{"service":"api","time":5,"kind":"scale","result":"ok"}}\n{"key":3,"e":{}}\n`);
+    const j = new RecordJournal(store, { spill, log: { error: (o, m) => errors.push(`${m} ${JSON.stringify(o)}`), info: () => {} } });
+    assert.equal(j.restore(), 1);
+    assert.equal(errors.length, 2);
+    assert.match(errors[0]!, /line":1/);
+    assert.match(errors[1]!, /line":3/);
+    assert.equal(await j.flush(), true);
+    assert.deepEqual((await store.history('api', 0)).map((x) => `${x.time}:${x.kind}`), ['5:scale']);
+  } finally {
     await store.close();
     dir.cleanup();
   }
