@@ -236,10 +236,11 @@ export class Controller {
 
   /**
    * Saves the service's forecaster every CHECKPOINT_INTERVAL_MS, in the background: a checkpoint only shortens the
-   * next start, so a failed save is logged and retried at the next interval, and never holds a decision.
+   * next start, so a failed save is logged and retried at the next interval, and never holds a decision. None is
+   * written while the store is blocked: a process that lost the writer lock must not overwrite the new writer's.
    */
   private checkpoint(l: ServiceLoop, now: number): void {
-    if (l.checkpointing || now - l.checkpointAt < CHECKPOINT_INTERVAL_MS || !l.history.demand) return;
+    if (l.checkpointing || now - l.checkpointAt < CHECKPOINT_INTERVAL_MS || !l.history.demand || this.journal.blocked()) return;
     l.checkpointAt = now;
     l.checkpointing = true;
     checkpointDemandHistory(this.opts.store, l.policy, l.history, now)

@@ -192,6 +192,37 @@ test('a running controller checkpoints its forecaster at most once an interval, 
   }
 });
 
+test('a controller that lost the store\'s writer lock writes no checkpoint over the new writer\'s', async () => {
+  const dir = tempDir();
+  try {
+    const clock = { t: T0 + 1440 * MIN };
+    const dry = new DryRunProvider({ now: () => clock.t });
+    const store = await openStore(`sqlite:${join(dir.path, 'sp.db')}`);
+    const c = new Controller(config, { store, dryRun: false, providerFor: () => dry, sources: { s: new DemandSource(clock) }, now: () => clock.t });
+    let lost: string | undefined;
+    c.useStoreLock({ holder: 'this process', lost: () => lost, release: async () => {} });
+    const saves: number[] = [];
+    const save = store.saveState!.bind(store);
+    store.saveState = async (service, name, time, data) => { saves.push(time); await save(service, name, time, data); };
+    const run = async (n: number) => {
+      for (let k = 0; k < n; k++) {
+        await c.syncOnce('api');
+        await new Promise((r) => setImmediate(r));
+        clock.t += MIN;
+      }
+    };
+    await run(CHECKPOINT_INTERVAL_MS / MIN + 1);
+    const held = saves.length;
+    assert.ok(held >= 1, 'checkpoints are written while the lock is held');
+    lost = 'the lease row was taken over by pid 42 on host b';
+    await run((3 * CHECKPOINT_INTERVAL_MS) / MIN);
+    assert.equal(saves.length, held, 'none after the lock was lost');
+    await store.close();
+  } finally {
+    dir.cleanup();
+  }
+});
+
 test('firstRound resolves once every service has finished one scheduled sync', async () => {
   const two = parseConfig(`
 syncPeriod: 60s
