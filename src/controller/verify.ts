@@ -132,7 +132,11 @@ export class Verifier {
     }
   }
 
-  /** A restart must not retry at once the change a verification just rolled back: the cool-off is in the store. */
+  /**
+   * After a restart, from the store: a verification that had just rolled a change back still cools off (the restart
+   * must not retry that change at once), and a change the controller made whose verification had not concluded is
+   * verified to the end, against the values recorded with the decision behind it.
+   */
   private async restore(p: ServicePolicy, now: number): Promise<void> {
     if (!p.verify) return;
     try {
@@ -143,11 +147,30 @@ export class Verifier {
         this.coolOffs.set(p.name, { direction: last.fromReplicas > last.toReplicas ? 'up' : 'down', until: last.time + p.verify.coolOffMs, reason });
         this.failing?.set({ service: p.name }, 1);
       }
+      if (!this.pending.has(p.name)) await this.resume(p, now);
       this.restored.add(p.name);
     } catch (e) {
-      // retried next sync; until then nothing is known to cool off
-      this.o.log.warn({ service: p.name, err: (e as Error).message }, 'could not read past rollbacks');
+      // retried next sync; until then nothing is known to cool off or to verify
+      this.o.log.warn({ service: p.name, err: (e as Error).message }, 'could not read past changes and rollbacks');
     }
+  }
+
+  /**
+   * The newest change inside the verification's span, if the controller made it (not a manual scale, not a dry run)
+   * and nothing (a rollback, another change) followed it. A verification with metric checks cannot conclude before
+   * its window ends and one that fails is recorded, so within the span it had not concluded.
+   */
+  private async resume(p: ServicePolicy, now: number): Promise<void> {
+    const spec = p.verify!;
+    const span = Math.max(spec.windowMs, spec.startupAllowanceMs);
+    const last = (await this.o.store.history(p.name, now - span, { kinds: ['scale', 'rollback'] })).at(-1);
+    if (!last || last.kind !== 'scale' || (last.result !== 'ok' && last.result !== 'failed')) return;
+    if (last.fromReplicas === undefined || last.toReplicas === undefined || last.fromReplicas === last.toReplicas) return;
+    if (/^manual scale by /.test(last.message ?? '')) return;
+    const decision = (await this.o.store.history(p.name, last.time, { kinds: ['decision'] })).find((e) => e.time === last.time);
+    const v = startVerification(spec, last.fromReplicas, last.toReplicas, last.time, decision?.inputs?.values ?? {}, false);
+    this.pending.set(p.name, v);
+    this.o.log.info({ service: p.name, from: v.from, to: v.to, since: new Date(v.time).toISOString() }, 'verifying the change made before the restart');
   }
 
   forget(service: string): void {

@@ -136,6 +136,45 @@ test('a restart inside the cool-off does not retry the change that was rolled ba
   assert.match(await metrics.registry.getSingleMetricAsString('scalepilot_verification_failed'), /service="api"\} 1/);
 });
 
+test('a restart inside the verification window verifies the change to the end, against the values before it', async () => {
+  const env = await setup(parseConfig(verifyYaml, 'v.yaml'));
+  env.source.qps = 2;
+  assert.equal((await env.c.syncOnce('api')).decision?.desiredReplicas, 1);
+  // the process dies 15 s into the 60 s window; p95 gets worse after it
+  const restart = () => new Controller(parseConfig(verifyYaml, 'v.yaml'), { store: env.store, dryRun: false, providerFor: () => env.provider, sources: { s: env.source }, metrics: createControllerMetrics(false), now: () => env.clock.t });
+  const again = restart();
+  env.source.p95 = 0.5;
+  env.clock.t += 15_000;
+  assert.equal((await again.syncOnce('api')).verification, undefined, 'still inside the window');
+  env.clock.t += 45_000;
+  const r = await again.syncOnce('api');
+  assert.equal(r.verification?.status, 'failed', JSON.stringify(r.verification));
+  assert.equal(r.verification?.rolledBack, true);
+  assert.match(r.verification!.reason, /rose from 0\.3 to 0\.5, more than the 20% margin after the change 4 → 1$/);
+  assert.equal((await env.provider.observe(again.policy('api')!.target)).replicas, 4);
+});
+
+test('after a restart, a change whose window has passed, or a manual one, is not verified again', async () => {
+  const env = await setup(parseConfig(verifyYaml, 'v.yaml'));
+  env.source.qps = 2;
+  await env.c.syncOnce('api');
+  env.source.p95 = 0.5;
+  env.clock.t += 75_000; // the window ended while the process was down
+  const late = new Controller(parseConfig(verifyYaml, 'v.yaml'), { store: env.store, dryRun: false, providerFor: () => env.provider, sources: { s: env.source }, metrics: createControllerMetrics(false), now: () => env.clock.t });
+  const r = await late.syncOnce('api');
+  assert.equal(r.verification, undefined);
+  assert.equal((await env.provider.observe(late.policy('api')!.target)).replicas, 1, 'nothing rolled back');
+
+  const env2 = await setup(parseConfig(verifyYaml, 'v.yaml'));
+  env2.source.qps = 10;
+  await env2.c.scaleManually('api', 2, 'ops');
+  env2.source.p95 = 0.9;
+  const after = new Controller(parseConfig(verifyYaml, 'v.yaml'), { store: env2.store, dryRun: false, providerFor: () => env2.provider, sources: { s: env2.source }, metrics: createControllerMetrics(false), now: () => env2.clock.t });
+  env2.clock.t += 60_000;
+  assert.equal((await after.syncOnce('api')).verification, undefined, 'a manual scale is not the controller\'s to verify');
+  assert.equal((await env2.store.history('api', 0, { kinds: ['rollback'] })).length, 0);
+});
+
 test('a change that verifies is kept, and nothing is rolled back', async () => {
   const env = await setup(parseConfig(verifyYaml, 'v.yaml'));
   env.source.qps = 2;
