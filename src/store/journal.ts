@@ -42,6 +42,8 @@ export class RecordJournal {
   private lastError = '';
   private draining: Promise<boolean> | undefined;
   private lock: StoreLock | undefined;
+  /** the spill file refused a write; reset by the next write that works */
+  private spillBroken = false;
   private readonly maxPending: number;
   private readonly failures?: Counter;
   private readonly dropped?: Counter;
@@ -206,9 +208,12 @@ export class RecordJournal {
 
   private spillOne(r: Spilled): void {
     if (!this.o.spill) return;
+    // after a refused write the file misses records: write it whole again (r is already in pending)
+    if (this.spillBroken) return this.rewriteSpill();
     try {
       mkdirSync(dirname(this.o.spill), { recursive: true });
       appendFileSync(this.o.spill, `${JSON.stringify(r)}\n`);
+      this.spillBroken = false;
     } catch (err) {
       this.spillFailed(err);
     }
@@ -222,8 +227,9 @@ export class RecordJournal {
       mkdirSync(dirname(this.o.spill), { recursive: true });
       writeFileSync(tmp, this.pending.map((p) => `${JSON.stringify({ key: p.key, e: p.e })}\n`).join(''));
       renameSync(tmp, this.o.spill);
+      this.spillBroken = false;
     } catch (err) {
-      rmSync(tmp, { force: true });
+      try { rmSync(tmp, { force: true }); } catch { /* the directory itself is the trouble */ }
       this.spillFailed(err);
     }
   }
@@ -238,7 +244,10 @@ export class RecordJournal {
   }
 
   private spillFailed(err: unknown): void {
-    // the records stay waiting in memory either way; only a crash before they are written would lose them now
+    // the records stay waiting in memory either way; only a crash before they are written would lose them now.
+    // One line per failing spell, not one per record.
+    if (this.spillBroken) return;
+    this.spillBroken = true;
     this.o.log?.error({ file: this.o.spill, err: (err as Error).message }, 'could not keep the waiting records in their file; they wait in memory only');
   }
 

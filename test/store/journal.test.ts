@@ -2,7 +2,7 @@
 // drops the oldest per-sync records first and never a change, and all that waits is written, once, in order.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { RecordJournal } from '../../src/store/journal.js';
@@ -104,6 +104,36 @@ test('a spill file that is not records is reported and skipped, not trusted', as
     assert.equal(await j.flush(), true);
     assert.deepEqual((await store.history('api', 0)).map((x) => `${x.time}:${x.kind}`), ['5:scale']);
   } finally {
+    await store.close();
+    dir.cleanup();
+  }
+});
+
+test('a spill file that cannot be written is reported once, and written whole once it can be', async () => {
+  const dir = tempDir();
+  const file = join(dir.path, 'sp.db');
+  const state = join(dir.path, 'state');
+  const spill = join(state, 'journal.jsonl');
+  const files = () => [file, `${file}-wal`].filter((f) => existsSync(f));
+  const store = SqliteStore.open(file);
+  const errors: string[] = [];
+  const e = (time: number): StoreEvent => ({ service: 'api', time, kind: 'decision', result: 'ok' });
+  try {
+    const j = new RecordJournal(store, { spill, log: { error: (_o, m) => errors.push(m ?? ''), info: () => {} } });
+    assert.equal(await j.append(e(0)), true);
+    setImmutable(files(), true);
+    writeFileSync(state, 'a file where the state dir should be');
+    for (const t of [1, 2, 3]) assert.equal(await j.append(e(t)), false);
+    assert.equal(errors.filter((m) => /could not keep the waiting records in their file/.test(m)).length, 1, errors.join('\n'));
+    rmSync(state);
+    assert.equal(await j.append(e(4)), false);
+    assert.deepEqual(readFileSync(spill, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { e: StoreEvent }).e.time), [1, 2, 3, 4], 'every waiting record, in order');
+    assert.equal(await j.flush(), false, 'the store still refuses');
+    setImmutable(files(), false);
+    assert.equal(await j.flush(), true);
+    assert.equal(existsSync(spill), false);
+  } finally {
+    setImmutable(files(), false);
     await store.close();
     dir.cleanup();
   }
