@@ -3,7 +3,8 @@
 // valid proposal wins (the HPA's rule for several metrics), schedules raise the floor, and the HPA's stabilization
 // windows and rate limits (spec.behavior) turn it into what is written this sync.
 import type { ServicePolicy } from './policy.js';
-import type { Decision, History, Observation, Proposal, Resources, TimedValue } from './types.js';
+import type { Decision, History, Observation, Proposal, Resources } from './types.js';
+import { SampleWindow } from './samples.js';
 import { finalizeReplicas } from './hpa/finalize.js';
 import { completeBehavior } from './hpa/behavior.js';
 import { parseBehavior } from './hpa/parse.js';
@@ -175,9 +176,9 @@ function trimBefore<T extends { t: number }>(a: T[], horizon: number): void {
 export function appendSeries(h: History, values: Record<string, number>, now: number, windowMs: number): void {
   const horizon = now - windowMs;
   for (const k in values) {
-    const s = (h.series[k] ??= []);
-    s.push({ t: now, v: values[k]! });
-    trimBefore(s, horizon);
+    const s = (h.series[k] ??= new SampleWindow());
+    s.push(now, values[k]!);
+    s.trimBefore(horizon);
   }
 }
 
@@ -201,12 +202,12 @@ function formatBytes(b: number): string {
   return String(Math.round(b));
 }
 
-function predictiveProposal(p: ServicePolicy, series: TimedValue[] | undefined, syncMs: number): Proposal {
+function predictiveProposal(p: ServicePolicy, series: SampleWindow | undefined, syncMs: number): Proposal {
   const pr = p.predictive!;
   const name = pr.metric;
   const perReplica = pr.capacityPerReplica ?? p.capacity?.rpsPerReplica;
   if (!perReplica) return { source: 'predictive', name, replicas: null, detail: 'predictive: no capacityPerReplica (or capacity.rpsPerReplica) to turn a forecast into replicas' };
-  const s = series ?? [];
+  const s = series ? Array.from(series.values()) : [];
   const stepMs = syncMs;
   const horizon = pr.horizon ?? 600_000;
   const horizonSteps = Math.max(1, Math.round(horizon / stepMs));

@@ -4,6 +4,7 @@
 // HPA, still sizing bursts. The demand history lives in History.demand and is fed by recordDemand() each sync.
 import type { ServicePolicy } from './policy.js';
 import type { History, Proposal, TimedValue } from './types.js';
+import type { SampleWindow } from './samples.js';
 import { describeError, newSeasonalState, recordDemandSample, seasonalForecast, type SeasonChoice, type SeasonalOptions, type SeasonalState } from './forecast/seasonal.js';
 import { formatDuration } from './duration.js';
 
@@ -98,11 +99,11 @@ function fmt(v: number): string {
 }
 
 /** Demand expected when a replica asked for now is ready: current + slope × lead, from a robust fit of the recent window. */
-export function burstDemand(series: readonly TimedValue[] | undefined, now: number, windowMs: number, lead: number): { demand: number; slope: number; samples: number } | undefined {
+export function burstDemand(series: SampleWindow | undefined, now: number, windowMs: number, lead: number): { demand: number; slope: number; samples: number } | undefined {
   if (!series?.length) return undefined;
   let i = series.length;
-  while (i > 0 && series[i - 1]!.t > now - windowMs) i--;
-  const recent = series.slice(Math.max(0, Math.min(i, series.length - 3)));
+  while (i > 0 && series.t(i - 1) > now - windowMs) i--;
+  const recent = series.toArray(Math.max(0, Math.min(i, series.length - 3)));
   const last = recent[recent.length - 1]!.v;
   if (recent.length < 3) return { demand: last, slope: 0, samples: recent.length };
   const slope = robustSlope(recent);

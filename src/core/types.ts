@@ -1,4 +1,5 @@
 // The data decide() reads and returns: what was observed, what is remembered between syncs, and the decision.
+import type { SampleWindow } from './samples.js';
 import type { SeasonalState } from './forecast/seasonal.js';
 
 /** Kubernetes-style resources, quantities as strings ("500m", "512Mi"). */
@@ -51,8 +52,8 @@ export interface History {
   recommendations: Array<{ t: number; replicas: number }>;
   scaleUpEvents: Array<{ t: number; change: number }>;
   scaleDownEvents: Array<{ t: number; change: number }>;
-  /** recent values of each metric (for `for:` rules and forecasts), oldest first */
-  series: Record<string, TimedValue[]>;
+  /** recent values of each metric (for `for:` rules and forecasts), oldest first, in typed arrays */
+  series: Record<string, SampleWindow>;
   /** last time each rule (or band) fired */
   lastFired: Record<string, number>;
   /** KEDA-style queue state */

@@ -1,6 +1,7 @@
 // Rebuilds the controller's memory (core History) from the event log, so a restarted controller continues its
 // stabilization windows, rate limits, `for:` windows and rule cooldowns exactly where the previous one stopped.
 import { emptyHistory, type History } from '../core/types.js';
+import { SampleWindow } from '../core/samples.js';
 import type { Store } from './types.js';
 
 /**
@@ -29,7 +30,7 @@ export async function loadControllerHistory(store: Store, service: string, now: 
     h.lastFired = { ...d.lastFired };
     if (d.queue) h.queue = { ...d.queue };
     for (const [name, v] of Object.entries(e.inputs?.values ?? {})) {
-      if (Number.isFinite(v)) (h.series[name] ??= []).push({ t: e.time, v });
+      if (Number.isFinite(v)) (h.series[name] ??= new SampleWindow()).push(e.time, v);
     }
   }
   return h;

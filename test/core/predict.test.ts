@@ -6,6 +6,7 @@ import { parseConfig, type ServicePolicy } from '../../src/config/load.js';
 import { appendSeries, decide, historyWindowMs } from '../../src/core/decide.js';
 import { burstDemand, recordDemand, robustSlope, utilizationLimit } from '../../src/core/predict.js';
 import { emptyHistory, type History, type Observation } from '../../src/core/types.js';
+import { SampleWindow } from '../../src/core/samples.js';
 
 const MIN = 60_000;
 const T0 = Date.parse('2024-01-01T00:00:00Z');
@@ -106,7 +107,7 @@ test('burst fit is robust: one outlier does not tilt the slope (Theil-Sen), a fa
   const s = [0, 1, 2, 3, 4].map((i) => ({ t: i * 1000, v: i === 2 ? 1000 : 10 * i }));
   assert.equal(robustSlope(s), 10 / 1000);
   const falling = [0, 1, 2].map((i) => ({ t: T0 + i * MIN, v: 300 - 100 * i }));
-  assert.deepEqual(burstDemand(falling, T0 + 2 * MIN, 3 * MIN, MIN), { demand: 100, slope: -100 / MIN, samples: 3 });
+  assert.deepEqual(burstDemand(SampleWindow.from(falling), T0 + 2 * MIN, 3 * MIN, MIN), { demand: 100, slope: -100 / MIN, samples: 3 });
 });
 
 test('the utilization a forecast may fill: targetUtilization, else the slo, else the p95 objective under the latency model', () => {

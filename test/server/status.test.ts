@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/config/load.js';
 import { decide } from '../../src/core/decide.js';
 import { emptyHistory, type Decision, type ObservedPod } from '../../src/core/types.js';
+import { SampleWindow } from '../../src/core/samples.js';
 import { ruleAddsCapacity, ruleRunState, serviceStatus, utilization } from '../../src/server/status.js';
 
 const NOW = Date.parse('2024-05-01T12:00:00Z');
@@ -69,8 +70,8 @@ const cases: Case[] = [
 
 function decisionFor(c: Case): Decision {
   const h = emptyHistory();
-  if (c.cpu) h.series.cpu = c.cpu.map(([ago, v]) => ({ t: NOW - ago * 1000, v }));
-  if (c.lag) h.series['job:lag'] = c.lag.map(([ago, v]) => ({ t: NOW - ago * 1000, v }));
+  if (c.cpu) h.series.cpu = SampleWindow.from(c.cpu.map(([ago, v]) => ({ t: NOW - ago * 1000, v })));
+  if (c.lag) h.series['job:lag'] = SampleWindow.from(c.lag.map(([ago, v]) => ({ t: NOW - ago * 1000, v })));
   const values: Record<string, number> = {};
   if (c.rps !== undefined) values.rps = c.rps;
   if (c.cpu) values.cpu = c.cpu[c.cpu.length - 1]![1];

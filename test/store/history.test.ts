@@ -5,6 +5,7 @@ import { SqliteStore } from '../../src/store/sqlite.js';
 import { loadControllerHistory } from '../../src/store/history.js';
 import type { StoreEvent } from '../../src/store/types.js';
 import type { History } from '../../src/core/types.js';
+import { SampleWindow } from '../../src/core/samples.js';
 import { decision } from './events.js';
 
 const NOW = 1_700_000_600_000;
@@ -44,8 +45,8 @@ test('recommendations, applied scale events, series and rule state come back fro
       scaleUpEvents: [{ t: s(-300), change: 2 }],
       scaleDownEvents: [{ t: s(-120), change: 2 }],
       series: {
-        cpu: [{ t: s(-300), v: 80 }, { t: s(-240), v: 85 }, { t: s(-120), v: 40 }],
-        queue: [{ t: s(-300), v: 10 }, { t: s(-120), v: 0 }],
+        cpu: SampleWindow.from([{ t: s(-300), v: 80 }, { t: s(-240), v: 85 }, { t: s(-120), v: 40 }]),
+        queue: SampleWindow.from([{ t: s(-300), v: 10 }, { t: s(-120), v: 0 }]),
       },
       lastFired: { 'cpu-high': s(-300), 'queue-idle': s(-120) },
       queue: { lastActiveTime: s(-300), consecutiveFailures: 1 },

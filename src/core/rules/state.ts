@@ -2,6 +2,7 @@
 // once an unbroken run of breaching samples covers the whole window.
 import { formatDuration } from '../duration.js';
 import type { TimedValue } from '../types.js';
+import { sampleList, type SampleWindow } from '../samples.js';
 import { clock, describeCondition, negate, num } from './format.js';
 import type { ComparisonOp, RuleState, SustainedRule } from './types.js';
 
@@ -22,9 +23,10 @@ export function breaches(op: ComparisonOp, value: number, threshold: number): bo
 }
 
 /** Samples at or before now with finite values, oldest first; the input is not modified. */
-export function usableSamples(samples: readonly TimedValue[] | undefined, now: number): TimedValue[] {
-  if (!samples) return [];
-  return samples
+export function usableSamples(samples: readonly TimedValue[] | SampleWindow | undefined, now: number): TimedValue[] {
+  const list = sampleList(samples);
+  if (!list) return [];
+  return list
     .filter((s) => s && Number.isFinite(s.t) && Number.isFinite(s.v) && s.t <= now)
     .slice()
     .sort((a, b) => a.t - b.t);
@@ -36,7 +38,7 @@ export function usableSamples(samples: readonly TimedValue[] | undefined, now: n
  */
 export function ruleState(
   rule: Pick<SustainedRule, 'metric' | 'op' | 'threshold' | 'forMs'>,
-  samples: readonly TimedValue[] | undefined,
+  samples: readonly TimedValue[] | SampleWindow | undefined,
   now: number,
   staleAfterMs: number = DEFAULT_STALE_AFTER_MS,
 ): RuleState {

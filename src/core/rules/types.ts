@@ -1,5 +1,6 @@
 // The parsed shape of sustained-threshold rules and bands: the runbooks' "cpu > 70 for 10m → +1 replica" as data.
 import type { TimedValue } from '../types.js';
+import type { SampleWindow } from '../samples.js';
 
 export type ComparisonOp = '>' | '>=' | '<' | '<=';
 export type Severity = 'warning' | 'critical';
@@ -93,7 +94,8 @@ export interface RulesOptions {
   staleAfterMs?: number;
 }
 
-export type Series = Record<string, TimedValue[]>;
+/** each metric's samples: a { t, v } list, or the controller's window of them */
+export type Series = Record<string, readonly TimedValue[] | SampleWindow>;
 
 export type RuleStatus = 'inactive' | 'pending' | 'firing';
 
