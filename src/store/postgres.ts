@@ -125,6 +125,8 @@ export class PostgresStore implements Store {
       this.query<{ id: number }>(name, `DELETE FROM scalepilot_events WHERE id IN (SELECT id FROM scalepilot_events WHERE time < $1 AND ${not ? 'NOT ' : ''}(kind = ANY($2::text[])) ORDER BY time, id LIMIT $3) RETURNING id`, [before, PER_SYNC_KINDS, limit]);
     const a = (await del('scalepilot_prune_sync', false, o.decisionsBefore, o.limit)).length;
     const b = a >= o.limit ? 0 : (await del('scalepilot_prune_events', true, o.eventsBefore, o.limit - a)).length;
+    // checkpoints no longer saved (a service removed from the config) go with the changes of their age
+    await this.query('scalepilot_prune_state', 'DELETE FROM scalepilot_state WHERE time < $1', [o.eventsBefore]);
     return a + b;
   }
 

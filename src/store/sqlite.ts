@@ -175,8 +175,10 @@ export class SqliteStore implements Store {
         : this.db
             .prepare(`DELETE FROM scalepilot_events WHERE id IN (SELECT id FROM scalepilot_events WHERE time < ? AND kind NOT IN (${PER_SYNC}) ORDER BY time, id LIMIT ?)`)
             .run(o.eventsBefore, o.limit - a).changes;
+      // checkpoints no longer saved (a service removed from the config) go with the changes of their age
+      const c = this.db.prepare('DELETE FROM scalepilot_state WHERE time < ?').run(o.eventsBefore).changes;
       // give the freed pages back to the filesystem (files created by this version; older ones reuse them instead)
-      if (a + b > 0) this.db.pragma('incremental_vacuum');
+      if (a + b + c > 0) this.db.pragma('incremental_vacuum');
       return a + b;
     });
   }

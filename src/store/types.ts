@@ -73,6 +73,7 @@ export interface Store {
   /** The checkpoint saveState() stored last, if any. */
   loadState?(service: string, name: string): Promise<{ time: number; data: Uint8Array } | undefined>;
   /** Deletes up to `o.limit` events older than the retention cutoffs, oldest first; returns how many it deleted. */
+  /** Deletes old events (returns how many) and state checkpoints not saved since `eventsBefore`. */
   prune?(o: PruneOptions): Promise<number>;
 }
 

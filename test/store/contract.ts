@@ -90,6 +90,12 @@ export function storeContract(open: () => Promise<Store>): void {
       assert.equal(left.length, 60 - 10 - 8);
       assert.ok(left.every((e) => (e.kind === 'decision' || e.kind === 'error' ? e.time >= 6000 : e.time >= 3000)));
       assert.equal(await store.prune({ decisionsBefore: 6000, eventsBefore: 3000, limit: 100 }), 0);
+      // a checkpoint last saved before the events cutoff (its service is gone from the config) goes; a fresh one stays
+      await store.saveState!('gone', 'forecast', 2000, Uint8Array.of(1));
+      await store.saveState!('api', 'forecast', 4000, Uint8Array.of(2));
+      await store.prune({ decisionsBefore: 6000, eventsBefore: 3000, limit: 100 });
+      assert.equal(await store.loadState!('gone', 'forecast'), undefined);
+      assert.deepEqual(await store.loadState!('api', 'forecast'), { time: 4000, data: Uint8Array.of(2) });
     } finally {
       await store.close();
     }
