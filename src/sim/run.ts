@@ -292,6 +292,11 @@ export async function runSimulation(req: SimulateRequest): Promise<SimulationRep
       p.run.results = p.variants.map(() => results[at++]!).map((r) => ({ ...r, vsBound: distanceFromBound(r.score, bound) }));
       if (split) p.run.holdout = { fraction: req.holdout!, fromStep: split, from: scored.start / 1000, tunedOnSteps: req.tune ? split : 0 };
       if (req.tune) {
+        const guards = [
+          ...(first.policy.uses ? [`its shared budget(s) ${Object.keys(first.policy.uses).join(', ')}`] : []),
+          ...(first.policy.verify ? ['verification after each change'] : []),
+        ];
+        if (guards.length) p.run.notes.push(`--tune scores candidates on this service alone, without ${guards.join(' or ')}: the winner can be capped or rolled back where the search assumed not; replay the tuned snippet with \`simulate\` (without --tune) to see it under both`);
         const tuneBound = split ? clairvoyantBound(tuneOn, first.setup, first.policy.maxReplicas) : bound;
         const demand = first.setup.bindings.find((b) => b.signal === 'rps' && !b.perPod);
         p.run.tune = await tunePolicy(first.policy, first.setup, tuneOn, {

@@ -91,6 +91,10 @@ services:${svc('api', '', `      p95: { source: prom, query: "histogram_quantile
     const reps = Array.from(res.timeline!.replicas);
     assert.equal(reps.at(-1), Number(m[1]), `back to ${m[1]} and held there by the cool-off: ${reps.join(',')}`);
     assert.match(renderText(r), /verification: \d+ change\(s\) verified, 1 rolled back/);
+    assert.ok(!r.services[0]!.notes.some((n) => /--tune/.test(n)), 'no tuning note without --tune');
+    // --tune replays candidates alone: it says so instead of presenting the winner as checked under verification
+    const tuned = await runSimulation({ configFile: f, service: 'api', series: 'api', trace: { kind: 'file', file: t }, workers: 1, tune: { budget: 8 } });
+    assert.ok(tuned.services[0]!.notes.some((n) => /^--tune scores candidates on this service alone, without verification after each change/.test(n)), tuned.services[0]!.notes.join('\n'));
   } finally {
     dir.cleanup();
   }
