@@ -4,14 +4,14 @@
 // RSS is read after start-up settles, once per sync: V8 grows the heap lazily, so a short window hides the steady state;
 // "steady" is the part of the run after the services' history windows (6 min here) have filled.
 // --runs N repeats the whole run and prints the best and median; --snapshot takes a heap snapshot at the end of the
-// last run and prints what holds the heap (bench/heap-summary.ts).
+// last run and prints what holds the heap (bench/lib/heap-summary.ts).
 // Usage: node --import tsx bench/controller.ts [services=1000] [syncs=90] [--runs 3] [--snapshot]
 //        (build first: npx tsc -p tsconfig.json)
 import { writeFileSync, mkdirSync, mkdtempSync, rmSync, readFileSync, readdirSync, statSync, renameSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { summarise } from './heap-summary.js';
+import { summarise } from './lib/heap-summary.js';
 
 const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--runs');
 const runsAt = process.argv.indexOf('--runs');

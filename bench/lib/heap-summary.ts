@@ -1,7 +1,7 @@
 // Summarises a V8 heap snapshot (.heapsnapshot) the way a heap profiler's "summary" view does: self size and count
 // per constructor, with backing stores (array elements, property tables, hash tables, boxed numbers) counted under
 // the object that owns them, so the table says which kinds of objects hold the memory.
-// Usage: node --import tsx bench/heap-summary.ts FILE [rows=25]
+// Usage: node --import tsx bench/lib/heap-summary.ts FILE [rows=25]
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
@@ -77,7 +77,7 @@ export function summarise(file: string): { total: number; rows: HeapRow[] } {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const file = process.argv[2];
   if (!file) {
-    console.error('usage: bench/heap-summary.ts FILE.heapsnapshot [rows=25]');
+    console.error('usage: bench/lib/heap-summary.ts FILE.heapsnapshot [rows=25]');
     process.exit(2);
   }
   const { total, rows } = summarise(file);
