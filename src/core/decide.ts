@@ -8,7 +8,7 @@ import { SampleWindow } from './samples.js';
 import { finalizeReplicas } from './hpa/finalize.js';
 import { completeBehavior } from './hpa/behavior.js';
 import { parseBehavior } from './hpa/parse.js';
-import type { HpaBehavior, HpaHistory, PartialBehavior, TimedRecommendation } from './hpa/types.js';
+import type { HpaBehavior, HpaHistory, PartialBehavior } from './hpa/types.js';
 import { hpaMetricProposals, compileHpaMetrics, type CompiledHpa } from './decide-hpa.js';
 import { evaluateRules, expandBand, type SustainedRule, type RuleAction as CoreRuleAction, type NumericResources } from './rules/index.js';
 import { evaluateQueue, type QueueSpec } from './queue.js';
@@ -33,41 +33,6 @@ interface Compiled {
 
 /** Scale events are copied per sync only when there are any; the engine never mutates the lists it is given. */
 const NO_EVENTS: Array<{ time: number; change: number }> = [];
-
-/**
- * The HPA engine reads recommendations as { time, replicas }, History keeps { t, replicas }. Rebuilding the engine's
- * list every sync allocated most of what a replayed step allocates, so the converted list is kept per History list and
- * brought up to date as entries are trimmed from the front and appended; any other change (an entry replaced or
- * edited) is caught by comparing every entry and rebuilds it. The engine only reads the list it is given.
- */
-const convertedRecommendations = new WeakMap<History['recommendations'], { from: History['recommendations']; to: TimedRecommendation[] }>();
-function engineRecommendations(recs: History['recommendations']): TimedRecommendation[] {
-  let c = convertedRecommendations.get(recs);
-  if (!c) {
-    c = { from: [], to: [] };
-    convertedRecommendations.set(recs, c);
-  }
-  const { from, to } = c;
-  let drop = 0;
-  while (drop < from.length && from[drop] !== recs[0]) drop++;
-  if (drop === 1) { from.shift(); to.shift(); }
-  else if (drop) { from.splice(0, drop); to.splice(0, drop); }
-  let same = from.length <= recs.length;
-  for (let i = 0; same && i < from.length; i++) {
-    const r = recs[i]!;
-    same = from[i] === r && to[i]!.time === r.t && to[i]!.replicas === r.replicas;
-  }
-  if (!same) {
-    from.length = 0;
-    to.length = 0;
-  }
-  for (let i = from.length; i < recs.length; i++) {
-    const r = recs[i]!;
-    from.push(r);
-    to.push({ time: r.t, replicas: r.replicas });
-  }
-  return to;
-}
 
 let rulesOnlyBehaviorCache: HpaBehavior | undefined;
 /** Rules-only services: no stabilization, and rate limits wide enough that a rule's step is applied in one sync. */
@@ -148,12 +113,12 @@ export function historyWindowMs(p: ServicePolicy): number {
  * does), trimmed to the window. Scale events are added by the caller only once a change has really been applied.
  */
 export function rememberDecision(h: History, d: Decision, windowMs: number): void {
-  if (d.initialRecommendation !== undefined) h.recommendations.push({ t: d.time, replicas: d.initialRecommendation });
-  h.recommendations.push({ t: d.time, replicas: d.recommendation });
+  if (d.initialRecommendation !== undefined) h.recommendations.push({ time: d.time, replicas: d.initialRecommendation });
+  h.recommendations.push({ time: d.time, replicas: d.recommendation });
   h.lastFired = d.lastFired;
   if (d.queue) h.queue = d.queue;
   const horizon = d.time - windowMs;
-  trimBefore(h.recommendations, horizon);
+  trimBefore(h.recommendations, horizon, (r) => r.time);
   trimBefore(h.scaleUpEvents, horizon);
   trimBefore(h.scaleDownEvents, horizon);
 }
@@ -164,9 +129,9 @@ export function rememberScale(h: History, from: number, to: number, t: number): 
   else if (to < from) h.scaleDownEvents.push({ t, change: from - to });
 }
 
-function trimBefore<T extends { t: number }>(a: T[], horizon: number): void {
+function trimBefore<T>(a: T[], horizon: number, at: (x: T) => number = (x) => (x as { t: number }).t): void {
   let i = 0;
-  while (i < a.length && a[i]!.t < horizon) i++;
+  while (i < a.length && at(a[i]!) < horizon) i++;
   // one entry per sync is the usual case; shift() moves the array's start instead of copying its tail
   if (i === 1) a.shift();
   else if (i) a.splice(0, i);
@@ -344,7 +309,7 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
 
   const firstSync = !h.recommendations.length && !h.scaleUpEvents.length && !h.scaleDownEvents.length;
   const hpaHistory: HpaHistory = {
-    recommendations: firstSync ? null : engineRecommendations(h.recommendations),
+    recommendations: firstSync ? null : h.recommendations,
     scaleUpEvents: h.scaleUpEvents.length ? h.scaleUpEvents.map((e) => ({ time: e.t, change: e.change })) : NO_EVENTS,
     scaleDownEvents: h.scaleDownEvents.length ? h.scaleDownEvents.map((e) => ({ time: e.t, change: e.change })) : NO_EVENTS,
   };

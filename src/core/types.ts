@@ -49,7 +49,8 @@ export interface TimedValue {
 
 /** What the controller remembers between syncs; persisted so a restart continues windows and limits. */
 export interface History {
-  recommendations: Array<{ t: number; replicas: number }>;
+  /** in the HPA engine's own shape ({ time, replicas }), so it reads them as they are, without a copy */
+  recommendations: Array<{ time: number; replicas: number }>;
   scaleUpEvents: Array<{ t: number; change: number }>;
   scaleDownEvents: Array<{ t: number; change: number }>;
   /** recent values of each metric (for `for:` rules and forecasts), oldest first, in typed arrays */

@@ -25,8 +25,8 @@ export async function loadControllerHistory(store: Store, service: string, now: 
     }
     const d = e.decision;
     if (!d) continue;
-    if (d.initialRecommendation !== undefined) h.recommendations.push({ t: e.time, replicas: d.initialRecommendation });
-    h.recommendations.push({ t: e.time, replicas: d.recommendation });
+    if (d.initialRecommendation !== undefined) h.recommendations.push({ time: e.time, replicas: d.initialRecommendation });
+    h.recommendations.push({ time: e.time, replicas: d.recommendation });
     h.lastFired = { ...d.lastFired };
     if (d.queue) h.queue = { ...d.queue };
     for (const [name, v] of Object.entries(e.inputs?.values ?? {})) {

@@ -67,10 +67,10 @@ for (const row of table) {
     const c = config();
     const all = [svc('api', 20, row.api), svc('worker', 10, row.worker)];
     const p = c.services.api!;
-    const h = { ...emptyHistory(), recommendations: [{ t: T0 - 60_000, replicas: row.api }] };
+    const h = { ...emptyHistory(), recommendations: [{ time: T0 - 60_000, replicas: row.api }] };
     const d = decide(p, observe(c, 'api', row.api, row.rps, all), h, T0);
     // scale-down goes through the default 5-minute window; seed it with the low recommendation
-    const d2 = row.want < row.api ? decide(p, observe(c, 'api', row.api, row.rps, all), { ...emptyHistory(), recommendations: [{ t: T0 - 600_000, replicas: row.want }] }, T0) : d;
+    const d2 = row.want < row.api ? decide(p, observe(c, 'api', row.api, row.rps, all), { ...emptyHistory(), recommendations: [{ time: T0 - 600_000, replicas: row.want }] }, T0) : d;
     assert.equal(d2.desiredReplicas, row.want, d2.reason);
     assert.equal(d2.reasonCode, row.code, d2.reason);
     if (row.reason) assert.match(d2.reason, row.reason);
@@ -137,7 +137,7 @@ services:
   assert.equal(up.desiredReplicas, 8, up.reason);
   assert.equal(up.reasonCode, 'BudgetLimit');
   // a scale-down still happens without a readable limit
-  const low = decide(c.services.api!, observe(c, 'api', 4, 10, all, { maindb: { error: 'down' } }), { ...emptyHistory(), recommendations: [{ t: T0 - 600_000, replicas: 1 }] }, T0);
+  const low = decide(c.services.api!, observe(c, 'api', 4, 10, all, { maindb: { error: 'down' } }), { ...emptyHistory(), recommendations: [{ time: T0 - 600_000, replicas: 1 }] }, T0);
   assert.equal(low.desiredReplicas, 1, low.reason);
 });
 

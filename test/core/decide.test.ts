@@ -55,14 +55,14 @@ test('HPA cpu with behavior: 1 pod per 15 s caps the same proposal at 4 (ScaleUp
   assert.equal(d.reasonCode, 'ScaleUpLimit');
   assert.match(d.reason, /scale-up rate limited from 5 to 4/);
   // a scale-up event 10 s ago already used the policy's budget
-  const h: History = { ...emptyHistory(), recommendations: [{ t: T0 - 10_000, replicas: 3 }], scaleUpEvents: [{ t: T0 - 10_000, change: 1 }] };
+  const h: History = { ...emptyHistory(), recommendations: [{ time: T0 - 10_000, replicas: 3 }], scaleUpEvents: [{ t: T0 - 10_000, change: 1 }] };
   const d2 = decide(p, obs(3, { pods: pods(3, 900) }), h, T0);
   assert.equal(d2.desiredReplicas, 3);
 });
 
 test('downscale stabilization: a recommendation of 5 within 300 s holds a proposal of 2', () => {
   const p = policy(hpaCpu60);
-  const h: History = { ...emptyHistory(), recommendations: [{ t: T0 - 200_000, replicas: 5 }, { t: T0 - 100_000, replicas: 4 }] };
+  const h: History = { ...emptyHistory(), recommendations: [{ time: T0 - 200_000, replicas: 5 }, { time: T0 - 100_000, replicas: 4 }] };
   // 5 pods at 20% of request: ratio 1/3 → ceil(5/3) = 2
   const d = decide(p, obs(5, { pods: pods(5, 200) }), h, T0);
   assert.equal(d.recommendation, 2);
@@ -130,7 +130,7 @@ test('rules-only services scale down on the rule, without the HPA legacy 5-minut
   const p = policy(rules);
   const h = emptyHistory();
   series(h, Array(121).fill(20), 15_000, T0);
-  h.recommendations.push({ t: T0 - 60_000, replicas: 3 });
+  h.recommendations.push({ time: T0 - 60_000, replicas: 3 });
   const d = decide(p, obs(3), h, T0);
   assert.equal(d.desiredReplicas, 2);
   assert.equal(d.action, 'scale-down');

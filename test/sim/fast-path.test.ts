@@ -172,7 +172,7 @@ services:
     // every few steps, edit the remembered recommendations the ways a store reload or a caller could
     if (k % 7 === 3 && h.recommendations.length > 2) {
       const i = Math.floor(h.recommendations.length / 2);
-      if (k % 2) h.recommendations[i] = { t: h.recommendations[i]!.t, replicas: h.recommendations[i]!.replicas + 3 };
+      if (k % 2) h.recommendations[i] = { time: h.recommendations[i]!.time, replicas: h.recommendations[i]!.replicas + 3 };
       else h.recommendations[i]!.replicas = Math.max(0, h.recommendations[i]!.replicas - 2);
       edits++;
     }

@@ -41,7 +41,7 @@ test('recommendations, applied scale events, series and rule state come back fro
     for (const e of events) await store.append(e);
     const h = await loadControllerHistory(store, 'api', NOW, 600_000);
     const want: History = {
-      recommendations: [{ t: s(-300), replicas: 5 }, { t: s(-240), replicas: 6 }, { t: s(-120), replicas: 3 }, { t: s(-15), replicas: 3 }],
+      recommendations: [{ time: s(-300), replicas: 5 }, { time: s(-240), replicas: 6 }, { time: s(-120), replicas: 3 }, { time: s(-15), replicas: 3 }],
       scaleUpEvents: [{ t: s(-300), change: 2 }],
       scaleDownEvents: [{ t: s(-120), change: 2 }],
       series: {
@@ -55,7 +55,7 @@ test('recommendations, applied scale events, series and rule state come back fro
 
     // a shorter lookback (the window the policy needs) drops what is older
     const short = await loadControllerHistory(store, 'api', NOW, 130_000);
-    assert.deepEqual(short.recommendations, [{ t: s(-120), replicas: 3 }, { t: s(-15), replicas: 3 }]);
+    assert.deepEqual(short.recommendations, [{ time: s(-120), replicas: 3 }, { time: s(-15), replicas: 3 }]);
     assert.deepEqual(short.scaleUpEvents, []);
     assert.deepEqual(short.scaleDownEvents, [{ t: s(-120), change: 2 }]);
   } finally {
