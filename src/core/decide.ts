@@ -119,8 +119,8 @@ export function rememberDecision(h: History, d: Decision, windowMs: number): voi
   if (d.queue) h.queue = d.queue;
   const horizon = d.time - windowMs;
   trimBefore(h.recommendations, horizon, (r) => r.time);
-  trimBefore(h.scaleUpEvents, horizon);
-  trimBefore(h.scaleDownEvents, horizon);
+  trimBefore(h.scaleUpEvents, horizon, (e) => e.t);
+  trimBefore(h.scaleDownEvents, horizon, (e) => e.t);
 }
 
 /** Records an applied scale as an event for the behavior's rate limits. */
@@ -129,7 +129,7 @@ export function rememberScale(h: History, from: number, to: number, t: number): 
   else if (to < from) h.scaleDownEvents.push({ t, change: from - to });
 }
 
-function trimBefore<T>(a: T[], horizon: number, at: (x: T) => number = (x) => (x as { t: number }).t): void {
+function trimBefore<T>(a: T[], horizon: number, at: (x: T) => number): void {
   let i = 0;
   while (i < a.length && at(a[i]!) < horizon) i++;
   // one entry per sync is the usual case; shift() moves the array's start instead of copying its tail

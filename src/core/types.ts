@@ -1,6 +1,7 @@
 // The data decide() reads and returns: what was observed, what is remembered between syncs, and the decision.
 import type { SampleWindow } from './samples.js';
 import type { SeasonalState } from './forecast/seasonal.js';
+import type { TimedRecommendation } from './hpa/types.js';
 
 /** Kubernetes-style resources, quantities as strings ("500m", "512Mi"). */
 export interface Resources {
@@ -49,8 +50,8 @@ export interface TimedValue {
 
 /** What the controller remembers between syncs; persisted so a restart continues windows and limits. */
 export interface History {
-  /** in the HPA engine's own shape ({ time, replicas }), so it reads them as they are, without a copy */
-  recommendations: Array<{ time: number; replicas: number }>;
+  /** in the HPA engine's own shape, so it reads them as they are, without a copy */
+  recommendations: TimedRecommendation[];
   scaleUpEvents: Array<{ t: number; change: number }>;
   scaleDownEvents: Array<{ t: number; change: number }>;
   /** recent values of each metric (for `for:` rules and forecasts), oldest first, in typed arrays */
