@@ -4,10 +4,13 @@
 // does not check out (torn, truncated, altered, built with other settings) is refused with the reason, and the
 // caller rebuilds from the decisions instead: a checkpoint only ever saves time.
 import { createHash } from 'node:crypto';
-import type { ErrorWindow, SeasonalOptions, SeasonalState } from '../core/forecast/seasonal.js';
+import { CADENCE_GAPS, type ErrorWindow, type SeasonalOptions, type SeasonalState } from '../core/forecast/seasonal.js';
 
 const MAGIC = 0x53504643; // "SPFC"
-const VERSION = 1;
+const VERSION = 2;
+/** The error windows, in the order their rings follow the values. */
+const WINDOWS = ['errors', 'naive', 'quietErrors', 'quietNaive'] as const;
+type WindowName = typeof WINDOWS[number];
 const HASH_BYTES = 32;
 /** Largest checkpoint read back (a year of minutes is 2 MB): a bigger blob is not one of ours. */
 export const MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024;
@@ -19,8 +22,8 @@ interface Header {
   season: SeasonalState['season'];
   checkedAt: number;
   acf: SeasonalState['acf'];
-  errors: { count: number; next: number; cap: number };
-  naive: { count: number; next: number; cap: number };
+  windows: Record<WindowName, { count: number; next: number; cap: number }>;
+  cadence: { gaps: number[]; lastChange: number; period: number };
   values: number;
 }
 
@@ -33,8 +36,8 @@ export function encodeForecast(s: SeasonalState): Uint8Array {
     season: s.season,
     checkedAt: s.checkedAt,
     acf: s.acf,
-    errors: { count: s.errors.count, next: s.errors.next, cap: s.errors.ring.length },
-    naive: { count: s.naive.count, next: s.naive.next, cap: s.naive.ring.length },
+    windows: Object.fromEntries(WINDOWS.map((w) => [w, { count: s[w].count, next: s[w].next, cap: s[w].ring.length }])) as Header['windows'],
+    cadence: { gaps: Array.from(s.cadence.gaps), lastChange: s.cadence.lastChange, period: s.cadence.period },
     values: s.values.length,
   };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
@@ -43,7 +46,8 @@ export function encodeForecast(s: SeasonalState): Uint8Array {
   const pad = (8 - (head % 8)) % 8;
   const valuesBytes = s.values.byteLength;
   const valuesPad = (8 - (valuesBytes % 8)) % 8;
-  const body = head + pad + valuesBytes + valuesPad + s.errors.ring.byteLength + s.naive.ring.byteLength;
+  let body = head + pad + valuesBytes + valuesPad;
+  for (const w of WINDOWS) body += s[w].ring.byteLength;
   const out = new Uint8Array(body + HASH_BYTES);
   const dv = new DataView(out.buffer);
   dv.setUint32(0, MAGIC);
@@ -53,9 +57,11 @@ export function encodeForecast(s: SeasonalState): Uint8Array {
   let at = head + pad;
   out.set(new Uint8Array(s.values.buffer, s.values.byteOffset, valuesBytes), at);
   at += valuesBytes + valuesPad;
-  out.set(new Uint8Array(s.errors.ring.buffer, s.errors.ring.byteOffset, s.errors.ring.byteLength), at);
-  at += s.errors.ring.byteLength;
-  out.set(new Uint8Array(s.naive.ring.buffer, s.naive.ring.byteOffset, s.naive.ring.byteLength), at);
+  for (const w of WINDOWS) {
+    const r = s[w].ring;
+    out.set(new Uint8Array(r.buffer, r.byteOffset, r.byteLength), at);
+    at += r.byteLength;
+  }
   out.set(createHash('sha256').update(out.subarray(0, body)).digest(), body);
   return out;
 }
@@ -98,8 +104,11 @@ export function decodeForecast(data: Uint8Array, expect: SeasonalOptions): Seaso
   if (!h || typeof h !== 'object' || !h.opts || !sameOptions(h.opts, expect)) return { error: 'built with other forecast settings (bucket, lookback, horizon, season, method, error model or window changed)' };
   const cap = Math.max(4, Math.ceil(expect.lookbackMs / expect.bucketMs));
   const errCap = Math.max(8, Math.ceil(expect.errorWindowMs / expect.bucketMs));
-  if (h.values !== cap || h.errors?.cap !== errCap || h.naive?.cap !== errCap) return { error: 'array sizes do not match the settings' };
-  if (!int(h.errors.count, 0, errCap) || !int(h.errors.next, 0, errCap - 1) || !int(h.naive.count, 0, errCap) || !int(h.naive.next, 0, errCap - 1)) return { error: 'error window positions out of range' };
+  if (h.values !== cap || !h.windows || WINDOWS.some((w) => h.windows[w]?.cap !== errCap)) return { error: 'array sizes do not match the settings' };
+  if (WINDOWS.some((w) => !int(h.windows[w].count, 0, errCap) || !int(h.windows[w].next, 0, errCap - 1))) return { error: 'error window positions out of range' };
+  const c = h.cadence;
+  if (!c || !Array.isArray(c.gaps) || c.gaps.length !== CADENCE_GAPS || c.gaps.some((g) => typeof g !== 'number' || !(g >= 0) || !Number.isFinite(g))
+    || !int(c.lastChange, -1, Number.MAX_SAFE_INTEGER) || !int(c.period, 1, CADENCE_GAPS - 1)) return { error: 'update cadence out of range' };
   if (!Number.isSafeInteger(h.last) || !Number.isSafeInteger(h.first) || !Number.isSafeInteger(h.checkedAt) || (h.last >= 0 && (h.first > h.last || h.first < h.last - cap + 1))) return { error: 'bucket positions out of range' };
   if (!h.season || typeof h.season.period !== 'number' || !int(h.season.period, 0, cap) || typeof h.season.label !== 'string' || !h.acf || typeof h.acf.byLag !== 'object') return { error: 'season out of range' };
   for (const a of h.season.also ?? []) if (!int(a.period, 1, cap)) return { error: 'season out of range' };
@@ -107,21 +116,24 @@ export function decodeForecast(data: Uint8Array, expect: SeasonalOptions): Seaso
   const pad = (8 - (head % 8)) % 8;
   const valuesBytes = cap * 4;
   const valuesPad = (8 - (valuesBytes % 8)) % 8;
-  if (head + pad + valuesBytes + valuesPad + 2 * errCap * 8 !== body) return { error: 'length does not match the settings' };
+  if (head + pad + valuesBytes + valuesPad + WINDOWS.length * errCap * 8 !== body) return { error: 'length does not match the settings' };
   let at = data.byteOffset + head + pad;
   const copy = (bytes: number) => { const b = data.buffer.slice(at, at + bytes); at += bytes; return b; };
   const values = new Float32Array(copy(valuesBytes));
   at += valuesPad;
-  const errRing = new Float64Array(copy(errCap * 8));
-  const naiveRing = new Float64Array(copy(errCap * 8));
-  for (const r of [errRing, naiveRing]) for (const v of r) if (!Number.isFinite(v)) return { error: 'a recorded forecast error is not a finite number' };
+  const rings = WINDOWS.map(() => new Float64Array(copy(errCap * 8)));
+  for (const r of rings) for (const v of r) if (!Number.isFinite(v)) return { error: 'a recorded forecast error is not a finite number' };
+  const win = (k: number) => window(rings[k]!, h.windows[WINDOWS[k]!].count, h.windows[WINDOWS[k]!].next);
   return {
     opts: expect,
     values,
     last: h.last,
     first: h.first,
-    errors: window(errRing, h.errors.count, h.errors.next),
-    naive: window(naiveRing, h.naive.count, h.naive.next),
+    errors: win(0),
+    naive: win(1),
+    quietErrors: win(2),
+    quietNaive: win(3),
+    cadence: { gaps: Float64Array.from(c.gaps), lastChange: c.lastChange, period: c.period },
     // JSON has no NaN: a measure that was NaN comes back as null
     season: { ...h.season, acf: typeof h.season.acf === 'number' ? h.season.acf : Number.NaN },
     checkedAt: h.checkedAt,

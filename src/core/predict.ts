@@ -132,6 +132,9 @@ export function seasonalProposal(p: ServicePolicy, h: History, now: number): Pro
     parts.push(f.model === 'seasonal'
       ? `${f.season.label} seasonal ${pr.method === 'change' ? 'change ' : ''}forecast of ${name} (autocorrelation ${f.season.acf.toFixed(2)}) peaks at ${fmt(f.peak)} within ${formatDuration(lead)}; the ${q} quantile of ${f.errors} recent forecast errors makes it ${fmt(need)} (${e}) → ${replicas}`
       : `${f.season.period ? 'last-value forecast' : 'reactive'} (${f.season.why}): ${name} ${fmt(f.peak)} now; the ${q} quantile of its ${f.errors} recent changes over ${formatDuration(lead)} makes it ${fmt(need)} (${e}) → ${replicas}`);
+    if (f.cadence) {
+      parts.push(`${name} updates every ${formatDuration(f.cadence.periodMs)}: ${f.cadence.due ? 'an update is due' : 'no update is due'} within ${formatDuration(lead)}, so the headroom comes from the errors of forecasts made ${f.cadence.due ? 'with' : 'without'} one due`);
+    }
   } else {
     parts.push(`reactive: ${f.why}`);
   }

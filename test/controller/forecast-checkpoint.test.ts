@@ -59,6 +59,20 @@ test('a checkpoint round-trips: the restored forecaster forecasts exactly as the
   assert.deepEqual(seasonalForecast(back, later, 0.99), seasonalForecast(s, later, 0.99));
 });
 
+test('a checkpoint keeps the learnt update cadence of a metric that changes every 5 minutes', () => {
+  const s = newSeasonalState(fed(1).demand!.opts);
+  const stepped = (m: number) => demand(T0 + (m - (m % 5)) * MIN);
+  for (let m = 0; m < 2 * 1440 + 3; m++) recordDemandSample(s, T0 + m * MIN, stepped(m));
+  assert.equal(s.cadence.period, 5);
+  const back = decodeForecast(encodeForecast(s), s.opts);
+  assert.ok(!('error' in back), 'error' in back ? back.error : '');
+  assert.equal(back.cadence.period, 5);
+  assert.equal(back.cadence.lastChange, s.cadence.lastChange);
+  assert.deepEqual(back.quietErrors.sorted, s.quietErrors.sorted);
+  for (let m = 2 * 1440 + 3; m < 2 * 1440 + 40; m++) { recordDemandSample(s, T0 + m * MIN, stepped(m)); recordDemandSample(back, T0 + m * MIN, stepped(m)); }
+  for (let m = 2 * 1440 + 35; m < 2 * 1440 + 40; m++) assert.deepEqual(seasonalForecast(back, T0 + m * MIN, 0.99), seasonalForecast(s, T0 + m * MIN, 0.99));
+});
+
 test('damaged, foreign and hostile checkpoints are refused with the reason', () => {
   const s = fed(2 * 1440).demand!;
   const good = encodeForecast(s);
@@ -82,8 +96,14 @@ test('damaged, foreign and hostile checkpoints are refused with the reason', () 
     ['cut short (a torn write)', good.slice(0, good.byteLength >> 1), /checksum mismatch/],
     ['nearly empty', good.slice(0, 20), /truncated/],
     ['not a checkpoint', rehash(Buffer.from('x'.repeat(200))), /bad magic/],
+    ['an older format', (() => { const o = good.slice(); new DataView(o.buffer).setUint32(4, 1); return rehash(o); })(), /checkpoint format 1/],
     ['other settings', good, /other forecast settings/, { ...s.opts, horizonBuckets: 5 }],
-    ['an error window position out of range', withHeader((h) => { h.errors.next = 1e9; }), /out of range/],
+    ['an error window position out of range', withHeader((h) => { h.windows.errors.next = 1e9; }), /out of range/],
+    ['a quiet error window position out of range', withHeader((h) => { h.windows.quietNaive.count = -1; }), /out of range/],
+    ['an error window missing', withHeader((h) => { delete h.windows.quietErrors; }), /array sizes/],
+    ['a negative cadence gap count', withHeader((h) => { h.cadence.gaps[3] = -1; }), /cadence out of range/],
+    ['a cadence longer than is learnt', withHeader((h) => { h.cadence.period = 1e6; }), /cadence out of range/],
+    ['a cadence histogram of the wrong length', withHeader((h) => { h.cadence.gaps = [1]; }), /cadence out of range/],
     ['buckets out of order', withHeader((h) => { h.first = h.last + 10; }), /out of range/],
     ['a season longer than the history', withHeader((h) => { h.season.period = 1e7; }), /season out of range/],
   ];

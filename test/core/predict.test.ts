@@ -156,3 +156,28 @@ test('the change method and the sqrt error model say so in the reason, and size 
   assert.ok(Math.abs(Number(m[2]) - (1700 + z * Math.sqrt(1700))) < 0.1 + Math.abs(z) * 0.01 * Math.sqrt(1700), pr.detail);
   assert.equal(pr.replicas, Math.ceil(Number(m[2]) / 80));
 });
+
+test('a metric refreshed every 5 minutes: the reason names the cadence, and headroom is for the update due, not every minute', () => {
+  const p = policy('', '{ metric: rps, model: seasonal, burst: false, headroomQuantile: 0.99 }');
+  let x = 777;
+  const noise = () => ((x = (x * 1103515245 + 12345) >>> 0) / 4294967296);
+  const five = new Map<number, number>();
+  // a noisy daily cycle, sampled by a scraper that refreshes it every 5 minutes
+  const f = (m: number) => {
+    const k = m - (m % 5);
+    if (!five.has(k)) five.set(k, (1000 + 800 * Math.sin((2 * Math.PI * k) / 1440)) * (0.85 + 0.3 * noise()));
+    return five.get(k)!;
+  };
+  const minutes = 3 * 1440 + 2; // the value changed a minute before the last sample
+  const h = history(p, minutes, f);
+  const quietAt = T0 + (minutes - 1) * MIN;
+  const quiet = decide(p, obs(10, f(minutes - 1)), h, quietAt).proposals.find((y) => y.source === 'predictive')!;
+  assert.match(quiet.detail, /rps updates every 5m: no update is due within 1m, so the headroom comes from the errors of forecasts made without one due/);
+  // three minutes later the value has held for four: the next update is due within the horizon
+  for (let m = minutes; m < minutes + 3; m++) { appendSeries(h, { rps: f(m) }, T0 + m * MIN, historyWindowMs(p)); recordDemand(h, p, { rps: f(m) }, T0 + m * MIN); }
+  const due = decide(p, obs(10, f(minutes + 2)), h, T0 + (minutes + 2) * MIN).proposals.find((y) => y.source === 'predictive')!;
+  assert.match(due.detail, /rps updates every 5m: an update is due within 1m, so the headroom comes from the errors of forecasts made with one due/);
+  // the value held is the same in both; only the update due adds headroom
+  assert.equal(f(minutes - 1), f(minutes + 2));
+  assert.ok(due.replicas! > quiet.replicas!, `due ${due.replicas} quiet ${quiet.replicas}`);
+});

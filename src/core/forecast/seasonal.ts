@@ -93,6 +93,11 @@ export interface SeasonalState {
   errors: ErrorWindow;
   /** actual / value one horizon earlier: the errors of a persistence (reactive) forecast */
   naive: ErrorWindow;
+  /** the same errors, of forecasts made when no update of the demand metric was due within the horizon */
+  quietErrors: ErrorWindow;
+  quietNaive: ErrorWindow;
+  /** how often the demand metric updates, learnt from the gaps between changes of its value */
+  cadence: Cadence;
   season: SeasonInfo;
   /** bucket index at which seasonality was last checked */
   checkedAt: number;
@@ -125,6 +130,9 @@ export function newSeasonalState(opts: SeasonalOptions): SeasonalState {
     first: -1,
     errors: newErrorWindow(errCap),
     naive: newErrorWindow(errCap),
+    quietErrors: newErrorWindow(errCap),
+    quietNaive: newErrorWindow(errCap),
+    cadence: newCadence(),
     season: { period: 0, label: 'none', acf: Number.NaN, why: 'no history yet' },
     checkedAt: -1,
     acf: { span: 0, at: -1, byLag: {} },
@@ -312,19 +320,81 @@ function pushError(e: ErrorWindow, r: number): void {
   e.count++;
 }
 
+/** Longest gap between updates of the demand metric that is learnt as a cadence, in buckets. */
+const MAX_CADENCE = 60;
+/** Gaps between updates needed before a cadence is trusted. */
+const MIN_GAPS = 24;
+/** Share of the gaps that must have the cadence's length. */
+const CADENCE_SHARE = 0.8;
+/** Length of a cadence's gap histogram. */
+export const CADENCE_GAPS = MAX_CADENCE + 1;
+
+export interface Cadence {
+  /** gaps between changes of the value, by length in buckets (1..MAX_CADENCE; 0 counts longer ones) */
+  gaps: Float64Array;
+  /** bucket of the last change of the value; -1 when unknown */
+  lastChange: number;
+  /** buckets between updates (1: every bucket, or no regular cadence) */
+  period: number;
+}
+
+function newCadence(): Cadence {
+  return { gaps: new Float64Array(CADENCE_GAPS), lastChange: -1, period: 1 };
+}
+
+/** Updates the cadence with completed bucket j. */
+function trackCadence(s: SeasonalState, j: number): void {
+  const c = s.cadence;
+  const v = at(s, j);
+  const u = at(s, j - 1);
+  if (!(v >= 0) || !(u >= 0)) { c.lastChange = -1; return; }
+  if (v === u) return;
+  if (c.lastChange >= 0) {
+    const gap = j - c.lastChange;
+    let total = 0;
+    for (let g = 0; g <= MAX_CADENCE; g++) total += c.gaps[g]!;
+    // a day of gaps at most is remembered: older ones fade, so a changed cadence is learnt within a day
+    if (total >= Math.max(MIN_GAPS, Math.round(DAY_MS / s.opts.bucketMs / Math.max(1, c.period)))) for (let g = 0; g <= MAX_CADENCE; g++) c.gaps[g]! *= 0.5;
+    c.gaps[gap <= MAX_CADENCE ? gap : 0]! += 1;
+    total = 0;
+    let mode = 1;
+    for (let g = 0; g <= MAX_CADENCE; g++) { total += c.gaps[g]!; if (g > 0 && c.gaps[g]! > c.gaps[mode]!) mode = g; }
+    c.period = total >= MIN_GAPS && mode > 1 && c.gaps[mode]! >= CADENCE_SHARE * total ? mode : 1;
+  }
+  c.lastChange = j;
+}
+
+/** Buckets since the value last changed, as of bucket i (capped at the cadence); 0 without a cadence. */
+function ageAt(s: SeasonalState, i: number): number {
+  const P = s.cadence.period;
+  if (P <= 1) return 0;
+  const v = at(s, i);
+  let a = 0;
+  while (a < P && at(s, i - a - 1) === v) a++;
+  return a;
+}
+
+/** Whether an update of the demand is due within the horizon after bucket i (always, without a cadence). */
+export function updateDue(s: SeasonalState, i: number): boolean {
+  const P = s.cadence.period;
+  return P <= 1 || ageAt(s, i) + s.opts.horizonBuckets >= P;
+}
+
 /** Records the error of the forecast that was made for bucket j one horizon before it. */
 function scoreBucket(s: SeasonalState, j: number, naiveToo = true): void {
   const actual = at(s, j);
   if (!(actual >= 0)) return;
   const model = s.opts.errorModel ?? 'ratio';
+  const i = j - s.opts.horizonBuckets;
+  const due = updateDue(s, i);
   if (naiveToo) {
-    const e = errorOf(model, actual, at(s, j - s.opts.horizonBuckets));
-    if (!Number.isNaN(e)) pushError(s.naive, e);
+    const e = errorOf(model, actual, at(s, i));
+    if (!Number.isNaN(e)) pushError(due ? s.naive : s.quietNaive, e);
   }
   const p = s.season.period;
   if (!p) return;
-  const e = errorOf(model, actual, forecastSeasons(s, j - s.opts.horizonBuckets, j, s.season));
-  if (!Number.isNaN(e)) pushError(s.errors, e);
+  const e = errorOf(model, actual, forecastSeasons(s, i, j, s.season));
+  if (!Number.isNaN(e)) pushError(due ? s.errors : s.quietErrors, e);
 }
 
 function recheck(s: SeasonalState): void {
@@ -334,6 +404,7 @@ function recheck(s: SeasonalState): void {
   if (s.season.label !== prev) {
     // a new season: its error distribution is rebuilt from the history held, so headroom is known at once
     s.errors.count = s.errors.next = 0;
+    s.quietErrors.count = s.quietErrors.next = 0;
     if (s.season.period) {
       const from = Math.max(s.last - s.errors.ring.length + 1, s.first + s.season.period + s.opts.horizonBuckets);
       for (let j = from; j < s.last; j++) scoreBucket(s, j, false);
@@ -359,6 +430,7 @@ export function recordDemandSample(s: SeasonalState, t: number, v: number): void
     return;
   }
   // the newest bucket is complete: score the forecast made for it, then open the new one (gaps stay NaN)
+  trackCadence(s, s.last);
   scoreBucket(s, s.last);
   for (let g = Math.max(s.last + 1, b - cap + 1); g < b; g++) s.values[g % cap] = Number.NaN;
   s.values[b % cap] = v;
@@ -414,6 +486,8 @@ export interface SeasonalForecast {
   /** errors the factor was read from */
   errors: number;
   season: SeasonInfo;
+  /** set when the demand metric updates on a learnt cadence slower than a bucket: the period and whether an update is due within the horizon (the errors read are those of forecasts made in the same situation) */
+  cadence?: { periodMs: number; due: boolean };
 }
 
 /**
@@ -426,24 +500,28 @@ export function seasonalForecast(s: SeasonalState, now: number, q: number): Seas
   const i = Math.min(s.last, Math.floor(now / s.opts.bucketMs));
   const model = s.opts.errorModel ?? 'ratio';
   let why = s.season.why;
-  const needNaive = minErrors(s.naive, q);
+  const due = updateDue(s, i);
+  const naive = due ? s.naive : s.quietNaive;
+  const errors = due ? s.errors : s.quietErrors;
+  const needNaive = minErrors(naive, q);
+  const cadence = s.cadence.period > 1 ? { cadence: { periodMs: s.cadence.period * s.opts.bucketMs, due } } : {};
   const cur = at(s, i);
-  const naiveFactor = s.naive.count >= needNaive && cur >= 0 ? errorQuantile(s.naive, q) : Number.NaN;
+  const naiveFactor = naive.count >= needNaive && cur >= 0 ? errorQuantile(naive, q) : Number.NaN;
   if (s.season.period) {
-    const need = minErrors(s.errors, q);
-    if (s.errors.count < need) why = `${s.errors.count} seasonal forecast errors known, the ${q} quantile needs ${need}`;
+    const need = minErrors(errors, q);
+    if (errors.count < need) why = `${errors.count} seasonal forecast errors known, the ${q} quantile needs ${need}`;
     else {
       let peak = Number.NaN;
       for (let h = 1; h <= s.opts.horizonBuckets; h++) {
         const f = forecastSeasons(s, i, i + h, s.season);
         if (f >= 0 && !(peak >= f)) peak = f;
       }
-      const factor = errorQuantile(s.errors, q);
+      const factor = errorQuantile(errors, q);
       if (!(peak >= 0)) why = `no ${s.season.label} history one season before the horizon`;
-      else if (!(naiveFactor < factor)) return { model: 'seasonal', peak, need: withHeadroom(model, peak, factor), errorModel: model, factor, errors: s.errors.count, season: s.season };
+      else if (!(naiveFactor < factor)) return { model: 'seasonal', peak, need: withHeadroom(model, peak, factor), errorModel: model, factor, errors: errors.count, season: s.season, ...cadence };
       else why = `the ${s.season.label} season's recent forecast errors (${describeError(model, factor)} at ${q}) are wider than the last value's`;
     }
   }
-  if (Number.isNaN(naiveFactor)) return { why: `${why}; ${s.naive.count} recent changes known, the ${q} quantile needs ${needNaive}` };
-  return { model: 'persistence', peak: cur, need: withHeadroom(model, cur, naiveFactor), errorModel: model, factor: naiveFactor, errors: s.naive.count, season: { ...s.season, why } };
+  if (Number.isNaN(naiveFactor)) return { why: `${why}; ${naive.count} recent changes known, the ${q} quantile needs ${needNaive}` };
+  return { model: 'persistence', peak: cur, need: withHeadroom(model, cur, naiveFactor), errorModel: model, factor: naiveFactor, errors: naive.count, season: { ...s.season, why }, ...cadence };
 }

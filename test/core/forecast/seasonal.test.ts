@@ -15,6 +15,7 @@ import {
   type SeasonChoice,
   withHeadroom,
   type SeasonalState,
+  updateDue,
 } from '../../../src/core/forecast/seasonal.js';
 
 const MIN = 60_000;
@@ -259,5 +260,64 @@ describe('change method, sqrt error model and the tail of the error window', () 
     for (const x of [1.1, 1.3, 1.2]) { few.sorted[few.count] = x; few.count++; }
     few.sorted.subarray(0, 3).sort();
     assert.equal(errorQuantile(few, 0.9999), 1.3);
+  });
+});
+
+describe('update cadence', () => {
+  // a daily cycle with noise, as a metric that is only refreshed every `every` minutes (the value holds between)
+  const noisy = (seed: number) => { const r = rng(seed); return (m: number) => daily(m) * (0.9 + 0.2 * r()); };
+  const held = (f: (m: number) => number, every: number) => { const cache = new Map<number, number>(); return (m: number) => { const k = m - (m % every); if (!cache.has(k)) cache.set(k, f(k)); return cache.get(k)!; }; };
+
+  it('learns that a metric updates every 5 minutes and sizes headroom by whether an update is due', () => {
+    const s = state('auto', 1);
+    const f = held(noisy(7), 5);
+    const minutes = 3 * 1440;
+    feed(s, minutes, f);
+    assert.equal(s.cadence.period, 5);
+    const quiet: number[] = [];
+    const due: number[] = [];
+    for (let m = minutes; m < minutes + 60; m++) {
+      recordDemandSample(s, T0 + m * MIN, f(m));
+      const r = seasonalForecast(s, T0 + m * MIN, 0.99);
+      assert.ok('need' in r, JSON.stringify(r));
+      const isDue = updateDue(s, (T0 + m * MIN) / MIN);
+      assert.deepEqual(r.cadence, { periodMs: 5 * MIN, due: isDue });
+      // the demand now holds: headroom over it is what the next update may bring
+      (isDue ? due : quiet).push(r.need / Math.max(r.peak, 1e-9));
+    }
+    // one of every five minutes has an update due within a one-minute horizon
+    assert.equal(due.length, 12);
+    assert.equal(quiet.length, 48);
+    // a forecast made when no update can arrive needs no more than the value held; one made before an update
+    // needs headroom for it
+    assert.ok(Math.max(...quiet) < Math.min(...due), `quiet ${Math.max(...quiet)} due ${Math.min(...due)}`);
+  });
+
+  it('a metric that changes every minute has no cadence and is unchanged by it', () => {
+    const s = state('auto', 1);
+    feed(s, 2 * 1440, noisy(3));
+    assert.equal(s.cadence.period, 1);
+    assert.equal(s.quietErrors.count + s.quietNaive.count, 0);
+    const r = seasonalForecast(s, T0 + (2 * 1440 - 1) * MIN, 0.99);
+    assert.ok('need' in r && r.cadence === undefined);
+  });
+
+  it('changes at irregular gaps are not taken for a cadence', () => {
+    const s = state('auto', 1);
+    const r = rng(11);
+    const base = noisy(5);
+    let next = 0;
+    let v = 0;
+    feed(s, 2 * 1440, (m) => { if (m >= next) { v = base(m); next = m + 1 + Math.floor(r() * 8); } return v; });
+    assert.equal(s.cadence.period, 1);
+  });
+
+  it('a cadence that changes is relearnt within a day', () => {
+    const s = state('auto', 1);
+    const f = noisy(9);
+    feed(s, 1440, held(f, 5));
+    assert.equal(s.cadence.period, 5);
+    for (let m = 1440; m < 3 * 1440; m++) recordDemandSample(s, T0 + m * MIN, f(m));
+    assert.equal(s.cadence.period, 1);
   });
 });
