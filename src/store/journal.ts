@@ -1,11 +1,12 @@
 // The controller's write path to the store. Records that could not be written (disk full, read-only file, database
 // gone) are kept in order, bounded, and written before anything newer once the store takes writes again; while any
 // are pending, `blocked()` says why, and the controller holds instead of acting on changes it cannot record.
-// With a spill file, every waiting record is also appended to it, so a process killed while records wait (kill -9,
-// OOM, power cut after the OS wrote the page) leaves them for the next start, which writes them first; each carries
-// the key it was first tried under, so one that did reach the store is not stored twice.
+// With a spill file, every waiting record is also appended to it and flushed to the disk (fdatasync) before the
+// sync goes on, so a process killed while records wait (kill -9, OOM, a power cut) leaves them for the next start,
+// which writes them first; each carries the key it was first tried under, so one that did reach the store is not
+// stored twice. The file is only written while the store refuses writes, so the flush costs nothing otherwise.
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { PER_SYNC_KINDS, type Store, type StoreEvent, type StoreLock } from './types.js';
@@ -25,6 +26,35 @@ export interface JournalOptions {
 }
 
 interface Spilled { key: string; e: StoreEvent }
+
+/** Writes `text` to `file` (appending, or replacing it) and flushes it to the disk before returning. */
+function writeDurably(file: string, text: string, flags: 'a' | 'w'): void {
+  const fd = openSync(file, flags, 0o600);
+  try {
+    const buf = Buffer.from(text, 'utf8');
+    for (let at = 0; at < buf.length;) at += writeSync(fd, buf, at, buf.length - at);
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Flushes a directory's entries (a rename or a new file in it) to the disk; where directories cannot be opened, nothing. */
+function syncDir(dir: string): void {
+  let fd: number;
+  try {
+    fd = openSync(dir, 'r');
+  } catch {
+    return;
+  }
+  try {
+    fsyncSync(fd);
+  } catch {
+    // some filesystems refuse fsync on a directory; the data itself is flushed
+  } finally {
+    closeSync(fd);
+  }
+}
 
 function counter(r: Registry | undefined, name: string, help: string): Counter | undefined {
   if (!r) return undefined;
@@ -212,7 +242,10 @@ export class RecordJournal {
     if (this.spillBroken) return this.rewriteSpill();
     try {
       mkdirSync(dirname(this.o.spill), { recursive: true });
-      appendFileSync(this.o.spill, `${JSON.stringify(r)}\n`);
+      const first = this.pending.length === 1;
+      writeDurably(this.o.spill, `${JSON.stringify(r)}\n`, 'a');
+      // the file's own entry is new with the first record: flush the directory too
+      if (first) syncDir(dirname(this.o.spill));
       this.spillBroken = false;
     } catch (err) {
       this.spillFailed(err);
@@ -225,8 +258,9 @@ export class RecordJournal {
     const tmp = `${this.o.spill}.tmp`;
     try {
       mkdirSync(dirname(this.o.spill), { recursive: true });
-      writeFileSync(tmp, this.pending.map((p) => `${JSON.stringify({ key: p.key, e: p.e })}\n`).join(''));
+      writeDurably(tmp, this.pending.map((p) => `${JSON.stringify({ key: p.key, e: p.e })}\n`).join(''), 'w');
       renameSync(tmp, this.o.spill);
+      syncDir(dirname(this.o.spill));
       this.spillBroken = false;
     } catch (err) {
       try { rmSync(tmp, { force: true }); } catch { /* the directory itself is the trouble */ }

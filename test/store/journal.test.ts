@@ -2,7 +2,7 @@
 // drops the oldest per-sync records first and never a change, and all that waits is written, once, in order.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { RecordJournal } from '../../src/store/journal.js';
@@ -61,6 +61,8 @@ test('records waiting when the process dies are in the spill file; the next star
     for (const x of [e(1, 'decision'), e(2, 'scale'), e(3, 'decision')]) assert.equal(await first.append(x), false);
     const lines = readFileSync(spill, 'utf8').trim().split('\n');
     assert.equal(lines.length, 3, 'every waiting record is in the file');
+    // the records carry what the controller read and decided: the file is the controller's alone
+    assert.equal(statSync(spill).mode & 0o777, 0o600);
     // the process is killed here (no flush, no close); the last write it started was torn halfway
     appendFileSync(spill, lines[2]!.slice(0, 20));
     setImmutable(files(), false);
