@@ -89,9 +89,12 @@ services:
     const tuned = s.results[s.results.length - 1]!;
     const tune = s.tune!;
     const ratio = (rh: number) => (rh / bound).toFixed(2);
+    // how often a policy starts replicas: a cheap one that starts and stops them every few minutes is churn an
+    // operator pays for in cold caches and scheduling, which replica-hours do not show
+    const upsPerDay = (sc: { scaleUps: number; scoredSteps: number }) => (sc.scoredSteps ? (sc.scaleUps * 86_400_000) / (sc.scoredSteps * stepMs) : 0).toFixed(0);
     ratios.push(tuned.score.replicaHours / bound);
-    rows.push([f, 'Kubernetes default HPA (cpu 70%)', String(hpa.score.violationMinutes), hpa.score.replicaHours.toFixed(0), bound.toFixed(0), ratio(hpa.score.replicaHours), '']);
-    rows.push([f, 'tuned on 1st half (held out)', String(tuned.score.violationMinutes), tuned.score.replicaHours.toFixed(0), bound.toFixed(0), ratio(tuned.score.replicaHours), `${seconds.toFixed(0)} s wall, ${cpuSeconds.toFixed(0)} s CPU, ${tune.evaluated} candidates`]);
+    rows.push([f, 'Kubernetes default HPA (cpu 70%)', String(hpa.score.violationMinutes), hpa.score.replicaHours.toFixed(0), bound.toFixed(0), ratio(hpa.score.replicaHours), upsPerDay(hpa.score), '']);
+    rows.push([f, 'tuned on 1st half (held out)', String(tuned.score.violationMinutes), tuned.score.replicaHours.toFixed(0), bound.toFixed(0), ratio(tuned.score.replicaHours), upsPerDay(tuned.score), `${seconds.toFixed(0)} s wall, ${cpuSeconds.toFixed(0)} s CPU, ${tune.evaluated} candidates`]);
     if (hindsight) {
       const policy = loadConfig(config).services.web!;
       const load = alignTrace(seriesFor(await readTrace({ kind: 'file', file }), 'web'), { stepMs, source: file }).series;
@@ -104,7 +107,7 @@ services:
         ...(workersFlag ? { workers: Number(workersFlag) } : {}),
       });
       const r = h.best.result.score;
-      rows.push([f, 'best in the space, in hindsight', String(r.violationMinutes), r.replicaHours.toFixed(0), bound.toFixed(0), ratio(r.replicaHours), '']);
+      rows.push([f, 'best in the space, in hindsight', String(r.violationMinutes), r.replicaHours.toFixed(0), bound.toFixed(0), ratio(r.replicaHours), upsPerDay(r), '']);
       notes.push(`${f} in hindsight: ${Object.entries(h.best.params).map(([k, v]) => `${k}=${v}`).join(', ')}`);
       // Both winners on the part the tuner scored (the first half after its warm-up third): when the hindsight
       // winner is also safe and cheaper there, the search missed it; when it is not, choosing on the first half
@@ -123,7 +126,7 @@ services:
   rmSync(tmp, { recursive: true, force: true });
 }
 
-const header = ['trace', 'policy', 'violation min', 'replica-hours', 'bound', '× bound', 'tune time'];
+const header = ['trace', 'policy', 'violation min', 'replica-hours', 'bound', '× bound', 'scale-ups/day', 'tune time'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
 console.log(`held-out second half; step ${stepMs / 1000}s; start-up 45s + readiness 15s; SLO p95 250ms, utilization <= 90%; tune budget ${budget}`);

@@ -344,6 +344,39 @@ function scaled(load: LoadSeries, f: number): LoadSeries {
   return { ...load, values: v };
 }
 
+/**
+ * Where the coordinate search starts, as value indices into `params`: the configured policy, forecasting switched on,
+ * with the change method, and led by the forecast (`led`): the HPA's target (`ledTarget`, the parameter's index) at
+ * the top of its grid and no scale-down stabilization, so the forecast's headroom sets the replica count and the HPA
+ * only backs it up. Each of those two alone is no cheaper (with a stabilization window the target hardly matters,
+ * and with a low target the window hardly does), so a descent from the other starts does not pass through it.
+ */
+export function searchStarts(params: TuneParam[], configured: number[]): { starts: number[][]; led?: number; ledTarget?: number } {
+  const starts = [configured];
+  const pi = params.findIndex((p) => p.name === 'predictive');
+  const onAt = pi >= 0 ? params[pi]!.values.findIndex((v) => v.label === 'seasonal') : -1;
+  if (onAt <= 0) return { starts };
+  const alt = configured.slice();
+  alt[pi] = onAt;
+  starts.push(alt);
+  // forecasting changes which floor and target are cheapest, and the change method changes them again
+  const mi = params.findIndex((p) => p.name === 'predictive method');
+  const changeAt = mi >= 0 ? params[mi]!.values.findIndex((v) => v.label === 'change') : -1;
+  if (changeAt > 0) { const ch = alt.slice(); ch[mi] = changeAt; starts.push(ch); }
+  const ti = params.findIndex((p) => p.group === 'steady' && p.name.startsWith('target ('));
+  const wi = params.findIndex((p) => p.name === 'scaleDown stabilizationWindowSeconds');
+  const w0 = wi >= 0 ? params[wi]!.values.findIndex((v) => v.label === '0') : -1;
+  if (ti < 0 || w0 < 0) return { starts };
+  const vals = params[ti]!.values;
+  let top = 0;
+  vals.forEach((v, k) => { if (Number(v.label) > Number(vals[top]!.label)) top = k; });
+  const led = starts[starts.length - 1]!.slice();
+  led[ti] = top;
+  led[wi] = w0;
+  starts.push(led);
+  return { starts, led: starts.length - 1, ledTarget: ti };
+}
+
 /** Tunes `policy` on `load`. Deterministic: the same inputs give the same winner in any number of threads. */
 export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: LoadSeries, opts: TuneOptions = {}): Promise<TuneResult> {
   const budget = Math.max(1, opts.budget ?? 400);
@@ -420,28 +453,18 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     const grouped = [...groups.entries()].sort(([a], [b]) => Number(b === 'forecast') - Number(a === 'forecast')).map(([, b]) => b);
     const blocks = [...grouped, ...params.map((p, i) => (p.group ? -1 : i)).filter((i) => i >= 0).map((i) => [i])].filter((b) => b.length);
     let cur = start.slice();
-    // forecasting changes which floor and target are cheapest, so the search also starts from it switched on
-    const starts = [cur];
-    const pi = params.findIndex((p) => p.name === 'predictive');
-    const onAt = pi >= 0 ? params[pi]!.values.findIndex((v) => v.label === 'seasonal') : -1;
-    if (onAt > 0) {
-      const alt = cur.slice();
-      alt[pi] = onAt;
-      starts.push(alt);
-      // and with the change method, whose best floor and target differ again
-      const mi = params.findIndex((p) => p.name === 'predictive method');
-      const changeAt = mi >= 0 ? params[mi]!.values.findIndex((v) => v.label === 'change') : -1;
-      if (changeAt > 0) { const ch = alt.slice(); ch[mi] = changeAt; starts.push(ch); }
-    }
-    const firsts = await evaluate(starts);
+    const { starts, led: ledAt, ledTarget } = searchStarts(params, cur);
+    await evaluate(starts);
+    // by start (a start beyond a tiny budget was not evaluated)
+    const firsts = starts.map((st) => seen.get(st.join(',')));
     let best = firsts[0];
-    for (let i = 1; i < firsts.length; i++) if (better(firsts[i]!, best!)) { best = firsts[i]; cur = starts[i]!; }
-    const descend = async (from: Candidate, key: number[], isBetter: (a: Candidate, b: Candidate) => boolean) => {
+    for (let i = 1; i < firsts.length; i++) if (firsts[i] && better(firsts[i]!, best!)) { best = firsts[i]; cur = starts[i]!; }
+    const descend = async (from: Candidate, key: number[], isBetter: (a: Candidate, b: Candidate) => boolean, searched = blocks): Promise<[Candidate, number[]]> => {
       let top = from;
       let at = key;
       for (let round = 0; round < 5 && seen.size < cap; round++) {
         const before = at.join(',');
-        for (const block of blocks) {
+        for (const block of searched) {
           if (seen.size >= cap) break;
           const batch = combos(at, params, block);
           for (const c of await evaluate(batch)) {
@@ -453,8 +476,15 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
         }
         if (at.join(',') === before) break;
       }
+      return [top, at];
     };
     await descend(best!, cur, better);
+    // the forecast-led start is searched on its own as well: its neighbours are cheaper ones of its own kind, which
+    // the descent from the cheapest start does not pass through
+    // (with the HPA's target held at the top, as the backstop it is there: lowering it leaves the forecast's kind)
+    const ledBlocks = blocks.filter((b) => ledTarget === undefined || !b.includes(ledTarget));
+    const ledFirst = ledAt !== undefined && starts[ledAt] !== cur ? firsts[ledAt] : undefined;
+    const led = ledFirst ? await descend(ledFirst, starts[ledAt!]!, better, ledBlocks) : undefined;
     if (split !== undefined) {
       // The margin the choice needs is known only now (calibrateSlack); the rest of the budget searches again from
       // the cheapest candidate that keeps it, counting a candidate that does not keep it as one that violates.
@@ -465,7 +495,13 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
         const underMargin = (a: Candidate, b: Candidate) => (lacks(a) - lacks(b) || compareCandidates(a.result, b.result)) < 0;
         let from: [string, Candidate] | undefined;
         for (const e of seen.entries()) if (!from || underMargin(e[1], from[1])) from = e;
+        // with a forecast-led search, half of what is left goes to it: the margin may be kept there more cheaply
+        // (the forecast's own target utilization lowered) than by the HPA's spare capacity everywhere
+        if (led) cap = seen.size + Math.ceil((budget - seen.size) / 2);
         if (from) await descend(from[1], from[0].split(',').map(Number), underMargin);
+        cap = budget;
+        // (single parameters before the grids: the forecast's own target is the likeliest way to the margin)
+        if (led && seen.size < cap) await descend(led[0], led[1], underMargin, [...ledBlocks].sort((a, b) => a.length - b.length));
       }
     }
   }

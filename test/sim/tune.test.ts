@@ -93,6 +93,30 @@ test('with a demand metric, the forecast\'s method, error model and error window
   assert.deepEqual(q.predictive, { metric: 'rps', model: 'seasonal', method: 'change', errorModel: 'sqrt', errorWindow: 7 * 86_400_000, headroomQuantile: 0.9999 });
 });
 
+test('the search also starts led by the forecast: HPA target at the top of its grid, no scale-down stabilization', async () => {
+  const { searchStarts } = await import('../../src/sim/tune.js');
+  const params = tuneParams(policy, 20, 'rps');
+  const configured = params.map(() => 0);
+  const { starts, led, ledTarget } = searchStarts(params, configured);
+  const labels = (idx: number[]) => Object.fromEntries(idx.map((v, i) => [params[i]!.name, params[i]!.values[v]!.label]));
+  assert.equal(starts.length, 4);
+  assert.deepEqual(starts[0], configured);
+  assert.equal(labels(starts[1]!).predictive, 'seasonal');
+  assert.equal(labels(starts[2]!)['predictive method'], 'change');
+  const l = labels(starts[led!]!);
+  const targets = params[ledTarget!]!.values.map((v) => Number(v.label));
+  assert.equal(params[ledTarget!]!.name, 'target (cpu averageUtilization)');
+  assert.equal(Number(l['target (cpu averageUtilization)']), Math.max(...targets));
+  assert.equal(l['scaleDown stabilizationWindowSeconds'], '0');
+  // the forecast's other settings are those of the change-method start
+  assert.equal(l.predictive, 'seasonal');
+  assert.equal(l['predictive method'], 'change');
+  assert.equal(l.minReplicas, labels(configured).minReplicas);
+  // without a demand metric there is nothing to lead: the configured policy is the only start
+  const plain = tuneParams(policy, 20);
+  assert.deepEqual(searchStarts(plain, plain.map(() => 0)), { starts: [plain.map(() => 0)] });
+});
+
 test('the snippet writes the forecast\'s durations as durations, so it reads back as the policy it came from', async () => {
   const { serviceSnippet } = await import('../../src/sim/tune.js');
   const q = structuredClone(policy);
