@@ -25,6 +25,7 @@ interface Options {
   compare?: string;
   tune?: boolean;
   tuneBudget: string;
+  tuneMaxScaleUps?: string;
   holdout?: string;
   metric: string[];
   initialReplicas?: string;
@@ -99,7 +100,7 @@ export function requestFromOptions(o: Options, now = Date.now()): SimulateReques
     ...(start !== undefined ? { start } : {}),
     ...(end !== undefined ? { end } : {}),
     ...(compare?.length ? { compare } : {}),
-    ...(o.tune ? { tune: { budget: wholeNumber(o.tuneBudget, '--tune-budget', 1) } } : {}),
+    ...(o.tune ? { tune: { budget: wholeNumber(o.tuneBudget, '--tune-budget', 1), ...(o.tuneMaxScaleUps !== undefined ? { maxScaleUpsPerDay: wholeNumber(o.tuneMaxScaleUps, '--tune-max-scale-ups', 0) } : {}) } } : {}),
     ...(o.holdout !== undefined ? { holdout: fraction(o.holdout, '--holdout') } : {}),
     metricSignals: parseMetricSignals(o.metric),
     ...(o.initialReplicas !== undefined ? { initialReplicas: wholeNumber(o.initialReplicas, '--initial-replicas', 0) } : {}),
@@ -127,6 +128,7 @@ export function register(program: Command): void {
     .option('--compare <files>', 'comma-separated configs (whole scalepilot.yaml or one service block) to compare side by side')
     .option('--tune', 'search HPA target, scale-down window, scale-up/down policies and minReplicas for the cheapest policy with zero SLO-violation minutes')
     .option('--tune-budget <n>', 'most candidates to simulate while tuning', '400')
+    .option('--tune-max-scale-ups <per-day>', 'most scale-ups a day the tuned policy may make (churn limit; a candidate over it ranks after every one within it)')
     .option('--holdout <share>', 'hold out the end of the trace (e.g. 50%): tune on the rest, score every policy and the tuned one on it')
     .option('--metric <name=signal>', 'feed a configured metric from a modelled signal (rps, cpu, utilization, queue, p95, replicas, ready_replicas); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--initial-replicas <n>', 'replicas when the replay starts (default: what the first load needs, within min/max)')

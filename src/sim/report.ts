@@ -125,6 +125,7 @@ function tuneLines(s: ServiceRun): string[] {
     const pct = (s: number) => `${num((s - 1) * 100, 0)}%`;
     out.push(`  margin: chosen on the first half of the tuning steps, ${m.checks.map((c) => `${c.slack === 1 ? 'no spare' : `${pct(c.slack)} spare`} → ${num(c.laterViolationMinutes, 2)} violation min on the second`).join(', ')}; ${last.laterViolationMinutes === 0 ? '' : 'none stayed safe, so the most tried is kept: '}the winner keeps ${m.required === 1 ? 'within the SLO' : `${pct(m.required)} spare capacity`} at every tuning step (${m.kept} candidates do)`);
   }
+  if (t.churn) out.push(`  churn: at most ${t.churn.maxScaleUpsPerDay} scale-ups a day; the winner makes ${num(t.churn.winnerScaleUpsPerDay, 1)}${t.churn.kept ? '' : ', over the limit: no candidate simulated kept to it'}`);
   if (t.robustness) out.push(`  robustness: ${t.robustness.checked} cheapest candidates replayed with ${t.robustness.stresses.join(', ')}; the winner ${t.robustness.robust ? 'stays safe under each' : `is the least violating (${t.robustness.winnerViolationMinutes.map((m) => num(m, 2)).join(' / ')} min)`}`);
   for (const [k, v] of Object.entries(t.best.params)) out.push(`    ${k}: ${v}`);
   out.push('', '  winning config:', ...t.snippet.trimEnd().split('\n').map((l) => `    ${l}`), '', '  top candidates:');

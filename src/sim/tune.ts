@@ -50,6 +50,8 @@ export interface TuneResult {
   top: Candidate[];
   /** whether the winner has zero SLO-violation minutes */
   meetsSlo: boolean;
+  /** with TuneOptions.maxScaleUpsPerDay: the limit, the winner's scale-ups a day and whether it kept to it */
+  churn?: { maxScaleUpsPerDay: number; winnerScaleUpsPerDay: number; kept: boolean };
   /** YAML for the service: minReplicas and its hpa block */
   snippet: string;
   /** steps replayed before scoring starts (a forecaster's learning time), 0 when everything is scored */
@@ -325,6 +327,16 @@ export interface TuneOptions {
   warmupSteps?: number;
   /** candidates (cheapest safe first) replayed at ±10% demand; 0 skips the check (default 12) */
   robustTop?: number;
+  /**
+   * most scale-ups a day a winner may make on the scored steps: one that makes more ranks after every one that does
+   * not, as one with violations would (default: no limit, replica-hours alone decide)
+   */
+  maxScaleUpsPerDay?: number;
+}
+
+/** Scale-ups a day on a replay's scored steps. */
+export function scaleUpsPerDay(r: SimResult, stepMs: number): number {
+  return r.score.scoredSteps ? (r.score.scaleUps * 86_400_000) / (r.score.scoredSteps * stepMs) : 0;
 }
 
 /** Each step where demand rose over the step before is raised so that the rise is `f` times as large. */
@@ -384,6 +396,10 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
   const space = params.reduce((n, p) => n * p.values.length, 1);
   const quiet = { ...setup, timeline: false };
   const seen = new Map<string, Candidate>();
+  // an operator's limit on churn ranks like a second SLO: a candidate over it comes after every one within it
+  const churnLimit = opts.maxScaleUpsPerDay;
+  const churns = (r: SimResult) => churnLimit !== undefined && scaleUpsPerDay(r, load.stepMs) > churnLimit;
+  const rankOrder = (a: SimResult, b: SimResult) => Number(churns(a)) - Number(churns(b)) || compareCandidates(a, b);
   let order = 0;
   const rank = new Map<string, number>();
 
@@ -420,7 +436,7 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     const progress = (n: number) => opts.onProgress?.(done + n, Math.min(budget, space));
     // Once a candidate is safe, one that violates cannot win: its replay stops at its first violation minute. The
     // rule is fixed before the batch runs, so the outcome does not depend on the order workers finish in.
-    const anySafe = [...seen.values()].some((c) => c.result.score.violationMinutes === 0);
+    const anySafe = [...seen.values()].some((c) => c.result.score.violationMinutes === 0 && !churns(c.result));
     const results = await runAll(policies, load, progress, anySafe ? 0 : undefined);
     todo.forEach((idx, i) => {
       const key = idx.join(',');
@@ -431,7 +447,7 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     });
     return batch.map((idx) => seen.get(idx.join(','))).filter((c): c is Candidate => c !== undefined);
   };
-  const better = (a: Candidate, b: Candidate) => compareCandidates(a.result, b.result) < 0;
+  const better = (a: Candidate, b: Candidate) => rankOrder(a.result, b.result) < 0;
   // the search's share of the budget; with a margin to calibrate, the rest searches again under it (below)
   let cap = budget;
 
@@ -489,10 +505,10 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
       // The margin the choice needs is known only now (calibrateSlack); the rest of the budget searches again from
       // the cheapest candidate that keeps it, counting a candidate that does not keep it as one that violates.
       cap = budget;
-      const m = calibrateSlack([...seen.values()], load.stepMs);
+      const m = calibrateSlack([...seen.values()].filter((c) => !churns(c.result)), load.stepMs);
       if (m.required > 1 && seen.size < cap) {
         const lacks = (c: Candidate) => (c.result.score.violationMinutes > 0 || !(minSlack(c.result) >= m.required) ? 1 : 0);
-        const underMargin = (a: Candidate, b: Candidate) => (lacks(a) - lacks(b) || compareCandidates(a.result, b.result)) < 0;
+        const underMargin = (a: Candidate, b: Candidate) => (lacks(a) - lacks(b) || rankOrder(a.result, b.result)) < 0;
         let from: [string, Candidate] | undefined;
         for (const e of seen.entries()) if (!from || underMargin(e[1], from[1])) from = e;
         // with a forecast-led search, half of what is left goes to it: the margin may be kept there more cheaply
@@ -505,23 +521,23 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
       }
     }
   }
-  const all = [...seen.entries()].sort(([ka, a], [kb, b]) => compareCandidates(a.result, b.result) || rank.get(ka)! - rank.get(kb)!).map(([, c]) => c);
+  const all = [...seen.entries()].sort(([ka, a], [kb, b]) => rankOrder(a.result, b.result) || rank.get(ka)! - rank.get(kb)!).map(([, c]) => c);
   let best = all[0]!;
   const configured = seen.get(start.join(','))!;
   // Robustness: the cheapest candidates replayed with demand 10% lower and higher; the first that stays safe wins.
   let robustness: TuneResult['robustness'];
   const topN = opts.robustTop ?? 12;
-  const margin = split !== undefined ? calibrateSlack(all, load.stepMs) : undefined;
+  const margin = split !== undefined ? calibrateSlack(all.filter((c) => !churns(c.result)), load.stepMs) : undefined;
   if (margin && margin.kept > 0) {
     // the safe candidates that kept the calibrated margin go first, cheapest first, then the rest as before
-    const keeps = (c: Candidate) => c.result.score.violationMinutes === 0 && minSlack(c.result) >= margin.required;
+    const keeps = (c: Candidate) => c.result.score.violationMinutes === 0 && !churns(c.result) && minSlack(c.result) >= margin.required;
     const ahead = all.filter(keeps);
     const rest = all.filter((c) => !keeps(c));
     all.splice(0, all.length, ...ahead, ...rest);
     best = all[0]!;
   }
   if (topN > 0) {
-    const safe = all.filter((c) => c.result.score.violationMinutes === 0 && (!margin || margin.kept === 0 || minSlack(c.result) >= margin.required));
+    const safe = all.filter((c) => c.result.score.violationMinutes === 0 && !churns(c.result) && (!margin || margin.kept === 0 || minSlack(c.result) >= margin.required));
     const ranked = safe.length ? safe : all;
     const pool: Candidate[] = [];
     const stressed: SimResult[][] = STRESSES.map(() => []);
@@ -552,6 +568,7 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     best,
     top: all.slice(0, 10),
     meetsSlo: best.result.score.violationMinutes === 0,
+    ...(churnLimit !== undefined ? { churn: { maxScaleUpsPerDay: churnLimit, winnerScaleUpsPerDay: scaleUpsPerDay(best.result, load.stepMs), kept: !churns(best.result) } } : {}),
     snippet: serviceSnippet(best.policy),
     warmupSteps: warmup,
     ...(margin ? { margin } : {}),

@@ -195,6 +195,11 @@ test('--tune prints the winning hpa block and the top candidates', async () => {
     assert.ok(t.top.length > 1);
     for (const c of t.top) assert.ok(c.score.violationMinutes > t.best.score.violationMinutes || (c.score.violationMinutes === t.best.score.violationMinutes && c.score.replicaHours >= t.best.score.replicaHours));
     assert.ok(t.best.score.violationMinutes <= t.configured.score.violationMinutes);
+    assert.equal(t.churn, undefined, 'no churn limit unless asked');
+    // with a churn limit the table says what the winner makes against it, and the JSON carries it
+    const limited = await cli(['simulate', '-c', join(dir.path, 'web.yaml'), '--trace', join(dir.path, 'web.csv'), '--tune', '--tune-budget', '60', '--tune-max-scale-ups', '0']);
+    assert.equal(limited.code, 0, limited.stderr);
+    assert.match(limited.stdout, /churn: at most 0 scale-ups a day; the winner makes 0(\.0)?(\n|$)/m);
   } finally {
     dir.cleanup();
   }
@@ -227,6 +232,7 @@ test('bad input exits 2 with a message naming the problem and the fix', async ()
       ['a compared variant with an error, at its own line', ['simulate', '-c', cfg, '--trace', csv, '--compare', join(dir.path, 'bad-variant.yaml')], /bad-variant\.yaml:3:\d+: maxReplicas: .*number/],
       ['a compared file that is missing', ['simulate', '-c', cfg, '--trace', csv, '--compare', join(dir.path, 'gone.yaml')], /--compare .*gone\.yaml: cannot read \(ENOENT\)/],
       ['bad output format', ['simulate', '-c', cfg, '--trace', csv, '-o', 'xml'], /-o xml: unknown output format/],
+      ['a churn limit that is not a count', ['simulate', '-c', cfg, '--trace', csv, '--tune', '--tune-max-scale-ups', '-3'], /--tune-max-scale-ups -3: must be a whole number >= 0/],
     ];
     for (const [name, args, expect] of cases) {
       const r = await cli(args);

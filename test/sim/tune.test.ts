@@ -157,3 +157,47 @@ test('the margin is calibrated: the cheapest choice on the first half at each sp
   assert.equal(easy.required, 1);
   assert.equal(easy.kept, 2);
 });
+
+test('a churn limit: the cheapest policy scales with the ramps; with at most 0 scale-ups a day the winner holds a floor instead', async () => {
+  const { scaleUpsPerDay } = await import('../../src/sim/tune.js');
+  const ramps = parseConfig(`
+sources:
+  procs: { type: process }
+services:
+  web:
+    target: { provider: dryrun }
+    minReplicas: 1
+    maxReplicas: 20
+    resources: { requests: { cpu: "1" } }
+    metrics:
+      cpu: { source: procs, query: cpu, perPod: true }
+    hpa:
+      metrics:
+        - type: Resource
+          resource: { name: cpu, target: { type: Utilization, averageUtilization: 70 } }
+    capacity: { rpsPerReplica: 100, startupDelay: 60s, readinessDelay: 0s }
+    slo: { maxUtilization: 100 }
+`, 'ramps.yaml').services.web!;
+  // eight hours at 15 s: 100 rps, a 40-minute ramp to 500, an hour there, a ramp back, an hour at 100
+  const v = new Float64Array(8 * 240);
+  for (let k = 0; k < v.length; k++) {
+    const m = (k / 4) % 240;
+    v[k] = m < 60 ? 100 : m < 100 ? 100 + (400 * (m - 60)) / 40 : m < 160 ? 500 : m < 200 ? 500 - (400 * (m - 160)) / 40 : 100;
+  }
+  const l = { start: Date.UTC(2024, 0, 1), stepMs: 15_000, values: v };
+  const { setup: s } = resolveSetup(ramps, new Set(), { firstLoad: 100 });
+  const opts = { workers: 2, budget: 300, maxUsefulMinReplicas: 5, initialReplicas: (p: typeof ramps) => startReplicas(p, s.workload, s.slo, 100) };
+  const free = await tunePolicy(ramps, s, l, opts);
+  assert.equal(free.best.result.score.violationMinutes, 0);
+  assert.ok(free.best.result.score.scaleUps > 0, 'following the ramps is cheapest');
+  assert.equal(free.churn, undefined);
+  const held = await tunePolicy(ramps, s, l, { ...opts, maxScaleUpsPerDay: 0 });
+  assert.equal(held.best.result.score.scaleUps, 0);
+  assert.equal(held.best.result.score.violationMinutes, 0);
+  // the limit costs replica-hours: 5 replicas all along, against following the ramps
+  assert.equal(held.best.params.minReplicas, '5');
+  assert.ok(held.best.result.score.replicaHours > free.best.result.score.replicaHours);
+  assert.deepEqual(held.churn, { maxScaleUpsPerDay: 0, winnerScaleUpsPerDay: 0, kept: true });
+  // the rate is per day of scored steps
+  assert.equal(scaleUpsPerDay(free.best.result, l.stepMs), (free.best.result.score.scaleUps * 86_400_000) / (free.best.result.score.scoredSteps * 15_000));
+});
