@@ -4,7 +4,7 @@
 // With --hindsight it also searches the same space scored on the held-out half itself: the best these mechanisms
 // could do there, which separates what the mechanisms can reach from what choosing on the first half finds, and
 // scores both winners on the tuning part: a hindsight winner that is safe and cheaper there is one the search missed.
-//   node --import tsx bench/decision-quality.ts [--budget 400] [--step 60s] [--workers N] [--trace FILE] [--hindsight]
+//   node --import tsx bench/decision-quality.ts [--budget 400] [--step 60s] [--workers N] [--trace FILE] [--hindsight] [--max-scale-ups N]
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -29,6 +29,9 @@ const workersFlag = flag('workers', '');
 const dir = resolve('..', 'shared', 'traces');
 const only = flag('trace', '');
 const hindsight = process.argv.includes('--hindsight');
+// a churn limit for the tuned policy (simulate --tune-max-scale-ups)
+const maxUpsFlag = flag('max-scale-ups', '');
+const maxUps = maxUpsFlag ? Number(maxUpsFlag) : undefined;
 const traces = readdirSync(dir).filter((f) => f.endsWith('.csv') && (!only || f === only)).sort();
 
 function peakOf(file: string): number {
@@ -75,7 +78,7 @@ services:
     const report = await runSimulation({
       configFile: config,
       trace: { kind: 'file', file },
-      tune: { budget },
+      tune: { budget, ...(maxUps !== undefined ? { maxScaleUpsPerDay: maxUps } : {}) },
       holdout: 0.5,
       ...(workersFlag ? { workers: Number(workersFlag) } : {}),
     });
