@@ -10,7 +10,7 @@
 // an older spec, and stops the nginx front the dead one left behind before starting its own.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
@@ -21,6 +21,7 @@ import { parseListen, type FrontProxy, type ListenAddress, type Upstream } from 
 import { BuiltinProxy } from './local/proxy.js';
 import { NginxProxy, stopStrayNginx } from './local/nginx.js';
 import { groupMembers, processAlive, procStartTime, sameProcess, signalGroup, sleep, waitGroupGone } from './local/proc.js';
+import { writeDurably } from '../durable-file.js';
 
 export const DEFAULT_NGINX_PATH = '/usr/sbin/nginx';
 
@@ -342,13 +343,7 @@ export class LocalProvider implements Provider {
     const file = join(g.dir, 'state.json');
     try {
       // write, fsync, rename: a crash leaves the old file or the new one, never half of one
-      const fd = openSync(`${file}.tmp`, 'w');
-      try {
-        writeSync(fd, JSON.stringify(st, null, 2));
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      writeDurably(`${file}.tmp`, JSON.stringify(st, null, 2), 'w');
       renameSync(`${file}.tmp`, file);
     } catch (e) {
       this.event(g.service, 'state-write-failed', 'error', `cannot record state in ${file}: ${(e as Error).message}; a restarted scalepilot may not find these replicas`);

@@ -6,10 +6,11 @@
 // which writes them first; each carries the key it was first tried under, so one that did reach the store is not
 // stored twice. The file is only written while the store refuses writes, so the flush costs nothing otherwise.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { PER_SYNC_KINDS, type Store, type StoreEvent, type StoreLock } from './types.js';
+import { syncDir, writeDurably } from '../durable-file.js';
 
 export interface JournalLogger {
   error(o: object, msg?: string): void;
@@ -26,35 +27,6 @@ export interface JournalOptions {
 }
 
 interface Spilled { key: string; e: StoreEvent }
-
-/** Writes `text` to `file` (appending, or replacing it) and flushes it to the disk before returning. */
-function writeDurably(file: string, text: string, flags: 'a' | 'w'): void {
-  const fd = openSync(file, flags, 0o600);
-  try {
-    const buf = Buffer.from(text, 'utf8');
-    for (let at = 0; at < buf.length;) at += writeSync(fd, buf, at, buf.length - at);
-    fdatasyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Flushes a directory's entries (a rename or a new file in it) to the disk; where directories cannot be opened, nothing. */
-function syncDir(dir: string): void {
-  let fd: number;
-  try {
-    fd = openSync(dir, 'r');
-  } catch {
-    return;
-  }
-  try {
-    fsyncSync(fd);
-  } catch {
-    // some filesystems refuse fsync on a directory; the data itself is flushed
-  } finally {
-    closeSync(fd);
-  }
-}
 
 function counter(r: Registry | undefined, name: string, help: string): Counter | undefined {
   if (!r) return undefined;
@@ -243,7 +215,7 @@ export class RecordJournal {
     try {
       mkdirSync(dirname(this.o.spill), { recursive: true });
       const first = this.pending.length === 1;
-      writeDurably(this.o.spill, `${JSON.stringify(r)}\n`, 'a');
+      writeDurably(this.o.spill, `${JSON.stringify(r)}\n`, 'a', 0o600);
       // the file's own entry is new with the first record: flush the directory too
       if (first) syncDir(dirname(this.o.spill));
       this.spillBroken = false;
@@ -258,7 +230,7 @@ export class RecordJournal {
     const tmp = `${this.o.spill}.tmp`;
     try {
       mkdirSync(dirname(this.o.spill), { recursive: true });
-      writeDurably(tmp, this.pending.map((p) => `${JSON.stringify({ key: p.key, e: p.e })}\n`).join(''), 'w');
+      writeDurably(tmp, this.pending.map((p) => `${JSON.stringify({ key: p.key, e: p.e })}\n`).join(''), 'w', 0o600);
       renameSync(tmp, this.o.spill);
       syncDir(dirname(this.o.spill));
       this.spillBroken = false;
