@@ -8,7 +8,8 @@ import { resolveSetup, startReplicas } from '../../src/sim/setup.js';
 import { tunePolicy, tuneParams } from '../../src/sim/tune.js';
 import { simulateService } from '../../src/sim/engine.js';
 
-const policy = parseConfig(`
+/** The service these tests tune, with the given start-up delay. */
+const webPolicy = (startupDelay: string) => parseConfig(`
 sources:
   procs: { type: process }
 services:
@@ -23,9 +24,10 @@ services:
       metrics:
         - type: Resource
           resource: { name: cpu, target: { type: Utilization, averageUtilization: 70 } }
-    capacity: { rpsPerReplica: 100, startupDelay: 5m, readinessDelay: 0s }
+    capacity: { rpsPerReplica: 100, startupDelay: ${startupDelay}, readinessDelay: 0s }
     slo: { maxUtilization: 100 }
 `, 'tune.yaml').services.web!;
+const policy = webPolicy('5m');
 
 // three hours at 15 s: 100 rps, and 400 rps for two minutes at half past every hour
 const values = new Float64Array(720);
@@ -160,24 +162,7 @@ test('the margin is calibrated: the cheapest choice on the first half at each sp
 
 test('a churn limit: the cheapest policy scales with the ramps; with at most 0 scale-ups a day the winner holds a floor instead', async () => {
   const { scaleUpsPerDay } = await import('../../src/sim/tune.js');
-  const ramps = parseConfig(`
-sources:
-  procs: { type: process }
-services:
-  web:
-    target: { provider: dryrun }
-    minReplicas: 1
-    maxReplicas: 20
-    resources: { requests: { cpu: "1" } }
-    metrics:
-      cpu: { source: procs, query: cpu, perPod: true }
-    hpa:
-      metrics:
-        - type: Resource
-          resource: { name: cpu, target: { type: Utilization, averageUtilization: 70 } }
-    capacity: { rpsPerReplica: 100, startupDelay: 60s, readinessDelay: 0s }
-    slo: { maxUtilization: 100 }
-`, 'ramps.yaml').services.web!;
+  const ramps = webPolicy('60s');
   // eight hours at 15 s: 100 rps, a 40-minute ramp to 500, an hour there, a ramp back, an hour at 100
   const v = new Float64Array(8 * 240);
   for (let k = 0; k < v.length; k++) {
