@@ -354,11 +354,14 @@ function trackCadence(s: SeasonalState, j: number): void {
     let total = 0;
     for (let g = 0; g <= MAX_CADENCE; g++) total += c.gaps[g]!;
     // a day of gaps at most is remembered: older ones fade, so a changed cadence is learnt within a day
-    if (total >= Math.max(MIN_GAPS, Math.round(DAY_MS / s.opts.bucketMs / Math.max(1, c.period)))) for (let g = 0; g <= MAX_CADENCE; g++) c.gaps[g]! *= 0.5;
+    if (total >= Math.max(MIN_GAPS, Math.round(DAY_MS / s.opts.bucketMs / Math.max(1, c.period)))) {
+      for (let g = 0; g <= MAX_CADENCE; g++) c.gaps[g]! *= 0.5;
+      total *= 0.5;
+    }
     c.gaps[gap <= MAX_CADENCE ? gap : 0]! += 1;
-    total = 0;
+    total += 1;
     let mode = 1;
-    for (let g = 0; g <= MAX_CADENCE; g++) { total += c.gaps[g]!; if (g > 0 && c.gaps[g]! > c.gaps[mode]!) mode = g; }
+    for (let g = 2; g <= MAX_CADENCE; g++) if (c.gaps[g]! > c.gaps[mode]!) mode = g;
     c.period = total >= MIN_GAPS && mode > 1 && c.gaps[mode]! >= CADENCE_SHARE * total ? mode : 1;
   }
   c.lastChange = j;
