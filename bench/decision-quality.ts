@@ -124,7 +124,7 @@ services:
       notes.push(`${f} on the tuning part: tuned winner ${w.violationMinutes} violation min, ${(w.replicaHours / tb).toFixed(2)}× bound; hindsight winner ${onTune!.score.violationMinutes} violation min, ${(onTune!.score.replicaHours / tb).toFixed(2)}× bound`);
     }
     const p = tune.best.params;
-    notes.push(`${f}: ${Object.entries(p).map(([k, v]) => `${k}=${v}`).join(', ')}; tuning half ${tune.best.result.score.violationMinutes} violation min; margin ${tune.margin ? `${tune.margin.required} (${tune.margin.checks.map((c) => `${c.slack}: ${c.laterViolationMinutes}`).join(', ')})` : '-'}; under ${tune.robustness ? tune.robustness.stresses.join(' / ') : '-'}: ${tune.robustness ? tune.robustness.winnerViolationMinutes.join(' / ') : '-'} min`);
+    notes.push(`${f}: ${Object.entries(p).map(([k, v]) => `${k}=${v}`).join(', ')}; tuning half ${tune.best.result.score.violationMinutes} violation min${tune.closestSlack !== undefined ? ` (closest call ${((tune.closestSlack - 1) * 100).toFixed(1)}% spare)` : ''}; margin ${tune.margin ? `${tune.margin.required} (${tune.margin.checks.map((c) => `${c.slack}: ${c.laterViolationMinutes}`).join(', ')})` : '-'}; under ${tune.robustness ? tune.robustness.stresses.join(' / ') : '-'}: ${tune.robustness ? tune.robustness.winnerViolationMinutes.join(' / ') : '-'} min`);
   }
 } finally {
   rmSync(tmp, { recursive: true, force: true });

@@ -125,7 +125,10 @@ function tuneLines(s: ServiceRun): string[] {
     const pct = (s: number) => `${num((s - 1) * 100, 0)}%`;
     out.push(`  margin: chosen on the first half of the tuning steps, ${m.checks.map((c) => `${c.slack === 1 ? 'no spare' : `${pct(c.slack)} spare`} → ${num(c.laterViolationMinutes, 2)} violation min on the second`).join(', ')}; ${last.laterViolationMinutes === 0 ? '' : 'none stayed safe, so the most tried is kept: '}the winner keeps ${m.required === 1 ? 'within the SLO' : `${pct(m.required)} spare capacity`} at every tuning step (${m.kept} candidates do)`);
   }
-  if (t.churn) out.push(`  churn: at most ${t.churn.maxScaleUpsPerDay} scale-ups a day; the winner makes ${num(t.churn.winnerScaleUpsPerDay, 1)}${t.churn.kept ? '' : ', over the limit: no candidate simulated kept to it'}`);
+  if (t.closestSlack !== undefined && t.meetsSlo) out.push(`  closest call: at its tightest scored step the winner had ${num(Math.max(0, t.closestSlack - 1) * 100, 1)}% spare capacity at the SLO's limit; zero violation minutes on this trace is no promise for traffic it has not seen (see margin and robustness)`);
+  const ch = t.churn;
+  if (ch.maxScaleUpsPerDay !== undefined) out.push(`  churn: at most ${ch.maxScaleUpsPerDay} scale-ups a day; the winner makes ${num(ch.winnerScaleUpsPerDay, 1)}${ch.kept ? '' : ', over the limit: no candidate simulated kept to it'} (configured: ${num(ch.configuredScaleUpsPerDay, 1)})`);
+  else out.push(`  churn: the winner makes ${num(ch.winnerScaleUpsPerDay, 1)} scale-ups a day (configured: ${num(ch.configuredScaleUpsPerDay, 1)}); --tune-max-scale-ups N ranks candidates making more after the rest`);
   if (t.robustness) out.push(`  robustness: ${t.robustness.checked} cheapest candidates replayed with ${t.robustness.stresses.join(', ')}; the winner ${t.robustness.robust ? 'stays safe under each' : `is the least violating (${t.robustness.winnerViolationMinutes.map((m) => num(m, 2)).join(' / ')} min)`}`);
   for (const [k, v] of Object.entries(t.best.params)) out.push(`    ${k}: ${v}`);
   out.push('', '  winning config:', ...t.snippet.trimEnd().split('\n').map((l) => `    ${l}`), '', '  top candidates:');

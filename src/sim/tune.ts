@@ -50,8 +50,16 @@ export interface TuneResult {
   top: Candidate[];
   /** whether the winner has zero SLO-violation minutes */
   meetsSlo: boolean;
-  /** with TuneOptions.maxScaleUpsPerDay: the limit, the winner's scale-ups a day and whether it kept to it */
-  churn?: { maxScaleUpsPerDay: number; winnerScaleUpsPerDay: number; kept: boolean };
+  /**
+   * scale-ups a day on the scored steps, of the winner and of the configured policy (replica-hours do not show how
+   * often a policy starts replicas); with TuneOptions.maxScaleUpsPerDay also the limit and whether the winner kept to it
+   */
+  churn: { maxScaleUpsPerDay?: number; winnerScaleUpsPerDay: number; configuredScaleUpsPerDay: number; kept: boolean };
+  /**
+   * the winner's least spare capacity at any scored step (ready capacity at the SLO's limit over demand, 1: exactly
+   * enough): how close zero violation minutes came; absent without demand
+   */
+  closestSlack?: number;
   /** YAML for the service: minReplicas and its hpa block */
   snippet: string;
   /** steps replayed before scoring starts (a forecaster's learning time), 0 when everything is scored */
@@ -559,6 +567,7 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     all.splice(all.indexOf(best), 1);
     all.unshift(best);
   }
+  const closest = minSlack(best.result);
   return {
     mode,
     space,
@@ -568,7 +577,13 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     best,
     top: all.slice(0, 10),
     meetsSlo: best.result.score.violationMinutes === 0,
-    ...(churnLimit !== undefined ? { churn: { maxScaleUpsPerDay: churnLimit, winnerScaleUpsPerDay: scaleUpsPerDay(best.result, load.stepMs), kept: !churns(best.result) } } : {}),
+    churn: {
+      ...(churnLimit !== undefined ? { maxScaleUpsPerDay: churnLimit } : {}),
+      winnerScaleUpsPerDay: scaleUpsPerDay(best.result, load.stepMs),
+      configuredScaleUpsPerDay: scaleUpsPerDay(configured.result, load.stepMs),
+      kept: !churns(best.result),
+    },
+    ...(Number.isFinite(closest) ? { closestSlack: closest } : {}),
     snippet: serviceSnippet(best.policy),
     warmupSteps: warmup,
     ...(margin ? { margin } : {}),

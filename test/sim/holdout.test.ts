@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { runSimulation } from '../../src/sim/run.js';
-import { toMachine } from '../../src/sim/report.js';
+import { renderText, toMachine } from '../../src/sim/report.js';
 import { requestFromOptions } from '../../src/cli/simulate.js';
 import { clairvoyantBound } from '../../src/sim/bound.js';
 import { simulateService } from '../../src/sim/engine.js';
@@ -73,6 +73,16 @@ services:
     assert.ok(margin.checks.length >= 1 && margin.checks[0]!.slack === 1);
     const wp = report.services[0]!.tune!.best.result.parts!;
     if (margin.kept > 0) assert.ok(Math.min(wp[0].minSlack, wp[1].minSlack) >= margin.required, `winner's least spare ${Math.min(wp[0].minSlack, wp[1].minSlack)} vs ${margin.required}`);
+    // how close the winner came is reported: its least spare capacity over both parts, at least enough (no violation)
+    assert.equal(s.tune.closestSlack, Math.min(wp[0].minSlack, wp[1].minSlack));
+    assert.ok(s.tune.closestSlack >= 1);
+    // and how often it starts replicas, next to the configured policy, with no limit unless asked
+    assert.equal(s.tune.churn.maxScaleUpsPerDay, undefined);
+    assert.ok(s.tune.churn.configuredScaleUpsPerDay > 0, 'the reactive policy scales with the ramps');
+    assert.equal(typeof s.tune.churn.winnerScaleUpsPerDay, 'number');
+    const text = renderText(report);
+    assert.match(text, /closest call: at its tightest scored step the winner had \d+(\.\d)?% spare capacity/);
+    assert.match(text, /churn: the winner makes [\d.]+ scale-ups a day \(configured: [\d.]+\); --tune-max-scale-ups N/);
     const snippet = parseYaml(s.tune.snippet);
     assert.ok(snippet.services.web.hpa);
     // the tuned row is the winner replayed over the whole trace and scored from the second half

@@ -175,14 +175,18 @@ test('a churn limit: the cheapest policy scales with the ramps; with at most 0 s
   const free = await tunePolicy(ramps, s, l, opts);
   assert.equal(free.best.result.score.violationMinutes, 0);
   assert.ok(free.best.result.score.scaleUps > 0, 'following the ramps is cheapest');
-  assert.equal(free.churn, undefined);
+  // without a limit the churn is still reported, the winner's next to the configured policy's
+  assert.equal(free.churn.maxScaleUpsPerDay, undefined);
+  assert.equal(free.churn.kept, true);
+  assert.equal(free.churn.winnerScaleUpsPerDay, scaleUpsPerDay(free.best.result, l.stepMs));
+  assert.ok(free.churn.winnerScaleUpsPerDay > 0);
   const held = await tunePolicy(ramps, s, l, { ...opts, maxScaleUpsPerDay: 0 });
   assert.equal(held.best.result.score.scaleUps, 0);
   assert.equal(held.best.result.score.violationMinutes, 0);
   // the limit costs replica-hours: 5 replicas all along, against following the ramps
   assert.equal(held.best.params.minReplicas, '5');
   assert.ok(held.best.result.score.replicaHours > free.best.result.score.replicaHours);
-  assert.deepEqual(held.churn, { maxScaleUpsPerDay: 0, winnerScaleUpsPerDay: 0, kept: true });
+  assert.deepEqual(held.churn, { maxScaleUpsPerDay: 0, winnerScaleUpsPerDay: 0, configuredScaleUpsPerDay: scaleUpsPerDay(held.configured.result, l.stepMs), kept: true });
   // the rate is per day of scored steps
   assert.equal(scaleUpsPerDay(free.best.result, l.stepMs), (free.best.result.score.scaleUps * 86_400_000) / (free.best.result.score.scoredSteps * 15_000));
 });
