@@ -8,7 +8,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sampleServicePath } from '../../src/controller/demo.js';
 import { openStore } from '../../src/store/index.js';
-import { freePort, requireBinary, sleep, tempDir } from '../helpers/env.js';
+import { freePort, freePortRange, requireBinary, sleep, tempDir } from '../helpers/env.js';
 import { startPostgres } from '../helpers/services.js';
 
 const bin = join(process.cwd(), 'bin/scalepilot');
@@ -55,7 +55,7 @@ test('SQLite + local provider + nginx: a second run on the same store exits 2 na
   requireBinary('/usr/sbin/nginx', 'nginx');
   const dir = tempDir();
   const listen = await freePort();
-  const portBase = 20000 + Math.floor(Math.random() * 20000);
+  const portBase = await freePortRange(10);
   const file = join(dir.path, 'scalepilot.yaml');
   writeFileSync(file, `syncPeriod: 1s
 store: sqlite:${join(dir.path, 'sp.db')}

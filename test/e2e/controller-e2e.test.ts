@@ -10,7 +10,7 @@ import { startRuntime, type Runtime } from '../../src/controller/runtime.js';
 import type { SyncResult } from '../../src/controller/controller.js';
 import { runLoadTest } from '../../src/loadtest/engine.js';
 import { sampleServicePath } from '../../src/controller/demo.js';
-import { freePort, requireBinary, sleep, tempDir } from '../helpers/env.js';
+import { freePort, freePortRange, requireBinary, sleep, tempDir } from '../helpers/env.js';
 import { startPrometheus, waitForPromQuery, type RunningService } from '../helpers/services.js';
 
 const MAX = 4;
@@ -60,7 +60,7 @@ test('controller on Prometheus + nginx + local replicas: scale up, hold without 
   requireBinary('/usr/bin/prometheus', 'prometheus');
   const dir = tempDir();
   const listen = await freePort();
-  const portBase = 10000 + Math.floor(Math.random() * 20000);
+  const portBase = await freePortRange(MAX);
   const targets = Array.from({ length: MAX }, (_, i) => `127.0.0.1:${portBase + i}`);
   let prom: RunningService | undefined = await startPrometheus({ scrapeTargets: targets, scrapeInterval: '1s' });
   const file = join(dir.path, 'scalepilot.yaml');

@@ -15,7 +15,7 @@ import { runLoadTest, type LoadTestResult } from '../../src/loadtest/engine.js';
 import { loadTestReport } from '../../src/loadtest/report.js';
 import { renderHtmlReport } from '../../src/report/html.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
-import { freePort, requireBinary, sleep, tempDir } from '../helpers/env.js';
+import { freePort, freePortRange, requireBinary, sleep, tempDir } from '../helpers/env.js';
 
 const TOKEN = 'e2e-dashboard-token';
 const MAX = 4;
@@ -91,7 +91,7 @@ test('dashboard: live replicas under load, rollback refused without the token, r
   const reports = join(dir.path, 'reports');
   mkdirSync(reports);
   const listen = await freePort();
-  const portBase = 10000 + Math.floor(Math.random() * 20000);
+  const portBase = await freePortRange(10);
   const file = join(dir.path, 'scalepilot.yaml');
   const yaml = configYaml({ listen, portBase, dir: dir.path });
   writeFileSync(file, yaml);

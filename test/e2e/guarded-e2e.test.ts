@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { startRuntime, type Runtime } from '../../src/controller/runtime.js';
 import type { SyncResult } from '../../src/controller/controller.js';
 import { runLoadTest } from '../../src/loadtest/engine.js';
-import { freePort, requireBinary, sleep, tempDir } from '../helpers/env.js';
+import { freePort, freePortRange, requireBinary, sleep, tempDir } from '../helpers/env.js';
 import { startPostgres, startPrometheus, waitForPromQuery, type RunningService } from '../helpers/services.js';
 
 const POOL_SERVER = resolve('test', 'helpers', 'pool-server.mjs');
@@ -75,8 +75,9 @@ test('two services share a real PostgreSQL max_connections: the budget holds und
   try {
     const apiListen = await freePort();
     const workerListen = await freePort();
-    const base = 20000 + Math.floor(Math.random() * 20000);
-    const targets = Array.from({ length: MAX }, (_, i) => [`127.0.0.1:${base + i}`, `127.0.0.1:${base + 100 + i}`]).flat();
+    const base = await freePortRange(MAX);
+    const workerBase = await freePortRange(MAX);
+    const targets = Array.from({ length: MAX }, (_, i) => [`127.0.0.1:${base + i}`, `127.0.0.1:${workerBase + i}`]).flat();
     prom = await startPrometheus({ scrapeTargets: targets, scrapeInterval: '1s' });
     const file = join(dir.path, 'scalepilot.yaml');
     writeFileSync(file, `
@@ -87,7 +88,7 @@ sources:
   pg: { type: postgres, url: "${db.url}" }
 budgets:
   maindb: { limit: { source: pg, query: max_connections }, headroom: 20%, reserved: 6 }
-services:${serviceYaml({ name: 'api', pool: 8, uses: 8, listen: apiListen, portBase: base, dir: dir.path, env: { PG_URL: db.url } })}${serviceYaml({ name: 'worker', pool: 5, uses: 5, listen: workerListen, portBase: base + 100, dir: dir.path, env: { PG_URL: db.url } })}
+services:${serviceYaml({ name: 'api', pool: 8, uses: 8, listen: apiListen, portBase: base, dir: dir.path, env: { PG_URL: db.url } })}${serviceYaml({ name: 'worker', pool: 5, uses: 5, listen: workerListen, portBase: workerBase, dir: dir.path, env: { PG_URL: db.url } })}
 `);
     const syncs: SyncResult[] = [];
     rt = await startRuntime(loadConfig(file), { dryRun: false, stateDir: dir.path, onSync: (r) => syncs.push(r) });
@@ -149,7 +150,7 @@ test('a scale-up whose new replicas never get healthy is verified, rolled back a
   let rt: Runtime | undefined;
   try {
     const listen = await freePort();
-    const base = 20000 + Math.floor(Math.random() * 20000);
+    const base = await freePortRange(MAX);
     prom = await startPrometheus({ scrapeTargets: Array.from({ length: MAX }, (_, i) => `127.0.0.1:${base + i}`), scrapeInterval: '1s' });
     const file = join(dir.path, 'scalepilot.yaml');
     writeFileSync(file, `

@@ -26,6 +26,28 @@ export async function freePort(): Promise<number> {
   });
 }
 
+function portFree(port: number): Promise<boolean> {
+  return new Promise((r) => {
+    const s = createServer();
+    s.once('error', () => r(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => r(true)));
+  });
+}
+
+/**
+ * A base port such that base .. base+n-1 are all free on 127.0.0.1 now. The range lies below the kernel's ephemeral
+ * range (32768+), so no outgoing connection (a scrape, a database client) can take a replica's port meanwhile.
+ */
+export async function freePortRange(n: number): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = 10000 + Math.floor(Math.random() * (32000 - 10000 - n));
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) ok = await portFree(base + i);
+    if (ok) return base;
+  }
+  throw new Error(`no ${n} consecutive free ports found below 32000`);
+}
+
 export function tempDir(prefix = 'scalepilot-test-'): { path: string; cleanup: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
