@@ -4,7 +4,7 @@
 // With --hindsight it also searches the same space scored on the held-out half itself: the best these mechanisms
 // could do there, which separates what the mechanisms can reach from what choosing on the first half finds, and
 // scores both winners on the tuning part: a hindsight winner that is safe and cheaper there is one the search missed.
-//   node --import tsx bench/decision-quality.ts [--budget 400] [--step 60s] [--workers N] [--trace FILE] [--hindsight] [--max-scale-ups N]
+//   node --import tsx bench/decision-quality.ts [--budget 400] [--step 60s] [--workers N] [--dir DIR] [--trace FILE] [--hindsight] [--max-scale-ups N]
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,7 +27,8 @@ function flag(name: string, fallback: string): string {
 const budget = Number(flag('budget', '400'));
 const stepMs = parseDuration(flag('step', '60s'));
 const workersFlag = flag('workers', '');
-const dir = resolve('..', 'shared', 'traces');
+// any folder of traces in the same form (header `t_seconds,value`), e.g. other real traces to check a result on
+const dir = resolve(flag('dir', join('..', 'shared', 'traces')));
 const only = flag('trace', '');
 const hindsight = process.argv.includes('--hindsight');
 // a churn limit for the tuned policy (simulate --tune-max-scale-ups)
