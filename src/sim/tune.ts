@@ -233,6 +233,23 @@ function predictiveParams(p: ServicePolicy, demandMetric: string): TuneParam[] {
   ];
 }
 
+/**
+ * Adds the forecast target utilizations that keep `margin` spare capacity at the SLO's limit (the limit over the
+ * margin) to the values searched, with those for the next two levels of SLACK_GRID: rounding to whole replicas and
+ * the forecast's own errors take some of it back. Values the grid has are not added again; existing candidates
+ * keep their value indices.
+ */
+export function marginTargets(params: TuneParam[], p: ServicePolicy, demandMetric: string, margin: number): void {
+  const param = params.find((x) => x.name === 'predictive targetUtilization');
+  if (!param) return;
+  const sloLimit = utilizationLimit({ ...p, predictive: { metric: demandMetric, model: 'seasonal' } }).limit * 100;
+  for (const m of SLACK_GRID.filter((x) => x >= margin).slice(0, 3)) {
+    const v = Math.max(1, Math.floor(sloLimit / m));
+    if (param.values.some((x) => x.label === String(v))) continue;
+    param.values.push({ label: String(v), apply: (q) => { const s = seasonalOn(q); if (s) s.targetUtilization = v; } });
+  }
+}
+
 /** The parameters searched for a policy, each with its configured value first. */
 export function tuneParams(p: ServicePolicy, maxUseful: number, demandMetric?: string): TuneParam[] {
   if (!p.hpa) throw new InputError(`services.${p.name}: --tune searches the hpa block's parameters, and this service has no hpa block; add one (e.g. a cpu Utilization target)`);
@@ -515,6 +532,9 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
       cap = budget;
       const m = calibrateSlack([...seen.values()].filter((c) => !churns(c.result)), load.stepMs);
       if (m.required > 1 && seen.size < cap) {
+        // the forecast keeps the margin where it decides when it fills a replica only to the SLO's limit over it:
+        // those targets join the fixed fractions searched (they are known only now)
+        if (opts.demandMetric !== undefined) marginTargets(params, policy, opts.demandMetric, m.required);
         const lacks = (c: Candidate) => (c.result.score.violationMinutes > 0 || !(minSlack(c.result) >= m.required) ? 1 : 0);
         const underMargin = (a: Candidate, b: Candidate) => (lacks(a) - lacks(b) || rankOrder(a.result, b.result)) < 0;
         let from: [string, Candidate] | undefined;

@@ -119,6 +119,30 @@ test('the search also starts led by the forecast: HPA target at the top of its g
   assert.deepEqual(searchStarts(plain, plain.map(() => 0)), { starts: [plain.map(() => 0)] });
 });
 
+test('once a margin is calibrated, the forecast targets that keep it (and the next two levels) are searched too', async () => {
+  const { marginTargets } = await import('../../src/sim/tune.js');
+  const params = tuneParams(policy, 20, 'rps');
+  const param = params.find((p) => p.name === 'predictive targetUtilization')!;
+  const before = param.values.map((v) => v.label);
+  // slo.maxUtilization 100: the levels 1.1, 1.15 and 1.2 fill a replica to 90, 86 and 83%; 90 is in the grid already
+  marginTargets(params, policy, 'rps', 1.1);
+  const after = param.values.map((v) => v.label);
+  assert.deepEqual(after.slice(0, before.length), before, 'existing values keep their indices');
+  assert.deepEqual(after.slice(before.length), ['86', '83']);
+  assert.ok(before.includes('90'));
+  const q = structuredClone(policy);
+  params.find((p) => p.name === 'predictive')!.values.find((v) => v.label === 'seasonal')!.apply!(q);
+  param.values.find((v) => v.label === '83')!.apply!(q);
+  assert.equal(q.predictive!.targetUtilization, 83);
+  // asking again adds nothing
+  marginTargets(params, policy, 'rps', 1.1);
+  assert.equal(param.values.length, after.length);
+  // without forecasting in the space there is nothing to add to
+  const plain = tuneParams(policy, 20);
+  marginTargets(plain, policy, 'rps', 1.2);
+  assert.deepEqual(plain.map((p) => p.values.length), tuneParams(policy, 20).map((p) => p.values.length));
+});
+
 test('the snippet writes the forecast\'s durations as durations, so it reads back as the policy it came from', async () => {
   const { serviceSnippet } = await import('../../src/sim/tune.js');
   const q = structuredClone(policy);
