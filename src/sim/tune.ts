@@ -131,8 +131,13 @@ const STRESSES: Stress[] = [
   ...ROBUSTNESS_FACTORS.map((f) => ({ label: `demand ×${f}`, apply: (l: LoadSeries) => scaled(l, f) })),
   { label: `rises ×${SURPRISE_FACTOR}`, apply: (l: LoadSeries) => sharperRises(l, SURPRISE_FACTOR) },
 ];
-/** Rounds of robustTop candidates checked before settling for the least fragile one. */
-const ROBUST_ROUNDS = 4;
+/**
+ * Share of the search budget the robustness check may spend on candidates before settling for the least fragile
+ * one (at least ROBUST_MIN_ROUNDS rounds of robustTop): a fragile winner is what misses on new traffic, so the check
+ * goes on down the list while a robust one may still be there, at a cost bounded by the search's own.
+ */
+const ROBUST_SHARE = 0.25;
+const ROBUST_MIN_ROUNDS = 4;
 
 const UTILIZATION_GRID = [30, 40, 50, 55, 60, 65, 70, 75, 80, 85, 90, 95];
 const VALUE_FACTORS = [0.5, 0.6, 0.7, 0.8, 0.9, 1.1, 1.2, 1.3, 1.5];
@@ -572,8 +577,9 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     const worst = (i: number) => stressed.reduce((n, r) => n + r[i]!.score.violationMinutes, 0);
     let pick = -1;
     // the cheapest candidates are the likeliest to be fitted to the tuning part's noise: when none of them stays
-    // safe, the next ones are checked, up to ROBUST_ROUNDS rounds
-    for (let round = 0; round < ROBUST_ROUNDS && pick < 0 && pool.length < ranked.length; round++) {
+    // safe, the next ones are checked, up to a quarter of the budget's candidates (see ROBUST_SHARE)
+    const most = Math.max(topN * ROBUST_MIN_ROUNDS, Math.ceil(budget * ROBUST_SHARE));
+    while (pick < 0 && pool.length < ranked.length && pool.length < most) {
       const more = ranked.slice(pool.length, pool.length + topN);
       const from = pool.length;
       pool.push(...more);

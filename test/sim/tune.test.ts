@@ -66,6 +66,22 @@ test('tuning finds minReplicas 4 with target 95: zero violations at exactly 4 re
   assert.equal(progress.length, t.evaluated);
 });
 
+test('when the cheapest safe candidates are all fragile, the robustness check goes on down the list to a robust one', async () => {
+  // 95 rps on replicas of 100: one replica meets the SLO with 5% to spare, so every candidate that holds one is safe,
+  // cheapest, and fails at 10% more demand; those are far more than four rounds of one
+  const flat = { start: Date.UTC(2024, 0, 1), stepMs: 15_000, values: new Float64Array(480).fill(95) };
+  const t = await tunePolicy(policy, setup, flat, { workers: 1, budget: 100, robustTop: 1, maxUsefulMinReplicas: 2, initialReplicas: (p) => startReplicas(p, setup.workload, setup.slo, 95) });
+  const r = t.robustness!;
+  assert.equal(r.robust, true, JSON.stringify(r));
+  assert.ok(r.checked > 4, `checked ${r.checked}`);
+  assert.ok(r.checked <= 25, `at most a quarter of the budget: ${r.checked}`);
+  assert.deepEqual(r.winnerViolationMinutes, [0, 0, 0]);
+  assert.equal(t.best.result.score.meanReplicas, 2);
+  assert.equal(t.best.result.score.violationMinutes, 0);
+  // cheaper safe candidates (one replica) were passed over
+  assert.ok(t.top.slice(1).some((c) => c.result.score.violationMinutes === 0 && c.result.score.meanReplicas === 1));
+});
+
 test('when nothing in the space meets the SLO, the fewest violations win and it says so', async () => {
   const tight = { ...policy, maxReplicas: 3 };
   const t = await tunePolicy(tight, setup, load, { workers: 1, budget: 40, maxUsefulMinReplicas: 3, initialReplicas: (p) => startReplicas(p, setup.workload, setup.slo, 100) });
