@@ -1,5 +1,6 @@
 // Puts a recorded series on the simulation grid and says exactly what it did with gaps and bad points:
-// a sample stands for one trace interval; across a gap the last value is held for at most one more interval,
+// a sample stands for one trace interval (a step that holds several samples, of a trace finer than the step, takes
+// their mean); across a gap the last value is held for at most one more interval,
 // after which steps are no-data (decide() sees a failed read, and the step is not scored). Nothing is interpolated.
 import type { TraceProblem, TraceSeries } from '../metrics/trace.js';
 import type { LoadSeries } from './types.js';
@@ -28,6 +29,8 @@ export interface AlignReport {
   steps: number;
   heldSteps: number;
   noDataSteps: number;
+  /** with a trace finer than the step: steps whose value is the mean of the samples within them */
+  averagedSteps?: number;
   /** rows and points left out, each with its line (CSV) or JSON location */
   problems: Array<{ where: string; problem: string }>;
   gaps: TraceGap[];
@@ -36,7 +39,7 @@ export interface AlignReport {
 }
 
 export const GAP_TREATMENT =
-  'a sample covers one trace interval; across a gap the last value is held for at most one more interval, later steps are no-data: decide() sees a failed metric read and the step is left out of scoring';
+  'a sample covers one trace interval (a step holding several samples takes their mean); across a gap the last value is held for at most one more interval, later steps are no-data: decide() sees a failed metric read and the step is left out of scoring';
 
 export function describeProblem(file: string, p: TraceProblem): { where: string; problem: string } {
   return { where: p.where ? `${file} ${p.where}` : p.line ? `${file}:${p.line}` : file, problem: p.problem };
@@ -86,6 +89,8 @@ export function alignTrace(s: TraceSeries, opts: AlignOptions): { series: LoadSe
   const gaps: TraceGap[] = [];
   let held = 0;
   let noData = 0;
+  const fine = interval < opts.stepMs;
+  let averaged = 0;
   let i = -1;
   let gap: TraceGap | undefined;
   for (let k = 0; k < n; k++) {
@@ -102,6 +107,14 @@ export function alignTrace(s: TraceSeries, opts: AlignOptions): { series: LoadSe
       values[k] = Number.NaN;
       noData++;
       continue;
+    }
+    if (fine) {
+      // a trace finer than the step: the step's demand is the mean of the samples in it (the rate over the step,
+      // as a live controller reading a rate over its sync period sees it), not the one sample at its start
+      let sum = 0;
+      let m = 0;
+      for (let j = i; j < t.length && t[j]! < at + opts.stepMs; j++) if (t[j]! >= at) { sum += v[j]!; m++; }
+      if (m > 0) { values[k] = sum / m; averaged++; continue; }
     }
     const age = at - t[i]!;
     const last = i + 1 === t.length;
@@ -129,6 +142,7 @@ export function alignTrace(s: TraceSeries, opts: AlignOptions): { series: LoadSe
       steps: n,
       heldSteps: held,
       noDataSteps: noData,
+      ...(fine ? { averagedSteps: averaged } : {}),
       problems,
       gaps,
       treatment: GAP_TREATMENT,

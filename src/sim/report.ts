@@ -46,6 +46,7 @@ function traceLines(s: ServiceRun): string[] {
   const lines = [
     `trace ${t.source}: ${t.samples} samples every ${formatDuration(t.intervalMs)}, ${new Date(t.start * 1000).toISOString()} .. ${new Date(t.end * 1000).toISOString()}, ${t.steps} steps of ${formatDuration(t.stepMs)}`,
   ];
+  if (t.averagedSteps) lines.push(`  the trace is finer than the step: each of ${t.averagedSteps} step(s) is the mean of the samples in it`);
   if (t.problems.length) {
     lines.push(`  ${t.problems.length} bad row(s) left out:`);
     for (const p of t.problems.slice(0, 10)) lines.push(`    ${p.where}: ${p.problem}`);

@@ -28,6 +28,21 @@ test('a coarser trace holds each sample for its own interval (not a gap)', () =>
   assert.equal(report.gaps.length, 0);
 });
 
+test('a finer trace: each step is the mean of the samples in it, not the one at its start, and the report says so', () => {
+  // 5 s samples at a 15 s step: a 5 s burst (the second sample) counts for its third of the step
+  const { series, report } = align('t_seconds,value\n0,10\n5,40\n10,10\n15,20\n20,20\n25,50\n30,30\n', 15_000);
+  assert.deepEqual(values(series.values), [20, 30, 30]);
+  assert.equal(report.intervalMs, 5_000);
+  assert.equal(report.averagedSteps, 3);
+  assert.deepEqual([report.heldSteps, report.noDataSteps, report.gaps.length], [0, 0, 0]);
+  // a gap in a finer trace is still a gap: the last value is held for one interval, then no data
+  const gap = align('t_seconds,value\n0,10\n5,20\n10,30\n60,40\n65,50\n70,60\n', 15_000);
+  assert.deepEqual(values(gap.series.values), [20, 30, null, null, 50]);
+  assert.equal(gap.report.noDataSteps, 2);
+  // a trace at the step or coarser is not averaged (and says nothing about it)
+  assert.equal(align('0,10\n60,20\n').report.averagedSteps, undefined);
+});
+
 const gapCases: Array<{ name: string; csv: string; expect: Array<number | null>; held: number; noData: number; missing: number }> = [
   {
     name: 'one missing sample: held for one interval, nothing unscored',
