@@ -4,8 +4,7 @@
 // Usage: node --import tsx bench/crash-restart.ts [rounds=3]
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, tempDir } from '../test/helpers/env.js';
-import { freePortRange } from '../test/providers/helpers.js';
+import { freePort, freePortRange, tempDir } from '../test/helpers/env.js';
 import { get, killLeftovers, leftovers, localConfig, nginxProcesses, readState, readyPids, startRun, until } from '../test/chaos/helpers.js';
 
 const rounds = Number(process.argv[2] ?? 3);

@@ -11,8 +11,7 @@ import { LocalProvider } from '../../src/providers/local.js';
 import { ProviderError, type ProviderEvent, type TargetRef } from '../../src/providers/types.js';
 import { groupMembers, procCmdline, processAlive, procStartTime } from '../../src/providers/local/proc.js';
 import { nginxConfig } from '../../src/providers/local/nginx.js';
-import { freePort, requireBinary, tempDir, waitForPort } from '../helpers/env.js';
-import { freePortRange } from '../providers/helpers.js';
+import { freePort, requireBinary, tempDir, waitForPort, freePortRange } from '../helpers/env.js';
 import { killLeftovers, NGINX, SAMPLE_SERVER } from './helpers.js';
 
 async function target(portBase: number, replicas = 2): Promise<TargetRef> {

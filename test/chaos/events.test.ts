@@ -4,8 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, tempDir } from '../helpers/env.js';
-import { freePortRange } from '../providers/helpers.js';
+import { freePort, tempDir, freePortRange } from '../helpers/env.js';
 import { get, killLeftovers, leftovers, localConfig, metricValue, readState, startRun, until, type RunProcess } from './helpers.js';
 
 test('a replica that cannot start (ENOENT) and one killed with -9 are logged and counted', { timeout: 90_000 }, async (t) => {

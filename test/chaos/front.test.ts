@@ -5,8 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, requireBinary, tempDir } from '../helpers/env.js';
-import { freePortRange } from '../providers/helpers.js';
+import { freePort, requireBinary, tempDir, freePortRange } from '../helpers/env.js';
 import { processAlive } from '../../src/providers/local/proc.js';
 import { get, killLeftovers, leftovers, localConfig, metricValue, NGINX, nginxProcesses, readState, readyPids, startRun, until, type RunProcess } from './helpers.js';
 

@@ -5,8 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, sleep, tempDir } from '../helpers/env.js';
-import { freePortRange } from '../providers/helpers.js';
+import { freePort, sleep, tempDir, freePortRange } from '../helpers/env.js';
 import { processAlive } from '../../src/providers/local/proc.js';
 import { get, killLeftovers, leftovers, localConfig, readState, readyPids, startRun, until, type LocalService, type RunProcess } from './helpers.js';
 

@@ -1,11 +1,8 @@
-// Shared bits for provider suites: consecutive free loopback ports, process liveness, polling.
+// Shared bits for provider suites: the sample service, process liveness, polling.
 import { resolve } from 'node:path';
 import { processAlive } from '../../src/providers/local/proc.js';
 
 export const SAMPLE_SERVER = resolve('examples/sample-service/server.mjs');
-
-/** A base port such that base .. base+n-1 are all free on 127.0.0.1 (below the ephemeral range). */
-export { freePortRange } from '../helpers/env.js';
 
 /** Whether a replica's process still runs (zombies count as gone). */
 export const alive = processAlive;

@@ -8,8 +8,8 @@ import { request } from 'undici';
 import { LocalProvider, parseLocalSpec } from '../../src/providers/local.js';
 import { ProviderSpecError } from '../../src/providers/spec.js';
 import { ProviderError, type TargetRef } from '../../src/providers/types.js';
-import { freePort, requireBinary, tempDir, waitForPort } from '../helpers/env.js';
-import { alive, eventually, freePortRange, SAMPLE_SERVER } from './helpers.js';
+import { freePort, freePortRange, requireBinary, tempDir, waitForPort } from '../helpers/env.js';
+import { alive, eventually, SAMPLE_SERVER } from './helpers.js';
 import { runLoad } from './load.js';
 
 const NGINX = '/usr/sbin/nginx';
