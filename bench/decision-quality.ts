@@ -4,6 +4,7 @@
 // With --hindsight it also searches the same space scored on the held-out half itself: the best these mechanisms
 // could do there, which separates what the mechanisms can reach from what choosing on the first half finds, and
 // scores both winners on the tuning part: a hindsight winner that is safe and cheaper there is one the search missed.
+// Each held-out violation minute of the tuned policy is listed with the demand's rise into it and the replicas short.
 //   node --import tsx bench/decision-quality.ts [--budget 400] [--step 60s] [--workers N] [--dir DIR] [--trace FILE] [--hindsight] [--max-scale-ups N]
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,8 @@ import { resolveSetup, startReplicas } from '../src/sim/setup.js';
 import { readTrace, seriesFor } from '../src/sim/input.js';
 import { alignTrace } from '../src/sim/align.js';
 import { scaleUpsPerDay, tunePolicy } from '../src/sim/tune.js';
-import type { SimResult } from '../src/sim/types.js';
+import { FLAG_OVER_CAPACITY, FLAG_SLOW, type SimResult } from '../src/sim/types.js';
+import { utilizationLimit } from '../src/core/predict.js';
 import { simulateMany } from '../src/sim/pool.js';
 import { clairvoyantBound } from '../src/sim/bound.js';
 import { parseDuration } from '../src/core/duration.js';
@@ -82,6 +84,8 @@ services:
       trace: { kind: 'file', file },
       tune: { budget, ...(maxUps !== undefined ? { maxScaleUpsPerDay: maxUps } : {}) },
       holdout: 0.5,
+      // per-step arrays, to say what each held-out violation minute was (below)
+      timeline: true,
       ...(workersFlag ? { workers: Number(workersFlag) } : {}),
     });
     const seconds = (performance.now() - t) / 1000;
@@ -123,6 +127,25 @@ services:
       const tb = clairvoyantBound({ ...load, values: load.values.slice(warm, split) }, setup, policy.maxReplicas).replicaHours;
       const w = tune.best.result.score;
       notes.push(`${f} on the tuning part: tuned winner ${w.violationMinutes} violation min, ${(w.replicaHours / tb).toFixed(2)}× bound; hindsight winner ${onTune!.score.violationMinutes} violation min, ${(onTune!.score.replicaHours / tb).toFixed(2)}× bound`);
+    }
+    // each held-out violation minute of the tuned policy: the demand, its rise over the step before, and how many
+    // replicas were ready against how many the SLO's utilization limit needed (how far the policy fell short)
+    const tl = tuned.timeline;
+    if (tl && tuned.score.violationMinutes > 0) {
+      const limit = utilizationLimit({ ...loadConfig(config).services.web!, predictive: { metric: 'rps', model: 'seasonal' } }).limit;
+      const from = s.holdout?.from ?? 0;
+      const t0 = tl.t[0] ?? 0;
+      const misses: string[] = [];
+      for (let k = 0; k < tl.t.length; k++) {
+        if (tl.t[k]! < from || !(tl.flags[k]! & (FLAG_OVER_CAPACITY | FLAG_SLOW))) continue;
+        const d = tl.load[k]!;
+        const prev = k > 0 ? tl.load[k - 1]! : Number.NaN;
+        const at = tl.t[k]! - t0;
+        const when = `day ${Math.floor(at / 86_400) + 1} ${new Date((at % 86_400) * 1000).toISOString().slice(11, 16)}`;
+        const rise = prev > 0 ? `${d >= prev ? '+' : ''}${(((d - prev) / prev) * 100).toFixed(0)}% in a step` : 'no step before';
+        misses.push(`${when}: demand ${d.toFixed(1)} (${rise}), ${tl.ready[k]} ready, ${Math.ceil(d / (rpsPerReplica * limit))} needed`);
+      }
+      notes.push(`${f} tuned, held-out misses: ${misses.slice(0, 8).join('; ')}${misses.length > 8 ? `; and ${misses.length - 8} more` : ''}`);
     }
     const p = tune.best.params;
     notes.push(`${f}: ${Object.entries(p).map(([k, v]) => `${k}=${v}`).join(', ')}; tuning half ${tune.best.result.score.violationMinutes} violation min${tune.closestSlack !== undefined ? ` (closest call ${((tune.closestSlack - 1) * 100).toFixed(1)}% spare)` : ''}; margin ${tune.margin ? `${tune.margin.required} (${tune.margin.checks.map((c) => `${c.slack}: ${c.laterViolationMinutes}`).join(', ')})` : '-'}; under ${tune.robustness ? tune.robustness.stresses.join(' / ') : '-'}: ${tune.robustness ? tune.robustness.winnerViolationMinutes.join(' / ') : '-'} min`);
