@@ -142,7 +142,7 @@ services:
         const prev = k > 0 ? tl.load[k - 1]! : Number.NaN;
         const at = tl.t[k]! - t0;
         const when = `day ${Math.floor(at / 86_400) + 1} ${new Date((at % 86_400) * 1000).toISOString().slice(11, 16)}`;
-        const rise = prev > 0 ? `${d >= prev ? '+' : ''}${(((d - prev) / prev) * 100).toFixed(0)}% in a step` : 'no step before';
+        const rise = prev > 0 ? `${d >= prev ? '+' : ''}${(((d - prev) / prev) * 100).toFixed(0)}% in a step` : prev === 0 ? 'up from 0 in a step' : 'no data the step before';
         misses.push(`${when}: demand ${d.toFixed(1)} (${rise}), ${tl.ready[k]} ready, ${Math.ceil(d / (rpsPerReplica * limit))} needed`);
       }
       notes.push(`${f} tuned, held-out misses: ${misses.slice(0, 8).join('; ')}${misses.length > 8 ? `; and ${misses.length - 8} more` : ''}`);
