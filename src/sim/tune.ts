@@ -2,7 +2,8 @@
 // minReplicas) and the predictive mechanisms (seasonal forecast on/off, season, headroom quantile, burst sizing)
 // for the cheapest policy with no SLO-violation minutes on a trace. Small spaces are searched exhaustively; larger
 // ones by block coordinate search from the configured policy (and from it with forecasting on), within an
-// evaluation budget. The cheapest candidates are then replayed at ±10% demand and the cheapest that stays safe wins.
+// evaluation budget. The cheapest candidates are then replayed under stresses (±10% demand, sharper rises, flash
+// crowds) and the cheapest that stays safe wins.
 import { stringify as toYaml } from 'yaml';
 import type { ServicePolicy } from '../config/load.js';
 import { formatMilli, parseMilli } from '../core/quantity.js';
@@ -10,6 +11,7 @@ import { InputError } from '../errors.js';
 import { formatDuration } from '../core/duration.js';
 import { utilizationLimit } from '../core/predict.js';
 import { simulateMany, type SimPool } from './pool.js';
+import { sloUtilizationLimit } from './workload.js';
 import type { LoadSeries, SimResult, SimSetup } from './types.js';
 
 type HpaSpec = NonNullable<ServicePolicy['hpa']>;
@@ -69,8 +71,12 @@ export interface TuneResult {
    * scored steps and checking the choice on the second (see calibrateSlack)
    */
   margin?: SlackCalibration;
-  /** the robustness check: candidates replayed with demand scaled by each factor, and how the winner fared */
-  robustness?: { factors: number[]; stresses: string[]; checked: number; winnerViolationMinutes: number[]; robust: boolean };
+  /**
+   * the robustness check: candidates replayed under each stress the trace can take, and how the winner fared: its
+   * violation minutes under each beyond the minutes that stress makes unavoidable (allowedMinutes: a surge's first
+   * steps)
+   */
+  robustness?: { factors: number[]; stresses: string[]; checked: number; winnerViolationMinutes: number[]; allowedMinutes: number[]; robust: boolean };
 }
 
 /** Spare capacity levels (ready capacity at the SLO's limit over demand, at the tightest step) tried in turn. */
@@ -119,18 +125,80 @@ export const ROBUSTNESS_FACTORS = [0.9, 1.1];
 /** How much sharper than in the trace every rise of demand is in the surprise stress. */
 export const SURPRISE_FACTOR = 1.1;
 
-interface Stress { label: string; apply: (load: LoadSeries) => LoadSeries }
+interface Stress {
+  label: string;
+  /** the stressed trace (`from`: the first scored step), or undefined when this trace cannot take the stress */
+  apply: (load: LoadSeries, from: number) => LoadSeries | undefined;
+  /** violation minutes held against a candidate (default: all of them) */
+  counted?: (r: SimResult, stepMs: number) => number;
+  /** violation minutes the stress makes unavoidable, not held against a candidate */
+  allowedMinutes?: (stepMs: number) => number;
+}
+
+/** How much above the trace a flash crowd takes demand, and for how long (the surge stress). */
+export const SURGE_FACTOR = 1.5;
+export const SURGE_MS = 30 * 60_000;
+/** A surge smaller than this (maxReplicas leaves no more room) is not worth replaying. */
+const MIN_SURGE_FACTOR = 1.1;
+/**
+ * Surges in the surge stress: one in the middle of each half of the scored steps, which a tuning replay scores apart
+ * (SimulateOptions.splitAt), so each surge is held to its own allowance.
+ */
+export const SURGES = 2;
 
 /**
- * What a winner must stay safe under: demand 10% lower and higher (scale), and every rise of demand 10% sharper
- * than the trace's (surprise). Scaling alone cannot tell a forecaster whose headroom just covers the rises it saw
- * from one with room to spare, because its errors scale with the demand; the held-out future brings rises the
- * tuning part did not.
+ * What a winner must stay safe under: demand 10% lower and higher (scale), every rise of demand 10% sharper than
+ * the trace's (surprise), and flash crowds (surge): demand ×1.5 for 30 minutes in the middle of each half of the
+ * scored steps, capped so that maxReplicas can still serve it. Scaling alone cannot tell a forecaster whose headroom
+ * just covers the rises it saw from one with room to spare, because its errors scale with the demand; the held-out
+ * future brings rises the tuning part did not. A calm tuning part cannot tell a policy that adds one pod a minute
+ * from one that follows a surge at once; the surge does. A surge's first steps are missed by any policy without that
+ * much spare (the metric shows the surge, and a replica asked for then is ready only after the start-up and
+ * readiness delays): those are allowed, every step after them counts.
  */
-const STRESSES: Stress[] = [
-  ...ROBUSTNESS_FACTORS.map((f) => ({ label: `demand ×${f}`, apply: (l: LoadSeries) => scaled(l, f) })),
-  { label: `rises ×${SURPRISE_FACTOR}`, apply: (l: LoadSeries) => sharperRises(l, SURPRISE_FACTOR) },
-];
+function stressesFor(setup: SimSetup, maxReplicas: number): Stress[] {
+  const w = setup.workload;
+  const capacity = maxReplicas * w.capacityPerReplica * sloUtilizationLimit(w, setup.slo);
+  const allowedSteps = (stepMs: number) => Math.ceil((w.startupDelayMs + w.readinessDelayMs) / stepMs) + 1;
+  return [
+    ...ROBUSTNESS_FACTORS.map((f) => ({ label: `demand ×${f}`, apply: (l: LoadSeries) => scaled(l, f) })),
+    { label: `rises ×${SURPRISE_FACTOR}`, apply: (l: LoadSeries) => sharperRises(l, SURPRISE_FACTOR) },
+    {
+      label: `surge ×${SURGE_FACTOR} for ${formatDuration(SURGE_MS)}`,
+      apply: (l: LoadSeries, from: number) => surged(l, from, SURGE_FACTOR, Math.max(1, Math.round(SURGE_MS / l.stepMs)), SURGES, capacity, MIN_SURGE_FACTOR),
+      counted: (r: SimResult, stepMs: number) => {
+        const allowed = allowedSteps(stepMs);
+        const over = r.parts
+          ? r.parts.reduce((n, p) => n + Math.max(0, p.violationSteps - allowed), 0)
+          : Math.max(0, (r.score.violationMinutes * 60_000) / stepMs - SURGES * allowed);
+        return (over * stepMs) / 60_000;
+      },
+      allowedMinutes: (stepMs: number) => (SURGES * allowedSteps(stepMs) * stepMs) / 60_000,
+    },
+  ];
+}
+
+/**
+ * Demand ×`f` for `steps` steps at each of `count` points spread evenly over the steps from `from` on (the middle of
+ * each `count`th), with `f` lowered so every surge stays within `capacity` (what maxReplicas serve at the SLO's
+ * limit); undefined when less than `minF` fits or too few steps are scored to keep the surges apart.
+ */
+export function surged(load: LoadSeries, from: number, f: number, steps: number, count: number, capacity: number, minF: number): LoadSeries | undefined {
+  const x = load.values;
+  const first = Math.max(0, from);
+  const n = x.length - first;
+  if (n < count * steps * 2) return undefined;
+  const starts = Array.from({ length: count }, (_, j) => first + Math.floor(((j + 0.5) * n) / count) - (steps >> 1));
+  let top = 0;
+  for (const at of starts) for (let i = at; i < at + steps; i++) if (x[i]! > top) top = x[i]!;
+  if (!(top > 0)) return undefined;
+  const k = Math.min(f, capacity / top);
+  if (!(k >= minF)) return undefined;
+  const v = Float64Array.from(x);
+  for (const at of starts) for (let i = at; i < at + steps; i++) if (v[i]! >= 0) v[i] = v[i]! * k;
+  return { ...load, values: v };
+}
+
 /**
  * Share of the search budget the robustness check may spend on candidates before settling for the least fragile
  * one (at least ROBUST_MIN_ROUNDS rounds of robustTop): a fragile winner is what misses on new traffic, so the check
@@ -573,8 +641,14 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     const safe = all.filter((c) => c.result.score.violationMinutes === 0 && !churns(c.result) && (!margin || margin.kept === 0 || minSlack(c.result) >= margin.required));
     const ranked = safe.length ? safe : all;
     const pool: Candidate[] = [];
-    const stressed: SimResult[][] = STRESSES.map(() => []);
-    const worst = (i: number) => stressed.reduce((n, r) => n + r[i]!.score.violationMinutes, 0);
+    // the stresses this trace can take, each with its stressed trace and the violation minutes it makes unavoidable
+    const stresses = stressesFor(setup, policy.maxReplicas).flatMap((x) => {
+      const on = x.apply(load, warmup);
+      return on ? [{ label: x.label, on, allowed: x.allowedMinutes?.(load.stepMs) ?? 0, counted: x.counted ?? ((r: SimResult) => r.score.violationMinutes) }] : [];
+    });
+    const stressed: SimResult[][] = stresses.map(() => []);
+    const counted = (f: number, i: number) => stresses[f]!.counted(stressed[f]![i]!, load.stepMs);
+    const worst = (i: number) => stressed.reduce((n, _, f) => n + counted(f, i), 0);
     let pick = -1;
     // the cheapest candidates are the likeliest to be fitted to the tuning part's noise: when none of them stays
     // safe, the next ones are checked, up to a quarter of the budget's candidates (see ROBUST_SHARE)
@@ -583,13 +657,20 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
       const more = ranked.slice(pool.length, pool.length + topN);
       const from = pool.length;
       pool.push(...more);
-      for (let f = 0; f < STRESSES.length; f++) stressed[f]!.push(...await runAll(more.map((c) => c.policy), STRESSES[f]!.apply(load)));
+      for (let f = 0; f < stresses.length; f++) stressed[f]!.push(...await runAll(more.map((c) => c.policy), stresses[f]!.on));
       for (let i = from; i < pool.length && pick < 0; i++) if (worst(i) === 0) pick = i;
     }
     const robust = pick >= 0;
     if (!robust) pick = pool.reduce((b, _, i) => (worst(i) < worst(b) ? i : b), 0);
     best = pool[pick]!;
-    robustness = { factors: ROBUSTNESS_FACTORS, stresses: STRESSES.map((x) => x.label), checked: pool.length, winnerViolationMinutes: stressed.map((r) => r[pick]!.score.violationMinutes), robust };
+    robustness = {
+      factors: ROBUSTNESS_FACTORS,
+      stresses: stresses.map((x) => x.label),
+      checked: pool.length,
+      winnerViolationMinutes: stresses.map((_, f) => counted(f, pick)),
+      allowedMinutes: stresses.map((x) => x.allowed),
+      robust,
+    };
     all.splice(all.indexOf(best), 1);
     all.unshift(best);
   }

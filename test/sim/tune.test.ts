@@ -75,7 +75,7 @@ test('when the cheapest safe candidates are all fragile, the robustness check go
   assert.equal(r.robust, true, JSON.stringify(r));
   assert.ok(r.checked > 4, `checked ${r.checked}`);
   assert.ok(r.checked <= 25, `at most a quarter of the budget: ${r.checked}`);
-  assert.deepEqual(r.winnerViolationMinutes, [0, 0, 0]);
+  assert.ok(r.winnerViolationMinutes.length >= 3 && r.winnerViolationMinutes.every((m) => m === 0), JSON.stringify(r));
   assert.equal(t.best.result.score.meanReplicas, 2);
   assert.equal(t.best.result.score.violationMinutes, 0);
   // cheaper safe candidates (one replica) were passed over
@@ -229,4 +229,67 @@ test('a churn limit: the cheapest policy scales with the ramps; with at most 0 s
   assert.deepEqual(held.churn, { maxScaleUpsPerDay: 0, winnerScaleUpsPerDay: 0, configuredScaleUpsPerDay: scaleUpsPerDay(held.configured.result, l.stepMs), kept: true });
   // the rate is per day of scored steps
   assert.equal(scaleUpsPerDay(free.best.result, l.stepMs), (free.best.result.score.scaleUps * 86_400_000) / (free.best.result.score.scoredSteps * 15_000));
+});
+
+test('the surge stress multiplies demand at evenly spread points, capped by what maxReplicas serve, and skips a trace too short or too full', async () => {
+  const { surged } = await import('../../src/sim/tune.js');
+  const flat = { start: 0, stepMs: 60_000, values: new Float64Array(100).fill(10) };
+  flat.values[50] = -1; // a gap stays a gap
+  const out = surged(flat, 20, 1.5, 5, 2, 1000, 1.1)!;
+  // 80 steps from 20: surges centred at 20 + 20 and 20 + 60, five steps each
+  const raised = [...out.values.keys()].filter((i) => out.values[i] !== flat.values[i]);
+  assert.deepEqual(raised, [38, 39, 40, 41, 42, 78, 79, 80, 81, 82]);
+  assert.ok(raised.every((i) => out.values[i] === 15));
+  assert.equal(out.values[50], -1);
+  // capped: only 12 fits, so the surge is ×1.2
+  assert.equal(surged(flat, 20, 1.5, 5, 2, 12, 1.1)!.values[40], 12);
+  // less than ×1.1 fits: not replayed
+  assert.equal(surged(flat, 20, 1.5, 5, 2, 10.5, 1.1), undefined);
+  // too few steps to keep the surges apart
+  assert.equal(surged(flat, 90, 1.5, 5, 2, 1000, 1.1), undefined);
+});
+
+test('a calm trace cannot tell a slow scale-up from a fast one; the surge stress can, and the winner follows a flash crowd', async () => {
+  // 2000 rps flat on replicas of 100: policies that differ only in how fast they scale up tie on the trace, and the
+  // configured one (1 pod a minute) comes first; a surge to 3000 rps needs several more pods, a minute each at that rate
+  const slow = parseConfig(`
+sources:
+  procs: { type: process }
+services:
+  web:
+    target: { provider: dryrun }
+    minReplicas: 1
+    maxReplicas: 40
+    resources: { requests: { cpu: "1" } }
+    metrics:
+      cpu: { source: procs, query: cpu, perPod: true }
+    hpa:
+      metrics:
+        - type: Resource
+          resource: { name: cpu, target: { type: Utilization, averageUtilization: 70 } }
+      behavior:
+        scaleUp: { policies: [{ type: Pods, value: 1, periodSeconds: 60 }] }
+    capacity: { rpsPerReplica: 100, startupDelay: 60s, readinessDelay: 0s }
+    slo: { maxUtilization: 100 }
+`, 'tune.yaml').services.web!;
+  const s = resolveSetup(slow, new Set(), { firstLoad: 2000 }).setup;
+  const calm = { start: Date.UTC(2024, 0, 1), stepMs: 60_000, values: new Float64Array(600).fill(2000) };
+  const init = (p: typeof slow) => startReplicas(p, s.workload, s.slo, 2000);
+  const t = await tunePolicy(slow, s, calm, { workers: 1, budget: 150, robustTop: 40, maxUsefulMinReplicas: 25, initialReplicas: init });
+  const r = t.robustness!;
+  const at = r.stresses.findIndex((x) => x.startsWith('surge'));
+  assert.ok(at >= 0, r.stresses.join(', '));
+  assert.equal(r.robust, true, JSON.stringify(r));
+  assert.equal(r.winnerViolationMinutes[at], 0);
+  // two surges, each allowed its onset step and the step until a replica asked for then is ready
+  assert.equal(r.allowedMinutes[at], 4);
+  // replayed under the surges (from the middle of each half, scored apart): the winner misses no more than the
+  // allowance in either half, while a candidate it passed over, as safe on the calm trace and no dearer, misses more
+  const { surged } = await import('../../src/sim/tune.js');
+  const surge = surged(calm, 0, 1.5, 30, 2, 40 * 100, 1.1)!;
+  const misses = (p: typeof slow) => simulateService(p, { ...s, initialReplicas: init(p) }, surge, { splitAt: 300 }).parts!.map((x) => x.violationSteps);
+  assert.ok(misses(t.best.policy).every((n) => n <= 2), String(misses(t.best.policy)));
+  const passed = t.top.filter((c) => c !== t.best && c.result.score.violationMinutes === 0 && c.result.score.replicaHours <= t.best.result.score.replicaHours);
+  assert.ok(passed.length > 0);
+  assert.ok(passed.some((c) => misses(c.policy).some((n) => n > 2)));
 });
