@@ -2,8 +2,8 @@
 // minReplicas) and the predictive mechanisms (seasonal forecast on/off, season, headroom quantile, burst sizing)
 // for the cheapest policy with no SLO-violation minutes on a trace. Small spaces are searched exhaustively; larger
 // ones by block coordinate search from the configured policy (and from it with forecasting on), within an
-// evaluation budget. The cheapest candidates are then replayed under stresses (±10% demand, sharper rises, flash
-// crowds) and the cheapest that stays safe wins.
+// evaluation budget. The cheapest candidates are then replayed under stresses (±10% demand, sharper rises, growth,
+// flash crowds) and the cheapest that stays safe wins.
 import { stringify as toYaml } from 'yaml';
 import type { ServicePolicy } from '../config/load.js';
 import { formatMilli, parseMilli } from '../core/quantity.js';
@@ -138,8 +138,10 @@ interface Stress {
 /** How much above the trace a flash crowd takes demand, and for how long (the surge stress). */
 export const SURGE_FACTOR = 1.5;
 export const SURGE_MS = 30 * 60_000;
-/** A surge smaller than this (maxReplicas leaves no more room) is not worth replaying. */
-const MIN_SURGE_FACTOR = 1.1;
+/** Demand at the end of the scored steps in the growth stress, over the trace's. */
+export const GROWTH_FACTOR = 1.5;
+/** A surge or growth smaller than this (maxReplicas leave no more room) is not worth replaying. */
+const MIN_STRESS_FACTOR = 1.1;
 /**
  * Surges in the surge stress: one in the middle of each half of the scored steps, which a tuning replay scores apart
  * (SimulateOptions.splitAt), so each surge is held to its own allowance.
@@ -147,14 +149,17 @@ const MIN_SURGE_FACTOR = 1.1;
 export const SURGES = 2;
 
 /**
- * What a winner must stay safe under: demand 10% lower and higher (scale), every rise of demand 10% sharper than
- * the trace's (surprise), and flash crowds (surge): demand ×1.5 for 30 minutes in the middle of each half of the
- * scored steps, capped so that maxReplicas can still serve it. Scaling alone cannot tell a forecaster whose headroom
- * just covers the rises it saw from one with room to spare, because its errors scale with the demand; the held-out
- * future brings rises the tuning part did not. A calm tuning part cannot tell a policy that adds one pod a minute
- * from one that follows a surge at once; the surge does. A surge's first steps are missed by any policy without that
- * much spare (the metric shows the surge, and a replica asked for then is ready only after the start-up and
- * readiness delays): those are allowed, every step after them counts.
+ * What a winner must stay safe under: demand 10% lower and higher (scale), every rise of demand 10% sharper than the
+ * trace's (surprise), demand growing steadily to ×1.5 by the end of the scored steps (growth), and flash crowds
+ * (surge): demand ×1.5 for 30 minutes in the middle of each half of the scored steps. Growth and surges are capped so
+ * that maxReplicas can still serve them. Scaling alone cannot tell a forecaster whose headroom just covers the rises
+ * it saw from one with room to spare, because its errors scale with the demand; the held-out future brings rises the
+ * tuning part did not. Growth can: the forecaster meets a level above the one it learnt its errors and last season
+ * at, and a policy whose headroom only holds at the level it was tuned at (errors that grow more slowly than demand,
+ * a floor sized to it, an HPA target whose tolerance band reaches past the SLO) fails it. A calm tuning part cannot
+ * tell a policy that adds one pod a minute from one that follows a surge at once; the surge does. A surge's first
+ * steps are missed by any policy without that much spare (the metric shows the surge, and a replica asked for then
+ * is ready only after the start-up and readiness delays): those are allowed, every step after them counts.
  */
 function stressesFor(setup: SimSetup, maxReplicas: number): Stress[] {
   const w = setup.workload;
@@ -163,9 +168,10 @@ function stressesFor(setup: SimSetup, maxReplicas: number): Stress[] {
   return [
     ...ROBUSTNESS_FACTORS.map((f) => ({ label: `demand ×${f}`, apply: (l: LoadSeries) => scaled(l, f) })),
     { label: `rises ×${SURPRISE_FACTOR}`, apply: (l: LoadSeries) => sharperRises(l, SURPRISE_FACTOR) },
+    { label: `growth ×${GROWTH_FACTOR}`, apply: (l: LoadSeries, from: number) => grown(l, from, GROWTH_FACTOR, capacity, MIN_STRESS_FACTOR) },
     {
       label: `surge ×${SURGE_FACTOR} for ${formatDuration(SURGE_MS)}`,
-      apply: (l: LoadSeries, from: number) => surged(l, from, SURGE_FACTOR, Math.max(1, Math.round(SURGE_MS / l.stepMs)), SURGES, capacity, MIN_SURGE_FACTOR),
+      apply: (l: LoadSeries, from: number) => surged(l, from, SURGE_FACTOR, Math.max(1, Math.round(SURGE_MS / l.stepMs)), SURGES, capacity, MIN_STRESS_FACTOR),
       counted: (r: SimResult, stepMs: number) => {
         const allowed = allowedSteps(stepMs);
         const over = r.parts
@@ -176,6 +182,24 @@ function stressesFor(setup: SimSetup, maxReplicas: number): Stress[] {
       allowedMinutes: (stepMs: number) => (SURGES * allowedSteps(stepMs) * stepMs) / 60_000,
     },
   ];
+}
+
+/**
+ * Demand rising steadily over the steps from `from` on, from ×1 to ×`g` at the last step, with `g` lowered so that no
+ * step goes beyond `capacity` (what maxReplicas serve at the SLO's limit); undefined when less than `minF` fits.
+ */
+export function grown(load: LoadSeries, from: number, g: number, capacity: number, minF: number): LoadSeries | undefined {
+  const x = load.values;
+  const first = Math.max(0, from);
+  const n = x.length - first;
+  if (n < 2) return undefined;
+  const at = (i: number) => (i - first) / (n - 1);
+  let k = g;
+  for (let i = first + 1; i < x.length; i++) if (x[i]! > 0) k = Math.min(k, 1 + (capacity / x[i]! - 1) / at(i));
+  if (!(k >= minF)) return undefined;
+  const v = Float64Array.from(x);
+  for (let i = first; i < x.length; i++) if (v[i]! >= 0) v[i] = v[i]! * (1 + (k - 1) * at(i));
+  return { ...load, values: v };
 }
 
 /**

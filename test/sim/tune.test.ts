@@ -293,3 +293,40 @@ services:
   assert.ok(passed.length > 0);
   assert.ok(passed.some((c) => misses(c.policy).some((n) => n > 2)));
 });
+
+test('the growth stress raises demand steadily to its factor at the last step, lowered so that no step goes beyond capacity', async () => {
+  const { grown } = await import('../../src/sim/tune.js');
+  const flat = { start: 0, stepMs: 60_000, values: Float64Array.from([10, 10, 10, 10, 10, -1, 10]) };
+  // from step 1: ×1 there, ×1.5 at the last step, a gap left alone
+  const out = grown(flat, 1, 1.5, 1000, 1.1)!;
+  assert.deepEqual([...out.values].map((v) => Math.round(v * 1000) / 1000), [10, 10, 11, 12, 13, -1, 15]);
+  // a step at 20 in the middle: the growth is lowered until it stays within 22, and the last step does not pass 22
+  const bump = { start: 0, stepMs: 60_000, values: Float64Array.from([10, 10, 20, 10, 10]) };
+  const capped = grown(bump, 0, 1.5, 22, 1.1)!;
+  assert.ok(Math.max(...capped.values) <= 22 + 1e-9, String([...capped.values]));
+  assert.ok(Math.abs(capped.values[2]! - 22) < 1e-9);
+  // no room for ×1.1: not replayed
+  assert.equal(grown(bump, 0, 1.5, 20.5, 1.1), undefined);
+});
+
+test('a floor sized to a flat trace, or an HPA tolerance band past the SLO, passes ±10% demand but not growth: the winner keeps up with it', async () => {
+  // 1000 rps flat on replicas of 100 with the SLO at 100% utilization: 11 replicas held at target 95 pass 1100 rps,
+  // but as demand grows past 1100 the HPA at 95 only acts beyond 104.5% (its 10% tolerance), a step too late
+  const p = webPolicy('60s');
+  const s = resolveSetup(p, new Set(), { firstLoad: 1000 }).setup;
+  const flat = { start: Date.UTC(2024, 0, 1), stepMs: 60_000, values: new Float64Array(600).fill(1000) };
+  const init = (q: typeof p) => startReplicas(q, s.workload, s.slo, 1000);
+  // (the first half hour is not scored: every replay starts sized for the unstressed trace)
+  const t = await tunePolicy({ ...p, maxReplicas: 40 }, s, flat, { workers: 1, budget: 150, robustTop: 40, warmupSteps: 30, maxUsefulMinReplicas: 12, initialReplicas: init });
+  const r = t.robustness!;
+  const at = r.stresses.findIndex((x) => x.startsWith('growth'));
+  assert.ok(at >= 0, r.stresses.join(', '));
+  assert.equal(r.robust, true, JSON.stringify({ r, best: t.best.params, top: t.top.map((c) => [c.params, c.result.score.violationMinutes, c.result.score.replicaHours]) }));
+  const { grown } = await import('../../src/sim/tune.js');
+  const growth = grown(flat, 30, 1.5, 40 * 100, 1.1)!;
+  const under = (q: typeof p) => simulateService(q, { ...s, initialReplicas: init(q) }, growth, { scoreFrom: 30 }).score.violationMinutes;
+  assert.equal(under(t.best.policy), 0);
+  // a candidate it passed over, as safe on the flat trace and under ±10%, no dearer, misses under growth
+  const passed = t.top.filter((c) => c !== t.best && c.result.score.violationMinutes === 0 && c.result.score.replicaHours <= t.best.result.score.replicaHours);
+  assert.ok(passed.some((c) => under(c.policy) > 0), JSON.stringify(passed.map((c) => c.params)));
+});
