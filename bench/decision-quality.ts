@@ -112,7 +112,7 @@ services:
       const split = Math.floor(load.values.length / 2);
       const h = await tunePolicy(policy, setup, load, {
         demandMetric: 'rps', warmupSteps: split, robustTop: 0, budget, maxUsefulMinReplicas: 20,
-        initialReplicas: (c) => startReplicas(c, setup.workload, setup.slo, first),
+        initialReplicas: (c, firstLoad) => startReplicas(c, setup.workload, setup.slo, firstLoad),
         ...(workersFlag ? { workers: Number(workersFlag) } : {}),
       });
       const r = h.best.result.score;

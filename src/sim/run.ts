@@ -308,7 +308,7 @@ export async function runSimulation(req: SimulateRequest): Promise<SimulationRep
           maxUsefulMinReplicas: Math.max(tuneBound.peakReplicas, first.policy.minReplicas),
           initialReplicas: req.initialReplicas !== undefined
             ? () => req.initialReplicas!
-            : (c) => startReplicas(c, first.setup.workload, first.setup.slo, p.load.values.find((v) => v >= 0)),
+            : (c, firstLoad) => startReplicas(c, first.setup.workload, first.setup.slo, firstLoad),
           onProgress: (d, t) => req.onProgress?.(`tune ${p.run.service}`, d, t),
         });
         if (split) {

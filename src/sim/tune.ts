@@ -438,8 +438,8 @@ export interface TuneOptions {
   budget?: number;
   pool?: SimPool;
   workers?: number;
-  /** replicas to start with for a candidate (minReplicas changes it) */
-  initialReplicas?: (p: ServicePolicy) => number;
+  /** replicas to start with for a candidate (minReplicas changes it) on a replay whose first demand is `firstLoad` */
+  initialReplicas?: (p: ServicePolicy, firstLoad: number | undefined) => number;
   /** the most replicas worth trying as minReplicas (e.g. the bound's peak) */
   maxUsefulMinReplicas?: number;
   onProgress?: (evaluated: number, planned: number) => void;
@@ -537,11 +537,13 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
   // the scored steps in two halves, so the spare capacity a choice needs can be calibrated (calibrateSlack)
   const split = load.values.length - warmup >= 8 ? warmup + Math.floor((load.values.length - warmup) / 2) : undefined;
   const runAll = async (policies: ServicePolicy[], on: LoadSeries, progress?: (n: number) => void, stopAfterViolationMinutes?: number): Promise<SimResult[]> => {
+    const firstLoad = on.values.find((v) => v >= 0);
     const make = (i: number) => {
       const p = policies[i]!;
       return {
         policy: p,
-        setup: opts.initialReplicas ? { ...quiet, initialReplicas: opts.initialReplicas(p) } : quiet,
+        // a stressed replay starts sized for its own first demand, as the trace's does for the trace's
+        setup: opts.initialReplicas ? { ...quiet, initialReplicas: opts.initialReplicas(p, firstLoad) } : quiet,
         load: on,
         label: `candidate ${seen.size + i + 1}`,
         ...(warmup ? { scoreFrom: warmup } : {}),

@@ -315,18 +315,30 @@ test('a floor sized to a flat trace, or an HPA tolerance band past the SLO, pass
   const p = webPolicy('60s');
   const s = resolveSetup(p, new Set(), { firstLoad: 1000 }).setup;
   const flat = { start: Date.UTC(2024, 0, 1), stepMs: 60_000, values: new Float64Array(600).fill(1000) };
-  const init = (q: typeof p) => startReplicas(q, s.workload, s.slo, 1000);
-  // (the first half hour is not scored: every replay starts sized for the unstressed trace)
-  const t = await tunePolicy({ ...p, maxReplicas: 40 }, s, flat, { workers: 1, budget: 150, robustTop: 40, warmupSteps: 30, maxUsefulMinReplicas: 12, initialReplicas: init });
+  const init = (q: typeof p, first = 1000) => startReplicas(q, s.workload, s.slo, first);
+  const t = await tunePolicy({ ...p, maxReplicas: 40 }, s, flat, { workers: 1, budget: 150, robustTop: 40, maxUsefulMinReplicas: 12, initialReplicas: init });
   const r = t.robustness!;
   const at = r.stresses.findIndex((x) => x.startsWith('growth'));
   assert.ok(at >= 0, r.stresses.join(', '));
   assert.equal(r.robust, true, JSON.stringify({ r, best: t.best.params, top: t.top.map((c) => [c.params, c.result.score.violationMinutes, c.result.score.replicaHours]) }));
   const { grown } = await import('../../src/sim/tune.js');
-  const growth = grown(flat, 30, 1.5, 40 * 100, 1.1)!;
-  const under = (q: typeof p) => simulateService(q, { ...s, initialReplicas: init(q) }, growth, { scoreFrom: 30 }).score.violationMinutes;
+  const growth = grown(flat, 0, 1.5, 40 * 100, 1.1)!;
+  const under = (q: typeof p) => simulateService(q, { ...s, initialReplicas: init(q) }, growth).score.violationMinutes;
   assert.equal(under(t.best.policy), 0);
   // a candidate it passed over, as safe on the flat trace and under ±10%, no dearer, misses under growth
   const passed = t.top.filter((c) => c !== t.best && c.result.score.violationMinutes === 0 && c.result.score.replicaHours <= t.best.result.score.replicaHours);
   assert.ok(passed.some((c) => under(c.policy) > 0), JSON.stringify(passed.map((c) => c.params)));
+});
+
+test('a stressed replay starts sized for its own first demand: 10% more demand from the first step is no violation there', async () => {
+  // 1000 rps flat, no warm-up: a candidate started for 1000 rps would miss the first step of the ×1.1 replay
+  const p = webPolicy('60s');
+  const s = resolveSetup(p, new Set(), { firstLoad: 1000 }).setup;
+  const flat = { start: Date.UTC(2024, 0, 1), stepMs: 60_000, values: new Float64Array(120).fill(1000) };
+  const firsts: Array<number | undefined> = [];
+  const t = await tunePolicy(p, s, flat, { workers: 1, budget: 60, initialReplicas: (q, first) => { firsts.push(first); return startReplicas(q, s.workload, s.slo, first); } });
+  assert.ok(firsts.includes(1000) && firsts.some((f) => f !== undefined && Math.abs(f - 1100) < 1e-9), String([...new Set(firsts)]));
+  const r = t.robustness!;
+  assert.equal(r.winnerViolationMinutes[r.stresses.indexOf('demand ×1.1')], 0, JSON.stringify(r));
+  assert.equal(r.robust, true);
 });
