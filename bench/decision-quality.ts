@@ -51,6 +51,8 @@ const tmp = mkdtempSync(join(tmpdir(), 'scalepilot-dq-'));
 const rows: string[][] = [];
 const notes: string[] = [];
 const ratios: number[] = [];
+// violation minutes of the held-out halves, of the default HPA and of the tuned policy, by trace
+const violations: Array<{ hpa: number; tuned: number }> = [];
 try {
   for (const f of traces) {
     const file = join(dir, f);
@@ -102,6 +104,7 @@ services:
     // operator pays for in cold caches and scheduling, which replica-hours do not show
     const upsPerDay = (r: SimResult) => scaleUpsPerDay(r, stepMs).toFixed(0);
     ratios.push(tuned.score.replicaHours / bound);
+    violations.push({ hpa: hpa.score.violationMinutes, tuned: tuned.score.violationMinutes });
     rows.push([f, 'Kubernetes default HPA (cpu 70%)', String(hpa.score.violationMinutes), hpa.score.replicaHours.toFixed(0), bound.toFixed(0), ratio(hpa.score.replicaHours), upsPerDay(hpa), '']);
     rows.push([f, 'tuned on 1st half (held out)', String(tuned.score.violationMinutes), tuned.score.replicaHours.toFixed(0), bound.toFixed(0), ratio(tuned.score.replicaHours), upsPerDay(tuned), `${seconds.toFixed(0)} s wall, ${cpuSeconds.toFixed(0)} s CPU, ${tune.evaluated} candidates`]);
     if (hindsight) {
@@ -162,5 +165,9 @@ console.log(line(header));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const r of rows) console.log(line(r));
 const sorted = ratios.slice().sort((a, b) => a - b);
-console.log(`median tuned × bound: ${sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)]!.toFixed(2) : '-'}`);
+const mid = sorted.length >> 1;
+const median = sorted.length ? (sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2) : Number.NaN;
+console.log(`median tuned × bound: ${sorted.length ? median.toFixed(2) : '-'}`);
+const sum = (k: 'hpa' | 'tuned') => violations.reduce((n, v) => n + v[k], 0);
+if (violations.length) console.log(`held-out violation minutes over ${violations.length} trace(s): tuned ${sum('tuned')} (${violations.filter((v) => v.tuned === 0).length} trace(s) at zero), default HPA ${sum('hpa')} (${violations.filter((v) => v.hpa === 0).length} at zero)`);
 for (const n of notes) console.log(`  ${n}`);
