@@ -252,26 +252,8 @@ test('the surge stress multiplies demand at evenly spread points, capped by what
 test('a calm trace cannot tell a slow scale-up from a fast one; the surge stress can, and the winner follows a flash crowd', async () => {
   // 2000 rps flat on replicas of 100: policies that differ only in how fast they scale up tie on the trace, and the
   // configured one (1 pod a minute) comes first; a surge to 3000 rps needs several more pods, a minute each at that rate
-  const slow = parseConfig(`
-sources:
-  procs: { type: process }
-services:
-  web:
-    target: { provider: dryrun }
-    minReplicas: 1
-    maxReplicas: 40
-    resources: { requests: { cpu: "1" } }
-    metrics:
-      cpu: { source: procs, query: cpu, perPod: true }
-    hpa:
-      metrics:
-        - type: Resource
-          resource: { name: cpu, target: { type: Utilization, averageUtilization: 70 } }
-      behavior:
-        scaleUp: { policies: [{ type: Pods, value: 1, periodSeconds: 60 }] }
-    capacity: { rpsPerReplica: 100, startupDelay: 60s, readinessDelay: 0s }
-    slo: { maxUtilization: 100 }
-`, 'tune.yaml').services.web!;
+  const slow = { ...webPolicy('60s'), maxReplicas: 40 };
+  slow.hpa = { ...slow.hpa!, behavior: { scaleUp: { policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] } } };
   const s = resolveSetup(slow, new Set(), { firstLoad: 2000 }).setup;
   const calm = { start: Date.UTC(2024, 0, 1), stepMs: 60_000, values: new Float64Array(600).fill(2000) };
   const init = (p: typeof slow) => startReplicas(p, s.workload, s.slo, 2000);
