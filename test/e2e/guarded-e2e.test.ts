@@ -24,7 +24,7 @@ async function until(what: string, timeoutMs: number, ok: () => boolean): Promis
   }
 }
 
-function serviceYaml(o: { name: string; pool: number; uses?: number; listen: number; portBase: number; dir: string; env?: Record<string, string>; extra?: string }): string {
+function serviceYaml(o: { name: string; pool: number; uses?: number; listen: number; portBase: number; dir: string; env?: Record<string, string>; healthTimeout?: string; extra?: string }): string {
   const env = { SERVICE: o.name, POOL: String(o.pool), ...(o.env ?? {}) };
   return `
   ${o.name}:
@@ -37,7 +37,7 @@ function serviceYaml(o: { name: string; pool: number; uses?: number; listen: num
       replicas: 1
       proxy: builtin
       healthPath: /healthz
-      healthTimeout: 3s
+      healthTimeout: ${o.healthTimeout ?? '3s'}
       restartBackoff: 1s
       stateDir: ${JSON.stringify(join(o.dir, o.name))}
     minReplicas: 1
@@ -88,13 +88,16 @@ sources:
   pg: { type: postgres, url: "${db.url}" }
 budgets:
   maindb: { limit: { source: pg, query: max_connections }, headroom: 20%, reserved: 6 }
-services:${serviceYaml({ name: 'api', pool: 8, uses: 8, listen: apiListen, portBase: base, dir: dir.path, env: { PG_URL: db.url } })}${serviceYaml({ name: 'worker', pool: 5, uses: 5, listen: workerListen, portBase: workerBase, dir: dir.path, env: { PG_URL: db.url } })}
+services:${serviceYaml({ name: 'api', pool: 8, uses: 8, listen: apiListen, portBase: base, dir: dir.path, env: { PG_URL: db.url }, healthTimeout: '20s' })}${serviceYaml({ name: 'worker', pool: 5, uses: 5, listen: workerListen, portBase: workerBase, dir: dir.path, env: { PG_URL: db.url }, healthTimeout: '20s' })}
 `);
     const syncs: SyncResult[] = [];
     rt = await startRuntime(loadConfig(file), { dryRun: false, stateDir: dir.path, onSync: (r) => syncs.push(r) });
     await rt.controller.syncOnce('api');
     await rt.controller.syncOnce('worker');
-    await waitForPromQuery(prom.url, 'up{job="targets"} == 1', (r) => r.length >= 2);
+    await waitForPromQuery(prom.url, 'up{job="targets"} == 1', (r) => r.length >= 2).catch(async (e: Error) => {
+      const events = await rt!.store.history('*', 0, {});
+      throw new Error(`${e.message}\nscalepilot's events so far:\n${events.map((x) => `${x.service} ${x.kind} ${x.message ?? ''} ${x.error ?? ''}`).join('\n')}`);
+    });
     await probe.connect();
     let peak = 0;
     let sampling = true;
