@@ -131,6 +131,8 @@ interface Replica {
   reason?: string;
   message?: string;
   exited?: Promise<void>;
+  /** why the current process could not be executed (its 'error' event), if it could not */
+  spawnError?: Error;
   /** set while scalepilot itself stops the process, so its exit is not a crash */
   stopping: boolean;
   inUpstream: boolean;
@@ -508,6 +510,12 @@ export class LocalProvider implements Provider {
 
   /** Starts one replica and waits for its health check; false (and a scheduled restart) if it never got ready. */
   private async launch(g: Group, r: Replica): Promise<boolean> {
+    const child = await this.spawnReplica(g, r);
+    return child === false ? false : this.awaitReady(g, r, child);
+  }
+
+  /** Starts one replica's process; false (and a scheduled restart) if it could not be started. */
+  private async spawnReplica(g: Group, r: Replica): Promise<ChildProcess | false> {
     const { spec } = g;
     r.state = 'starting';
     r.reason = 'ContainerCreating';
@@ -546,9 +554,9 @@ export class LocalProvider implements Provider {
     r.child = child;
     r.pid = child.pid;
     r.startTime = Date.now();
-    let spawnError: Error | undefined;
+    r.spawnError = undefined;
     child.once('error', (e) => {
-      spawnError = e;
+      if (r.child === child) r.spawnError = e;
     });
     // A command that cannot be executed has no pid; its 'error' event follows on the next tick.
     if (child.pid === undefined) await new Promise((r) => setImmediate(r));
@@ -562,8 +570,18 @@ export class LocalProvider implements Provider {
     }
     r.exited = new Promise((resolve) => child.once('close', () => resolve()));
     child.once('exit', (code, signal) => this.exited(g, r, child, code, signal));
+    return child;
+  }
 
+  /**
+   * Waits for a started replica's health check: true once it answers, false (and a scheduled restart) if it never
+   * does. A replica a scale-down removed meanwhile ends the wait quietly: it is no failure, and it is not restarted.
+   */
+  private async awaitReady(g: Group, r: Replica, child: ChildProcess): Promise<boolean> {
+    const { spec } = g;
     const healthy = await this.waitHealthy(g, r, child);
+    if (r.child !== child || r.stopping || g.replicas.get(r.index) !== r) return false;
+    const spawnError = r.spawnError;
     if (healthy) {
       r.state = 'ready';
       r.reason = undefined;
@@ -572,7 +590,7 @@ export class LocalProvider implements Provider {
       return true;
     }
     if (spawnError || child.pid === undefined) {
-      const hint = (spawnError as { code?: string }).code === 'ENOENT' ? `; check services.${g.service}.target.command` : '';
+      const hint = (spawnError as { code?: string } | undefined)?.code === 'ENOENT' ? `; check services.${g.service}.target.command` : '';
       return this.failed(g, r, 'StartError', `cannot start ${JSON.stringify(spec.command)}: ${spawnError?.message ?? 'no process'}${hint}`);
     }
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -580,12 +598,13 @@ export class LocalProvider implements Provider {
     }
     r.stopping = true;
     await this.kill(g, r);
+    if (r.child !== child || r.state !== 'starting' || g.replicas.get(r.index) !== r) return false;
     return this.failed(g, r, 'Unhealthy', `GET ${spec.healthPath} on port ${r.port} did not answer 200 within ${spec.healthTimeoutMs} ms${this.tailText(g, r)}`);
   }
 
   private async waitHealthy(g: Group, r: Replica, child: ChildProcess): Promise<boolean> {
     const deadline = Date.now() + g.spec.healthTimeoutMs;
-    while (Date.now() < deadline && !g.closed) {
+    while (Date.now() < deadline && !g.closed && !r.stopping && r.child === child) {
       if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return false;
       try {
         const res = await undici().request(`http://127.0.0.1:${r.port}${g.spec.healthPath}`, {
@@ -621,11 +640,18 @@ export class LocalProvider implements Provider {
     const delay = Math.min(g.spec.maxRestartBackoffMs, g.spec.restartBackoffMs * 2 ** Math.max(0, r.failures - 1));
     clearTimeout(r.restartTimer);
     r.restartTimer = setTimeout(() => {
+      // The process starts under the group's lock; its health check is waited for outside it, so a scale-down (a
+      // rollback of a release whose replicas never get healthy) is not held up by the restart of a broken replica,
+      // and removes it instead.
       void this.locked(g, async () => {
-        if (g.closed || g.replicas.get(r.index) !== r || r.state !== 'crashed') return;
+        if (g.closed || g.replicas.get(r.index) !== r || r.state !== 'crashed') return false;
         r.restarts++;
-        if (await this.launch(g, r)) await this.syncProxy(g);
-      }).catch((e) => this.event(g.service, 'replica-restart-failed', 'error', `restarting ${r.name} failed: ${(e as Error).message}`));
+        return this.spawnReplica(g, r);
+      })
+        .then(async (child) => {
+          if (child && (await this.awaitReady(g, r, child))) await this.locked(g, () => this.syncProxy(g));
+        })
+        .catch((e) => this.event(g.service, 'replica-restart-failed', 'error', `restarting ${r.name} failed: ${(e as Error).message}`));
     }, delay);
     r.restartTimer.unref();
   }

@@ -43,7 +43,8 @@ test('kill -9 of the nginx master: orphan workers stopped, front restarted with 
       if (now.master) pgids.add(now.master);
       return now.master !== undefined && now.master !== first.master && first.workers.every((w) => !processAlive(w));
     }, () => r.out());
-    assert.ok(r.lines().some((l) => l.event === 'front-restarted' && l.service === 'web'), 'the restart is logged');
+    // the log line follows the new master's start
+    await until('the restart is logged', 5_000, () => r.lines().some((l) => l.event === 'front-restarted' && l.service === 'web'), () => r.out());
 
     // 2. a replica added now (config reload to 3) takes traffic through the restarted front
     writeFileSync(file, config(3));

@@ -37,7 +37,7 @@ function serviceYaml(o: { name: string; pool: number; uses?: number; listen: num
       replicas: 1
       proxy: builtin
       healthPath: /healthz
-      healthTimeout: ${o.healthTimeout ?? '3s'}
+      healthTimeout: ${o.healthTimeout ?? '20s'}
       restartBackoff: 1s
       stateDir: ${JSON.stringify(join(o.dir, o.name))}
     minReplicas: 1
@@ -162,7 +162,7 @@ store: sqlite:${join(dir.path, 'sp.db')}
 sources:
   prom: { type: prometheus, url: "${prom.url}" }
 verify: { window: 8s, startupAllowance: 4s, coolOff: 60s }
-services:${serviceYaml({ name: 'web', pool: 0, listen, portBase: base, dir: dir.path, env: { BROKEN_FLAG: flag } })}
+services:${serviceYaml({ name: 'web', pool: 0, listen, portBase: base, dir: dir.path, env: { BROKEN_FLAG: flag }, healthTimeout: '20s' })}
 `);
     const syncs: SyncResult[] = [];
     rt = await startRuntime(loadConfig(file), { dryRun: false, stateDir: dir.path, onSync: (r) => syncs.push(r) });

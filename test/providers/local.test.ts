@@ -2,8 +2,8 @@
 // zero failed requests while scaling 3 → 1 under load, health-gated scale-up, crash restart, clean close.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { request } from 'undici';
 import { LocalProvider, parseLocalSpec } from '../../src/providers/local.js';
 import { ProviderSpecError } from '../../src/providers/spec.js';
@@ -13,6 +13,7 @@ import { alive, eventually, SAMPLE_SERVER } from './helpers.js';
 import { runLoad } from './load.js';
 
 const NGINX = '/usr/sbin/nginx';
+const POOL_SERVER = resolve('test', 'helpers', 'pool-server.mjs');
 
 async function target(service: string, extra: Record<string, unknown> = {}, n = 3): Promise<TargetRef> {
   return {
@@ -238,6 +239,44 @@ describe('local provider, failures', () => {
       assert.ok(alive(again.pid!));
     } finally {
       await p.close();
+    }
+  });
+
+  it('a scale-down is not held up by restarts of replicas that never get healthy: it removes them instead', async () => {
+    // a bad release: replicas restarted after a crash never answer their health check (20 s allowed); rolling back
+    // to one replica must not wait for those health checks, and the removed replicas must not come back
+    const dir = tempDir();
+    const flag = join(dir.path, 'bad-release');
+    const p = new LocalProvider();
+    const t = await target('restarting', { proxy: 'builtin', command: [process.execPath, POOL_SERVER], env: { BROKEN_FLAG: flag }, healthTimeout: '20s', restartBackoff: '100ms' }, 3);
+    try {
+      const before = await p.observe(t);
+      assert.equal(before.readyReplicas, 3);
+      writeFileSync(flag, 'x');
+      const victims = before.pods.filter((x) => x.name !== before.pods[0]!.name);
+      for (const v of victims) process.kill(v.pid!, 'SIGKILL');
+      // they are restarted and wait for a health check that never passes
+      const restarting = await eventually(async () => {
+        const s = await p.observe(t);
+        const again = s.pods.filter((x) => victims.some((v) => v.name === x.name) && x.pid !== undefined && !victims.some((v) => v.pid === x.pid) && x.phase === 'Pending');
+        return again.length > 0 ? again : undefined;
+      }, 5000, 'the crashed replicas to be restarted');
+      const started = Date.now();
+      await p.scale(t, 1, { dryRun: false, drainMs: 1000 });
+      const took = Date.now() - started;
+      assert.ok(took < 10_000, `the scale-down took ${took} ms: it waited for the restarted replicas' 20 s health checks`);
+      const after = await p.observe(t);
+      assert.equal(after.replicas, 1);
+      assert.equal(after.readyReplicas, 1);
+      assert.equal(after.pods[0]!.pid, before.pods[0]!.pid, 'the healthy replica is the one kept');
+      for (const r of restarting) assert.equal(alive(r.pid!), false, `restarted replica pid ${r.pid} is stopped`);
+      // nothing restarts them later
+      await new Promise((r) => setTimeout(r, 1500));
+      const later = await p.observe(t);
+      assert.deepEqual(later.pods.map((x) => x.pid), [before.pods[0]!.pid]);
+    } finally {
+      await p.close();
+      dir.cleanup();
     }
   });
 
