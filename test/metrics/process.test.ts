@@ -186,9 +186,11 @@ describe('real processes', () => {
   });
 
   test('memory is RSS bytes; an exited process is an error', async () => {
-    const big = start('const b = Buffer.alloc(200e6, 1); setTimeout(() => b.length, 30000)');
+    // the big one says when its 200 MB are written (a loaded machine takes longer than any fixed wait)
+    const big = start(`const b = Buffer.alloc(200e6, 1); process.send('filled', () => process.disconnect()); setTimeout(() => b.length, 30000)`, { ipc: true });
     const small = start('setTimeout(() => {}, 30000)');
-    await sleep(1000);
+    await new Promise((r) => big.once('message', r));
+    await sleep(300);
     const src = new ProcessSource('p', parseProcessConfig({ type: 'process' }, 'sources.p'));
     const s = await src.sample({ name: 'memory', query: 'memory', params: { pids: [big.pid!, small.pid!] } }, new Date());
     const byPid = new Map(s.map((x) => [x.labels.pid, x.value]));
