@@ -140,6 +140,11 @@ interface Replica {
   logOffset: number;
 }
 
+/** The replica runs another process than `child` now, or a scale-down removed it from the group. */
+function replaced(g: Group, r: Replica, child: ChildProcess): boolean {
+  return r.child !== child || g.replicas.get(r.index) !== r;
+}
+
 interface Group {
   service: string;
   spec: LocalSpec;
@@ -580,7 +585,7 @@ export class LocalProvider implements Provider {
   private async awaitReady(g: Group, r: Replica, child: ChildProcess): Promise<boolean> {
     const { spec } = g;
     const healthy = await this.waitHealthy(g, r, child);
-    if (r.child !== child || r.stopping || g.replicas.get(r.index) !== r) return false;
+    if (r.stopping || replaced(g, r, child)) return false;
     const spawnError = r.spawnError;
     if (healthy) {
       r.state = 'ready';
@@ -598,13 +603,13 @@ export class LocalProvider implements Provider {
     }
     r.stopping = true;
     await this.kill(g, r);
-    if (r.child !== child || r.state !== 'starting' || g.replicas.get(r.index) !== r) return false;
+    if (r.state !== 'starting' || replaced(g, r, child)) return false;
     return this.failed(g, r, 'Unhealthy', `GET ${spec.healthPath} on port ${r.port} did not answer 200 within ${spec.healthTimeoutMs} ms${this.tailText(g, r)}`);
   }
 
   private async waitHealthy(g: Group, r: Replica, child: ChildProcess): Promise<boolean> {
     const deadline = Date.now() + g.spec.healthTimeoutMs;
-    while (Date.now() < deadline && !g.closed && !r.stopping && r.child === child) {
+    while (Date.now() < deadline && !g.closed && !r.stopping && !replaced(g, r, child)) {
       if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return false;
       try {
         const res = await undici().request(`http://127.0.0.1:${r.port}${g.spec.healthPath}`, {

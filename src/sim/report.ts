@@ -130,9 +130,10 @@ function tuneLines(s: ServiceRun): string[] {
   const ch = t.churn;
   if (ch.maxScaleUpsPerDay !== undefined) out.push(`  churn: at most ${ch.maxScaleUpsPerDay} scale-ups a day; the winner makes ${num(ch.winnerScaleUpsPerDay, 1)}${ch.kept ? '' : ', over the limit: no candidate simulated kept to it'} (configured: ${num(ch.configuredScaleUpsPerDay, 1)})`);
   else out.push(`  churn: the winner makes ${num(ch.winnerScaleUpsPerDay, 1)} scale-ups a day (configured: ${num(ch.configuredScaleUpsPerDay, 1)}); --tune-max-scale-ups N ranks candidates making more after the rest`);
-  if (t.robustness) {
-    const allowed = t.robustness.stresses.map((x, i) => (t.robustness!.allowedMinutes[i] ? `${x}: ${num(t.robustness!.allowedMinutes[i]!, 2)} min allowed` : '')).filter(Boolean);
-    out.push(`  robustness: ${t.robustness.checked} cheapest candidates replayed with ${t.robustness.stresses.join(', ')}${allowed.length ? ` (${allowed.join('; ')}, the first steps of each surge, which no policy without that much spare meets)` : ''}; the winner ${t.robustness.robust ? 'stays safe under each' : `is the least violating (${t.robustness.winnerViolationMinutes.map((m) => num(m, 2)).join(' / ')} min beyond what is allowed)`}`);
+  const rb = t.robustness;
+  if (rb) {
+    const allowed = rb.stresses.map((x, i) => (rb.allowedMinutes[i] ? `${x}: ${num(rb.allowedMinutes[i]!, 2)} min allowed` : '')).filter(Boolean);
+    out.push(`  robustness: ${rb.checked} cheapest candidates replayed with ${rb.stresses.join(', ')}${allowed.length ? ` (${allowed.join('; ')}, the first steps of each surge, which no policy without that much spare meets)` : ''}; the winner ${rb.robust ? 'stays safe under each' : `is the least violating (${rb.winnerViolationMinutes.map((m) => num(m, 2)).join(' / ')} min beyond what is allowed)`}`);
   }
   for (const [k, v] of Object.entries(t.best.params)) out.push(`    ${k}: ${v}`);
   out.push('', '  winning config:', ...t.snippet.trimEnd().split('\n').map((l) => `    ${l}`), '', '  top candidates:');

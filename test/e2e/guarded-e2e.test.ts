@@ -24,7 +24,7 @@ async function until(what: string, timeoutMs: number, ok: () => boolean): Promis
   }
 }
 
-function serviceYaml(o: { name: string; pool: number; uses?: number; listen: number; portBase: number; dir: string; env?: Record<string, string>; healthTimeout?: string; extra?: string }): string {
+function serviceYaml(o: { name: string; pool: number; uses?: number; listen: number; portBase: number; dir: string; env?: Record<string, string>; extra?: string }): string {
   const env = { SERVICE: o.name, POOL: String(o.pool), ...(o.env ?? {}) };
   return `
   ${o.name}:
@@ -37,7 +37,7 @@ function serviceYaml(o: { name: string; pool: number; uses?: number; listen: num
       replicas: 1
       proxy: builtin
       healthPath: /healthz
-      healthTimeout: ${o.healthTimeout ?? '20s'}
+      healthTimeout: 20s   # a loaded machine's slow start is waited for; a rollback removes replicas still starting
       restartBackoff: 1s
       stateDir: ${JSON.stringify(join(o.dir, o.name))}
     minReplicas: 1
@@ -88,7 +88,7 @@ sources:
   pg: { type: postgres, url: "${db.url}" }
 budgets:
   maindb: { limit: { source: pg, query: max_connections }, headroom: 20%, reserved: 6 }
-services:${serviceYaml({ name: 'api', pool: 8, uses: 8, listen: apiListen, portBase: base, dir: dir.path, env: { PG_URL: db.url }, healthTimeout: '20s' })}${serviceYaml({ name: 'worker', pool: 5, uses: 5, listen: workerListen, portBase: workerBase, dir: dir.path, env: { PG_URL: db.url }, healthTimeout: '20s' })}
+services:${serviceYaml({ name: 'api', pool: 8, uses: 8, listen: apiListen, portBase: base, dir: dir.path, env: { PG_URL: db.url } })}${serviceYaml({ name: 'worker', pool: 5, uses: 5, listen: workerListen, portBase: workerBase, dir: dir.path, env: { PG_URL: db.url } })}
 `);
     const syncs: SyncResult[] = [];
     rt = await startRuntime(loadConfig(file), { dryRun: false, stateDir: dir.path, onSync: (r) => syncs.push(r) });
@@ -162,7 +162,7 @@ store: sqlite:${join(dir.path, 'sp.db')}
 sources:
   prom: { type: prometheus, url: "${prom.url}" }
 verify: { window: 8s, startupAllowance: 4s, coolOff: 60s }
-services:${serviceYaml({ name: 'web', pool: 0, listen, portBase: base, dir: dir.path, env: { BROKEN_FLAG: flag }, healthTimeout: '20s' })}
+services:${serviceYaml({ name: 'web', pool: 0, listen, portBase: base, dir: dir.path, env: { BROKEN_FLAG: flag } })}
 `);
     const syncs: SyncResult[] = [];
     rt = await startRuntime(loadConfig(file), { dryRun: false, stateDir: dir.path, onSync: (r) => syncs.push(r) });

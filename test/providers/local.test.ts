@@ -8,7 +8,7 @@ import { request } from 'undici';
 import { LocalProvider, parseLocalSpec } from '../../src/providers/local.js';
 import { ProviderSpecError } from '../../src/providers/spec.js';
 import { ProviderError, type TargetRef } from '../../src/providers/types.js';
-import { freePort, freePortRange, requireBinary, tempDir, waitForPort } from '../helpers/env.js';
+import { freePort, freePortRange, requireBinary, sleep, tempDir, waitForPort } from '../helpers/env.js';
 import { alive, eventually, SAMPLE_SERVER } from './helpers.js';
 import { runLoad } from './load.js';
 
@@ -271,7 +271,7 @@ describe('local provider, failures', () => {
       assert.equal(after.pods[0]!.pid, before.pods[0]!.pid, 'the healthy replica is the one kept');
       for (const r of restarting) assert.equal(alive(r.pid!), false, `restarted replica pid ${r.pid} is stopped`);
       // nothing restarts them later
-      await new Promise((r) => setTimeout(r, 1500));
+      await sleep(1500);
       const later = await p.observe(t);
       assert.deepEqual(later.pods.map((x) => x.pid), [before.pods[0]!.pid]);
     } finally {
