@@ -45,11 +45,11 @@ export interface SimulateOptions {
    */
   stopAfterViolationMinutes?: number;
   /**
-   * Score the scored steps before and from this index apart as well (SimResult.parts), with the least spare
-   * capacity each part saw: a tuner calibrates how much margin its choice needs by choosing on one part and checking
-   * on the other.
+   * Cut the scored steps at each of these indices (ascending) and score each part apart as well (SimResult.parts),
+   * with the least spare capacity each part saw: a tuner calibrates how much margin its choice needs by choosing on
+   * earlier parts and checking on later ones.
    */
-  splitAt?: number;
+  splitAt?: readonly number[];
   /**
    * false: always replay through decide() and the pod-level workload model. By default a policy the replay kernel
    * (sim/kernel.ts) covers is replayed by it, with the same result; a custom `decide` always takes the general path.

@@ -18,7 +18,7 @@ export interface SimTask {
   /** see SimulateOptions.stopAfterViolationMinutes */
   stopAfterViolationMinutes?: number;
   /** see SimulateOptions.splitAt */
-  splitAt?: number;
+  splitAt?: readonly number[];
 }
 
 export interface RunOptions {
@@ -130,7 +130,7 @@ export class SimPool {
 }
 
 /** The simulation options a task carries. */
-export function taskOptions(t: SimTask): { label?: string; scoreFrom?: number; stopAfterViolationMinutes?: number; splitAt?: number } {
+export function taskOptions(t: SimTask): { label?: string; scoreFrom?: number; stopAfterViolationMinutes?: number; splitAt?: readonly number[] } {
   return {
     ...(t.label !== undefined ? { label: t.label } : {}),
     ...(t.scoreFrom !== undefined ? { scoreFrom: t.scoreFrom } : {}),

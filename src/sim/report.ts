@@ -124,7 +124,7 @@ function tuneLines(s: ServiceRun): string[] {
     const m = t.margin;
     const last = m.checks[m.checks.length - 1]!;
     const pct = (s: number) => `${num((s - 1) * 100, 0)}%`;
-    out.push(`  margin: chosen on the first half of the tuning steps, ${m.checks.map((c) => `${c.slack === 1 ? 'no spare' : `${pct(c.slack)} spare`} → ${num(c.laterViolationMinutes, 2)} violation min on the second`).join(', ')}; ${last.laterViolationMinutes === 0 ? '' : 'none stayed safe, so the most tried is kept: '}the winner keeps ${m.required === 1 ? 'within the SLO' : `${pct(m.required)} spare capacity`} at every tuning step (${m.kept} candidates do)`);
+    out.push(`  margin: chosen on the first quarter, half and three quarters of the tuning steps, ${m.checks.map((c) => `${c.slack === 1 ? 'no spare' : `${pct(c.slack)} spare`} → ${num(c.laterViolationMinutes, 2)} violation min after`).join(', ')}; ${last.laterViolationMinutes === 0 ? '' : 'none stayed safe, so the most tried is kept: '}the winner keeps ${m.required === 1 ? 'within the SLO' : `${pct(m.required)} spare capacity`} at every tuning step (${m.kept} candidates do)`);
   }
   if (t.closestSlack !== undefined && t.meetsSlo) out.push(`  closest call: at its tightest scored step the winner had ${num(Math.max(0, t.closestSlack - 1) * 100, 1)}% spare capacity at the SLO's limit; zero violation minutes on this trace is no promise for traffic it has not seen (see margin and robustness)`);
   const ch = t.churn;

@@ -49,22 +49,22 @@ export interface ResultContext {
 }
 
 /**
- * The scored steps before and from `at`, scored apart with the least spare capacity each saw (SimulateOptions.splitAt):
- * both replay paths call add() at every scored step with data.
+ * The scored steps cut at each index of `at` (ascending), each part scored apart with the least spare capacity it saw
+ * (SimulateOptions.splitAt): both replay paths call add() at every scored step with data.
  */
 export class SplitTally {
-  readonly parts: [PartScore, PartScore] = [
-    { scoredSteps: 0, violationSteps: 0, replicaSteps: 0, minSlack: Number.POSITIVE_INFINITY },
-    { scoredSteps: 0, violationSteps: 0, replicaSteps: 0, minSlack: Number.POSITIVE_INFINITY },
-  ];
+  readonly parts: PartScore[];
   private readonly limit: number;
 
-  constructor(readonly at: number, setup: SimSetup, private readonly capacityPerReplica: number) {
+  constructor(readonly at: readonly number[], setup: SimSetup, private readonly capacityPerReplica: number) {
     this.limit = sloUtilizationLimit(setup.workload, setup.slo);
+    this.parts = Array.from({ length: at.length + 1 }, () => ({ scoredSteps: 0, violationSteps: 0, replicaSteps: 0, minSlack: Number.POSITIVE_INFINITY }));
   }
 
   add(k: number, demand: number, ready: number, replicas: number, violated: boolean): void {
-    const p = this.parts[k < this.at ? 0 : 1];
+    let j = 0;
+    while (j < this.at.length && k >= this.at[j]!) j++;
+    const p = this.parts[j]!;
     p.scoredSteps++;
     p.replicaSteps += replicas;
     if (violated) p.violationSteps++;

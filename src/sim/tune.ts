@@ -12,7 +12,7 @@ import { formatDuration } from '../core/duration.js';
 import { utilizationLimit } from '../core/predict.js';
 import { simulateMany, type SimPool } from './pool.js';
 import { sloUtilizationLimit } from './workload.js';
-import type { LoadSeries, SimResult, SimSetup } from './types.js';
+import type { LoadSeries, PartScore, SimResult, SimSetup } from './types.js';
 
 type HpaSpec = NonNullable<ServicePolicy['hpa']>;
 type Behavior = NonNullable<HpaSpec['behavior']>;
@@ -85,35 +85,79 @@ export const SLACK_GRID = [1, 1.02, 1.05, 1.1, 1.15, 1.2, 1.3, 1.5, 2];
 export interface SlackCalibration {
   /** the spare capacity a candidate must keep at every scored step (1: none beyond meeting the SLO) */
   required: number;
-  /** each level tried: the cheapest candidate on the first half that kept it, and its violation steps on the second */
+  /**
+   * each level tried: the cheapest candidate that kept it on the blocks chosen on (the first to miss later, or the one
+   * chosen on the first block), and the violation minutes of the folds' choices after the blocks they were chosen on
+   */
   checks: Array<{ slack: number; candidate: string; laterViolationMinutes: number }>;
   /** how many safe candidates kept the required margin on the whole tuning part */
   kept: number;
 }
 
-const minSlack = (r: SimResult) => (r.parts ? Math.min(r.parts[0].minSlack, r.parts[1].minSlack) : Number.NaN);
+const minSlack = (r: SimResult) => (r.parts ? Math.min(...r.parts.map((p) => p.minSlack)) : Number.NaN);
+
+/** Parts [from, to) of a replay's scored steps as one. */
+export function joinParts(parts: readonly PartScore[], from: number, to: number): PartScore {
+  const out: PartScore = { scoredSteps: 0, violationSteps: 0, replicaSteps: 0, minSlack: Number.POSITIVE_INFINITY };
+  for (let k = from; k < to; k++) {
+    const p = parts[k]!;
+    out.scoredSteps += p.scoredSteps;
+    out.violationSteps += p.violationSteps;
+    out.replicaSteps += p.replicaSteps;
+    if (p.minSlack < out.minSlack) out.minSlack = p.minSlack;
+  }
+  return out;
+}
+
+/** The scored steps in two halves (SimResult.parts in an even number of blocks). */
+export const halvesOf = (parts: readonly PartScore[]): [PartScore, PartScore] => {
+  const h = Math.ceil(parts.length / 2);
+  return [joinParts(parts, 0, h), joinParts(parts, h, parts.length)];
+};
+
+/**
+ * Blocks the tuning part's scored steps are cut into for calibrateSlack's walk-forward checks: choosing on the first
+ * quarter, half and three quarters, each checked on the rest.
+ */
+export const CALIBRATION_BLOCKS = 4;
 
 /**
  * How much spare capacity the choice needs to stay safe on traffic it was not chosen on. The tuning part's scored
- * steps are split in two; for each level in SLACK_GRID, the cheapest candidate on the first half that had no
- * violation there and kept that much spare capacity at its tightest step is checked on the second half. The first
- * level whose choice stays safe there is required of the winner over the whole tuning part: a search picks the
- * candidate that only just made it through the traffic it saw, and how far "only just" falls short on new traffic
- * is measured rather than assumed. Candidates without parts (or none safe) leave it at 1.
+ * steps come in blocks (SimResult.parts); for each level in SLACK_GRID and each walk-forward fold (the blocks before
+ * k to choose on, the rest to check on, for every k), the cheapest candidate on the fold's earlier blocks
+ * that had no violation there and kept that much spare capacity at its tightest step is checked on the later ones.
+ * The first level whose choices stay safe in every fold is required of the winner over the whole tuning part: a
+ * search picks the candidate that only just made it through the traffic it saw, and how far "only just" falls short
+ * on new traffic is measured rather than assumed, on more than one stretch of new traffic. A fold whose earlier blocks
+ * no candidate got through without a violation has no choice to check and is left out; candidates without parts (or
+ * no fold left) leave it at 1.
  */
 export function calibrateSlack(cands: Array<{ params: Record<string, string>; result: SimResult }>, stepMs: number): SlackCalibration {
   const checks: SlackCalibration['checks'] = [];
-  const withParts = cands.filter((c) => c.result.parts);
+  const withParts = cands.filter((c) => c.result.parts && c.result.parts.length >= 2);
+  const blocks = withParts.length ? Math.min(...withParts.map((c) => c.result.parts!.length)) : 0;
+  const safeBefore = (k: number, slack: number) => withParts
+    .map((c) => ({ c, before: joinParts(c.result.parts!, 0, k) }))
+    .filter(({ before }) => before.violationSteps === 0 && before.minSlack >= slack)
+    .sort((a, b) => a.before.replicaSteps - b.before.replicaSteps || compareCandidates(a.c.result, b.c.result));
+  // a fold whose earlier blocks no candidate got through safely has no choice to check: it is left out
+  const folds: number[] = [];
+  for (let k = 1; k < blocks; k++) if (safeBefore(k, SLACK_GRID[0]!).length) folds.push(k);
   let required = SLACK_GRID[0]!;
   for (const slack of SLACK_GRID) {
-    const first = withParts
-      .filter((c) => c.result.parts![0].violationSteps === 0 && c.result.parts![0].minSlack >= slack)
-      .sort((a, b) => a.result.parts![0].replicaSteps - b.result.parts![0].replicaSteps || compareCandidates(a.result, b.result));
-    const pick = first[0];
-    if (!pick) break;
+    let later = 0;
+    let candidate = '';
+    let chosen = true;
+    for (const k of folds) {
+      const pick = safeBefore(k, slack)[0];
+      if (!pick) { chosen = false; break; }
+      const v = joinParts(pick.c.result.parts!, k, blocks).violationSteps;
+      if (!candidate || (v > 0 && later === 0)) candidate = Object.entries(pick.c.params).map(([key, val]) => `${key}=${val}`).join(', ');
+      later += v;
+    }
+    if (!chosen || !folds.length) break;
     required = slack;
-    const later = pick.result.parts![1].violationSteps;
-    checks.push({ slack, candidate: Object.entries(pick.params).map(([k, v]) => `${k}=${v}`).join(', '), laterViolationMinutes: (later * stepMs) / 60_000 });
+    checks.push({ slack, candidate, laterViolationMinutes: (later * stepMs) / 60_000 });
     if (later === 0) break;
   }
   const kept = cands.filter((c) => c.result.score.violationMinutes === 0 && minSlack(c.result) >= required).length;
@@ -175,7 +219,7 @@ function stressesFor(setup: SimSetup, maxReplicas: number): Stress[] {
       counted: (r: SimResult, stepMs: number) => {
         const allowed = allowedSteps(stepMs);
         const over = r.parts
-          ? r.parts.reduce((n, p) => n + Math.max(0, p.violationSteps - allowed), 0)
+          ? halvesOf(r.parts).reduce((n, p) => n + Math.max(0, p.violationSteps - allowed), 0)
           : Math.max(0, (r.score.violationMinutes * 60_000) / stepMs - SURGES * allowed);
         return (over * stepMs) / 60_000;
       },
@@ -534,8 +578,11 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
   // on the steady state it will run in (a live one keeps its history), not on the days it spent learning; every
   // candidate is scored on the same steps, so the comparison stays fair.
   const warmup = opts.warmupSteps ?? (opts.demandMetric !== undefined ? Math.floor(load.values.length / 3) : 0);
-  // the scored steps in two halves, so the spare capacity a choice needs can be calibrated (calibrateSlack)
-  const split = load.values.length - warmup >= 8 ? warmup + Math.floor((load.values.length - warmup) / 2) : undefined;
+  // the scored steps in blocks, so the spare capacity a choice needs can be calibrated (calibrateSlack)
+  const scoredSteps = load.values.length - warmup;
+  const split = scoredSteps >= 4 * CALIBRATION_BLOCKS
+    ? Array.from({ length: CALIBRATION_BLOCKS - 1 }, (_, j) => warmup + Math.floor(((j + 1) * scoredSteps) / CALIBRATION_BLOCKS))
+    : undefined;
   const runAll = async (policies: ServicePolicy[], on: LoadSeries, progress?: (n: number) => void, stopAfterViolationMinutes?: number): Promise<SimResult[]> => {
     const firstLoad = on.values.find((v) => v >= 0);
     const make = (i: number) => {

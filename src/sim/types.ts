@@ -133,8 +133,8 @@ export interface SimResult {
   guard?: GuardStats;
   /** the step at which the replay stopped early (SimulateOptions.stopAfterViolationMinutes); its score is partial */
   stoppedAt?: number;
-  /** the scored steps before and from SimulateOptions.splitAt, scored apart (when asked for) */
-  parts?: [PartScore, PartScore];
+  /** the scored steps cut at each index of SimulateOptions.splitAt, each part scored apart (when asked for) */
+  parts?: PartScore[];
 }
 
 /** One part of a replay's scored steps. */

@@ -135,7 +135,7 @@ test('stopAfterViolationMinutes: the replay stops at the step that exceeds it, a
   assert.deepEqual(simulateService(p, setup, load, { stopAfterViolationMinutes: 10 }), full);
 });
 
-test('splitAt scores the two parts apart, with the least spare capacity each saw, on both replay paths', async () => {
+test('splitAt scores the parts apart, with the least spare capacity each saw, on both replay paths', async () => {
   const { parseConfig } = await import('../../src/config/load.js');
   const { resolveSetup } = await import('../../src/sim/setup.js');
   const { simulateService } = await import('../../src/sim/engine.js');
@@ -157,11 +157,15 @@ services:
   const values = Float64Array.from([100, 100, 100, 150, 100, Number.NaN, 100, 100, 300, 100]);
   const load = { start: Date.UTC(2024, 0, 1), stepMs: 15_000, values };
   for (const kernel of [true, false]) {
-    const r = simulateService(policy, setup, load, { scoreFrom: 2, splitAt: 6, kernel });
+    const r = simulateService(policy, setup, load, { scoreFrom: 2, splitAt: [6], kernel });
     const [a, b] = r.parts!;
+    assert.equal(r.parts!.length, 2);
     // 3 ready × 100 rps at 90%: 270 rps of room; 150 rps leaves 1.8×, 300 rps 0.9× (a violation)
     assert.deepEqual({ ...a, minSlack: Math.round(a.minSlack * 1e9) / 1e9 }, { scoredSteps: 3, violationSteps: 0, replicaSteps: 9, minSlack: 1.8 }, `kernel ${kernel}`);
     assert.deepEqual({ ...b, minSlack: Math.round(b.minSlack * 1e9) / 1e9 }, { scoredSteps: 4, violationSteps: 1, replicaSteps: 12, minSlack: 0.9 }, `kernel ${kernel}`);
     assert.equal(r.score.violationMinutes * 4, a.violationSteps + b.violationSteps);
+    // cut again at 8: the second part's violation and its tightest step move to the third
+    const three = simulateService(policy, setup, load, { scoreFrom: 2, splitAt: [6, 8], kernel }).parts!;
+    assert.deepEqual(three.map((p) => [p.scoredSteps, p.violationSteps, p.replicaSteps, Math.round(p.minSlack * 1e9) / 1e9]), [[3, 0, 9, 1.8], [2, 0, 6, 2.7], [2, 1, 6, 0.9]], `kernel ${kernel}`);
   }
 });

@@ -173,7 +173,7 @@ function randomCase(seed: number): Case {
     ...(r() < 0.3 ? { scoreFrom: int(r, 0, n) } : {}),
     ...(r() < 0.2 ? { stopAfterViolationMinutes: pick(r, [0, 5, 60, 600]) } : {}),
     ...(r() < 0.5 ? { label: `case-${seed}` } : {}),
-    ...(r() < 0.4 ? { splitAt: int(r, 0, n) } : {}),
+    ...(r() < 0.4 ? { splitAt: Array.from({ length: int(r, 1, 3) }, () => int(r, 0, n)).sort((a, b) => a - b) } : {}),
   };
   return {
     seed,
