@@ -303,7 +303,7 @@ export function decide(p: ServicePolicy, o: Observation, h: History, now: number
   }
 
   // predictive
-  if (p.predictive) consider(isSeasonal(p) ? seasonalProposal(p, h, now) : predictiveProposal(p, h.series[p.predictive.metric], p.syncPeriodMs));
+  if (p.predictive) consider(isSeasonal(p) ? seasonalProposal(p, h, now, explain) : predictiveProposal(p, h.series[p.predictive.metric], p.syncPeriodMs));
 
   for (const m in o.failures) if (!errors.some((x) => x.includes(m))) errors.push(`${m}: ${o.failures[m]}`);
 

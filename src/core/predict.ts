@@ -110,12 +110,15 @@ export function burstDemand(series: SampleWindow | undefined, now: number, windo
   return { demand: last + Math.max(0, slope) * lead, slope, samples: recent.length };
 }
 
-/** The seasonal model's proposal: the larger of the forecast (with headroom) and the burst sizing, in replicas. */
-export function seasonalProposal(p: ServicePolicy, h: History, now: number): Proposal {
+/**
+ * The seasonal model's proposal: the larger of the forecast (with headroom) and the burst sizing, in replicas.
+ * explain false: the same replicas without the detail text (DecideOptions.explain).
+ */
+export function seasonalProposal(p: ServicePolicy, h: History, now: number, explain = true): Proposal {
   const pr: Predictive = p.predictive!;
   const name = pr.metric;
   const perReplica = pr.capacityPerReplica ?? p.capacity?.rpsPerReplica;
-  if (!perReplica) return { source: 'predictive', name, replicas: null, detail: 'predictive: no capacityPerReplica (or capacity.rpsPerReplica) to turn a forecast into replicas' };
+  if (!perReplica) return { source: 'predictive', name, replicas: null, detail: !explain ? '' : 'predictive: no capacityPerReplica (or capacity.rpsPerReplica) to turn a forecast into replicas' };
   const { limit, why: limitWhy } = utilizationLimit(p);
   const per = perReplica * limit;
   const lead = leadMs(p);
@@ -128,14 +131,13 @@ export function seasonalProposal(p: ServicePolicy, h: History, now: number): Pro
   if ('peak' in f) {
     const need = f.need;
     replicas = Math.ceil(need / per);
-    const e = describeError(f.errorModel, f.factor);
-    parts.push(f.model === 'seasonal'
-      ? `${f.season.label} seasonal ${pr.method === 'change' ? 'change ' : ''}forecast of ${name} (autocorrelation ${f.season.acf.toFixed(2)}) peaks at ${fmt(f.peak)} within ${formatDuration(lead)}; the ${q} quantile of ${f.errors} recent forecast errors makes it ${fmt(need)} (${e}) → ${replicas}`
-      : `${f.season.period ? 'last-value forecast' : 'reactive'} (${f.season.why}): ${name} ${fmt(f.peak)} now; the ${q} quantile of its ${f.errors} recent changes over ${formatDuration(lead)} makes it ${fmt(need)} (${e}) → ${replicas}`);
-    if (f.cadence) {
+    if (explain) parts.push(f.model === 'seasonal'
+      ? `${f.season.label} seasonal ${pr.method === 'change' ? 'change ' : ''}forecast of ${name} (autocorrelation ${f.season.acf.toFixed(2)}) peaks at ${fmt(f.peak)} within ${formatDuration(lead)}; the ${q} quantile of ${f.errors} recent forecast errors makes it ${fmt(need)} (${describeError(f.errorModel, f.factor)}) → ${replicas}`
+      : `${f.season.period ? 'last-value forecast' : 'reactive'} (${f.season.why}): ${name} ${fmt(f.peak)} now; the ${q} quantile of its ${f.errors} recent changes over ${formatDuration(lead)} makes it ${fmt(need)} (${describeError(f.errorModel, f.factor)}) → ${replicas}`);
+    if (f.cadence && explain) {
       parts.push(`${name} updates every ${formatDuration(f.cadence.periodMs)}: ${f.cadence.due ? 'an update is due' : 'no update is due'} within ${formatDuration(lead)}, so the headroom comes from the errors of forecasts made ${f.cadence.due ? 'with' : 'without'} one due`);
     }
-  } else {
+  } else if (explain) {
     parts.push(`reactive: ${f.why}`);
   }
 
@@ -143,12 +145,12 @@ export function seasonalProposal(p: ServicePolicy, h: History, now: number): Pro
     const b = burstDemand(h.series[name], now, burstWindowMs(p), lead);
     if (b) {
       const r = Math.ceil(b.demand / per);
-      parts.push(b.slope > 0
+      if (explain) parts.push(b.slope > 0
         ? `burst: ${name} rising ${fmt(b.slope * 1000)}/s over ${b.samples} samples, ${fmt(b.demand)} expected in ${formatDuration(lead)} → ${r}`
         : `burst: ${name} not rising (${fmt(b.demand)}) → ${r}`);
       if (replicas === null || r > replicas) replicas = r;
     }
   }
-  const detail = `${parts.join('; ')} (at ${perReplica} per replica and ${limitWhy})`;
+  const detail = !explain ? '' : `${parts.join('; ')} (at ${perReplica} per replica and ${limitWhy})`;
   return { source: 'predictive', name, replicas, detail };
 }

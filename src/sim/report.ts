@@ -133,7 +133,7 @@ function tuneLines(s: ServiceRun): string[] {
   const rb = t.robustness;
   if (rb) {
     const allowed = rb.stresses.map((x, i) => (rb.allowedMinutes[i] ? `${x}: ${num(rb.allowedMinutes[i]!, 2)} min allowed` : '')).filter(Boolean);
-    out.push(`  robustness: ${rb.checked} cheapest candidates replayed with ${rb.stresses.join(', ')}${allowed.length ? ` (${allowed.join('; ')}, the first steps of each surge, which no policy without that much spare meets)` : ''}; the winner ${rb.robust ? 'stays safe under each' : `is the least violating (${rb.winnerViolationMinutes.map((m) => num(m, 2)).join(' / ')} min beyond what is allowed)`}`);
+    out.push(`  robustness: ${rb.checked === 1 ? 'the cheapest candidate' : `${rb.checked} cheapest candidates`} replayed with ${rb.stresses.join(', ')}${allowed.length ? ` (${allowed.join('; ')}, the first steps of each surge, which no policy without that much spare meets)` : ''}; the winner ${rb.robust ? 'stays safe under each' : `is the least violating (${rb.winnerViolationMinutes.map((m) => num(m, 2)).join(' / ')} min beyond what is allowed)`}`);
   }
   for (const [k, v] of Object.entries(t.best.params)) out.push(`    ${k}: ${v}`);
   out.push('', '  winning config:', ...t.snippet.trimEnd().split('\n').map((l) => `    ${l}`), '', '  top candidates:');

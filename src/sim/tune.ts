@@ -725,9 +725,13 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     let pick = -1;
     // the cheapest candidates are the likeliest to be fitted to the tuning part's noise: when none of them stays
     // safe, the next ones are checked, up to a quarter of the budget's candidates (see ROBUST_SHARE)
-    const most = Math.max(topN * ROBUST_MIN_ROUNDS, Math.ceil(budget * ROBUST_SHARE));
-    while (pick < 0 && pool.length < ranked.length && pool.length < most) {
-      const more = ranked.slice(pool.length, pool.length + topN);
+    // (in rounds of robustTop; the first rounds are smaller, 1, 2, 4, ..., as the cheapest candidate is the likeliest
+    // pick: the same candidates are checked in the same order, and a pick found early costs fewer replays)
+    const most = Math.min(ranked.length, topN * Math.ceil(Math.max(topN * ROBUST_MIN_ROUNDS, Math.ceil(budget * ROBUST_SHARE)) / topN));
+    let round = 1;
+    while (pick < 0 && pool.length < most) {
+      const more = ranked.slice(pool.length, Math.min(most, pool.length + Math.min(topN, round)));
+      round *= 2;
       const from = pool.length;
       pool.push(...more);
       for (let f = 0; f < stresses.length; f++) stressed[f]!.push(...await runAll(more.map((c) => c.policy), stresses[f]!.on));

@@ -21,7 +21,7 @@ function rng(seed: number): () => number {
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 
-/** A random policy mixing the mechanisms decide() combines: HPA metric types, behavior, rules, bands, schedules, queue. */
+/** A random policy mixing the mechanisms decide() combines: HPA metric types, behavior, rules, bands, schedules, queue, seasonal forecast. */
 function randomPolicy(r: () => number) {
   const min = pick(r, [0, 1, 2]);
   const max = min + 2 + Math.floor(r() * 30);
@@ -57,6 +57,7 @@ function randomPolicy(r: () => number) {
   if (rules.length) parts.push('    rules:', ...rules);
   if (r() < 0.3) parts.push(`    bands:\n      - { metric: latency, upper: 0.4, lower: 0.1, for: 1m, step: 1 }`);
   if (r() < 0.3) parts.push(`    schedules:\n      - { name: peak, cron: "0 */2 * * *", duration: 20m, minReplicas: ${Math.min(max, min + 3)} }`);
+  if (r() < 0.4) parts.push(`    predictive: { metric: rps, model: seasonal, method: ${pick(r, ['level', 'change'])}, errorModel: ${pick(r, ['ratio', 'sqrt'])}, headroomQuantile: ${pick(r, [0.9, 0.99])}, burst: ${r() < 0.5} }`);
   parts.push(`    capacity: { rpsPerReplica: ${pick(r, [50, 100, 200])}, startupDelay: ${pick(r, ['0s', '30s', '45s'])}, readinessDelay: ${pick(r, ['0s', '15s'])}, latency: { base: 40ms, p95AtFull: 800ms } }`);
   parts.push('    slo: { maxUtilization: 90, p95: 250ms }');
   const yaml = `sources:\n  prom: { type: prometheus, url: "http://127.0.0.1:9090" }\nservices:\n  web:\n    target: { provider: dryrun }\n${parts.join('\n')}\n`;
@@ -122,6 +123,7 @@ test('fast and explained decide() agree at every step of random replays, and who
 test('the random policies reach the mechanisms they are meant to compare (the property is not vacuous)', () => {
   const seen = new Set<string>();
   let scaled = 0;
+  let forecasts = 0;
   const start = Date.UTC(2024, 0, 1);
   for (let seed = 1; seed <= 40; seed++) {
     const r = rng(seed * 7919);
@@ -132,13 +134,15 @@ test('the random policies reach the mechanisms they are meant to compare (the pr
       decide: (p, o, h, now) => {
         const d = decide(p, o, h, now, { explain: false });
         for (const pr of d.proposals) seen.add(pr.source);
+        for (const pr of d.proposals) if (pr.source === 'predictive' && pr.replicas !== null) forecasts++;
         return d;
       },
     });
     scaled += res.score.scaleUps + res.score.scaleDowns;
   }
-  for (const source of ['hpa', 'rule', 'band', 'schedule', 'queue']) assert.ok(seen.has(source), `no random case proposed through ${source}: ${[...seen].join(', ')}`);
+  for (const source of ['hpa', 'rule', 'band', 'schedule', 'queue', 'predictive']) assert.ok(seen.has(source), `no random case proposed through ${source}: ${[...seen].join(', ')}`);
   assert.ok(scaled > 100, `only ${scaled} scale changes across the cases`);
+  assert.ok(forecasts > 1000, `the seasonal forecast proposed replicas at only ${forecasts} steps`);
 });
 
 test('decide() on a history edited in place decides as on a fresh copy of it (no stale per-history state)', () => {

@@ -365,6 +365,9 @@ test('a stressed replay starts sized for its own first demand: 10% more demand f
   const t = await tunePolicy(p, s, flat, { workers: 1, budget: 60, initialReplicas: (q, first) => { firsts.push(first); return startReplicas(q, s.workload, s.slo, first); } });
   assert.ok(firsts.includes(1000) && firsts.some((f) => f !== undefined && Math.abs(f - 1100) < 1e-9), String([...new Set(firsts)]));
   const r = t.robustness!;
+  // the cheapest safe candidate stays safe under every stress: the check's first round is that one candidate alone,
+  // and it stops there instead of replaying a full round of robustTop
+  assert.equal(r.checked, 1);
   assert.equal(r.winnerViolationMinutes[r.stresses.indexOf('demand ×1.1')], 0, JSON.stringify(r));
   assert.equal(r.robust, true);
 });

@@ -214,9 +214,17 @@ export function forecastSeasons(s: SeasonalState, i: number, j: number, season: 
 /** Pearson correlation of the series with itself `lag` buckets earlier, over the buckets held. */
 export function autocorrelation(s: SeasonalState, lag: number): number {
   let n = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
-  for (let b = Math.max(s.first + lag, s.last - s.values.length + 1 + lag); b <= s.last; b++) {
-    const x = at(s, b);
-    const y = at(s, b - lag);
+  const v = s.values;
+  const cap = v.length;
+  // every bucket from `from` to last and `lag` before it lies within the ring: walk both positions without a modulo
+  const from = Math.max(s.first + lag, s.last - cap + 1 + lag);
+  let ix = ((from % cap) + cap) % cap;
+  let iy = (((from - lag) % cap) + cap) % cap;
+  for (let b = from; b <= s.last; b++) {
+    const x = v[ix]!;
+    const y = v[iy]!;
+    if (++ix === cap) ix = 0;
+    if (++iy === cap) iy = 0;
     if (!(x >= 0 && y >= 0)) continue;
     n++; sx += x; sy += y; sxx += x * x; syy += y * y; sxy += x * y;
   }
@@ -238,14 +246,50 @@ function formatSpan(ms: number): string {
   return `${Math.round(ms / 60_000)}m`;
 }
 
-/** autocorrelation() through the state's cache (see SeasonalState.acf). */
+/**
+ * Autocorrelations by lag of histories seen lately, keyed by the history's content (ringKey): states fed the same
+ * demand (every candidate of a tuning search replays the same trace) measure it once. A pure function's memo: a
+ * state's result is the same with it or without it.
+ */
+const acfMemo = new Map<string, Record<number, number>>();
+const ACF_MEMO_MAX = 4096;
+
+/**
+ * The history a state holds, as a key: its ring's size and bucket span with two independent 32-bit hashes of the
+ * values' bits in bucket order (a collision needs both to agree by chance, about 1 in 2^64).
+ */
+function ringKey(s: SeasonalState): string {
+  const v = s.values;
+  const bits = new Uint32Array(v.buffer, v.byteOffset, v.length);
+  const cap = v.length;
+  const from = Math.max(s.first, s.last - cap + 1);
+  let h1 = 0x811c9dc5;
+  let h2 = 0x9e3779b9;
+  let i = ((from % cap) + cap) % cap;
+  for (let b = from; b <= s.last; b++) {
+    const x = bits[i]!;
+    if (++i === cap) i = 0;
+    h1 = Math.imul(h1 ^ x, 0x01000193);
+    h2 = Math.imul(h2 ^ (x >>> 16) ^ (x << 16), 0x85ebca6b) + b | 0;
+  }
+  return `${cap}:${s.first}:${s.last}:${h1 >>> 0}:${h2 >>> 0}`;
+}
+
+/** autocorrelation() through the state's cache (see SeasonalState.acf) and the memo of histories seen lately. */
 function cachedAcf(s: SeasonalState, lag: number): number {
   const c = s.acf;
   const have = span(s);
   if (have > c.span + (c.span >> 3) || s.last - c.at >= Math.max(1, Math.round(RECHECK_MS / s.opts.bucketMs))) {
     c.span = have;
     c.at = s.last;
-    c.byLag = {};
+    const key = ringKey(s);
+    let byLag = acfMemo.get(key);
+    if (!byLag) {
+      if (acfMemo.size >= ACF_MEMO_MAX) acfMemo.delete(acfMemo.keys().next().value!);
+      byLag = {};
+      acfMemo.set(key, byLag);
+    }
+    c.byLag = byLag;
   }
   return (c.byLag[lag] ??= autocorrelation(s, lag));
 }

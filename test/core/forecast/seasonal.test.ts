@@ -72,6 +72,45 @@ describe('season detection', () => {
     assert.ok(Math.abs(autocorrelation(s, 1440) - 1) < 1e-9);
     assert.ok(Math.abs(autocorrelation(s, 720) + 1) < 1e-6);
   });
+  it('autocorrelation over a wrapped ring with gaps matches Pearson correlation of the buckets held', () => {
+    // a 1-day ring fed 2.5 days (wrapped twice), with gaps: the pairs are the buckets held and those `lag` before them
+    const r = rng(11);
+    const s = newSeasonalState({ bucketMs: MIN, lookbackMs: DAY_MS, horizonBuckets: 1, season: 'auto', errorWindowMs: DAY_MS });
+    const held = new Map<number, number>();
+    for (let m = 0; m < 3600; m++) {
+      if (r() < 0.05) continue;
+      const v = Math.fround(daily(m) + 200 * r());
+      recordDemandSample(s, T0 + m * MIN, v);
+      held.set(Math.floor((T0 + m * MIN) / MIN), v);
+    }
+    for (const lag of [1, 5, 60, 719, 1000]) {
+      let n = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+      for (let b = Math.max(s.first + lag, s.last - 1440 + 1 + lag); b <= s.last; b++) {
+        const x = held.get(b), y = held.get(b - lag);
+        if (x === undefined || y === undefined) continue;
+        n++; sx += x; sy += y; sxx += x * x; syy += y * y; sxy += x * y;
+      }
+      const want = (sxy - (sx * sy) / n) / Math.sqrt((sxx - (sx * sx) / n) * (syy - (sy * sy) / n));
+      assert.ok(Math.abs(autocorrelation(s, lag) - want) < 1e-12, `lag ${lag}: ${autocorrelation(s, lag)} vs ${want}`);
+    }
+  });
+  it('histories that differ in one bucket are measured apart: the memo of autocorrelations is keyed by content', () => {
+    // A and B hold the same 3 days except one bucket; detection measures A first, then B: B's figure is its own
+    const a = state();
+    const b = state();
+    const f = ((r) => (m: number) => daily(m) + 50 * r())(rng(5));
+    const values = Array.from({ length: 3 * 1440 }, (_, m) => f(m));
+    feed(a, values.length, (m) => values[m]!);
+    feed(b, values.length, (m) => (m === 2 * 1440 + 17 ? values[m]! + 50_000 : values[m]!));
+    const da = detectSeason(a);
+    const db = detectSeason(b);
+    assert.equal(da.period, 1440);
+    assert.ok(db.acf < da.acf - 0.01, `${db.acf} vs ${da.acf}`);
+    // and a third state fed exactly A's history gets A's figures
+    const c = state();
+    feed(c, values.length, (m) => values[m]!);
+    assert.deepEqual(detectSeason(c), da);
+  });
 });
 
 describe('forecast', () => {
