@@ -169,44 +169,38 @@ test('the snippet writes the forecast\'s durations as durations, so it reads bac
   assert.deepEqual(back.predictive, q.predictive);
 });
 
+/** A candidate for calibrateSlack: one part per block with its replica-steps, least spare capacity and violations. */
+const blockCandidate = (name: string, cost: number[], slack: number[], viol: number[]) => ({
+  params: { name },
+  result: {
+    service: 'web', policy: name, decisionErrors: { count: 0, atNoData: 0 }, resizes: 0,
+    score: { steps: 0, scoredSteps: 0, noDataSteps: 0, violationMinutes: viol.reduce((a, b) => a + b, 0), overCapacityMinutes: 0, latencyMinutes: 0, replicaHours: cost.reduce((a, b) => a + b, 0) / 60, cost: null, scaleUps: 0, scaleDowns: 0, reversals: 0, minutesAtMax: 0, peakReplicas: 0, meanReplicas: 0, meanUtilization: 0, maxUtilization: 0 },
+    parts: cost.map((c, k) => ({ scoredSteps: 10, violationSteps: viol[k]!, replicaSteps: c, minSlack: slack[k]! })),
+  },
+});
+
 test('the margin is calibrated walk-forward: a choice on the first three quarters that fails the last quarter raises it, though the half-way check passes', async () => {
   const { calibrateSlack } = await import('../../src/sim/tune.js');
-  const mk = (name: string, cost: number[], slack: number[], viol: number[]) => ({
-    params: { name },
-    result: {
-      service: 'web', policy: name, decisionErrors: { count: 0, atNoData: 0 }, resizes: 0,
-      score: { steps: 0, scoredSteps: 0, noDataSteps: 0, violationMinutes: viol.reduce((a, b) => a + b, 0), overCapacityMinutes: 0, latencyMinutes: 0, replicaHours: cost.reduce((a, b) => a + b, 0) / 60, cost: null, scaleUps: 0, scaleDowns: 0, reversals: 0, minutesAtMax: 0, peakReplicas: 0, meanReplicas: 0, meanUtilization: 0, maxUtilization: 0 },
-      parts: cost.map((c, k) => ({ scoredSteps: 10, violationSteps: viol[k]!, replicaSteps: c, minSlack: slack[k]! })),
-    },
-  });
   // x is the cheapest on the first quarter and on the first half, and safe after both; y, cheaper over the first
   // three quarters, misses in the last one
-  const x = mk('x', [9, 9, 9, 9], [1, 1, 1, 1], [0, 0, 0, 0]);
-  const y = mk('y', [10, 10, 1, 1], [1.01, 1.01, 1.01, 0.9], [0, 0, 0, 2]);
-  const z = mk('z', [12, 12, 12, 12], [1.06, 1.06, 1.06, 1.06], [0, 0, 0, 0]);
+  const x = blockCandidate('x', [9, 9, 9, 9], [1, 1, 1, 1], [0, 0, 0, 0]);
+  const y = blockCandidate('y', [10, 10, 1, 1], [1.01, 1.01, 1.01, 0.9], [0, 0, 0, 2]);
+  const z = blockCandidate('z', [12, 12, 12, 12], [1.06, 1.06, 1.06, 1.06], [0, 0, 0, 0]);
   const m = calibrateSlack([x, y, z], 60_000);
   assert.deepEqual(m.checks.map((c) => [c.slack, c.candidate, c.laterViolationMinutes]), [[1, 'name=y', 2], [1.02, 'name=z', 0]]);
   assert.equal(m.required, 1.02);
   assert.equal(m.kept, 1);
   // the same candidates cut only in halves: the half-way check alone passes x, and no margin is required
-  const halves = (c: ReturnType<typeof mk>) => ({ ...c, result: { ...c.result, parts: [0, 2].map((k) => ({ scoredSteps: 20, violationSteps: c.result.parts[k]!.violationSteps + c.result.parts[k + 1]!.violationSteps, replicaSteps: c.result.parts[k]!.replicaSteps + c.result.parts[k + 1]!.replicaSteps, minSlack: Math.min(c.result.parts[k]!.minSlack, c.result.parts[k + 1]!.minSlack) })) } });
+  const halves = (c: ReturnType<typeof blockCandidate>) => ({ ...c, result: { ...c.result, parts: [0, 2].map((k) => ({ scoredSteps: 20, violationSteps: c.result.parts[k]!.violationSteps + c.result.parts[k + 1]!.violationSteps, replicaSteps: c.result.parts[k]!.replicaSteps + c.result.parts[k + 1]!.replicaSteps, minSlack: Math.min(c.result.parts[k]!.minSlack, c.result.parts[k + 1]!.minSlack) })) } });
   assert.equal(calibrateSlack([x, y, z].map(halves), 60_000).required, 1);
 });
 
 test('a walk-forward fold whose earlier blocks no candidate got through safely is left out, not the whole calibration', async () => {
   const { calibrateSlack } = await import('../../src/sim/tune.js');
-  const mk = (name: string, cost: number[], slack: number[], viol: number[]) => ({
-    params: { name },
-    result: {
-      service: 'web', policy: name, decisionErrors: { count: 0, atNoData: 0 }, resizes: 0,
-      score: { steps: 0, scoredSteps: 0, noDataSteps: 0, violationMinutes: viol.reduce((a, b) => a + b, 0), overCapacityMinutes: 0, latencyMinutes: 0, replicaHours: cost.reduce((a, b) => a + b, 0) / 60, cost: null, scaleUps: 0, scaleDowns: 0, reversals: 0, minutesAtMax: 0, peakReplicas: 0, meanReplicas: 0, meanUtilization: 0, maxUtilization: 0 },
-      parts: cost.map((c, k) => ({ scoredSteps: 10, violationSteps: viol[k]!, replicaSteps: c, minSlack: slack[k]! })),
-    },
-  });
   // every candidate misses in the third block, so the fold choosing on the first three has nothing to check; the
   // folds choosing on the first block and on the first two still calibrate: p, cheapest there, misses after them
-  const p = mk('p', [5, 5, 5, 5], [1, 1, 0.8, 0.9], [0, 0, 1, 1]);
-  const q = mk('q', [8, 8, 8, 8], [1.03, 1.03, 0.95, 1.03], [0, 0, 1, 0]);
+  const p = blockCandidate('p', [5, 5, 5, 5], [1, 1, 0.8, 0.9], [0, 0, 1, 1]);
+  const q = blockCandidate('q', [8, 8, 8, 8], [1.03, 1.03, 0.95, 1.03], [0, 0, 1, 0]);
   const m = calibrateSlack([p, q], 60_000);
   assert.deepEqual(m.checks.map((c) => [c.slack, c.candidate, c.laterViolationMinutes]), [[1, 'name=p', 4], [1.02, 'name=q', 2]]);
   assert.equal(m.required, 1.02);
@@ -215,23 +209,12 @@ test('a walk-forward fold whose earlier blocks no candidate got through safely i
 
 test('the margin is calibrated: the cheapest choice on the first half at each spare level, checked on the second', async () => {
   const { calibrateSlack } = await import('../../src/sim/tune.js');
-  const mk = (name: string, cost: [number, number], slack: [number, number], viol: [number, number]) => ({
-    params: { name },
-    result: {
-      service: 'web', policy: name, decisionErrors: { count: 0, atNoData: 0 }, resizes: 0,
-      score: { steps: 0, scoredSteps: 0, noDataSteps: 0, violationMinutes: viol[0] + viol[1], overCapacityMinutes: 0, latencyMinutes: 0, replicaHours: (cost[0] + cost[1]) / 60, cost: null, scaleUps: 0, scaleDowns: 0, reversals: 0, minutesAtMax: 0, peakReplicas: 0, meanReplicas: 0, meanUtilization: 0, maxUtilization: 0 },
-      parts: [
-        { scoredSteps: 10, violationSteps: viol[0], replicaSteps: cost[0], minSlack: slack[0] },
-        { scoredSteps: 10, violationSteps: viol[1], replicaSteps: cost[1], minSlack: slack[1] },
-      ],
-    },
-  });
   const cands = [
-    mk('a', [100, 100], [1.01, 0.8], [0, 3]),
-    mk('b', [110, 105], [1.06, 0.95], [0, 1]),
-    mk('c', [120, 118], [1.12, 1.08], [0, 0]),
-    mk('d', [130, 131], [1.3, 1.25], [0, 0]),
-    mk('e', [90, 90], [0.7, 0.9], [2, 1]), // cheapest, but not safe on the first half: never chosen
+    blockCandidate('a', [100, 100], [1.01, 0.8], [0, 3]),
+    blockCandidate('b', [110, 105], [1.06, 0.95], [0, 1]),
+    blockCandidate('c', [120, 118], [1.12, 1.08], [0, 0]),
+    blockCandidate('d', [130, 131], [1.3, 1.25], [0, 0]),
+    blockCandidate('e', [90, 90], [0.7, 0.9], [2, 1]), // cheapest, but not safe on the first half: never chosen
   ];
   const m = calibrateSlack(cands, 60_000);
   assert.deepEqual(m.checks.map((c) => [c.slack, c.candidate, c.laterViolationMinutes]), [[1, 'name=a', 3], [1.02, 'name=b', 1], [1.05, 'name=b', 1], [1.1, 'name=c', 0]]);
@@ -239,7 +222,7 @@ test('the margin is calibrated: the cheapest choice on the first half at each sp
   // c dipped to 8% spare on the second half: only d kept 10% over the whole tuning part
   assert.equal(m.kept, 1);
   // when the cheapest choice is safe on the second half already, no margin is required
-  const easy = calibrateSlack([mk('x', [100, 100], [1.0, 1.0], [0, 0]), mk('y', [130, 131], [1.3, 1.25], [0, 0])], 60_000);
+  const easy = calibrateSlack([blockCandidate('x', [100, 100], [1.0, 1.0], [0, 0]), blockCandidate('y', [130, 131], [1.3, 1.25], [0, 0])], 60_000);
   assert.equal(easy.required, 1);
   assert.equal(easy.kept, 2);
 });
