@@ -247,9 +247,9 @@ function formatSpan(ms: number): string {
 }
 
 /**
- * Autocorrelations by lag of histories seen lately, keyed by the history's content (ringKey): states fed the same
- * demand (every candidate of a tuning search replays the same trace) measure it once. A pure function's memo: a
- * state's result is the same with it or without it.
+ * Autocorrelations by lag of the histories seen lately, keyed by the history's content (ringKey): states fed the same
+ * demand (every candidate of a tuning search replays the same trace) measure each history once. Each entry holds
+ * only figures measured on that very content, so a state gets from it what it would measure itself.
  */
 const acfMemo = new Map<string, Record<number, number>>();
 const ACF_MEMO_MAX = 4096;
@@ -270,28 +270,38 @@ function ringKey(s: SeasonalState): string {
     const x = bits[i]!;
     if (++i === cap) i = 0;
     h1 = Math.imul(h1 ^ x, 0x01000193);
-    h2 = Math.imul(h2 ^ (x >>> 16) ^ (x << 16), 0x85ebca6b) + b | 0;
+    h2 = (Math.imul(h2 ^ (x >>> 16) ^ (x << 16), 0x85ebca6b) + b) | 0;
   }
   return `${cap}:${s.first}:${s.last}:${h1 >>> 0}:${h2 >>> 0}`;
 }
 
-/** autocorrelation() through the state's cache (see SeasonalState.acf) and the memo of histories seen lately. */
-function cachedAcf(s: SeasonalState, lag: number): number {
+/** The memo's entry for the history the state holds now. */
+function sharedAcf(s: SeasonalState): Record<number, number> {
+  const key = ringKey(s);
+  let byLag = acfMemo.get(key);
+  if (!byLag) {
+    if (acfMemo.size >= ACF_MEMO_MAX) acfMemo.delete(acfMemo.keys().next().value!);
+    byLag = {};
+    acfMemo.set(key, byLag);
+  }
+  return byLag;
+}
+
+/**
+ * autocorrelation() through the state's cache (see SeasonalState.acf); what the cache lacks is read from the memo
+ * entry for the history held now (`shared`, looked up once per season check: the history does not change during one).
+ */
+function cachedAcf(s: SeasonalState, lag: number, shared: () => Record<number, number>): number {
   const c = s.acf;
   const have = span(s);
   if (have > c.span + (c.span >> 3) || s.last - c.at >= Math.max(1, Math.round(RECHECK_MS / s.opts.bucketMs))) {
     c.span = have;
     c.at = s.last;
-    const key = ringKey(s);
-    let byLag = acfMemo.get(key);
-    if (!byLag) {
-      if (acfMemo.size >= ACF_MEMO_MAX) acfMemo.delete(acfMemo.keys().next().value!);
-      byLag = {};
-      acfMemo.set(key, byLag);
-    }
-    c.byLag = byLag;
+    c.byLag = {};
   }
-  return (c.byLag[lag] ??= autocorrelation(s, lag));
+  const known = c.byLag[lag];
+  if (known !== undefined) return known;
+  return (c.byLag[lag] = shared()[lag] ??= autocorrelation(s, lag));
 }
 
 /** Picks the season: the candidate with the strongest autocorrelation above MIN_ACF and enough cycles of history. */
@@ -305,16 +315,18 @@ export function detectSeason(s: SeasonalState): SeasonInfo {
   const weak: string[] = [];
   const short: string[] = [];
   let flat = false;
+  let memo: Record<number, number> | undefined;
+  const shared = () => (memo ??= sharedAcf(s));
   for (const [label, ms] of candidates) {
     const period = Math.round(ms / bucketMs);
     if (period < 2) continue; // a season of one bucket is just the last value
     if (period * MIN_CYCLES + 1 > s.values.length || have < period * MIN_CYCLES) { short.push(`${label} needs ${formatSpan(MIN_CYCLES * ms)}`); continue; }
-    const acf = cachedAcf(s, period);
+    const acf = cachedAcf(s, period, shared);
     if (Number.isNaN(acf)) { flat = true; continue; }
     if (!(acf >= MIN_ACF)) { weak.push(`${label} ${acf.toFixed(2)}`); continue; }
     // a cycle shows as a peak of the autocorrelation at its period; any smooth series is merely similar to itself
     // a little earlier, with an autocorrelation that only falls with the lag
-    const half = cachedAcf(s, Math.max(1, Math.round(period / 2)));
+    const half = cachedAcf(s, Math.max(1, Math.round(period / 2)), shared);
     if (!(acf > half)) { weak.push(`${label} ${acf.toFixed(2)} (no peak)`); continue; }
     found.push({ period, label, acf });
     // a multiple of a season correlates about as well as the season itself: it must do clearly better to win

@@ -111,6 +111,19 @@ describe('season detection', () => {
     feed(c, values.length, (m) => values[m]!);
     assert.deepEqual(detectSeason(c), da);
   });
+  it('a figure one state measures later is not handed to another that held the same history earlier', () => {
+    // A and B agree until their last 10 minutes; the daily lag is first measured when two days are held (2880
+    // minutes), after both last shared a history: B's figure is measured on B's own last minutes, not taken from A's
+    const a = state();
+    const b = state();
+    const f = ((r) => (m: number) => daily(m) + 20 * r())(rng(8));
+    const values = Array.from({ length: 2 * 1440 }, (_, m) => f(m));
+    feed(a, values.length, (m) => values[m]!);
+    feed(b, values.length, (m) => (m >= values.length - 10 ? values[m]! + 3000 : values[m]!));
+    assert.equal(a.acf.byLag[1440], autocorrelation(a, 1440));
+    assert.equal(b.acf.byLag[1440], autocorrelation(b, 1440));
+    assert.notEqual(b.acf.byLag[1440], a.acf.byLag[1440]);
+  });
 });
 
 describe('forecast', () => {
