@@ -727,7 +727,9 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
     // safe, the next ones are checked, up to a quarter of the budget's candidates (see ROBUST_SHARE)
     // (in rounds of robustTop; the first rounds are smaller, 1, 2, 4, ..., as the cheapest candidate is the likeliest
     // pick: the same candidates are checked in the same order, and a pick found early costs fewer replays)
-    const most = Math.min(ranked.length, topN * Math.ceil(Math.max(topN * ROBUST_MIN_ROUNDS, Math.ceil(budget * ROBUST_SHARE)) / topN));
+    const share = Math.max(topN * ROBUST_MIN_ROUNDS, Math.ceil(budget * ROBUST_SHARE));
+    // (the whole rounds of robustTop that reach the share)
+    const most = Math.min(ranked.length, topN * Math.ceil(share / topN));
     let round = 1;
     while (pick < 0 && pool.length < most) {
       const more = ranked.slice(pool.length, Math.min(most, pool.length + Math.min(topN, round)));

@@ -139,6 +139,11 @@ export function newSeasonalState(opts: SeasonalOptions): SeasonalState {
   };
 }
 
+/** Position of bucket b in a ring of `cap` buckets. */
+function slot(b: number, cap: number): number {
+  return ((b % cap) + cap) % cap;
+}
+
 function at(s: SeasonalState, b: number): number {
   if (b < s.first || b > s.last || b <= s.last - s.values.length) return Number.NaN;
   return s.values[b % s.values.length]!;
@@ -218,8 +223,8 @@ export function autocorrelation(s: SeasonalState, lag: number): number {
   const cap = v.length;
   // every bucket from `from` to last and `lag` before it lies within the ring: walk both positions without a modulo
   const from = Math.max(s.first + lag, s.last - cap + 1 + lag);
-  let ix = ((from % cap) + cap) % cap;
-  let iy = (((from - lag) % cap) + cap) % cap;
+  let ix = slot(from, cap);
+  let iy = slot(from - lag, cap);
   for (let b = from; b <= s.last; b++) {
     const x = v[ix]!;
     const y = v[iy]!;
@@ -265,7 +270,7 @@ function ringKey(s: SeasonalState): string {
   const from = Math.max(s.first, s.last - cap + 1);
   let h1 = 0x811c9dc5;
   let h2 = 0x9e3779b9;
-  let i = ((from % cap) + cap) % cap;
+  let i = slot(from, cap);
   for (let b = from; b <= s.last; b++) {
     const x = bits[i]!;
     if (++i === cap) i = 0;

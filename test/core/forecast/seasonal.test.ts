@@ -37,6 +37,17 @@ function feed(s: SeasonalState, minutes: number, f: (m: number) => number): void
 
 const daily = (m: number) => 1000 + 800 * Math.sin((2 * Math.PI * m) / 1440);
 
+/** Two states fed `days` of the noisy daily cycle, A as is and B altered by `alter` (A first, then B). */
+function twins(days: number, noise: number, seed: number, alter: (m: number, v: number) => number) {
+  const f = ((r) => (m: number) => daily(m) + noise * r())(rng(seed));
+  const values = Array.from({ length: days * 1440 }, (_, m) => f(m));
+  const a = state();
+  const b = state();
+  feed(a, values.length, (m) => values[m]!);
+  feed(b, values.length, (m) => alter(m, values[m]!));
+  return { a, b, values };
+}
+
 describe('season detection', () => {
   const cases: Array<[string, number, (m: number) => number, RegExp | [number, string]]> = [
     ['a daily cycle over 3 days is a 1d season', 3 * 1440, daily, [1440, '1d']],
@@ -96,12 +107,7 @@ describe('season detection', () => {
   });
   it('histories that differ in one bucket are measured apart: the memo of autocorrelations is keyed by content', () => {
     // A and B hold the same 3 days except one bucket; detection measures A first, then B: B's figure is its own
-    const a = state();
-    const b = state();
-    const f = ((r) => (m: number) => daily(m) + 50 * r())(rng(5));
-    const values = Array.from({ length: 3 * 1440 }, (_, m) => f(m));
-    feed(a, values.length, (m) => values[m]!);
-    feed(b, values.length, (m) => (m === 2 * 1440 + 17 ? values[m]! + 50_000 : values[m]!));
+    const { a, b, values } = twins(3, 50, 5, (m, v) => (m === 2 * 1440 + 17 ? v + 50_000 : v));
     const da = detectSeason(a);
     const db = detectSeason(b);
     assert.equal(da.period, 1440);
@@ -114,12 +120,7 @@ describe('season detection', () => {
   it('a figure one state measures later is not handed to another that held the same history earlier', () => {
     // A and B agree until their last 10 minutes; the daily lag is first measured when two days are held (2880
     // minutes), after both last shared a history: B's figure is measured on B's own last minutes, not taken from A's
-    const a = state();
-    const b = state();
-    const f = ((r) => (m: number) => daily(m) + 20 * r())(rng(8));
-    const values = Array.from({ length: 2 * 1440 }, (_, m) => f(m));
-    feed(a, values.length, (m) => values[m]!);
-    feed(b, values.length, (m) => (m >= values.length - 10 ? values[m]! + 3000 : values[m]!));
+    const { a, b } = twins(2, 20, 8, (m, v) => (m >= 2 * 1440 - 10 ? v + 3000 : v));
     assert.equal(a.acf.byLag[1440], autocorrelation(a, 1440));
     assert.equal(b.acf.byLag[1440], autocorrelation(b, 1440));
     assert.notEqual(b.acf.byLag[1440], a.acf.byLag[1440]);
