@@ -244,7 +244,7 @@ export class LocalProvider implements Provider {
     const { g, created } = await this.group(t, replicas);
     if (created) return g.initial;
     await g.initial.catch(() => {});
-    await this.locked(g, () => this.scaleTo(g, replicas, o.drainMs));
+    await this.scaleGroup(g, replicas, o.drainMs);
   }
 
   async resize(t: TargetRef, _r: Resources): Promise<void> {
@@ -400,7 +400,7 @@ export class LocalProvider implements Provider {
     for (const r of g.replicas.values()) r.inUpstream = r.state === 'ready';
     this.proxies.add(proxy);
     this.event(t.service, 'front-started', 'info', `${proxy.kind} proxy on ${proxy.url}${adopted.length ? ` serving ${adopted.length} adopted replica(s)` : ''}`);
-    g.initial = this.locked(g, () => this.scaleTo(g, initial ?? prev?.desired ?? spec.replicas, 0));
+    g.initial = this.scaleGroup(g, initial ?? prev?.desired ?? spec.replicas, 0);
     g.initial.catch(() => {});
     return g;
   }
@@ -469,7 +469,29 @@ export class LocalProvider implements Provider {
     return next;
   }
 
-  private async scaleTo(g: Group, n: number, drainMs: number): Promise<void> {
+  /**
+   * Scales the group. Processes are started and stopped under the group's lock; the new replicas' health checks are
+   * waited for outside it, so a sync, a scale-down or a rollback is not held up by replicas that are slow to get
+   * ready or never do. Each new replica joins the proxy as soon as it answers. Resolves once every replica this call
+   * started is ready or was removed meanwhile by a later scale-down; throws naming the ones that never got ready.
+   */
+  private async scaleGroup(g: Group, n: number, drainMs: number): Promise<void> {
+    const started = await this.locked(g, () => this.scaleTo(g, n, drainMs));
+    const outcomes = await Promise.all(
+      started.map(async ({ r, child }) => {
+        const ready = child !== false && (await this.awaitReady(g, r, child));
+        if (ready) await this.locked(g, () => this.syncProxy(g));
+        // removed meanwhile (a later scale-down, close): superseded, not failed
+        const gone = g.closed || r.state === 'draining' || g.replicas.get(r.index) !== r;
+        return ready || gone ? undefined : `${r.name} ${r.message ?? 'did not become ready'}`;
+      }),
+    );
+    const failed = outcomes.filter((m): m is string => m !== undefined);
+    if (failed.length) throw new ProviderError(this.kind, `${g.service}: ${failed.join('; ')}`);
+  }
+
+  /** Sets the group's size under its lock: returns the replicas it started (their processes, not yet ready). */
+  private async scaleTo(g: Group, n: number, drainMs: number): Promise<Array<{ r: Replica; child: ChildProcess | false }>> {
     g.desired = n;
     const all = [...g.replicas.values()];
     if (all.length < n) {
@@ -480,13 +502,8 @@ export class LocalProvider implements Provider {
         g.replicas.set(i, r);
         started.push(r);
       }
-      const results = await Promise.all(started.map((r) => this.launch(g, r)));
-      await this.syncProxy(g);
-      const failed = started.filter((_, i) => !results[i]);
-      if (failed.length) {
-        throw new ProviderError(this.kind, `${g.service}: ${failed.map((r) => `${r.name} ${r.message ?? 'did not become ready'}`).join('; ')}`);
-      }
-      return;
+      const children = await Promise.all(started.map((r) => this.spawnReplica(g, r)));
+      return started.map((r, i) => ({ r, child: children[i]! }));
     }
     if (all.length > n) {
       // Like a ReplicaSet: remove replicas that are not ready first, then the newest (highest index).
@@ -511,12 +528,7 @@ export class LocalProvider implements Provider {
         }),
       );
     }
-  }
-
-  /** Starts one replica and waits for its health check; false (and a scheduled restart) if it never got ready. */
-  private async launch(g: Group, r: Replica): Promise<boolean> {
-    const child = await this.spawnReplica(g, r);
-    return child === false ? false : this.awaitReady(g, r, child);
+    return [];
   }
 
   /** Starts one replica's process; false (and a scheduled restart) if it could not be started. */
@@ -664,7 +676,7 @@ export class LocalProvider implements Provider {
   /** A replica process ended: expected while stopping, a crash otherwise. */
   private exited(g: Group, r: Replica, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (r.child !== child || r.stopping || g.closed) return;
-    if (r.state === 'starting') return; // launch() sees the exit and reports it
+    if (r.state === 'starting') return; // awaitReady() sees the exit and reports it
     if (r.state !== 'ready') return;
     // A replica that stayed up a minute earned a fresh back-off.
     if (r.readyTime && Date.now() - r.readyTime > 60_000) r.failures = 0;
@@ -711,7 +723,9 @@ export class LocalProvider implements Provider {
     if (!changed) return;
     const ups: Upstream[] = ready.map((r) => ({ name: r.name, port: r.port }));
     await g.proxy.setUpstreams(ups);
-    for (const r of g.replicas.values()) r.inUpstream = r.state === 'ready';
+    // marked from what was written: a replica that got ready while the proxy reloaded is added by its own sync
+    const written = new Set(ready);
+    for (const r of g.replicas.values()) r.inUpstream = written.has(r);
   }
 
   private async waitGaugeZero(g: Group, r: Replica, deadline: number): Promise<void> {

@@ -280,6 +280,39 @@ describe('local provider, failures', () => {
     }
   });
 
+  it('a scale-up waiting for slow health checks holds up neither a sync nor a scale-down that overrides it', async () => {
+    // new replicas take 4 s to answer /healthz; meanwhile the controller must still see the group (the new replicas
+    // Pending), and a rollback to one replica must go through at once and stop them
+    const p = new LocalProvider();
+    const slow = await target('slow-up', { proxy: 'builtin', healthTimeout: '20s', env: { STARTUP_DELAY_MS: '4000' } }, 1);
+    try {
+      const before = await p.observe(slow);
+      assert.equal(before.readyReplicas, 1);
+      const up = p.scale(slow, 3, { dryRun: false, drainMs: 0 });
+      let upDone = false;
+      void up.then(() => (upDone = true), () => (upDone = true));
+      await sleep(300);
+      const t0 = Date.now();
+      const mid = await p.observe(slow);
+      assert.ok(Date.now() - t0 < 1500, `observe took ${Date.now() - t0} ms: it waited for the new replicas' health checks`);
+      assert.equal(mid.replicas, 3);
+      const pending = mid.pods.filter((x) => x.phase === 'Pending');
+      assert.equal(pending.length, 2, `pods: ${JSON.stringify(mid.pods.map((x) => x.phase))}`);
+      assert.equal(upDone, false, 'the scale-up resolved before its replicas were ready');
+      const t1 = Date.now();
+      await p.scale(slow, 1, { dryRun: false, drainMs: 500 });
+      assert.ok(Date.now() - t1 < 2500, `the scale-down took ${Date.now() - t1} ms: it waited for the scale-up`);
+      // the overridden scale-up ends without an error: its replicas were removed, not failed
+      await up;
+      const after = await p.observe(slow);
+      assert.equal(after.replicas, 1);
+      assert.equal(after.pods.length, 1);
+      for (const x of pending) assert.equal(alive(x.pid!), false, `pending replica pid ${x.pid} is stopped`);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('fails a scale-up whose replicas never become healthy, naming the health path', async () => {
     const p = new LocalProvider();
     const t = await target('unhealthy', { proxy: 'builtin', healthTimeout: '700ms', restartBackoff: '10s' }, 1);
