@@ -54,7 +54,8 @@ export function neededReplicas(load: number, w: WorkloadParams, slo: SloParams):
   const limit = sloUtilizationLimit(w, slo);
   if (!(limit > 0)) return Number.POSITIVE_INFINITY;
   let r = Math.max(1, Math.ceil(load / (w.capacityPerReplica * limit)));
-  while (r > 1 && sloFlags(load, r - 1, w.capacityPerReplica, w.latency, slo) === 0) r--;
+  // a few steps either way mend floating-point rounding (bounded: beyond 2^53, r - 1 is r)
+  for (let i = 0; i < 4 && r > 1 && sloFlags(load, r - 1, w.capacityPerReplica, w.latency, slo) === 0; i++) r--;
   for (let i = 0; i < 4 && sloFlags(load, r, w.capacityPerReplica, w.latency, slo) !== 0; i++) r++;
   return r;
 }

@@ -81,6 +81,23 @@ test('a failed metric read holds the current count and says why', () => {
   assert.match(d.errors.join(' '), /connection refused/);
 });
 
+test('an infinite sample (one that overflowed on its way in) fails its metric: the sync holds and says why, it does not throw', () => {
+  for (const v of [Infinity, -Infinity]) {
+    const ps = pods(3, 500);
+    ps[1]!.usage = { cpu: v };
+    const d = decide(policy(hpaCpu60), obs(3, { pods: ps }), emptyHistory(), T0);
+    assert.equal(d.desiredReplicas, 3);
+    assert.equal(d.action, 'hold');
+    assert.match(d.errors.join(' '), /a pod sample is out of range \(not a finite number\)/);
+  }
+  // a request that overflowed fails utilization the same way
+  const ps = pods(3, 500);
+  ps[0]!.requests = { cpu: Infinity };
+  const d = decide(policy(hpaCpu60), obs(3, { pods: ps }), emptyHistory(), T0);
+  assert.equal(d.action, 'hold');
+  assert.match(d.errors.join(' '), /a pod request is out of range/);
+});
+
 test('two metrics: scale-down is blocked while one of them is invalid, scale-up is not', () => {
   const p = policy(hpaCpu60.replace('mem: { source: p, query: memory, perPod: true }', 'qps: { source: p, query: qps, perPod: true }').replace('    metrics:\n      - type: Resource', '    metrics:\n      - type: Pods\n        pods: { metric: { name: qps }, target: { type: AverageValue, averageValue: "10" } }\n      - type: Resource'));
   const low = pods(4, 100).map((x) => ({ ...x, metrics: {} }));

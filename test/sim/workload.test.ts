@@ -61,6 +61,15 @@ test('neededReplicas: the fewest ready replicas with no SLO flag (table)', () =>
   assert.equal(sloFlags(90, 1, 100, { baseSeconds: 0.05, fullSeconds: 1 }, { maxUtilization: 1, p95Seconds: 0.1 }), FLAG_SLOW);
 });
 
+test('neededReplicas ends on any finite load, however large (no count below 2^53 apart from its neighbour)', () => {
+  const params = w({ latency: { baseSeconds: 0.04, fullSeconds: 0.8 } });
+  const slo = { maxUtilization: 0.9, p95Seconds: 0.25 };
+  for (const load of [1e15, 1e18, 1e20, 1e100, Number.MAX_VALUE]) {
+    const need = neededReplicas(load, params, slo);
+    assert.ok(need >= load / 100 / 0.9 * (1 - 1e-9), `${load} rps: ${need}`);
+  }
+});
+
 const bindings: MetricBinding[] = [
   { metric: 'rps', signal: 'rps', perPod: true, why: 'test' },
   { metric: 'cpu', signal: 'cpu', perPod: true, why: 'test' },

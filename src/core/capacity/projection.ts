@@ -104,6 +104,15 @@ export function projectCapacity(input: CapacityInput): CapacityRow[] {
       dbConnections: Math.ceil((users / 1000) * per1000),
       redisGb: Math.ceil(users / usersPerGb),
     };
+    // inputs each in range can still overflow together (1e300 users × growth, rps / a tiny rpsPerInstance)
+    const over = (['users', 'rps', 'storageGb', 'instances', 'dbConnections', 'redisGb'] as const).find((k) => !Number.isFinite(row[k]));
+    if (over !== undefined) {
+      throw new CapacityError([
+        month === 0
+          ? `${over} is out of range today (not a finite number); check users, rps, storage and the per-instance rates`
+          : `${over} grows out of range (not a finite number) by month ${month}; project at most ${month - 1} months or lower the inputs`,
+      ]);
+    }
     if (input.start !== undefined) row.date = isoDate(addMonths(input.start, month));
     rows.push(row);
   }

@@ -10,7 +10,7 @@ import {
   type CalcResult,
   type PodTiming,
 } from './calc.js';
-import type { HpaCondition, HpaInput, LabelSelector, MetricProposal, MetricProposals, MetricSpec } from './types.js';
+import type { HpaCondition, HpaInput, LabelSelector, MetricProposal, MetricProposals, MetricSpec, MetricObservation } from './types.js';
 import { DEFAULT_KUBERNETES_MINOR, honoursPerDirectionTolerance, ignoresSucceededPods } from './version.js';
 
 /** Go's %+v of a *metav1.LabelSelector (its generated String()), as Kubernetes prints it in messages. */
@@ -61,10 +61,23 @@ function unableCondition(reason: string, error: string): HpaCondition {
   return { type: 'ScalingActive', status: 'False', reason, message: `the HPA was unable to compute the replica count: ${error}` };
 }
 
+/**
+ * The observation, or a failed fetch when a value in it is infinite (a sample overflowed on its way here): a metric
+ * with no usable value fails like one the API did not return, so the sync holds or scales on the other metrics
+ * rather than computing from it. NaN stays what it means here, a pod without a sample.
+ */
+function finiteOrFailed(obs: MetricObservation): MetricObservation {
+  if (obs.fetchError !== null) return obs;
+  const inf = (a: Float64Array | null) => a !== null && a.some((v) => v === Infinity || v === -Infinity);
+  const what = inf(obs.values) ? 'a pod sample' : inf(obs.requests) ? 'a pod request'
+    : obs.objectValue === Infinity || obs.objectValue === -Infinity ? 'the object value' : inf(obs.externalValues) ? 'an external value' : null;
+  return what === null ? obs : { ...obs, fetchError: `${what} is out of range (not a finite number)` };
+}
+
 /** computeReplicasForMetric for spec `i`: the proposal, or the error and condition Kubernetes would produce. */
 export function computeMetricProposal(input: HpaInput, i: number, tolerances: Tolerances): MetricProposal {
   const spec = input.metrics[i]!;
-  const obs = input.observations[i]!;
+  const obs = finiteOrFailed(input.observations[i]!);
   const specReplicas = input.currentReplicas;
   const t = spec.target;
   const p: MetricProposal = {

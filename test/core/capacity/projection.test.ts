@@ -95,6 +95,11 @@ describe('projectCapacity — VoiceAssist scaling runbook', () => {
   it('a forecast path too short for the months asked is refused', () => {
     assert.throws(() => projectCapacity({ users: 1, rps: 1, storageGb: 1, growth: { kind: 'series', factors: [1, 1.1] }, months: 3 }), /does not reach month 2/);
   });
+  it('inputs that overflow together are refused with the quantity and the month, never projected as Infinity or NaN', () => {
+    assert.throws(() => projectCapacity({ users: 1e308, rps: 1, storageGb: 1, growth: 10, months: 3 }), /users grows out of range \(not a finite number\) by month 1; project at most 0 months/);
+    assert.throws(() => projectCapacity({ users: 1, rps: 1e300, storageGb: 1, growth: 1e3, months: 10 }), /rps grows out of range .* by month 3;/);
+    assert.throws(() => projectCapacity({ users: 1, rps: 10, storageGb: 1, growth: 1.5, months: 2, rpsPerInstance: 1e-320 }), /instances is out of range today/);
+  });
 });
 
 describe('recommendSetup thresholds', () => {
