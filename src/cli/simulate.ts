@@ -5,6 +5,7 @@ import cliProgress from 'cli-progress';
 import { parseDuration, DurationError } from '../core/duration.js';
 import { InputError, parseFormat, printMachine } from './output.js';
 import { runSimulation, type SimulateRequest } from '../sim/run.js';
+import { MAX_TUNE_BUDGET } from '../sim/tune.js';
 import { parseTime, type TraceInput } from '../sim/input.js';
 import { parseMetricSignals } from '../sim/setup.js';
 import { renderHtml, renderText, toMachine } from '../sim/report.js';
@@ -45,9 +46,10 @@ function duration(v: string, flag: string): number {
   }
 }
 
-function wholeNumber(v: string, flag: string, min: number): number {
+function wholeNumber(v: string, flag: string, min: number, max?: number, why?: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new InputError(`${flag} ${v}: must be a whole number >= ${min}`);
+  if (max !== undefined && n > max) throw new InputError(`${flag} ${v}: must be at most ${max}${why ? ` (${why})` : ''}`);
   return n;
 }
 
@@ -100,7 +102,7 @@ export function requestFromOptions(o: Options, now = Date.now()): SimulateReques
     ...(start !== undefined ? { start } : {}),
     ...(end !== undefined ? { end } : {}),
     ...(compare?.length ? { compare } : {}),
-    ...(o.tune ? { tune: { budget: wholeNumber(o.tuneBudget, '--tune-budget', 1), ...(o.tuneMaxScaleUps !== undefined ? { maxScaleUpsPerDay: wholeNumber(o.tuneMaxScaleUps, '--tune-max-scale-ups', 0) } : {}) } } : {}),
+    ...(o.tune ? { tune: { budget: wholeNumber(o.tuneBudget, '--tune-budget', 1, MAX_TUNE_BUDGET, 'a search holds every candidate it simulated until it ends'), ...(o.tuneMaxScaleUps !== undefined ? { maxScaleUpsPerDay: wholeNumber(o.tuneMaxScaleUps, '--tune-max-scale-ups', 0) } : {}) } } : {}),
     ...(o.holdout !== undefined ? { holdout: fraction(o.holdout, '--holdout') } : {}),
     metricSignals: parseMetricSignals(o.metric),
     ...(o.initialReplicas !== undefined ? { initialReplicas: wholeNumber(o.initialReplicas, '--initial-replicas', 0) } : {}),

@@ -477,8 +477,11 @@ export function compareCandidates(a: SimResult, b: SimResult): number {
   );
 }
 
+/** The most candidates one search simulates: each one's score is held until the search ends. */
+export const MAX_TUNE_BUDGET = 100_000;
+
 export interface TuneOptions {
-  /** most candidates to simulate (default 400) */
+  /** most candidates to simulate (default 400, at most MAX_TUNE_BUDGET) */
   budget?: number;
   pool?: SimPool;
   workers?: number;
@@ -557,7 +560,7 @@ export function searchStarts(params: TuneParam[], configured: number[]): { start
 
 /** Tunes `policy` on `load`. Deterministic: the same inputs give the same winner in any number of threads. */
 export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: LoadSeries, opts: TuneOptions = {}): Promise<TuneResult> {
-  const budget = Math.max(1, opts.budget ?? 400);
+  const budget = Math.min(MAX_TUNE_BUDGET, Math.max(1, opts.budget ?? 400));
   const params = tuneParams(policy, opts.maxUsefulMinReplicas ?? policy.maxReplicas, opts.demandMetric);
   const space = params.reduce((n, p) => n * p.values.length, 1);
   const quiet = { ...setup, timeline: false };

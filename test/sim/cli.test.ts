@@ -234,6 +234,8 @@ test('bad input exits 2 with a message naming the problem and the fix', async ()
       ['a compared file that is missing', ['simulate', '-c', cfg, '--trace', csv, '--compare', join(dir.path, 'gone.yaml')], /--compare .*gone\.yaml: cannot read \(ENOENT\)/],
       ['bad output format', ['simulate', '-c', cfg, '--trace', csv, '-o', 'xml'], /-o xml: unknown output format/],
       ['a churn limit that is not a count', ['simulate', '-c', cfg, '--trace', csv, '--tune', '--tune-max-scale-ups', '-3'], /--tune-max-scale-ups -3: must be a whole number >= 0/],
+      // a budget past what a search can hold would run a grid of millions of candidates until memory ran out
+      ['a search budget past the most a search holds', ['simulate', '-c', cfg, '--trace', csv, '--tune', '--tune-budget', '1e9'], /--tune-budget 1e9: must be at most 100000 \(a search holds every candidate/],
     ];
     for (const [name, args, expect] of cases) {
       const r = await cli(args);
