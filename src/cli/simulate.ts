@@ -46,6 +46,9 @@ function duration(v: string, flag: string): number {
   }
 }
 
+/** The most steps `--timeline` prints with -o json|yaml (about 200 MB of JSON for one policy). */
+const MAX_PRINTED_STEPS = 1_000_000;
+
 function wholeNumber(v: string, flag: string, min: number, max?: number, why?: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new InputError(`${flag} ${v}: must be a whole number >= ${min}`);
@@ -108,6 +111,8 @@ export function requestFromOptions(o: Options, now = Date.now()): SimulateReques
     ...(o.initialReplicas !== undefined ? { initialReplicas: wholeNumber(o.initialReplicas, '--initial-replicas', 0) } : {}),
     ...(o.workers !== undefined ? { workers: wholeNumber(o.workers, '--workers', 1) } : {}),
     timeline: Boolean(o.report || o.timeline),
+    // every step is printed about 200 bytes a policy: keep the output within what one process can write
+    ...(o.timeline && o.output !== 'table' ? { maxSteps: { steps: MAX_PRINTED_STEPS, why: 'steps --timeline prints' } } : {}),
   };
 }
 
@@ -168,7 +173,15 @@ export function register(program: Command): void {
           throw new InputError(`--report ${o.report}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
         }
       }
-      if (printMachine(toMachine(report, { timeline: Boolean(o.timeline) }), format)) return;
+      let printed;
+      try {
+        printed = printMachine(toMachine(report, { timeline: Boolean(o.timeline) }), format);
+      } catch (e) {
+        // past what one string can hold (many policies with --timeline): say so rather than fail with a stack
+        if (e instanceof RangeError) throw new InputError(`the ${format} output is too large to print (${e.message}); leave out --timeline, use a coarser --step or compare fewer policies at once`);
+        throw e;
+      }
+      if (printed) return;
       process.stdout.write(renderText(report) + '\n');
       if (o.report) process.stdout.write(`report written to ${o.report}\n`);
     });

@@ -4,6 +4,7 @@
 // after which steps are no-data (decide() sees a failed read, and the step is not scored). Nothing is interpolated.
 import type { TraceProblem, TraceSeries } from '../metrics/trace.js';
 import type { LoadSeries } from './types.js';
+import { formatDuration } from '../core/duration.js';
 
 export interface TraceGap {
   /** unix seconds of the last sample before the gap and the first after it */
@@ -55,7 +56,12 @@ export interface AlignOptions {
   source: string;
   /** problems the parser found, carried into the report */
   problems?: Array<{ where: string; problem: string }>;
+  /** the most grid steps to lay out (default MAX_REPLAY_STEPS), and what holds them to it (for the message) */
+  maxSteps?: { steps: number; why: string };
 }
+
+/** The most steps one replay lays out: about a year of 3-second steps, each step held in several arrays. */
+export const MAX_REPLAY_STEPS = 10_000_000;
 
 /**
  * Aligns a parsed series onto a grid of stepMs starting at its first sample (or opts.start). Negative values
@@ -85,6 +91,16 @@ export function alignTrace(s: TraceSeries, opts: AlignOptions): { series: LoadSe
   const start = opts.start ?? t[0]!;
   const end = opts.end ?? t[t.length - 1]! + interval;
   const n = Math.max(0, Math.ceil((end - start) / opts.stepMs));
+  const most = opts.maxSteps ?? { steps: MAX_REPLAY_STEPS, why: 'a replay holds' };
+  if (n > most.steps) {
+    // the finest whole second (or millisecond below one) that fits
+    const fit = Math.ceil((end - start) / most.steps);
+    const step = fit >= 1000 ? Math.ceil(fit / 1000) * 1000 : fit;
+    throw new Error(
+      `${opts.source}: ${formatDuration(end - start)} in steps of ${formatDuration(opts.stepMs)} is ${n.toLocaleString('en-US')} steps, ` +
+        `more than the ${most.steps.toLocaleString('en-US')} ${most.why}; use --step ${formatDuration(step)} or more, or a shorter range (--start/--end)`,
+    );
+  }
   const values = new Float64Array(n);
   const gaps: TraceGap[] = [];
   let held = 0;

@@ -45,6 +45,8 @@ export interface SimulateRequest {
   workers?: number;
   /** keep per-step arrays (report charts, --timeline) */
   timeline?: boolean;
+  /** the most steps a replay may take (default MAX_REPLAY_STEPS), and what holds it to that, for the message */
+  maxSteps?: { steps: number; why: string };
   onProgress?: (phase: string, done: number, total: number) => void;
 }
 
@@ -199,6 +201,7 @@ export async function runSimulation(req: SimulateRequest): Promise<SimulationRep
         stepMs,
         source: trace.series.size > 1 || series.name !== 'value' ? `${trace.file} (series ${series.name})` : trace.file,
         problems,
+        ...(req.maxSteps ? { maxSteps: req.maxSteps } : {}),
         ...(req.start !== undefined ? { start: req.start } : {}),
         ...(req.end !== undefined ? { end: req.end } : {}),
       });

@@ -212,6 +212,8 @@ test('bad input exits 2 with a message naming the problem and the fix', async ()
     writeFileSync(join(dir.path, 'web.yaml'), SERVICE);
     writeFileSync(join(dir.path, 'web.csv'), '0,100\n15,100\n');
     writeFileSync(join(dir.path, 'neg.csv'), '0,-1\n15,-2\n');
+    // two samples two days apart: a span of four days (the last sample covers one interval more)
+    writeFileSync(join(dir.path, 'long.csv'), '0,100\n172800,100\n');
     writeFileSync(join(dir.path, 'nocap.yaml'), SERVICE.replace('    capacity: { rpsPerReplica: 100, startupDelay: 15s }\n', ''));
     // a one-service variant with a mistake on its line 3
     writeFileSync(join(dir.path, 'bad-variant.yaml'), 'target: { provider: dryrun }\nminReplicas: 1\nmaxReplicas: many\n');
@@ -234,6 +236,9 @@ test('bad input exits 2 with a message naming the problem and the fix', async ()
       ['a compared file that is missing', ['simulate', '-c', cfg, '--trace', csv, '--compare', join(dir.path, 'gone.yaml')], /--compare .*gone\.yaml: cannot read \(ENOENT\)/],
       ['bad output format', ['simulate', '-c', cfg, '--trace', csv, '-o', 'xml'], /-o xml: unknown output format/],
       ['a churn limit that is not a count', ['simulate', '-c', cfg, '--trace', csv, '--tune', '--tune-max-scale-ups', '-3'], /--tune-max-scale-ups -3: must be a whole number >= 0/],
+      // a step so fine that the replay's arrays would take gigabytes, before any is allocated
+      ['more steps than a replay holds', ['simulate', '-c', cfg, '--trace', join(dir.path, 'long.csv'), '--step', '1ms'], /long\.csv: 4d in steps of 1ms is 345,600,000 steps, more than the 10,000,000 a replay holds; use --step 35ms or more, or a shorter range/],
+      ['more steps than --timeline prints', ['simulate', '-c', cfg, '--trace', join(dir.path, 'long.csv'), '--step', '100ms', '--timeline', '-o', 'json'], /is 3,456,000 steps, more than the 1,000,000 steps --timeline prints; use --step 346ms or more/],
       // a budget past what a search can hold would run a grid of millions of candidates until memory ran out
       ['a search budget past the most a search holds', ['simulate', '-c', cfg, '--trace', csv, '--tune', '--tune-budget', '1e9'], /--tune-budget 1e9: must be at most 100000 \(a search holds every candidate/],
     ];
