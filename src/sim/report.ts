@@ -8,6 +8,8 @@ import { table as textTable } from '../text-table.js';
 
 function num(v: number | null | undefined, digits = 1): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '-';
+  // toFixed writes every digit of a huge value (a hostile trace's): three significant ones say as much
+  if (Math.abs(v) >= 1e21) return v.toPrecision(3);
   return v.toFixed(digits).replace(/\.0+$/, '');
 }
 
