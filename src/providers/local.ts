@@ -592,12 +592,14 @@ export class LocalProvider implements Provider {
 
   /**
    * Waits for a started replica's health check: true once it answers, false (and a scheduled restart) if it never
-   * does. A replica a scale-down removed meanwhile ends the wait quietly: it is no failure, and it is not restarted.
+   * does. A replica a scale-down removed meanwhile, or one whose group is closing, ends the wait quietly: it is no
+   * failure, and it is not restarted.
    */
   private async awaitReady(g: Group, r: Replica, child: ChildProcess): Promise<boolean> {
     const { spec } = g;
     const healthy = await this.waitHealthy(g, r, child);
-    if (r.stopping || replaced(g, r, child)) return false;
+    // close() stops it with the rest of the group
+    if (g.closed || r.stopping || replaced(g, r, child)) return false;
     const spawnError = r.spawnError;
     if (healthy) {
       r.state = 'ready';

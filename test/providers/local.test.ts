@@ -385,6 +385,23 @@ describe('local provider, failures', () => {
     }
   });
 
+  it('close() during a scale-up stops the replicas still starting, quietly: no failure reported, nothing restarted', async () => {
+    const events: string[] = [];
+    const p = new LocalProvider({ onEvent: (e) => events.push(`${e.kind} ${e.message}`) });
+    const t = await target('close-starting', { proxy: 'builtin', healthTimeout: '20s', env: { STARTUP_DELAY_MS: '3000' } }, 1);
+    await p.observe(t);
+    const up = p.scale(t, 3, { dryRun: false, drainMs: 0 });
+    const starting = await eventually(async () => {
+      const s = await p.observe(t);
+      const pending = s.pods.filter((x) => x.phase === 'Pending' && x.pid !== undefined);
+      return pending.length === 2 ? pending : undefined;
+    }, 5000, 'the new replicas to start');
+    await p.close();
+    await up;
+    for (const x of starting) assert.equal(alive(x.pid!), false, `starting replica pid ${x.pid} is stopped`);
+    assert.deepEqual(events.filter((e) => /unhealthy|start-failed|crashed/.test(e)), []);
+  });
+
   it('close() stops every replica and the proxy', async () => {
     const p = new LocalProvider();
     const t = await target('close', { proxy: 'builtin' }, 2);
