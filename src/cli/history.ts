@@ -20,10 +20,10 @@ async function storeFrom(opts: { store?: string; config: string }, config?: Conf
   return openStore(c.store, { baseDir: dirname(c.file) });
 }
 
-/** `--since 1h` (back from now) or an ISO time. */
+/** `--since 1h` (back from now) or an ISO time; a duration reaching back past 1970 means everything. */
 export function parseSince(v: string, now: number): number {
   try {
-    return now - parseDuration(v);
+    return Math.max(0, now - parseDuration(v));
   } catch (e) {
     if (!(e instanceof DurationError)) throw e;
   }

@@ -22,13 +22,23 @@ export class HttpError extends Error {
 
 const DAY = 86_400_000;
 
-/** `since`: a duration back from now (15m, 24h, 7d), an ISO time, or epoch milliseconds. */
+/** The latest time a JavaScript date holds (epoch ms). */
+const MAX_TIME = 8.64e15;
+
+/**
+ * `since`: a duration back from now (15m, 24h, 7d), an ISO time, or epoch milliseconds; a duration reaching back past
+ * 1970 means everything.
+ */
 export function parseSince(v: unknown, now: number, fallbackMs: number): number {
   if (v === undefined || v === '') return now - fallbackMs;
   const s = String(v).trim();
-  if (/^\d{12,}$/.test(s)) return Number(s);
+  if (/^\d{12,}$/.test(s)) {
+    const t = Number(s);
+    if (t > MAX_TIME) throw new HttpError(400, `since=${s}: epoch milliseconds past the latest time a date holds (${MAX_TIME})`);
+    return t;
+  }
   try {
-    return now - parseDuration(s);
+    return Math.max(0, now - parseDuration(s));
   } catch (e) {
     if (!(e instanceof DurationError)) throw e;
   }

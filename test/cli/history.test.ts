@@ -168,6 +168,14 @@ describe('scalepilot history / rollback (CLI)', () => {
       assert.equal(j.code, 0, j.stderr);
       assert.deepEqual((JSON.parse(j.stdout) as StoreEvent[]).map((e) => [e.id, e.message]), [[1, 'old'], [3, 'cpu high']]);
 
+      // a duration reaching back past 1970 means everything (it threw "Invalid time value")
+      const ever = await cli(['history', 'api', '--since', '9999999999d', '--kind', 'scale', '-o', 'json', '--config', file]);
+      assert.equal(ever.code, 0, ever.stderr);
+      assert.deepEqual((JSON.parse(ever.stdout) as StoreEvent[]).map((e) => e.id), [1, 3]);
+      const never = await cli(['history', 'web', '--kind', 'rollback', '--since', '9999999999d', '--config', file]);
+      assert.equal(never.code, 0, never.stderr);
+      assert.match(never.stdout, /^no events for web since 1970-01-01T00:00:00Z of kind rollback\n$/);
+
       const lim = await cli(['history', '--since', '1d', '--limit', '2', '--config', file]);
       assert.equal(lim.stdout.trim().split('\n').length, 3);
       assert.match(lim.stderr, /showing the newest 2/);

@@ -135,8 +135,12 @@ test('decisions: newest first, paged with nextBefore until the end, since and ch
     assert.equal(recent.body.items.length, 7);
     const epoch = await json(f, `/api/v1/services/web/decisions?since=${Date.now() - 3_600_000}`);
     assert.equal(epoch.body.items.length, 7);
+    // a duration reaching back past 1970 means everything; epoch milliseconds past what a date holds are refused
+    const all7 = await json(f, '/api/v1/services/web/decisions?since=9999999999d');
+    assert.equal(all7.status, 200, JSON.stringify(all7.body));
+    assert.equal(all7.body.items.length, 7);
 
-    for (const [q, re] of [['since=yesterday', /since=yesterday/], ['limit=0', /limit=0: must be a whole number from 1 to 1000/], ['limit=5000', /limit=5000/], ['before=-2', /before=-2/], ['changes=maybe', /changes=maybe: use true or false/]] as const) {
+    for (const [q, re] of [['since=yesterday', /since=yesterday/], ['limit=0', /limit=0: must be a whole number from 1 to 1000/], ['limit=5000', /limit=5000/], ['before=-2', /before=-2/], ['changes=maybe', /changes=maybe: use true or false/], ['since=99999999999999999999', /past the latest time a date holds/]] as const) {
       const r = await json(f, `/api/v1/services/web/decisions?${q}`);
       assert.equal(r.status, 400, q);
       assert.match(r.body.error, re);
