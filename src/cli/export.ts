@@ -1,10 +1,11 @@
 // `scalepilot export hpa|keda|rules|prometheusrule|compose|nginx`: the policy as other tools' configuration.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { EXPORT_KINDS, renderExport, runExport, validateExport, type ExportKind, type ExportOptions } from '../export/index.js';
 import { loadConfigInput } from './config-input.js';
 import { EXIT_FAILED, InputError } from './output.js';
+import { makeDirs } from '../make-dirs.js';
 
 const collect = (v: string, acc: string[] = []) => [...acc, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 
@@ -68,10 +69,19 @@ export function register(program: Command): void {
         process.stdout.write(renderExport(kind, objects, fmt));
         return;
       }
-      mkdirSync(opts.out, { recursive: true });
+      const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      try {
+        makeDirs(opts.out);
+      } catch (e) {
+        throw new InputError(`--out ${opts.out}: cannot make the directory (${code(e)}); name a directory that can be written`);
+      }
       for (const o of objects) {
         const file = join(opts.out, `${o.file}.${fmt}`);
-        writeFileSync(file, renderExport(kind, [o], fmt));
+        try {
+          writeFileSync(file, renderExport(kind, [o], fmt));
+        } catch (e) {
+          throw new InputError(`--out ${opts.out}: cannot write ${file} (${code(e)})`);
+        }
         process.stdout.write(`wrote ${file}\n`);
       }
     });

@@ -1,6 +1,6 @@
 // `scalepilot demo`: the whole loop on this machine — the bundled sample service on the local provider, a load
 // ramp up and down from the load generator, live scaling by the HPA engine, and an HTML report at the end.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,7 @@ import type { SyncResult } from './controller.js';
 import { runLoadTest, type Progress } from '../loadtest/engine.js';
 import { renderHtmlReport } from '../report/html.js';
 import { formatDuration } from '../core/duration.js';
+import { makeDirs } from '../make-dirs.js';
 
 export interface DemoOptions {
   /** peak arrival rate, requests per second */
@@ -114,7 +115,7 @@ function pct(v: number | undefined): string {
 }
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
-  mkdirSync(o.stateDir, { recursive: true });
+  makeDirs(o.stateDir);
   const listen = await freePort();
   const portBase = 10000 + Math.floor(Math.random() * 20000);
   const yaml = demoConfigYaml({ listen, portBase, maxReplicas: o.maxReplicas, syncMs: o.syncMs, proxy: o.proxy, stateDir: o.stateDir });
@@ -228,7 +229,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         },
       ],
     });
-    mkdirSync(dirname(resolve(o.report)), { recursive: true });
+    makeDirs(dirname(resolve(o.report)));
     writeFileSync(o.report, html);
     result.report = resolve(o.report);
   }

@@ -7,7 +7,7 @@
 // Resize uses `docker update`, which changes running containers only: Compose restores the file's limits the next
 // time it recreates them, so put lasting changes in the compose file.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import type Docker from 'dockerode';
 import { undici } from '../lazy.js';
@@ -20,6 +20,7 @@ import { parseListen, type FrontProxy, type ListenAddress, type Upstream } from 
 import { NginxProxy } from './local/nginx.js';
 import { BuiltinProxy } from './local/proxy.js';
 import { processAlive, sleep } from './local/proc.js';
+import { makeDirs } from '../make-dirs.js';
 
 export interface ComposeSpec {
   project: string;
@@ -529,7 +530,7 @@ export class ComposeProvider implements Provider {
     }
     const useNginx = f.proxy === 'nginx' || (f.proxy === 'auto' && existsSync(f.nginxPath));
     const dir = join(this.options.frontDir!, t.service.replace(/[^A-Za-z0-9_.-]/g, '_'));
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     if (useNginx) await this.retireStaleNginx(t, s, join(dir, 'nginx'));
     const proxy: FrontProxy = useNginx
       ? new NginxProxy({ nginxPath: f.nginxPath, dir: join(dir, 'nginx'), listen: f.listen, service: t.service })

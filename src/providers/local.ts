@@ -10,7 +10,7 @@
 // an older spec, and stops the nginx front the dead one left behind before starting its own.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
@@ -22,6 +22,7 @@ import { BuiltinProxy } from './local/proxy.js';
 import { NginxProxy, stopStrayNginx } from './local/nginx.js';
 import { groupMembers, processAlive, procStartTime, sameProcess, signalGroup, sleep, waitGroupGone } from './local/proc.js';
 import { writeDurably } from '../durable-file.js';
+import { makeDirs } from '../make-dirs.js';
 
 export const DEFAULT_NGINX_PATH = '/usr/sbin/nginx';
 
@@ -365,7 +366,7 @@ export class LocalProvider implements Provider {
     const useNginx = spec.proxy === 'nginx' || (spec.proxy === 'auto' && existsSync(spec.nginxPath));
     const fixed = this.fixedDir(t, spec);
     const dir = fixed ?? mkdtempSync(join(tmpdir(), `scalepilot-local-${t.service}-`));
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     const g: Group = {
       service: t.service, spec, dir, ownsDir: !fixed, proxy: undefined as unknown as FrontProxy, desired: 0, replicas: new Map(),
       lock: Promise.resolve(), initial: Promise.resolve(), closed: false, specHash: specHash(spec),

@@ -6,11 +6,12 @@
 // which writes them first; each carries the key it was first tried under, so one that did reach the store is not
 // stored twice. The file is only written while the store refuses writes, so the flush costs nothing otherwise.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { PER_SYNC_KINDS, type Store, type StoreEvent, type StoreLock } from './types.js';
 import { syncDir, writeDurably } from '../durable-file.js';
+import { makeDirs } from '../make-dirs.js';
 
 export interface JournalLogger {
   error(o: object, msg?: string): void;
@@ -213,7 +214,7 @@ export class RecordJournal {
     // after a refused write the file misses records: write it whole again (r is already in pending)
     if (this.spillBroken) return this.rewriteSpill();
     try {
-      mkdirSync(dirname(this.o.spill), { recursive: true });
+      makeDirs(dirname(this.o.spill));
       const first = this.pending.length === 1;
       writeDurably(this.o.spill, `${JSON.stringify(r)}\n`, 'a', 0o600);
       // the file's own entry is new with the first record: flush the directory too
@@ -229,7 +230,7 @@ export class RecordJournal {
     if (!this.o.spill) return;
     const tmp = `${this.o.spill}.tmp`;
     try {
-      mkdirSync(dirname(this.o.spill), { recursive: true });
+      makeDirs(dirname(this.o.spill));
       writeDurably(tmp, this.pending.map((p) => `${JSON.stringify({ key: p.key, e: p.e })}\n`).join(''), 'w', 0o600);
       renameSync(tmp, this.o.spill);
       syncDir(dirname(this.o.spill));

@@ -9,6 +9,7 @@ import {
   ALL_SERVICES, PER_SYNC_KINDS, StoreDamagedError, StoreError, StoreLockedError, checkEvent,
   type AppendOptions, type HistoryOptions, type LockOptions, type PruneOptions, type Store, type StoreEvent, type StoreLock,
 } from './types.js';
+import { makeDirs } from '../make-dirs.js';
 
 const SELECT = `SELECT id, ${COLUMNS.join(', ')} FROM scalepilot_events`;
 // Optional filters are JSON arrays bound as one parameter, so each query shape is prepared once.
@@ -87,7 +88,7 @@ export class SqliteStore implements Store {
   static open(path: string, o: SqliteOpenOptions = {}): SqliteStore {
     let db: Database.Database;
     try {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      if (path !== ':memory:') makeDirs(dirname(path));
       db = new Database(path, { timeout: 5000 });
     } catch (e) {
       throw new StoreError(`store sqlite:${path}: cannot open: ${(e as Error).message}`, { cause: e });

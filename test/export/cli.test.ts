@@ -66,6 +66,10 @@ test('export: bad input exits 2; nothing to export exits 1', async () => {
     [['export', 'hpa', '-o', 'conf', '--config', CONFIG], /-o conf: export hpa writes yaml or json/],
     [['export', 'compose', '--replicas', '-1', '--config', CONFIG], /--replicas -1: must be a whole number >= 0/],
     [['export', 'rules', '--config', '/nonexistent/scalepilot.yaml'], /cannot read/],
+    // a file where the directory should be, and a parent the kernel says is missing though it exists (under /proc,
+    // where mkdir -p in Node never returned)
+    [['export', 'rules', '--config', CONFIG, '--out', '/dev/null'], /--out \/dev\/null: cannot make the directory \(ENOTDIR\); name a directory/],
+    [['export', 'rules', '--config', CONFIG, '--out', '/proc/scalepilot-nope/rules'], /--out \/proc\/scalepilot-nope\/rules: cannot make the directory \(ENOENT\)/],
   ];
   for (const [args, re] of cases) {
     const r = await cli(args);

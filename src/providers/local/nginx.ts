@@ -4,13 +4,14 @@
 // The master runs in a process group of its own: when it dies (or scalepilot is killed with it) its workers keep the
 // group id, so a restart can find and stop every orphan worker still serving an old upstream list.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { connect } from 'node:net';
 import { hostForUrl, type FrontProxy, type ListenAddress, type Upstream } from './front.js';
 import { ProviderError } from '../types.js';
 import { groupMembers, procCmdline, procGroup, processAlive, processesWhere, signalGroup, sleep, waitGroupGone } from './proc.js';
+import { makeDirs } from '../../make-dirs.js';
 
 const run = promisify(execFile);
 const POLL_MS = 25;
@@ -110,7 +111,7 @@ export class NginxProxy implements FrontProxy {
   }
 
   async start(upstreams: Upstream[]): Promise<void> {
-    mkdirSync(join(this.o.dir, 'temp'), { recursive: true });
+    makeDirs(join(this.o.dir, 'temp'));
     await this.writeAndTest(upstreams);
     this.current = upstreams;
     this.closing = false;
