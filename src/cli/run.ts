@@ -1,6 +1,7 @@
 // `scalepilot run`: the live autoscaler. Loads the config, starts every service's loop, serves /metrics and the API.
 import type { Command } from 'commander';
 import pino from 'pino';
+import { logDestination } from './log-destination.js';
 import { startRuntime } from '../controller/runtime.js';
 import { compactAfterStartup, limitHeapGrowth } from '../controller/heap.js';
 import { loadConfigInput } from './config-input.js';
@@ -47,7 +48,7 @@ export function register(program: Command): void {
     .action(async (opts: RunOptions) => {
       limitHeapGrowth();
       const config = loadConfigInput(opts.config, 'nothing applied');
-      const log = pino({ level: opts.logLevel, base: { name: 'scalepilot' } });
+      const log = pino({ level: opts.logLevel, base: { name: 'scalepilot' } }, logDestination());
       // One writer per store: a second `run` on it would act and record every change twice. The lock is taken as soon
       // as the store is open, before any workload (replicas left by a crashed run, removed services) is touched.
       let lock: StoreLock | undefined;

@@ -3,6 +3,7 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import pino from 'pino';
+import { logDestination } from './log-destination.js';
 import { parseListen } from '../server/server.js';
 import { serve } from '../server/serve.js';
 import { InputError } from './output.js';
@@ -68,7 +69,7 @@ Examples:
         if (!isDir) throw new InputError(`--reports ${opts.reports}: not a directory; create it or point to where simulate/loadtest --report write`);
       }
       const token = resolveToken(opts.token, config.server?.token);
-      const log = pino({ level: opts.logLevel, base: { name: 'scalepilot' } });
+      const log = pino({ level: opts.logLevel, base: { name: 'scalepilot' } }, logDestination());
       // a port in use or not ours comes back as an InputError naming the port, --listen and server.listen
       const serving = await serve(config, {
         listen,
