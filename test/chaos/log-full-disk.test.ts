@@ -96,3 +96,26 @@ test('a one-shot command whose output cannot be written exits 1 with the reason,
     dir.cleanup();
   }
 });
+
+test('stderr that cannot be written changes no exit code: a warning lost is not a failure, a refused config still exits 2', () => {
+  const dir = tempDir();
+  try {
+    const good = join(dir.path, 'good.yaml');
+    // the dryrun target makes export warn on stderr
+    writeFileSync(good, 'services:\n  api:\n    target: { provider: dryrun }\n    minReplicas: 1\n    maxReplicas: 4\n');
+    const bad = join(dir.path, 'bad.yaml');
+    writeFileSync(bad, 'services: 5\n');
+    const full = openSync('/dev/full', 'w');
+    try {
+      const ok = spawnSync(process.execPath, [bin, 'export', 'hpa', '-c', good], { stdio: ['ignore', 'pipe', full], encoding: 'utf8', timeout: 30_000 });
+      assert.equal(ok.status, 0);
+      assert.match(ok.stdout, /kind: HorizontalPodAutoscaler/);
+      const refused = spawnSync(process.execPath, [bin, 'validate', bad], { stdio: ['ignore', 'pipe', full], encoding: 'utf8', timeout: 30_000 });
+      assert.equal(refused.status, 2);
+    } finally {
+      closeSync(full);
+    }
+  } finally {
+    dir.cleanup();
+  }
+});
