@@ -16,6 +16,11 @@ export const Duration = z
   .transform((v) => parseDuration(v))
   .meta({ description: 'Duration: 15s, 5m, 1h, 1h30m, 500ms, or plain seconds', examples: ['15s', '5m', '1h'] });
 
+/** How often a service is synced: a period under a second (or past a day, where timers overflow) is a busy loop. */
+const SyncPeriod = Duration.refine((ms) => ms >= 1000 && ms <= 86_400_000, {
+  message: 'must be from 1s to 24h; write it like 15s or 1m',
+});
+
 /** Why a resource quantity is unusable (unparsable, infinite, zero or negative), or undefined when it is fine. */
 function quantityProblem(v: string | number): string | undefined {
   if (typeof v === 'number' && !Number.isFinite(v)) return `${v} is not a finite quantity`;
@@ -205,7 +210,7 @@ export const ServiceSchema = z.strictObject({
   target: TargetSchema,
   minReplicas: z.number().int().min(0).default(1),
   maxReplicas: z.number().int().positive(),
-  syncPeriod: Duration.optional(),
+  syncPeriod: SyncPeriod.optional(),
   drainTimeout: Duration.prefault('30s'),
   resources: ResourcesSchema.optional(),
   metrics: z.record(z.string(), MetricSchema).default({}),
@@ -237,7 +242,7 @@ export const ServiceSchema = z.strictObject({
 export const ConfigSchema = z
   .strictObject({
     version: z.literal(1).default(1),
-    syncPeriod: Duration.prefault('15s'),
+    syncPeriod: SyncPeriod.prefault('15s'),
     store: z.string().default('sqlite:.scalepilot/scalepilot.db').meta({ description: 'sqlite:PATH or postgres://...' }),
     server: z
       .strictObject({

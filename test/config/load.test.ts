@@ -71,6 +71,12 @@ const bad: Array<{ name: string; text: string; expect: RegExp[] }> = [
     expect: [/^test\.yaml:1:\d+: syncPeriod: is not a duration; write it like 15s, 5m, 1h/],
   },
   {
+    // a zero period synced hundreds of times a second; one past a day overflowed the timer into the same busy loop
+    name: 'sync period out of range, top level and per service',
+    text: 'syncPeriod: 0s\nservices:\n  api:\n    target: { provider: dryrun }\n    maxReplicas: 2\n    syncPeriod: 99999999999999h\n',
+    expect: [/^test\.yaml:1:\d+: syncPeriod: must be from 1s to 24h; write it like 15s or 1m$/, /^test\.yaml:6:\d+: services\.api\.syncPeriod: must be from 1s to 24h/],
+  },
+  {
     name: 'missing required field',
     text: 'services:\n  api:\n    target: { provider: dryrun }\n',
     expect: [/services\.api\.maxReplicas: is required/],
