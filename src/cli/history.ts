@@ -2,7 +2,7 @@
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../config/load.js';
-import { DurationError, parseDuration } from '../core/duration.js';
+import { timeBack } from '../core/duration.js';
 import { createProvider } from '../providers/index.js';
 import { ProviderError } from '../providers/types.js';
 import { openStore } from '../store/index.js';
@@ -22,13 +22,8 @@ async function storeFrom(opts: { store?: string; config: string }, config?: Conf
 
 /** `--since 1h` (back from now) or an ISO time; a duration reaching back past 1970 means everything. */
 export function parseSince(v: string, now: number): number {
-  try {
-    return Math.max(0, now - parseDuration(v));
-  } catch (e) {
-    if (!(e instanceof DurationError)) throw e;
-  }
-  const t = Date.parse(v);
-  if (/^\d{4}-\d\d-\d\d/.test(v) && Number.isFinite(t)) return t;
+  const t = timeBack(v, now);
+  if (t !== undefined) return t;
   throw new InputError(`--since ${v}: write a duration back from now (30m, 1h, 7d) or an ISO time (2024-05-01T12:00:00Z)`);
 }
 

@@ -39,3 +39,17 @@ export function formatDuration(ms: number): string {
   }
   return out;
 }
+
+/**
+ * A point in time written back from `now`: a duration (30m, 7d; one reaching back past 1970 means everything) or an
+ * ISO time (2024-05-01T12:00:00Z), in epoch ms; undefined when `s` is neither.
+ */
+export function timeBack(s: string, now: number): number | undefined {
+  try {
+    return Math.max(0, now - parseDuration(s));
+  } catch (e) {
+    if (!(e instanceof DurationError)) throw e;
+  }
+  const t = Date.parse(s);
+  return /^\d{4}-\d\d-\d\d/.test(s) && Number.isFinite(t) ? t : undefined;
+}

@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerOptions } from './server.js';
 import { EVENT_KINDS, type EventKind, type StoreEvent } from '../store/types.js';
-import { parseDuration, DurationError } from '../core/duration.js';
+import { timeBack } from '../core/duration.js';
 import { planRollback, NothingToRollBack } from '../controller/rollback.js';
 import { InputError } from '../errors.js';
 import { ProviderError } from '../providers/types.js';
@@ -37,13 +37,8 @@ export function parseSince(v: unknown, now: number, fallbackMs: number): number 
     if (t > MAX_TIME) throw new HttpError(400, `since=${s}: epoch milliseconds past the latest time a date holds (${MAX_TIME})`);
     return t;
   }
-  try {
-    return Math.max(0, now - parseDuration(s));
-  } catch (e) {
-    if (!(e instanceof DurationError)) throw e;
-  }
-  const t = Date.parse(s);
-  if (/^\d{4}-\d\d-\d\d/.test(s) && Number.isFinite(t)) return t;
+  const t = timeBack(s, now);
+  if (t !== undefined) return t;
   throw new HttpError(400, `since=${s}: write a duration back from now (15m, 24h, 7d), an ISO time (2024-05-01T12:00:00Z) or epoch milliseconds`);
 }
 
