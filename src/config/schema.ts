@@ -4,6 +4,10 @@ import { parseDuration } from '../core/duration.js';
 import { parseMilli } from '../core/quantity.js';
 import { HpaMetricSpecSchema } from './hpa-spec.js';
 import { SERVICE_NAME, SERVICE_NAME_MAX } from './names.js';
+import { MAX_REPLICAS } from '../core/types.js';
+
+/** A replica count in a config: a whole number up to MAX_REPLICAS, the most the API's manual scale takes too. */
+const Replicas = z.number().int().min(0).max(MAX_REPLICAS, { message: `at most ${MAX_REPLICAS} replicas` });
 
 const durationRe = /^(\d+(\.\d+)?(ms|s|m|h|d|w))+$|^\d+(\.\d+)?$/;
 
@@ -118,18 +122,18 @@ const QueueSchema = z.strictObject({
   metric: z.string().meta({ description: 'a metric of this service giving the queue length (total, not per replica)' }),
   targetPerReplica: z.number().positive(),
   activationThreshold: z.number().min(0).default(0),
-  minReplicas: z.number().int().min(0).optional().meta({ description: 'minReplicaCount; 0 allows scale to zero' }),
-  idleReplicas: z.number().int().min(0).optional(),
+  minReplicas: Replicas.optional().meta({ description: 'minReplicaCount; 0 allows scale to zero' }),
+  idleReplicas: Replicas.optional(),
   cooldownPeriod: Duration.prefault('5m'),
-  fallback: z.strictObject({ failureThreshold: z.number().int().positive(), replicas: z.number().int().min(0) }).optional(),
+  fallback: z.strictObject({ failureThreshold: z.number().int().positive(), replicas: Replicas }).optional(),
 });
 
 const ScheduleSchema = z.strictObject({
   name: z.string().optional(),
   cron: z.string().meta({ description: 'five-field cron (minute hour day-of-month month day-of-week), UTC unless timezone' }),
   duration: Duration,
-  minReplicas: z.number().int().min(0).optional(),
-  maxReplicas: z.number().int().positive().optional(),
+  minReplicas: Replicas.optional(),
+  maxReplicas: Replicas.min(1).optional(),
   timezone: z.string().optional(),
 });
 
@@ -208,8 +212,8 @@ export const VerifySchema = z
 
 export const ServiceSchema = z.strictObject({
   target: TargetSchema,
-  minReplicas: z.number().int().min(0).default(1),
-  maxReplicas: z.number().int().positive(),
+  minReplicas: Replicas.default(1),
+  maxReplicas: Replicas.min(1),
   syncPeriod: SyncPeriod.optional(),
   drainTimeout: Duration.prefault('30s'),
   resources: ResourcesSchema.optional(),

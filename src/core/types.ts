@@ -3,6 +3,13 @@ import type { SampleWindow } from './samples.js';
 import type { SeasonalState } from './forecast/seasonal.js';
 import type { TimedRecommendation } from './hpa/types.js';
 
+/**
+ * The most replicas scalepilot sets or accepts anywhere: minReplicas and maxReplicas in a config, a manual scale
+ * through the API, a provider's starting count. Far above any real deployment, low enough that sums of replicas and
+ * quantities stay exact.
+ */
+export const MAX_REPLICAS = 100_000;
+
 /** Kubernetes-style resources, quantities as strings ("500m", "512Mi"). */
 export interface Resources {
   requests?: { cpu?: string; memory?: string };

@@ -2,6 +2,7 @@
 // benchmarks and simulation-backed runs exercise the whole loop without touching anything. It keeps the most recent
 // records only: `run --dry-run` asks for the same change every sync, for as long as it runs.
 import type { Provider, Resources, ScaleOptions, TargetRef, TargetState } from './types.js';
+import { MAX_REPLICAS } from '../core/types.js';
 import { optInt, rejectUnknown, specObject, requireReplicaCount } from './spec.js';
 
 export interface DryRunSpec {
@@ -12,7 +13,7 @@ export interface DryRunSpec {
 export function parseDryRunSpec(raw: unknown, path: string): DryRunSpec {
   const o = specObject(raw, path);
   rejectUnknown(o, path, ['replicas']);
-  return { replicas: optInt(o, 'replicas', path, 0, 100_000) ?? 1 };
+  return { replicas: optInt(o, 'replicas', path, 0, MAX_REPLICAS) ?? 1 };
 }
 
 export interface RecordedScale {

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerOptions } from './server.js';
 import { EVENT_KINDS, type EventKind, type StoreEvent } from '../store/types.js';
 import { timeBack } from '../core/duration.js';
+import { MAX_REPLICAS } from '../core/types.js';
 import { planRollback, NothingToRollBack } from '../controller/rollback.js';
 import { InputError } from '../errors.js';
 import { ProviderError } from '../providers/types.js';
@@ -215,8 +216,8 @@ export async function registerApi(app: FastifyInstance, o: ServerOptions): Promi
     const s = service(req);
     const body = bodyObject(req.body);
     const r = body.replicas;
-    if (typeof r !== 'number' || !Number.isInteger(r) || r < 0 || r > 100_000) {
-      throw new HttpError(400, `replicas must be a whole number from 0 to 100000, got ${JSON.stringify(r)}; send {"replicas": 3}`);
+    if (typeof r !== 'number' || !Number.isInteger(r) || r < 0 || r > MAX_REPLICAS) {
+      throw new HttpError(400, `replicas must be a whole number from 0 to ${MAX_REPLICAS}, got ${JSON.stringify(r)}; send {"replicas": 3}`);
     }
     const p = rt.controller.policy(s)!;
     const paused = rt.controller.isPaused(s);

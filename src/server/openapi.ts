@@ -1,5 +1,6 @@
 // The OpenAPI 3.1 description of the HTTP API, served at /api/v1/openapi.json. Tests check that every registered
 // route is described here (and nothing else), and that real responses match these schemas.
+import { MAX_REPLICAS } from '../core/types.js';
 import { EVENT_KINDS, EVENT_RESULTS } from '../store/types.js';
 import { SERVICE_STATUSES } from './status.js';
 import { ALERT_KINDS } from './alerts.js';
@@ -270,7 +271,7 @@ const paths: Record<string, Record<string, Schema>> = {
       tags: ['steering'],
       security: [{ bearer: [] }],
       parameters: [serviceParam],
-      requestBody: { required: true, content: { 'application/json': { schema: obj({ replicas: { type: 'integer', minimum: 0, maximum: 100000 } }) } } },
+      requestBody: { required: true, content: { 'application/json': { schema: obj({ replicas: { type: 'integer', minimum: 0, maximum: MAX_REPLICAS } }) } } },
       responses: {
         '200': json(obj({
           service: { type: 'string' },

@@ -77,6 +77,12 @@ const bad: Array<{ name: string; text: string; expect: RegExp[] }> = [
     expect: [/^test\.yaml:1:\d+: syncPeriod: must be from 1s to 24h; write it like 15s or 1m$/, /^test\.yaml:6:\d+: services\.api\.syncPeriod: must be from 1s to 24h/],
   },
   {
+    // the API's manual scale stops at the same count; a config past it planned sums no replica count reaches
+    name: 'replica counts past MAX_REPLICAS, service and schedule',
+    text: 'services:\n  api:\n    target: { provider: dryrun }\n    maxReplicas: 1000000000\n    schedules:\n      - { cron: "0 9 * * *", duration: 1h, minReplicas: 100001 }\n',
+    expect: [/^test\.yaml:4:\d+: services\.api\.maxReplicas: at most 100000 replicas$/, /^test\.yaml:6:\d+: services\.api\.schedules\[0\]\.minReplicas: at most 100000 replicas$/],
+  },
+  {
     name: 'missing required field',
     text: 'services:\n  api:\n    target: { provider: dryrun }\n',
     expect: [/services\.api\.maxReplicas: is required/],
