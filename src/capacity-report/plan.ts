@@ -17,6 +17,7 @@ import {
   tokenQuota,
   type CapacityInput,
   type CapacityRow,
+  type FittedGrowth,
   type GrowthModel,
   type LimitReach,
   type PhasePlan,
@@ -117,7 +118,13 @@ function resolveGrowth(g: GrowthInput, months: number): { growth: PlanGrowth; la
   const column = g.column ?? (h.columns.includes('users') ? 'users' : h.columns.includes('rps') ? 'rps' : h.columns[0]!);
   if (!h.columns.includes(column)) throw new InputError(`growth.column: ${g.history} has no column "${column}"; it has ${h.columns.join(', ')}`);
   const series = h.rows.map((r) => r.values[column]!);
-  const fitted = fitGrowth(series, g.method, { horizonMonths: months, ...(g.season !== undefined ? { seasonLength: g.season } : {}) });
+  let fitted: FittedGrowth;
+  try {
+    fitted = fitGrowth(series, g.method, { horizonMonths: months, ...(g.season !== undefined ? { seasonLength: g.season } : {}) });
+  } catch (e) {
+    if (e instanceof CapacityError) throw new InputError(`growth history ${g.history}, column "${column}": ${e.problems.join('; ')}`);
+    throw e;
+  }
   return {
     growth: {
       model: fitted.model,

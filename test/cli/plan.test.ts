@@ -145,6 +145,18 @@ describe('plan: growth fitted from history', () => {
     assert.ok(p.months.every((r) => Number.isFinite(r.users) && r.users > 0));
   });
 
+  it('a history whose fit overflows names the file, the column and the fit, for every method', () => {
+    // each value is a finite number, but the fit's sums are not: the growth came out as NaN or Infinity before
+    const f = csv('huge.csv', ['m0,1000,10', 'm1,1e308,20', 'm2,1e308,30', 'm3,1e308,40']);
+    for (const method of ['linear', 'exponential', 'holt-winters'] as const) {
+      assert.throws(
+        () => buildPlan({ ...emptyPlanInputs(), growth: { kind: 'fit', method, history: f, season: 2 }, months: 2 }, NOW),
+        (e: unknown) => e instanceof InputError && e.message.includes(`growth history ${f}, column "users": the ${method} fit`) && /not a finite number/.test(e.message),
+        method,
+      );
+    }
+  });
+
   it('a history row that is not a number names file and line', () => {
     assert.throws(() => parseHistoryCsv('month,users\n1,100\n2,lots\n', 'h.csv'), (e: unknown) => e instanceof InputError && /h\.csv:3: users "lots" is not a number/.test(e.message));
   });

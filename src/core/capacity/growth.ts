@@ -112,6 +112,20 @@ export function fitGrowth(
   else if (!positive(history[history.length - 1])) problems.push('the latest value in the growth history must be above 0');
   if (problems.length > 0) throw new CapacityError(problems);
   const base = history[history.length - 1]!;
+  const fitted = fitByMethod(history, method, base, options);
+  // values near the largest number overflow the fit's sums: its growth comes out infinite or not a number
+  if (validateGrowth(fitted.model).length > 0 || !Number.isFinite(fitted.rmse)) {
+    throw new CapacityError([`the ${method} fit of this growth history is not a finite number (values too large to fit); check the history for a value out of scale`]);
+  }
+  return fitted;
+}
+
+function fitByMethod(
+  history: readonly number[],
+  method: 'linear' | 'exponential' | 'holt-winters',
+  base: number,
+  options: { seasonLength?: number; horizonMonths?: number; alpha?: number; beta?: number; gamma?: number },
+): FittedGrowth {
   try {
     switch (method) {
       case 'exponential': {
