@@ -236,9 +236,9 @@ export class ComposeProvider implements Provider {
       const version = s.apiVersion ? `v${s.apiVersion}` : undefined;
       if (s.host) {
         const u = new URL(s.host);
-        d = new (dockerode())({ protocol: u.protocol.slice(0, -1) as 'http' | 'https', host: u.hostname, port: Number(u.port), version, timeout: 10_000 });
+        d = new (dockerode())({ protocol: u.protocol.slice(0, -1) as 'http' | 'https', host: u.hostname, port: Number(u.port), version });
       } else {
-        d = new (dockerode())({ socketPath: s.socketPath!, version, timeout: 10_000 });
+        d = new (dockerode())({ socketPath: s.socketPath!, version });
       }
       this.engines.set(key, d);
     }
@@ -275,17 +275,18 @@ export class ComposeProvider implements Provider {
     const docker = this.engine(s);
     let listed: ListedContainer[];
     try {
-      listed = (await docker.listContainers({
+      listed = (await engineCall(ENGINE_CALL_MS, (abortSignal) => docker.listContainers({
         all: true,
         filters: { label: [`com.docker.compose.project=${s.project}`, `com.docker.compose.service=${s.service}`, 'com.docker.compose.oneoff=False'] },
-      })) as ListedContainer[];
+        abortSignal,
+      }))) as ListedContainer[];
     } catch (e) {
       throw engineError(e, `listing containers of ${s.project}/${s.service}`, s);
     }
     const inspected = await Promise.all(
       listed.map(async (c) => {
         try {
-          const i = (await docker.getContainer(c.Id).inspect()) as InspectedContainer;
+          const i = (await engineCall(ENGINE_CALL_MS, (abortSignal) => docker.getContainer(c.Id).inspect({ abortSignal }))) as InspectedContainer;
           return { c: i, number: Number(c.Labels?.['com.docker.compose.container-number'] ?? 0) };
         } catch (e) {
           // Removed between list and inspect (a scale-down in progress): it is no longer a replica.
@@ -460,14 +461,15 @@ export class ComposeProvider implements Provider {
       const stopSeconds = Math.max(1, Math.ceil(drainMs / 1000));
       await Promise.all(victims.map(async (v) => {
         try {
-          await docker.getContainer(v.Id).stop({ t: stopSeconds });
+          // the Engine answers a stop only once the container is gone: up to the stop timeout, then the kill
+          await engineCall(stopSeconds * 1000 + ENGINE_CALL_MS, (abortSignal) => docker.getContainer(v.Id).stop({ t: stopSeconds, abortSignal }));
         } catch (e) {
           // 304: already stopped; 404: already gone
           const code = (e as { statusCode?: number }).statusCode;
           if (code !== 304 && code !== 404) throw engineError(e, `stopping ${v.Id.slice(0, 12)}`, s);
         }
         try {
-          await docker.getContainer(v.Id).remove({ v: true });
+          await engineCall(ENGINE_CALL_MS, (abortSignal) => docker.getContainer(v.Id).remove({ v: true, abortSignal }));
         } catch (e) {
           if ((e as { statusCode?: number }).statusCode !== 404) throw engineError(e, `removing ${v.Id.slice(0, 12)}`, s);
         }
@@ -642,9 +644,37 @@ async function httpReady(port: number, path: string): Promise<boolean> {
   }
 }
 
+/** How long one Engine API call (list, inspect, remove) may take; a stop gets its stop timeout on top. */
+export const ENGINE_CALL_MS = 10_000;
+
+/** An Engine that gave no answer within an engineCall's deadline (it is up but hung, or overloaded). */
+class EngineTimeout extends Error {
+  constructor(readonly ms: number) {
+    super(`gave no answer within ${ms / 1000} s`);
+  }
+}
+
+/**
+ * One Engine API call with its own deadline: the request is aborted when it passes. A deadline per call, not an idle
+ * timeout on the connection, because a stop is answered only after the container is gone, which may be the whole
+ * stop timeout (the drain) later.
+ */
+async function engineCall<T>(ms: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const signal = AbortSignal.timeout(ms);
+  try {
+    return await call(signal);
+  } catch (e) {
+    if (signal.aborted) throw new EngineTimeout(ms);
+    throw e;
+  }
+}
+
 function engineError(e: unknown, doing: string, s: ComposeSpec): ProviderError {
   const err = e as { statusCode?: number; json?: { message?: string }; message?: string; code?: string };
   const where = s.host ?? `unix://${s.socketPath}`;
+  if (e instanceof EngineTimeout) {
+    return new ProviderError('compose', `${doing}: the Docker Engine at ${where} ${e.message}; it is up but not answering (hung or overloaded)`, true, { cause: e });
+  }
   if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED' || err.code === 'EACCES') {
     const fix = err.code === 'EACCES' ? 'add the user to the docker group' : 'start Docker or set target.socketPath / target.host';
     return new ProviderError('compose', `${doing}: cannot reach the Docker Engine at ${where} (${err.code}); ${fix}`, err.code !== 'EACCES', { cause: e });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ComposeProvider } from '../../src/providers/compose.js';
+import { ComposeProvider, ENGINE_CALL_MS } from '../../src/providers/compose.js';
 import { parseComposeVersion } from '../../src/providers/compose-cli.js';
 import { ProviderError, type TargetRef } from '../../src/providers/types.js';
 import { freePort, sleep, tempDir } from '../helpers/env.js';
@@ -205,6 +205,45 @@ describe('compose provider on a real Docker Engine', () => {
       await first.close();
     }
     await assert.rejects(fetch(`http://127.0.0.1:${listen}/`), 'closing the provider stops its front');
+  });
+
+  it('with a front, a replica ignoring SIGTERM gets its whole drain even when it is longer than an Engine call may take', async () => {
+    // the Engine answers a stop only once the container is gone; an idle timeout on the connection cut that off at
+    // 10 s, failed the scale-down and left the stopped container behind as a failed replica
+    const listen = await freePort();
+    const http: TargetRef = { ...t, spec: { ...t.spec, service: 'http', front: { listen: `127.0.0.1:${listen}`, port: 8080, healthPath: '/etc/passwd', proxy: 'builtin' } } };
+    const p = new ComposeProvider({ socketPath: engine.socketPath, baseDir: dir.path, frontDir: join(dir.path, 'front-drain') });
+    try {
+      await p.scale(http, 2, { dryRun: false, drainMs: 1000 });
+      assert.equal((await p.observe(http)).readyReplicas, 2);
+      const drainMs = ENGINE_CALL_MS + 2000;
+      const t0 = Date.now();
+      await p.scale(http, 1, { dryRun: false, drainMs });
+      const took = Date.now() - t0;
+      assert.ok(took >= drainMs - 100, `the stop waited for the drain (${took} ms)`);
+      const after = await p.observe(http);
+      assert.deepEqual(after.pods.map((x) => x.phase), ['Running'], 'the stopped replica is removed, not left as a failed one');
+      assert.equal((await fetch(`http://127.0.0.1:${listen}/etc/passwd`)).status, 200);
+      await p.scale(http, 0, { dryRun: false, drainMs: 1000 });
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('a hung Engine (dockerd stopped with SIGSTOP) fails a call at its deadline, retryable, with the reason; it answers again once resumed', async () => {
+    const pid = Number(readFileSync(join(engine.dir, 'dockerd.pid'), 'utf8'));
+    assert.ok(pid > 0);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const t0 = Date.now();
+      await assert.rejects(provider.observe(t), (e: unknown) =>
+        e instanceof ProviderError && e.retryable && new RegExp(`listing containers of shop/web: the Docker Engine at unix://.* gave no answer within ${ENGINE_CALL_MS / 1000} s; it is up but not answering`).test(e.message));
+      const took = Date.now() - t0;
+      assert.ok(took >= ENGINE_CALL_MS - 100 && took < ENGINE_CALL_MS + 5000, `failed at the deadline (${took} ms)`);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    assert.ok((await provider.observe(t)).replicas >= 1);
   });
 
   it('names the unreachable Engine with the fix', async () => {
