@@ -433,7 +433,8 @@ export class ComposeProvider implements Provider {
     await this.exclusive(this.key(s), async () => {
       const front = s.front ? this.fronts.get(this.key(s)) : undefined;
       if (front) await this.drainFor(t, s, front, replicas, o.drainMs);
-      await this.run(s, this.scaleArgv(t, replicas, o, cli));
+      // Compose waits up to the drain for each replica it stops, on top of its own work
+      await this.run(s, this.scaleArgv(t, replicas, o, cli), o.drainMs);
     });
     if (s.front && this.options.frontDir) await this.waitReady(t, s, replicas);
   }
@@ -607,16 +608,18 @@ export class ComposeProvider implements Provider {
     return this.run(s, [...cli.command, ...this.projectArgs(s), ...args]);
   }
 
-  private run(s: ComposeSpec, argv: string[]): Promise<string> {
+  /** Runs a docker or Compose CLI call; it may take target.timeout, plus `drainMs` when it stops replicas. */
+  private run(s: ComposeSpec, argv: string[], drainMs = 0): Promise<string> {
     const [cmd, ...args] = argv as [string, ...string[]];
+    const timeoutMs = s.timeoutMs + Math.max(0, drainMs);
     return new Promise((resolve, reject) => {
-      execFile(cmd, args, { env: this.env(s), timeout: s.timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+      execFile(cmd, args, { env: this.env(s), timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
         if (!err) return resolve(String(stdout));
         const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
         if (e.code === 'ENOENT') {
           return reject(new ProviderError(this.kind, `${cmd} not found; install Docker (with the compose plugin or docker-compose) or set target.dockerPath / target.composeCommand`, false, { cause: err }));
         }
-        if (e.killed) return reject(new ProviderError(this.kind, `${argv.slice(0, 3).join(' ')} took longer than ${s.timeoutMs} ms; raise target.timeout`, true, { cause: err }));
+        if (e.killed) return reject(new ProviderError(this.kind, `${argv.slice(0, 3).join(' ')} took longer than ${timeoutMs} ms${drainMs > 0 ? ` (target.timeout ${s.timeoutMs} ms and the ${drainMs} ms drain)` : ''}; raise target.timeout`, true, { cause: err }));
         const msg = String(stderr).trim().split('\n').slice(-5).join(' | ') || e.message;
         reject(new ProviderError(this.kind, `${argv.join(' ')} failed (exit ${e.code}): ${msg}`, true, { cause: err }));
       });

@@ -110,6 +110,17 @@ describe('compose provider on a real Docker Engine', () => {
     assert.equal(names().length, 1);
   });
 
+  it('a drain longer than target.timeout is waited for: the Compose call gets the drain on top', async () => {
+    // the CLI call was killed at target.timeout, in the middle of Compose stopping the replica
+    const quick: TargetRef = { ...t, spec: { ...t.spec, timeout: '2s' } };
+    await provider.scale(quick, 2, { dryRun: false, drainMs: 1000 });
+    const t0 = Date.now();
+    await provider.scale(quick, 1, { dryRun: false, drainMs: 4000 });
+    const took = Date.now() - t0;
+    assert.ok(took >= 3900, `stop waited for the drain (${took} ms)`);
+    assert.equal(names().length, 1);
+  });
+
   it('a dry run changes nothing; without --dry-run (Compose v1) it still catches an unknown service', async () => {
     await provider.scale(t, 4, { dryRun: true, drainMs: 0 });
     assert.equal(names().length, 1);
