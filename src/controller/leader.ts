@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { CoordinationV1Api, KubeConfig, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import { kubeCall } from '../kube-call.js';
 
 /** client-go's JitterFactor for the acquire loop (and the bound renewDeadline must clear). */
 export const JITTER_FACTOR = 1.2;
@@ -66,10 +67,12 @@ export class LeaseLock implements ResourceLock {
     readonly namespace: string,
     readonly name: string,
     readonly identity: string,
+    /** how long one Lease read or write may take: an API server that never answers would hold the campaign */
+    private readonly timeoutMs = 10_000,
   ) {}
 
-  static fromKubeConfig(kc: KubeConfig, o: { namespace: string; name: string; identity: string }): LeaseLock {
-    return new LeaseLock(kc.makeApiClient(CoordinationV1Api), o.namespace, o.name, o.identity);
+  static fromKubeConfig(kc: KubeConfig, o: { namespace: string; name: string; identity: string; timeoutMs?: number }): LeaseLock {
+    return new LeaseLock(kc.makeApiClient(CoordinationV1Api), o.namespace, o.name, o.identity, o.timeoutMs);
   }
 
   describe(): string {
@@ -79,7 +82,7 @@ export class LeaseLock implements ResourceLock {
   async get(): Promise<{ record: LeaderElectionRecord; raw: string }> {
     let lease: V1Lease;
     try {
-      lease = await this.api.readNamespacedLease({ name: this.name, namespace: this.namespace });
+      lease = await kubeCall(this.timeoutMs, (o) => this.api.readNamespacedLease({ name: this.name, namespace: this.namespace }, o));
     } catch (e) {
       if ((e as { code?: number }).code === 404) throw new LockNotFoundError(`lease ${this.describe()} not found`);
       throw e;
@@ -100,17 +103,17 @@ export class LeaseLock implements ResourceLock {
   }
 
   async create(r: LeaderElectionRecord): Promise<void> {
-    this.lease = await this.api.createNamespacedLease({
+    this.lease = await kubeCall(this.timeoutMs, (o) => this.api.createNamespacedLease({
       namespace: this.namespace,
       body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.name, namespace: this.namespace }, spec: toSpec(r) },
-    });
+    }, o));
   }
 
   async update(r: LeaderElectionRecord): Promise<void> {
     if (!this.lease) throw new Error('lease not initialized, call get or create first');
     // The body carries the resourceVersion last read or written: a stale one is refused with 409 Conflict.
     const body: V1Lease = { ...this.lease, spec: toSpec(r) };
-    this.lease = await this.api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body });
+    this.lease = await kubeCall(this.timeoutMs, (o) => this.api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body }, o));
   }
 }
 

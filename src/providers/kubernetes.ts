@@ -4,10 +4,11 @@
 // so admission and validation still answer. Each observation also reports what the cluster does on its own (pods
 // restarting, failing to start, not scheduled, a stalled rollout) as provider events and degraded conditions.
 import type { AppsV1Api, CoreV1Api, KubeConfig, V1Container, V1Pod } from '@kubernetes/client-node';
+import { kubeCall, KubeTimeout, type KubeCallOptions } from '../kube-call.js';
 import { kubeClient } from '../lazy.js';
 import { resolve as resolvePath } from 'node:path';
 import { ProviderError, type PodState, type Provider, type ProviderEvent, type Resources, type ScaleOptions, type TargetRef, type TargetState } from './types.js';
-import { oneOf, optString, ProviderSpecError, rejectUnknown, specObject, requireReplicaCount } from './spec.js';
+import { durationMs, oneOf, optString, ProviderSpecError, rejectUnknown, specObject, requireReplicaCount } from './spec.js';
 
 export interface KubernetesSpec {
   kind: 'Deployment' | 'StatefulSet';
@@ -19,9 +20,11 @@ export interface KubernetesSpec {
   /** kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account) */
   kubeconfig?: string;
   context?: string;
+  /** how long one API call may take before it fails (retryable) */
+  timeoutMs: number;
 }
 
-const KUBERNETES_FIELDS = ['kind', 'name', 'namespace', 'container', 'kubeconfig', 'context'] as const;
+const KUBERNETES_FIELDS = ['kind', 'name', 'namespace', 'container', 'kubeconfig', 'context', 'timeout'] as const;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
@@ -40,8 +43,13 @@ export function parseKubernetesSpec(raw: unknown, path: string): KubernetesSpec 
   const container = optString(o, 'container', path, 'app');
   const kubeconfig = optString(o, 'kubeconfig', path, '~/.kube/config');
   const context = optString(o, 'context', path, 'prod-eu');
+  const timeoutMs = durationMs(o, 'timeout', path, '10s');
+  if (timeoutMs < 1000 || timeoutMs > 600_000) {
+    throw new ProviderSpecError(`${path}.timeout`, `must be from 1s to 10m, got ${String(o.timeout)}`, 'write it like timeout: 10s');
+  }
   return {
     kind,
+    timeoutMs,
     ...(name ? { name } : {}),
     namespace,
     ...(container ? { container } : {}),
@@ -125,14 +133,14 @@ export class KubernetesProvider implements Provider {
     const { apps, core } = this.api(s);
     const ref = { name: s.name, namespace: s.namespace };
     const [scale, workload] = await Promise.all([
-      call(s, 'get', 'scale', () => (s.kind === 'Deployment' ? apps.readNamespacedDeploymentScale(ref) : apps.readNamespacedStatefulSetScale(ref))),
-      call(s, 'get', '', () => (s.kind === 'Deployment' ? apps.readNamespacedDeployment(ref) : apps.readNamespacedStatefulSet(ref))),
+      call(s, 'get', 'scale', (o) => (s.kind === 'Deployment' ? apps.readNamespacedDeploymentScale(ref, o) : apps.readNamespacedStatefulSetScale(ref, o))),
+      call(s, 'get', '', (o) => (s.kind === 'Deployment' ? apps.readNamespacedDeployment(ref, o) : apps.readNamespacedStatefulSet(ref, o))),
     ]);
     const selector = scale.status?.selector;
     if (!selector) {
       throw new ProviderError(this.kind, `${s.kind} ${s.namespace}/${s.name} reports no selector on its scale subresource; check the workload's spec.selector`, false);
     }
-    const pods = await call(s, 'list', 'pods', () => core.listNamespacedPod({ namespace: s.namespace, labelSelector: selector }));
+    const pods = await call(s, 'list', 'pods', (o) => core.listNamespacedPod({ namespace: s.namespace, labelSelector: selector }, o));
     const states = pods.items.map(podState).sort((a, b) => a.name.localeCompare(b.name));
     const containers = workload.spec?.template?.spec?.containers ?? [];
     const target = s.container ? containers.find((c) => c.name === s.container) : containers[0];
@@ -212,9 +220,9 @@ export class KubernetesProvider implements Provider {
     // Kubernetes stops removed pods itself: preStop hooks and terminationGracePeriodSeconds are the drain here.
     const { setHeaderOptions, PatchStrategy } = kubeClient();
     const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-    await call(s, 'patch', 'scale', () =>
-      s.kind === 'Deployment' ? apps.patchNamespacedDeploymentScale(param, merge) : apps.patchNamespacedStatefulSetScale(param, merge),
-    );
+    await call(s, 'patch', 'scale', (o) =>
+      s.kind === 'Deployment' ? apps.patchNamespacedDeploymentScale(param, o) : apps.patchNamespacedStatefulSetScale(param, o),
+    merge);
   }
 
   async resize(t: TargetRef, r: Resources, o: { dryRun: boolean }): Promise<void> {
@@ -223,7 +231,7 @@ export class KubernetesProvider implements Provider {
     const ref = { name: s.name, namespace: s.namespace };
     let container = s.container;
     if (!container) {
-      const w = await call(s, 'get', '', () => (s.kind === 'Deployment' ? apps.readNamespacedDeployment(ref) : apps.readNamespacedStatefulSet(ref)));
+      const w = await call(s, 'get', '', (o) => (s.kind === 'Deployment' ? apps.readNamespacedDeployment(ref, o) : apps.readNamespacedStatefulSet(ref, o)));
       container = w.spec?.template?.spec?.containers?.[0]?.name;
       if (!container) throw new ProviderError(this.kind, `${s.kind} ${s.namespace}/${s.name} has no containers to resize`, false);
     }
@@ -240,9 +248,9 @@ export class KubernetesProvider implements Provider {
     };
     const { setHeaderOptions, PatchStrategy } = kubeClient();
     const strategic = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
-    await call(s, 'patch', '', () =>
-      s.kind === 'Deployment' ? apps.patchNamespacedDeployment(param, strategic) : apps.patchNamespacedStatefulSet(param, strategic),
-    );
+    await call(s, 'patch', '', (o) =>
+      s.kind === 'Deployment' ? apps.patchNamespacedDeployment(param, o) : apps.patchNamespacedStatefulSet(param, o),
+    strategic);
   }
 
   async close(): Promise<void> {
@@ -258,10 +266,17 @@ function resourceName(s: Spec, sub: string): string {
 }
 
 /** Runs one API call and turns its failure into a ProviderError that says what to do. */
-async function call<T>(s: Spec, verb: string, sub: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs one API call within target.timeout and turns its failure into a ProviderError that says what to do. An API
+ * server that takes the connection and never answers would otherwise hold the sync (and every later one) forever.
+ */
+async function call<T>(s: Spec, verb: string, sub: string, fn: (options: KubeCallOptions) => Promise<T>, base?: KubeCallOptions): Promise<T> {
   try {
-    return await fn();
+    return await kubeCall(s.timeoutMs, fn, base);
   } catch (e) {
+    if (e instanceof KubeTimeout) {
+      throw new ProviderError('kubernetes', `${verb} ${resourceName(s, sub)} of ${s.kind} ${s.namespace}/${s.name}: ${e.message}; it is up but not answering (overloaded or hung), or raise target.timeout`, true, { cause: e });
+    }
     throw apiError(e, s, verb, sub);
   }
 }

@@ -236,6 +236,28 @@ describe('leader election against fake-kube', () => {
       assert.equal(a.elector.isLeader(), true, 'it never saw another holder; it stopped because it could not renew');
     });
 
+    it('a Lease read the API server never answers fails at the lock deadline; the campaign goes on and leads', async () => {
+      // the client has no deadline of its own: one hung read held the campaign forever and the standby never led
+      kube.hangNext('GET', /\/leases\//);
+      const events: string[] = [];
+      const elector = new LeaderElector({
+        lock: LeaseLock.fromKubeConfig(kube.kubeConfig(), { namespace: NS, name: LEASE, identity: 'c', timeoutMs: 400 }),
+        ...timing,
+        callbacks: { onStartedLeading: () => events.push('started'), onStoppedLeading: () => events.push('stopped') },
+      });
+      const stop = new AbortController();
+      const t0 = Date.now();
+      const done = elector.run(stop.signal);
+      try {
+        await until(() => events.includes('started'), 3000, 'c to lead after the hung read');
+        assert.ok(Date.now() - t0 >= 350, 'the first read waited for its deadline');
+        assert.equal(lease().spec.holderIdentity, 'c');
+      } finally {
+        stop.abort();
+        await done;
+      }
+    });
+
     it('releases on cancel so a successor need not wait out the lease', async () => {
       const a = candidate('a', { releaseOnCancel: true, leaseDurationMs: 4000 });
       await until(() => !!a.started(), 2000, 'a to lead');

@@ -104,6 +104,11 @@ export class FakeKube {
     this.failures.push({ method, path, status: statusCode, times });
   }
 
+  /** The next `times` requests matching method and path get no answer at all (an API server that is up but hung). */
+  hangNext(method: string, path: RegExp, times = 1): void {
+    this.failures.push({ method, path, status: 0, times });
+  }
+
   addWorkload(
     kind: 'Deployment' | 'StatefulSet',
     namespace: string,
@@ -249,6 +254,8 @@ export class FakeKube {
     const inject = this.failures.find((f) => f.method === method && f.path.test(url.pathname) && f.times > 0);
     if (inject) {
       inject.times--;
+      // hung: the request stays open until the client gives up or the server closes
+      if (inject.status === 0) return;
       return status(res, inject.status, inject.status === 429 ? 'TooManyRequests' : 'InternalError', `injected failure ${inject.status}`);
     }
 

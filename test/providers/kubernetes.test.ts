@@ -20,6 +20,8 @@ describe('parseKubernetesSpec', () => {
     { name: 'empty container', raw: { container: '' }, path: 't.container' },
     { name: 'typo field', raw: { namepsace: 'x' }, path: 't.namepsace' },
     { name: 'not a mapping', raw: ['web'], path: 't' },
+    { name: 'a zero timeout', raw: { timeout: '0s' }, path: 't.timeout' },
+    { name: 'a timeout past 10m', raw: { timeout: '1h' }, path: 't.timeout' },
   ];
   for (const c of cases) {
     it(`rejects ${c.name} naming ${c.path}`, () => {
@@ -27,7 +29,7 @@ describe('parseKubernetesSpec', () => {
     });
   }
   it('defaults to a Deployment in the default namespace', () => {
-    assert.deepEqual(parseKubernetesSpec({ provider: 'kubernetes' }, 't'), { kind: 'Deployment', namespace: 'default' });
+    assert.deepEqual(parseKubernetesSpec({ provider: 'kubernetes' }, 't'), { kind: 'Deployment', namespace: 'default', timeoutMs: 10_000 });
   });
 });
 
@@ -222,6 +224,27 @@ describe('kubernetes provider against a fake API server', () => {
     } finally {
       await p.close?.();
     }
+  });
+
+  it('a hung API server fails each call at target.timeout, retryable, with the reason; the next call goes through', async () => {
+    // the client has no deadline of its own: a server that took the request and never answered held observe forever
+    const quick: TargetRef = { ...web, spec: { ...web.spec, timeout: '1s' } };
+    kube.hangNext('GET', /\/scale$/);
+    let t0 = Date.now();
+    await assert.rejects(provider.observe(quick), (e: unknown) =>
+      e instanceof ProviderError && e.retryable && /get deployments\/scale of Deployment shop\/web: the API server gave no answer within 1 s/.test(e.message));
+    let took = Date.now() - t0;
+    assert.ok(took >= 950 && took < 5000, `failed at the deadline (${took} ms)`);
+    kube.hangNext('PATCH', /\/scale$/);
+    t0 = Date.now();
+    await assert.rejects(provider.scale(quick, 5, { dryRun: false, drainMs: 0 }), (e: unknown) =>
+      e instanceof ProviderError && e.retryable && /patch deployments\/scale of Deployment shop\/web: the API server gave no answer within 1 s/.test(e.message));
+    took = Date.now() - t0;
+    assert.ok(took >= 950 && took < 5000, `failed at the deadline (${took} ms)`);
+    // the merge patch's own header still goes with the deadline
+    await provider.scale(quick, 5, { dryRun: false, drainMs: 0 });
+    assert.equal(kube.requests.at(-1)?.contentType, 'application/merge-patch+json');
+    assert.equal((await provider.observe(quick)).replicas, 5);
   });
 
   it('loads a kubeconfig file and context from the spec', async () => {
