@@ -74,9 +74,12 @@ export function sampleServicePath(): string {
 /** The embedded demo config: one HPA-scaled web service on the local provider. */
 export function demoConfigYaml(o: { listen: number; portBase: number; maxReplicas: number; syncMs: number; proxy: string; stateDir: string }): string {
   const syncS = Math.max(1, Math.round(o.syncMs / 1000));
+  // absolute: the config file lives in the state directory, and relative paths in it are read from there; quoted, so
+  // any directory name is one YAML string
+  const dir = resolve(o.stateDir);
   return `# scalepilot demo: the sample service, CPU-scaled like a Kubernetes HPA (target 50% of a 200m request)
 syncPeriod: ${syncS}s
-store: sqlite:${join(o.stateDir, 'demo.db')}
+store: ${JSON.stringify(`sqlite:${join(dir, 'demo.db')}`)}
 sources:
   procs: { type: process }
 services:
@@ -89,7 +92,7 @@ services:
       replicas: 1
       proxy: ${o.proxy}
       healthPath: /healthz
-      stateDir: ${JSON.stringify(join(o.stateDir, 'web'))}
+      stateDir: ${JSON.stringify(join(dir, 'local'))}
     minReplicas: 1
     maxReplicas: ${o.maxReplicas}
     drainTimeout: 10s

@@ -4,10 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { runDemo } from '../../src/controller/demo.js';
+import { demoConfigYaml, runDemo } from '../../src/controller/demo.js';
+import { parseConfig } from '../../src/config/load.js';
 import { tempDir } from '../helpers/env.js';
 
 test('demo: scale up under the ramp, back down after it, no failed request, report written', { timeout: 150_000 }, async () => {
@@ -24,6 +25,9 @@ test('demo: scale up under the ramp, back down after it, no failed request, repo
     const html = readFileSync(report, 'utf8');
     assert.match(html, /scalepilot demo/);
     assert.doesNotMatch(html, /<script[^>]+src=["']https?:/);
+    // the layout README describes: the store, and each replica's log under <state-dir>/local/<service>/
+    assert.ok(existsSync(join(dir.path, 'demo.db')), 'store in the state directory');
+    assert.ok(existsSync(join(dir.path, 'local', 'web', 'web-0.log')), 'replica logs under local/web');
   } finally {
     dir.cleanup();
   }
@@ -34,4 +38,15 @@ test('demo CLI: bad flags are bad input (exit 2)', async () => {
   assert.ok(existsSync(bin));
   await assert.rejects(promisify(execFile)(bin, ['demo', '--rate', 'lots']), (e: { code?: number; stderr?: string }) => e.code === 2 && /--rate lots: must be a number/.test(e.stderr ?? ''));
   await assert.rejects(promisify(execFile)(bin, ['demo', '--proxy', 'haproxy']), (e: { code?: number }) => e.code === 2);
+});
+
+test('demo config: a relative or odd state directory gives absolute paths, each one YAML string', () => {
+  // relative paths in the config are read from the config file's directory, which is the state directory itself:
+  // the default .scalepilot/demo put the store in .scalepilot/demo/.scalepilot/demo
+  for (const stateDir of ['.scalepilot/demo', 'odd dir: #1']) {
+    const yaml = demoConfigYaml({ listen: 9000, portBase: 10000, maxReplicas: 4, syncMs: 2000, proxy: 'builtin', stateDir });
+    const config = parseConfig(yaml, join(stateDir, 'scalepilot.demo.yaml'));
+    assert.equal(config.store, `sqlite:${resolve(stateDir, 'demo.db')}`);
+    assert.equal((config.services.web!.target.spec as { stateDir: string }).stateDir, resolve(stateDir, 'local'));
+  }
 });
