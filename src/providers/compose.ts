@@ -639,8 +639,10 @@ function publishedPort(c: InspectedContainer, containerPort: number | undefined)
 /** A replica without a Docker HEALTHCHECK is ready once its health path answers 2xx through its published port. */
 async function httpReady(port: number, path: string): Promise<boolean> {
   try {
-    const res = await undici().request(`http://127.0.0.1:${port}${path}`, { headersTimeout: 1000, bodyTimeout: 1000, signal: AbortSignal.timeout(1500) });
-    await res.body.dump();
+    // an answer still unfinished at the deadline is a failed check, as a Kubernetes probe would count it
+    const signal = AbortSignal.timeout(1500);
+    const res = await undici().request(`http://127.0.0.1:${port}${path}`, { headersTimeout: 1000, bodyTimeout: 1000, signal });
+    await res.body.dump({ limit: 128 * 1024, signal });
     return res.statusCode >= 200 && res.statusCode < 300;
   } catch {
     return false;

@@ -627,12 +627,11 @@ export class LocalProvider implements Provider {
     while (Date.now() < deadline && !g.closed && !r.stopping && !replaced(g, r, child)) {
       if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return false;
       try {
-        const res = await undici().request(`http://127.0.0.1:${r.port}${g.spec.healthPath}`, {
-          headersTimeout: 1000,
-          bodyTimeout: 1000,
-          reset: true,
-        });
-        await res.body.dump();
+        // a deadline for the whole exchange (the idle timeouts alone let a replica that trickles bytes hold this
+        // forever); an answer still unfinished at the deadline is a failed check, as a Kubernetes probe would count it
+        const signal = AbortSignal.timeout(Math.max(1, Math.min(2000, deadline - Date.now())));
+        const res = await undici().request(`http://127.0.0.1:${r.port}${g.spec.healthPath}`, { headersTimeout: 1000, bodyTimeout: 1000, reset: true, signal });
+        await res.body.dump({ limit: 128 * 1024, signal });
         if (res.statusCode === 200) return child.exitCode === null;
       } catch {
         // not listening yet
@@ -735,8 +734,9 @@ export class LocalProvider implements Provider {
     const metric = g.spec.inFlightMetric!;
     while (Date.now() < deadline) {
       try {
-        const res = await undici().request(`http://127.0.0.1:${r.port}${g.spec.metricsPath}`, { headersTimeout: 1000, bodyTimeout: 1000, reset: true });
-        const text = await res.body.text();
+        const signal = AbortSignal.timeout(Math.max(1, Math.min(2000, deadline - Date.now())));
+        const res = await undici().request(`http://127.0.0.1:${r.port}${g.spec.metricsPath}`, { headersTimeout: 1000, bodyTimeout: 1000, reset: true, signal });
+        const text = await boundedText(res.body, MAX_METRICS_BYTES);
         const value = gaugeValue(text, metric);
         if (value === undefined || value <= 0) return;
       } catch {
@@ -843,11 +843,30 @@ function readTail(file: string, offset: number): string[] {
   }
 }
 
-/** GET healthPath on a loopback port answers 200 within timeoutMs. */
+/** The most of a replica's metrics page read while it drains (a page past it is not a gauge worth waiting on). */
+const MAX_METRICS_BYTES = 4 * 1024 * 1024;
+
+/** A response body as text, refused (and the connection dropped) past maxBytes. */
+async function boundedText(body: AsyncIterable<Buffer> & { destroy(): unknown }, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of body) {
+    size += c.length;
+    if (size > maxBytes) {
+      body.destroy();
+      throw new Error(`response larger than ${maxBytes} bytes`);
+    }
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** GET healthPath on a loopback port answers 200 within timeoutMs (the whole exchange, not only each wait for bytes). */
 async function healthy(port: number, path: string, timeoutMs: number): Promise<boolean> {
   try {
-    const res = await undici().request(`http://127.0.0.1:${port}${path}`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, reset: true });
-    await res.body.dump();
+    const signal = AbortSignal.timeout(timeoutMs);
+    const res = await undici().request(`http://127.0.0.1:${port}${path}`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, reset: true, signal });
+    await res.body.dump({ limit: 128 * 1024, signal });
     return res.statusCode === 200;
   } catch {
     return false;

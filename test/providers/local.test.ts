@@ -14,6 +14,7 @@ import { runLoad } from './load.js';
 
 const NGINX = '/usr/sbin/nginx';
 const POOL_SERVER = resolve('test', 'helpers', 'pool-server.mjs');
+const TRICKLE_SERVER = resolve('test', 'helpers', 'trickle-server.mjs');
 
 async function target(service: string, extra: Record<string, unknown> = {}, n = 3): Promise<TargetRef> {
   return {
@@ -330,6 +331,22 @@ describe('local provider, failures', () => {
       assert.equal(s.readyReplicas, 0);
       assert.equal(s.pods[0]!.phase, 'Failed');
       assert.equal(s.pods[0]!.reason, 'Unhealthy');
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('a replica whose health answer never ends fails its health check at the deadline instead of holding the scale-up', { timeout: 20_000 }, async () => {
+    // the idle timeouts alone never fired: a byte every 300 ms kept the health check, and the scale-up, waiting forever
+    const p = new LocalProvider();
+    const t = await target('trickle', { proxy: 'builtin', command: [process.execPath, TRICKLE_SERVER], healthTimeout: '1500ms', restartBackoff: '10s' }, 0);
+    try {
+      await p.observe(t);
+      const t0 = Date.now();
+      await assert.rejects(p.scale(t, 1, { dryRun: false, drainMs: 0 }), (e: unknown) => e instanceof ProviderError && /did not answer 200 within 1500 ms/.test(e.message));
+      const took = Date.now() - t0;
+      assert.ok(took < 6000, `failed within the health timeout and one check (${took} ms)`);
+      assert.equal((await p.observe(t)).readyReplicas, 0);
     } finally {
       await p.close();
     }
