@@ -295,8 +295,11 @@ export class PrometheusSource implements MetricSource {
     let text: string;
     try {
       res = await fetch(url, { method: 'POST', headers, body: form, signal: AbortSignal.timeout(this.config.timeoutMs) });
-      text = await res.text();
+      text = await boundedText(res, MAX_ANSWER_BYTES);
     } catch (e) {
+      if (e instanceof AnswerTooLarge) {
+        throw new MetricError(this.name, query, `${url}: the answer is larger than ${MAX_ANSWER_BYTES / 1024 / 1024} MiB; aggregate the query (e.g. sum by (pod) (...)) so it returns the series the metric needs`, false);
+      }
       throw new MetricError(this.name, query, `${url}: ${networkProblem(e, this.config.timeoutMs)}`, true, { cause: e });
     }
     let body: unknown;
@@ -321,6 +324,35 @@ export class PrometheusSource implements MetricSource {
     }
     return body;
   }
+}
+
+/** The largest Prometheus answer read: a query that returns more is not aggregated, and would hold the memory. */
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
+class AnswerTooLarge extends Error {}
+
+/** A response's body as text, refused (and the download cancelled) once it passes maxBytes. */
+async function boundedText(res: Response, maxBytes: number): Promise<string> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new AnswerTooLarge();
+  }
+  if (!res.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw new AnswerTooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** A short reason for a failed fetch: timeout, refused, DNS... */

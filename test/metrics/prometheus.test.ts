@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { parsePromQueryRangeFile, parsePromValue, parsePrometheusConfig, PrometheusSource } from '../../src/metrics/prometheus.js';
+import { parsePromQueryRangeFile, parsePromValue, parsePrometheusConfig, PrometheusSource, MAX_ANSWER_BYTES } from '../../src/metrics/prometheus.js';
 import { MetricConfigError } from '../../src/metrics/config.js';
 import { MetricError } from '../../src/metrics/types.js';
 import { startPrometheus, waitForPromQuery, type RunningService } from '../helpers/services.js';
@@ -232,6 +232,37 @@ describe('HTTP behaviour (auth, timeouts, non-Prometheus answers)', () => {
       status = 200;
       body = '<html>Grafana</html>';
       await assert.rejects(q(), (e: unknown) => e instanceof MetricError && !e.retryable && /not a Prometheus API answer/.test(e.message));
+    } finally {
+      await close(server);
+    }
+  });
+
+  test('an answer past MAX_ANSWER_BYTES is refused while it downloads, with the fix, declared or streamed', async () => {
+    // a query that is not aggregated can return hundreds of MB; it was read whole into memory
+    const chunk = Buffer.alloc(1024 * 1024, 0x20);
+    let declare = true;
+    let sent = 0;
+    const { server, url } = await listen((_req, res) => {
+      sent = 0;
+      const total = MAX_ANSWER_BYTES + 2 * chunk.length;
+      res.writeHead(200, { 'content-type': 'application/json', ...(declare ? { 'content-length': String(total) } : {}) });
+      const more = () => {
+        while (sent < total) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      res.on('error', () => {});
+      more();
+    });
+    const src = new PrometheusSource('p', parsePrometheusConfig({ type: 'prometheus', url, timeout: '20s' }, 's'));
+    try {
+      for (const d of [true, false]) {
+        declare = d;
+        await assert.rejects(src.sample({ name: 'm', query: 'container_cpu_usage_seconds_total' }, new Date()), (e: unknown) =>
+          e instanceof MetricError && !e.retryable && /the answer is larger than 64 MiB; aggregate the query/.test(e.message));
+      }
     } finally {
       await close(server);
     }
