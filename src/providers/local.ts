@@ -161,6 +161,8 @@ interface Group {
   closed: boolean;
   /** why the front does not serve, while it does not */
   frontProblem?: string;
+  /** why state.json could not be written the last time it was tried, until it can */
+  stateError?: string;
   specHash: string;
 }
 
@@ -228,7 +230,9 @@ export class LocalProvider implements Provider {
       replicas: g.desired,
       readyReplicas: pods.filter((p) => p.ready && !p.deleted).length,
       pods,
-      ...(g.frontProblem ? { degraded: [`front proxy: ${g.frontProblem}`] } : {}),
+      ...(g.frontProblem || g.stateError
+        ? { degraded: [...(g.frontProblem ? [`front proxy: ${g.frontProblem}`] : []), ...(g.stateError ? [`state: ${g.stateError}; no replica is started until it can be`] : [])] }
+        : {}),
     };
   }
 
@@ -331,9 +335,12 @@ export class LocalProvider implements Provider {
     };
   }
 
-  /** Records the group's state for read-only observers (atomic: write then rename). */
-  private persist(g: Group): void {
-    if (g.closed) return;
+  /**
+   * Records the group in state.json for the next run and for read-only observers (written, fsynced, renamed); false
+   * when it cannot be written (a state-write-failed event when that starts, state-write-recovered when it ends).
+   */
+  private persist(g: Group): boolean {
+    if (g.closed) return true;
     const reps = [...g.replicas.values()].sort((a, b) => a.index - b.index);
     const st: StateFile = {
       service: g.service,
@@ -353,8 +360,20 @@ export class LocalProvider implements Provider {
       // write, fsync, rename: a crash leaves the old file or the new one, never half of one
       writeDurably(`${file}.tmp`, JSON.stringify(st, null, 2), 'w');
       renameSync(`${file}.tmp`, file);
+      if (g.stateError !== undefined) this.event(g.service, 'state-write-recovered', 'info', `replicas are recorded in ${file} again`);
+      g.stateError = undefined;
+      return true;
     } catch (e) {
-      this.event(g.service, 'state-write-failed', 'error', `cannot record state in ${file}: ${(e as Error).message}; a restarted scalepilot may not find these replicas`);
+      if (g.stateError === undefined) {
+        this.event(g.service, 'state-write-failed', 'error', `cannot record state in ${file}: ${(e as Error).message}; a restarted scalepilot may not find these replicas, and none is started until it can be`);
+      }
+      g.stateError = `cannot record replicas in ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+      try {
+        rmSync(`${file}.tmp`, { force: true });
+      } catch {
+        // what is left of it is replaced by the next write
+      }
+      return false;
     }
   }
 
@@ -493,8 +512,14 @@ export class LocalProvider implements Provider {
 
   /** Sets the group's size under its lock: returns the replicas it started (their processes, not yet ready). */
   private async scaleTo(g: Group, n: number, drainMs: number): Promise<Array<{ r: Replica; child: ChildProcess | false }>> {
-    g.desired = n;
     const all = [...g.replicas.values()];
+    // No replica it cannot record: one started while state.json cannot be written (a full disk) is a process a
+    // restarted scalepilot would neither adopt nor stop. The state is written before any is started; scale-downs
+    // go ahead.
+    if (all.length < n && !this.persist(g)) {
+      throw new ProviderError(this.kind, `${g.service}: ${g.stateError}: not starting replicas a restarted scalepilot could not find or stop; free space there and the next sync starts them`);
+    }
+    g.desired = n;
     if (all.length < n) {
       const started: Replica[] = [];
       for (let i = 0; started.length < n - all.length; i++) {

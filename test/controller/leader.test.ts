@@ -243,7 +243,7 @@ describe('leader election against fake-kube', () => {
       const elector = new LeaderElector({
         lock: LeaseLock.fromKubeConfig(kube.kubeConfig(), { namespace: NS, name: LEASE, identity: 'c', timeoutMs: 400 }),
         ...timing,
-        callbacks: { onStartedLeading: () => events.push('started'), onStoppedLeading: () => events.push('stopped') },
+        callbacks: { onStartedLeading: () => void events.push('started'), onStoppedLeading: () => void events.push('stopped') },
       });
       const stop = new AbortController();
       const t0 = Date.now();
