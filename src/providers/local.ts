@@ -689,6 +689,12 @@ export class LocalProvider implements Provider {
       // and removes it instead.
       void this.locked(g, async () => {
         if (g.closed || g.replicas.get(r.index) !== r || r.state !== 'crashed') return false;
+        // as for a scale-up: not while the new process could not be recorded; tried again after the same back-off
+        if (!this.persist(g)) {
+          r.message = `not restarted: ${g.stateError}`;
+          this.scheduleRestart(g, r);
+          return false;
+        }
         r.restarts++;
         return this.spawnReplica(g, r);
       })

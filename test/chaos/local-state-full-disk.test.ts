@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LocalProvider } from '../../src/providers/local.js';
 import { ProviderError, type ProviderEvent, type TargetRef } from '../../src/providers/types.js';
-import { freePort, freePortRange } from '../helpers/env.js';
+import { freePort, freePortRange, sleep } from '../helpers/env.js';
 import { mountSmallDisk } from '../helpers/faults.js';
 
 const SAMPLE_SERVER = resolve('examples', 'sample-service', 'server.mjs');
@@ -27,11 +27,13 @@ test('local provider: no replica is started while state.json cannot be written; 
       replicas: 2,
       proxy: 'builtin',
       healthTimeout: '10s',
+      restartBackoff: '200ms',
       stateDir: disk.dir,
     },
   };
   const file = join(disk.dir, 'web', 'state.json');
-  const recorded = () => (JSON.parse(readFileSync(file, 'utf8')) as { processes: unknown[] }).processes.length;
+  const processes = () => (JSON.parse(readFileSync(file, 'utf8')) as { processes: Array<{ index: number; pid: number }> }).processes;
+  const recorded = () => processes().length;
   try {
     assert.equal((await p.observe(t)).readyReplicas, 2);
     assert.equal(recorded(), 2);
@@ -43,12 +45,23 @@ test('local provider: no replica is started while state.json cannot be written; 
     assert.match(s.degraded?.join('; ') ?? '', /state: cannot record replicas in .*\(ENOSPC\); no replica is started until it can be/);
     assert.equal(events.filter((e) => e.kind === 'state-write-failed').length, 1, 'said once, not at every sync');
     // taking capacity away needs no new record to be safe
+    const first = processes().find((x) => x.index === 0)!;
     await p.scale(t, 1, { dryRun: false, drainMs: 0 });
     assert.equal((await p.observe(t)).pods.length, 1);
+    // a crashed replica is not restarted either while its new process could not be recorded
+    process.kill(first.pid, 'SIGKILL');
+    await sleep(1500);
+    s = await p.observe(t);
+    assert.equal(s.readyReplicas, 0);
+    assert.deepEqual([s.pods[0]!.phase, s.pods[0]!.reason, s.pods[0]!.restarts], ['Failed', 'CrashLoopBackOff', 0], 'not restarted in 1.5 s of 200 ms back-off');
+    assert.match(s.degraded?.join('; ') ?? '', /no replica is started until it can be/);
     disk.free();
     s = await p.observe(t);
     assert.equal(s.degraded, undefined);
     assert.ok(events.some((e) => e.kind === 'state-write-recovered'));
+    for (let i = 0; i < 100 && (await p.observe(t)).readyReplicas < 1; i++) await sleep(100);
+    assert.equal((await p.observe(t)).readyReplicas, 1, 'restarted once it can be recorded');
+    assert.notEqual(processes()[0]!.pid, first.pid);
     await p.scale(t, 3, { dryRun: false, drainMs: 0 });
     assert.equal((await p.observe(t)).readyReplicas, 3);
     assert.equal(recorded(), 3);
