@@ -75,7 +75,7 @@ function parseFront(raw: unknown, path: string): ComposeFront {
     proxy: oneOf(o, 'proxy', path, ['auto', 'nginx', 'builtin'] as const, 'auto'),
     nginxPath: optString(o, 'nginxPath', path, '/usr/sbin/nginx') ?? '/usr/sbin/nginx',
     healthPath,
-    readyTimeoutMs: durationMs(o, 'readyTimeout', path, '60s'),
+    readyTimeoutMs: durationMs(o, 'readyTimeout', path, '60s', { max: 3_600_000 }),
   };
 }
 
@@ -121,7 +121,7 @@ export function parseComposeSpec(raw: unknown, path: string): ComposeSpec {
     ...(socketPath ? { socketPath } : {}),
     ...(host ? { host } : {}),
     ...(apiVersion ? { apiVersion } : {}),
-    timeoutMs: durationMs(o, 'timeout', path, '2m'),
+    timeoutMs: durationMs(o, 'timeout', path, '2m', { min: 1000, max: 3_600_000 }),
   };
 }
 

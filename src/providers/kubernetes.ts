@@ -43,10 +43,7 @@ export function parseKubernetesSpec(raw: unknown, path: string): KubernetesSpec 
   const container = optString(o, 'container', path, 'app');
   const kubeconfig = optString(o, 'kubeconfig', path, '~/.kube/config');
   const context = optString(o, 'context', path, 'prod-eu');
-  const timeoutMs = durationMs(o, 'timeout', path, '10s');
-  if (timeoutMs < 1000 || timeoutMs > 600_000) {
-    throw new ProviderSpecError(`${path}.timeout`, `must be from 1s to 10m, got ${String(o.timeout)}`, 'write it like timeout: 10s');
-  }
+  const timeoutMs = durationMs(o, 'timeout', path, '10s', { min: 1000, max: 600_000 });
   return {
     kind,
     timeoutMs,

@@ -82,8 +82,8 @@ export function parseLocalSpec(raw: unknown, path: string): LocalSpec {
   if (listen.port >= portBase && listen.port < portBase + Math.max(replicas, 1) && /^(127\.|localhost$|0\.0\.0\.0$|::)/.test(listen.host)) {
     throw new ProviderSpecError(`${path}.listen`, `port ${listen.port} collides with the replica ports starting at portBase ${portBase}`, 'move listen or portBase apart');
   }
-  const restartBackoffMs = durationMs(o, 'restartBackoff', path, '1s');
-  const maxRestartBackoffMs = durationMs(o, 'maxRestartBackoff', path, '30s');
+  const restartBackoffMs = durationMs(o, 'restartBackoff', path, '1s', { min: 100, max: 3_600_000 });
+  const maxRestartBackoffMs = durationMs(o, 'maxRestartBackoff', path, '30s', { min: 100, max: 3_600_000 });
   if (maxRestartBackoffMs < restartBackoffMs) {
     throw new ProviderSpecError(`${path}.maxRestartBackoff`, 'is shorter than restartBackoff', 'make maxRestartBackoff >= restartBackoff');
   }
@@ -100,8 +100,8 @@ export function parseLocalSpec(raw: unknown, path: string): LocalSpec {
     proxy: oneOf(o, 'proxy', path, ['auto', 'nginx', 'builtin'] as const, 'auto'),
     nginxPath: optString(o, 'nginxPath', path, DEFAULT_NGINX_PATH) ?? DEFAULT_NGINX_PATH,
     healthPath,
-    healthTimeoutMs: durationMs(o, 'healthTimeout', path, '10s'),
-    stopGracePeriodMs: durationMs(o, 'stopGracePeriod', path, '10s'),
+    healthTimeoutMs: durationMs(o, 'healthTimeout', path, '10s', { min: 100, max: 3_600_000 }),
+    stopGracePeriodMs: durationMs(o, 'stopGracePeriod', path, '10s', { max: 3_600_000 }),
     restartBackoffMs,
     maxRestartBackoffMs,
     ...(inFlightMetric ? { inFlightMetric } : {}),

@@ -1,6 +1,6 @@
 // Field readers shared by the providers' parse<Provider>Spec steps: each failure names the config path and the fix.
 import { InputError } from '../errors.js';
-import { DurationError, parseDuration } from '../core/duration.js';
+import { DurationError, formatDuration, parseDuration } from '../core/duration.js';
 import { ProviderError } from './types.js';
 
 /** A target spec that cannot be used; `path` is the dotted config path of the offending field. */
@@ -61,18 +61,28 @@ export function oneOf<T extends string>(o: RawSpec, key: string, path: string, v
   return v as T;
 }
 
-/** A duration field (15s, 500ms, 2m or plain seconds) in milliseconds. */
-export function durationMs(o: RawSpec, key: string, path: string, fallback: string): number {
+/**
+ * A duration field (15s, 500ms, 2m or plain seconds) in milliseconds, from `min` to `max` (default 0 to 24h: a
+ * timer past about 24.8 days fires at once, so a longer wait would turn into a busy loop).
+ */
+export function durationMs(o: RawSpec, key: string, path: string, fallback: string, range: { min?: number; max?: number } = {}): number {
   const v = o[key] ?? fallback;
   if (typeof v !== 'string' && typeof v !== 'number') {
     throw new ProviderSpecError(`${path}.${key}`, `must be a duration, got ${describe(v)}`, `write it like ${key}: ${fallback}`);
   }
+  let ms: number;
   try {
-    return parseDuration(v);
+    ms = parseDuration(v);
   } catch (e) {
     if (e instanceof DurationError) throw new ProviderSpecError(`${path}.${key}`, e.message, `write it like ${key}: ${fallback}`);
     throw e;
   }
+  const min = range.min ?? 0;
+  const max = range.max ?? 86_400_000;
+  if (!(ms >= min && ms <= max)) {
+    throw new ProviderSpecError(`${path}.${key}`, `must be from ${formatDuration(min)} to ${formatDuration(max)}, got ${describe(v)}`, `write it like ${key}: ${fallback}`);
+  }
+  return ms;
 }
 
 export function stringArray(o: RawSpec, key: string, path: string, example: string): string[] | undefined {

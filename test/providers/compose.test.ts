@@ -22,6 +22,9 @@ describe('parseComposeSpec', () => {
     { name: 'host without port', raw: { project: 'shop', file: 'a', host: 'http://docker' }, path: 't.host' },
     { name: 'bad apiVersion', raw: { project: 'shop', file: 'a', apiVersion: 'latest' }, path: 't.apiVersion' },
     { name: 'bad timeout', raw: { project: 'shop', file: 'a', timeout: 'forever' }, path: 't.timeout' },
+    // 0 would be no time limit at all for the CLI; a timer past 24.8 days fires at once
+    { name: 'a zero timeout', raw: { project: 'shop', file: 'a', timeout: '0s' }, path: 't.timeout' },
+    { name: 'a timeout past 1h', raw: { project: 'shop', file: 'a', timeout: '9999999h' }, path: 't.timeout' },
     { name: 'unknown field', raw: { project: 'shop', file: 'a', replicas: 3 }, path: 't.replicas' },
     { name: 'composeCommand not a list', raw: { project: 'shop', file: 'a', composeCommand: 7 }, path: 't.composeCommand' },
     { name: 'front without port', raw: { project: 'shop', file: 'a', front: { listen: '127.0.0.1:8080' } }, path: 't.front.port' },

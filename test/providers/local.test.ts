@@ -46,6 +46,11 @@ describe('parseLocalSpec', () => {
     { name: 'listen inside replica ports', raw: { ...good, listen: '127.0.0.1:18002', replicas: 3 }, path: 't.listen' },
     { name: 'unknown proxy', raw: { ...good, proxy: 'haproxy' }, path: 't.proxy', fix: /proxy: auto/ },
     { name: 'bad duration', raw: { ...good, healthTimeout: 'soon' }, path: 't.healthTimeout' },
+    // a zero back-off restarted a crashing replica in a busy loop; one past a timer's range fired at once, the same
+    { name: 'a zero restart back-off', raw: { ...good, restartBackoff: '0s' }, path: 't.restartBackoff' },
+    { name: 'a back-off past a timer', raw: { ...good, maxRestartBackoff: '999999h' }, path: 't.maxRestartBackoff' },
+    { name: 'a zero health timeout', raw: { ...good, healthTimeout: '0s' }, path: 't.healthTimeout' },
+    { name: 'a grace period past a timer', raw: { ...good, stopGracePeriod: '30d' }, path: 't.stopGracePeriod' },
     { name: 'healthPath without slash', raw: { ...good, healthPath: 'healthz' }, path: 't.healthPath' },
     { name: 'typo field', raw: { ...good, replcias: 2 }, path: 't.replcias' },
     { name: 'env not strings', raw: { ...good, env: { A: { b: 1 } } }, path: 't.env.A' },
