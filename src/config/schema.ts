@@ -20,6 +20,9 @@ export const Duration = z
   .transform((v) => parseDuration(v))
   .meta({ description: 'Duration: 15s, 5m, 1h, 1h30m, 500ms, or plain seconds', examples: ['15s', '5m', '1h'] });
 
+/** A wait the controller runs on a timer: at most 24h (a timer past about 24.8 days fires at once). */
+const TimerDuration = Duration.refine((ms) => ms <= 86_400_000, { message: 'must be at most 24h; write it like 30s or 5m' });
+
 /** How often a service is synced: a period under a second (or past a day, where timers overflow) is a busy loop. */
 const SyncPeriod = Duration.refine((ms) => ms >= 1000 && ms <= 86_400_000, {
   message: 'must be from 1s to 24h; write it like 15s or 1m',
@@ -215,7 +218,7 @@ export const ServiceSchema = z.strictObject({
   minReplicas: Replicas.default(1),
   maxReplicas: Replicas.min(1),
   syncPeriod: SyncPeriod.optional(),
-  drainTimeout: Duration.prefault('30s'),
+  drainTimeout: TimerDuration.prefault('30s'),
   resources: ResourcesSchema.optional(),
   metrics: z.record(z.string(), MetricSchema).default({}),
   hpa: HpaSchema.optional(),

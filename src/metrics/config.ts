@@ -1,6 +1,6 @@
 // Small readers for metric-source config blocks: each names the config path and the fix when the input is wrong.
 import { InputError } from '../errors.js';
-import { DurationError, parseDuration } from '../core/duration.js';
+import { DurationError, formatDuration, parseDuration } from '../core/duration.js';
 
 /** Bad source config or query (exit code 2). `path` is the dotted config path, e.g. sources.prom.url. */
 export class MetricConfigError extends InputError {
@@ -67,7 +67,8 @@ export function optNumber(o: Raw, key: string, path: string, opts: { min?: numbe
 }
 
 /** A duration field (15s, 5m, 500ms, or plain seconds) in milliseconds. */
-export function optDuration(o: Raw, key: string, path: string, opts: { min?: number } = {}): number | undefined {
+/** A duration field; at most 24h unless `max` says otherwise (a timer past about 24.8 days fires at once). */
+export function optDuration(o: Raw, key: string, path: string, opts: { min?: number; max?: number } = {}): number | undefined {
   const v = o[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string' && typeof v !== 'number') {
@@ -83,6 +84,8 @@ export function optDuration(o: Raw, key: string, path: string, opts: { min?: num
   if (opts.min !== undefined && ms < opts.min) {
     throw new MetricConfigError(`${path}.${key}`, `must be at least ${opts.min} ms, got ${ms} ms`);
   }
+  const max = opts.max ?? 86_400_000;
+  if (ms > max) throw new MetricConfigError(`${path}.${key}`, `must be at most ${formatDuration(max)}, got ${typeof v === 'string' ? v : `${v}s`}`);
   return ms;
 }
 

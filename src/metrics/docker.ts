@@ -56,7 +56,7 @@ export function parseDockerConfig(raw: unknown, path: string): DockerConfig {
     host: host ?? env?.host,
     apiVersion,
     project: optString(o, 'project', path),
-    timeoutMs: optDuration(o, 'timeout', path, { min: 1 }) ?? 10_000,
+    timeoutMs: optDuration(o, 'timeout', path, { min: 1, max: 600_000 }) ?? 10_000,
   };
 }
 

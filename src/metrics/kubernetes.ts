@@ -42,7 +42,7 @@ export function parseKubernetesMetricsConfig(raw: unknown, path: string, opts: {
     caFile: abs(optString(o, 'caFile', path)),
     insecureSkipTLSVerify: optBool(o, 'insecureSkipTLSVerify', path) ?? false,
     namespace: optString(o, 'namespace', path),
-    timeoutMs: optDuration(o, 'timeout', path, { min: 1 }) ?? 10_000,
+    timeoutMs: optDuration(o, 'timeout', path, { min: 1, max: 600_000 }) ?? 10_000,
   };
   if (server && (cfg.kubeconfig || cfg.context)) {
     throw new MetricConfigError(path, 'set either server (with token/tokenFile/caFile) or kubeconfig/context, not both');

@@ -33,7 +33,7 @@ export function parsePostgresConfig(raw: unknown, path: string): PostgresConfig 
     type: 'postgres',
     url: url.toString(),
     password: optSecret(o, 'password', path),
-    timeoutMs: optDuration(o, 'timeout', path, { min: 1 }) ?? 5000,
+    timeoutMs: optDuration(o, 'timeout', path, { min: 1, max: 600_000 }) ?? 5000,
   };
 }
 

@@ -21,7 +21,7 @@ const MAX_POINTS = 11_000;
 export function parsePrometheusConfig(raw: unknown, path: string): PrometheusConfig {
   const o = readObject(raw, path, CONFIG_FIELDS);
   const url = reqUrl(o, 'url', path, 'http://127.0.0.1:9090');
-  const timeoutMs = optDuration(o, 'timeout', path, { min: 1 }) ?? 10_000;
+  const timeoutMs = optDuration(o, 'timeout', path, { min: 1, max: 600_000 }) ?? 10_000;
   const bearerToken = optSecret(o, 'bearerToken', path);
   let basicAuth: PrometheusConfig['basicAuth'];
   if (o.basicAuth !== undefined) {

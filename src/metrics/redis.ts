@@ -33,7 +33,7 @@ export function parseRedisConfig(raw: unknown, path: string): RedisConfig {
     url: url.toString(),
     password: optSecret(o, 'password', path),
     db: optNumber(o, 'db', path, { min: 0, integer: true }),
-    timeoutMs: optDuration(o, 'timeout', path, { min: 1 }) ?? 5000,
+    timeoutMs: optDuration(o, 'timeout', path, { min: 1, max: 600_000 }) ?? 5000,
   };
 }
 

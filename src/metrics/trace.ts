@@ -353,7 +353,7 @@ export function parseTraceConfig(raw: unknown, path: string, opts: { baseDir?: s
     file: isAbsolute(f) ? f : resolve(opts.baseDir ?? '.', f),
     format: optEnum(o, 'format', path, ['csv', 'json'] as const),
     startMs,
-    maxGapMs: optDuration(o, 'maxGap', path, { min: 1 }),
+    maxGapMs: optDuration(o, 'maxGap', path, { min: 1, max: 366 * 86_400_000 }),
     seriesLabel: optString(o, 'seriesLabel', path),
     strict: optBool(o, 'strict', path) ?? true,
   };

@@ -83,6 +83,12 @@ const bad: Array<{ name: string; text: string; expect: RegExp[] }> = [
     expect: [/^test\.yaml:4:\d+: services\.api\.maxReplicas: at most 100000 replicas$/, /^test\.yaml:6:\d+: services\.api\.schedules\[0\]\.minReplicas: at most 100000 replicas$/],
   },
   {
+    // the drain waits on a timer: one past about 24.8 days fired at once, so the drain was skipped
+    name: 'drainTimeout past a timer',
+    text: 'services:\n  api:\n    target: { provider: dryrun }\n    maxReplicas: 2\n    drainTimeout: 30d\n',
+    expect: [/^test\.yaml:5:\d+: services\.api\.drainTimeout: must be at most 24h; write it like 30s or 5m$/],
+  },
+  {
     name: 'missing required field',
     text: 'services:\n  api:\n    target: { provider: dryrun }\n',
     expect: [/services\.api\.maxReplicas: is required/],

@@ -32,6 +32,8 @@ describe('parsing', () => {
     [{ type: 'prometheus', url: 'prom:9090' }, /sources\.prom\.url: "prom:9090" must use http or https/],
     [{ type: 'prometheus', url: 'not a url' }, /sources\.prom\.url: "not a url" is not a URL; write it like http:\/\/127\.0\.0\.1:9090/],
     [{ type: 'prometheus', url: 'http://p', timeout: 'fast' }, /sources\.prom\.timeout: "fast" is not a duration/],
+    // a deadline past a timer's range fired at once: every read timed out
+    [{ type: 'prometheus', url: 'http://p', timeout: '30d' }, /sources\.prom\.timeout: must be at most 10m, got 30d/],
     [{ type: 'prometheus', url: 'http://p', basicAuth: { username: 'u' } }, /sources\.prom\.basicAuth: needs both username and password/],
     [{ type: 'prometheus', url: 'http://p', bearerToken: 't', basicAuth: { username: 'u', password: 'p' } }, /set either bearerToken or basicAuth/],
     [{ type: 'prometheus', url: 'http://p', headers: ['a'] }, /sources\.prom\.headers: must be a mapping/],
