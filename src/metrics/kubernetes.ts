@@ -25,6 +25,9 @@ export interface KubernetesMetricsConfig {
   timeoutMs: number;
 }
 
+/** The largest metrics API answer read (the metrics of every pod one selector matches). */
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
 const CONFIG_FIELDS = ['type', 'kubeconfig', 'context', 'server', 'token', 'tokenFile', 'caFile', 'insecureSkipTLSVerify', 'namespace', 'timeout'] as const;
 const QUERY_PARAMS = ['namespace', 'labelSelector', 'container'] as const;
 
@@ -257,7 +260,18 @@ export class KubernetesMetricsSource implements MetricSource {
       const client = url.protocol === 'https:' ? https : http;
       const req = client.request(url, opts, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          // a list past this is not one workload's pods: refused rather than held in memory
+          if (size > MAX_ANSWER_BYTES) {
+            clearTimeout(timer);
+            req.destroy();
+            reject(new MetricError(this.name, query, `${url.origin}: the answer is larger than ${MAX_ANSWER_BYTES / 1024 / 1024} MiB; narrow the query (namespace and label selector)`, false));
+            return;
+          }
+          chunks.push(c);
+        });
         res.on('end', () => {
           clearTimeout(timer);
           resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { KubernetesMetricsSource, parseKubernetesMetricsConfig, quantityToNumber } from '../../src/metrics/kubernetes.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubernetesMetricsSource, MAX_ANSWER_BYTES, parseKubernetesMetricsConfig, quantityToNumber } from '../../src/metrics/kubernetes.js';
 import { MetricError } from '../../src/metrics/types.js';
 import { tempDir } from '../helpers/env.js';
 import { fakePodMetrics, parseLabelSelector, startFakeKubeMetrics, type FakeKubeMetrics } from '../helpers/fake-kube-metrics.js';
@@ -174,6 +176,33 @@ describe('KubernetesMetricsSource against a fake metrics API', () => {
       assert.ok(Date.now() - started < 2500);
     } finally {
       kube.delayMs = 0;
+    }
+  });
+
+  test('an answer past MAX_ANSWER_BYTES is refused while it downloads, naming the fix', async () => {
+    // the whole body was held in memory, however large
+    const chunk = Buffer.alloc(1024 * 1024, 0x20);
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      let sent = 0;
+      const more = () => {
+        while (sent <= MAX_ANSWER_BYTES + chunk.length) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      res.on('error', () => {});
+      more();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const big = new KubernetesMetricsSource('k', parseKubernetesMetricsConfig({ type: 'kubernetes', server: `http://127.0.0.1:${port}`, timeout: '20s' }, 's'));
+      await assert.rejects(big.sample({ name: 'cpu', query: 'cpu', params: { labelSelector: 'app=web' } }, new Date()), (e: unknown) =>
+        e instanceof MetricError && !e.retryable && /the answer is larger than 64 MiB; narrow the query/.test(e.message));
+    } finally {
+      await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
     }
   });
 
