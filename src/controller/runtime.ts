@@ -1,6 +1,7 @@
 // Assembles a running controller from a config: store, metric sources, providers, own metrics, reload on change.
 import { createHash } from 'node:crypto';
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
+import { InputTooLargeError, MAX_CONFIG_BYTES, readFileBounded } from '../bounded-read.js';
 import { basename, dirname, join } from 'node:path';
 import type { Config, ServicePolicy } from '../config/load.js';
 import { loadConfig } from '../config/load.js';
@@ -158,8 +159,11 @@ export async function startRuntime(config: Config, opts: RuntimeOptions): Promis
       const name = basename(file);
       const read = () => {
         try {
-          return readFileSync(file, 'utf8');
-        } catch {
+          // bounded like loadConfig: a file past the limit (or a device that never ends) is not read whole to be
+          // compared; it reads as a change, and its reload is refused with the reason
+          return readFileBounded(file, MAX_CONFIG_BYTES);
+        } catch (e) {
+          if (e instanceof InputTooLargeError) return `\0larger than the config limit: ${statSize(file)}`;
           return undefined;
         }
       };
@@ -200,4 +204,14 @@ export async function startRuntime(config: Config, opts: RuntimeOptions): Promis
     },
   };
   return rt;
+}
+
+/** A file's size and change time, to tell one oversized version from the next (empty when it cannot be read). */
+function statSize(file: string): string {
+  try {
+    const st = statSync(file);
+    return `${st.size} bytes, changed ${st.mtimeMs}`;
+  } catch {
+    return '';
+  }
 }

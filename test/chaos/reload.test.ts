@@ -3,7 +3,7 @@
 // them) until the operator asks: SIGUSR2, or `run --prune`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, sleep, tempDir, freePortRange } from '../helpers/env.js';
 import { processAlive } from '../../src/providers/local/proc.js';
@@ -106,6 +106,34 @@ test('reload with run --prune stops a removed service once the file has settled'
   } finally {
     if (run && run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
     killLeftovers(marker, dir.path, []);
+    dir.cleanup();
+  }
+});
+
+test('reload: a config file past the config limit (one that never ends) is not read whole; the reload is refused and run goes on', { timeout: 60_000 }, async () => {
+  // the watcher read the whole file to compare it with the last one: a file gigabytes long took that much memory
+  const dir = tempDir();
+  const file = join(dir.path, 'scalepilot.yaml');
+  const config = `syncPeriod: 1s\nstore: sqlite:${join(dir.path, 'sp.db')}\nservices:\n  web:\n    target: { provider: dryrun }\n    maxReplicas: 3\n`;
+  writeFileSync(file, config);
+  let run: RunProcess | undefined;
+  try {
+    run = startRun(['-c', file, '--state-dir', join(dir.path, 'state'), '--no-server']);
+    const r = run;
+    await until('run is up', 20_000, () => /scalepilot running/.test(r.out()), () => r.out());
+    // a file that never ends: the config path replaced by a link to /dev/zero
+    rmSync(file);
+    symlinkSync('/dev/zero', file);
+    await until('the reload is refused as too large', 20_000, () => /larger than 16 MB|too large|exceeds/i.test(r.out()), () => r.out().slice(-3000));
+    await sleep(2000);
+    assert.equal(r.child.exitCode, null, 'run goes on');
+    const rss = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${r.pid}/status`, 'utf8'))?.[1]);
+    assert.ok(rss < 400 * 1024, `peak RSS ${Math.round(rss / 1024)} MiB`);
+  } finally {
+    if (run && run.child.exitCode === null) {
+      run.child.kill('SIGTERM');
+      await run.exited;
+    }
     dir.cleanup();
   }
 });
