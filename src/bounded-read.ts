@@ -1,6 +1,6 @@
 // Bounded reads of user-supplied files and streams: a config or request that never ends (/dev/zero, a runaway
 // pipe) is refused after a fixed number of bytes instead of growing the process until the kernel kills it.
-import { openSync, readSync, closeSync } from 'node:fs';
+import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
 
 /** Largest config file read (bytes); real configs are a few KB, generated ones for 1,000 services a few MB. */
 export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
@@ -58,4 +58,23 @@ export async function readStreamBounded(stream: NodeJS.ReadableStream & { destro
     chunks.push(b);
   }
   return Buffer.concat(chunks, total).toString('utf8');
+}
+
+/** The last `bytes` of a file as UTF-8 (all of it when shorter): the newest lines of a log that may be very long. */
+export function readFileTail(file: string, bytes: number): string {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const start = Math.max(0, size - bytes);
+    const buf = Buffer.alloc(Math.min(bytes, size));
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(fd, buf, got, buf.length - got, start + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
 }

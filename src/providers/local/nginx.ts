@@ -12,6 +12,7 @@ import { hostForUrl, type FrontProxy, type ListenAddress, type Upstream } from '
 import { ProviderError } from '../types.js';
 import { groupMembers, procCmdline, procGroup, processAlive, processesWhere, signalGroup, sleep, waitGroupGone } from './proc.js';
 import { makeDirs } from '../../make-dirs.js';
+import { readFileTail } from '../../bounded-read.js';
 
 const run = promisify(execFile);
 const POLL_MS = 25;
@@ -244,7 +245,8 @@ export class NginxProxy implements FrontProxy {
   private errors(): string {
     let log = '';
     try {
-      log = readFileSync(join(this.o.dir, 'error.log'), 'utf8').split('\n').filter(Boolean).slice(-5).join(' | ');
+      // the newest lines only: the log grows for as long as the front runs
+      log = readFileTail(join(this.o.dir, 'error.log'), 16 * 1024).split('\n').filter(Boolean).slice(-5).join(' | ');
     } catch {
       // no log yet
     }
