@@ -3,7 +3,7 @@
 import { dirname } from 'node:path';
 import { parseSourceConfig, createMetricSource } from '../metrics/index.js';
 import type { MetricSource } from '../metrics/types.js';
-import { checkTarget, ProviderSpecError } from '../providers/index.js';
+import { checkTarget, ProviderSpecError, targetClaim, type TargetClaim } from '../providers/index.js';
 import { parseMetricSpecs, parseBehavior, HpaInputError } from '../core/hpa/parse.js';
 import { DEFAULT_KUBERNETES_MINOR, unsupportedKubernetesVersion } from '../core/hpa/version.js';
 import type { ConfigValidator, Report } from './validators.js';
@@ -109,6 +109,41 @@ const targetCheck: ConfigValidator = (config, _raw, report) => {
   }
 };
 
+/**
+ * Two services may not drive one workload (they would set its replicas against each other every sync, as two HPAs on
+ * one Deployment would), and local targets may not share a port (front or replica range).
+ */
+const sharedTargetCheck: ConfigValidator = (config, _raw, report) => {
+  const workloads = new Map<string, string>();
+  const ports: Array<{ service: string; listen: number; from: number; to: number }> = [];
+  const overlaps = (a: number, b: number, from: number, to: number) => a <= to && b >= from;
+  for (const p of Object.values(config.services)) {
+    let claim: TargetClaim;
+    try {
+      claim = targetClaim(checkTarget(p.target), p.name, p.maxReplicas);
+    } catch {
+      continue; // the target's own problems are reported by targetCheck
+    }
+    const path = ['services', p.name, 'target'];
+    if (claim.kind === 'workload') {
+      const other = workloads.get(claim.key);
+      if (other !== undefined) {
+        report(path, `drives the same workload as services.${other} (${claim.describe}): the two would set its replicas against each other`, `keep one service for ${claim.describe}, with the metrics, rules and schedules of both`);
+      } else workloads.set(claim.key, p.name);
+    } else if (claim.kind === 'ports') {
+      for (const o of ports) {
+        const inOthers = claim.listen >= o.from && claim.listen <= o.to;
+        const othersInOwn = o.listen >= claim.from && o.listen <= claim.to;
+        if (claim.listen === o.listen || inOthers || othersInOwn || overlaps(claim.from, claim.to, o.from, o.to)) {
+          report(path, `its ports (front ${claim.listen}, replicas ${claim.from}-${claim.to} for up to maxReplicas) overlap those of services.${o.service} (front ${o.listen}, replicas ${o.from}-${o.to})`, 'give each local service its own listen port and a portBase range of at least maxReplicas ports');
+          break;
+        }
+      }
+      ports.push({ service: p.name, listen: claim.listen, from: claim.from, to: claim.to });
+    }
+  }
+};
+
 /** A budget's live limit is a query like any metric's: its source checks it at load time. */
 const budgetQueryCheck: ConfigValidator = (config, _raw, report) => {
   for (const b of Object.values(config.budgets ?? {})) {
@@ -123,4 +158,4 @@ const budgetQueryCheck: ConfigValidator = (config, _raw, report) => {
   }
 };
 
-export const builtinChecks: ConfigValidator[] = [sourcesCheck, sourceQueryCheck, targetCheck, hpaCheck, budgetQueryCheck, namesCheck];
+export const builtinChecks: ConfigValidator[] = [sourcesCheck, sourceQueryCheck, targetCheck, sharedTargetCheck, hpaCheck, budgetQueryCheck, namesCheck];

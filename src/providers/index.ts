@@ -32,6 +32,35 @@ export function parseTargetSpec(raw: unknown, path: string): TargetSpec {
   }
 }
 
+/**
+ * What a target drives, to tell two services that would drive the same thing: a workload (`key`: the same key means
+ * the same Deployment, StatefulSet or Compose service on the same cluster or Engine) or, for local targets, the
+ * ports its front and replicas take (replicas always listen on loopback, so the front's host is not told apart). Dry-run targets drive nothing.
+ */
+export type TargetClaim =
+  | { kind: 'workload'; key: string; describe: string }
+  | { kind: 'ports'; listen: number; from: number; to: number }
+  | { kind: 'none' };
+
+export function targetClaim(t: TargetSpec, service: string, maxReplicas: number): TargetClaim {
+  switch (t.provider) {
+    case 'kubernetes': {
+      const s = t.spec;
+      const name = s.name ?? service;
+      return { kind: 'workload', key: `k8s|${s.kubeconfig ?? ''}|${s.context ?? ''}|${s.kind}|${s.namespace}|${name}`, describe: `${s.kind} ${s.namespace}/${name}` };
+    }
+    case 'compose': {
+      const s = t.spec;
+      const name = s.service ?? service;
+      return { kind: 'workload', key: `compose|${s.host ?? s.socketPath ?? ''}|${s.project}|${name}`, describe: `Compose service ${s.project}/${name}` };
+    }
+    case 'local':
+      return { kind: 'ports', listen: t.spec.listen.port, from: t.spec.portBase, to: t.spec.portBase + Math.max(maxReplicas, t.spec.replicas, 1) - 1 };
+    case 'dryrun':
+      return { kind: 'none' };
+  }
+}
+
 /** Validates a loaded TargetRef (spec without the provider key) — what a config validator calls per service. */
 export function checkTarget(t: TargetRef, path = `services.${t.service}.target`): TargetSpec {
   return parseTargetSpec({ ...t.spec, provider: t.provider }, path);

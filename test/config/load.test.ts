@@ -89,6 +89,27 @@ const bad: Array<{ name: string; text: string; expect: RegExp[] }> = [
     expect: [/^test\.yaml:5:\d+: services\.api\.drainTimeout: must be at most 24h; write it like 30s or 5m$/],
   },
   {
+    // like two HPAs on one Deployment: each sync, each would set the replicas back to its own count
+    name: 'two services driving one workload, and local services sharing ports',
+    text: [
+      'services:',
+      '  a: { target: { provider: kubernetes, namespace: shop, name: api }, maxReplicas: 3 }',
+      '  b: { target: { provider: kubernetes, namespace: shop, name: api }, maxReplicas: 5 }',
+      '  c: { target: { provider: compose, project: shop, file: c.yaml }, maxReplicas: 3 }',
+      '  d: { target: { provider: compose, project: shop, file: c.yaml, service: c }, maxReplicas: 3 }',
+      '  e: { target: { provider: local, command: [node, x.mjs], listen: 127.0.0.1:9000, portBase: 9100 }, maxReplicas: 4 }',
+      '  f: { target: { provider: local, command: [node, x.mjs], listen: 127.0.0.1:9001, portBase: 9103 }, maxReplicas: 2 }',
+      '  g: { target: { provider: local, command: [node, x.mjs], listen: 127.0.0.1:9101, portBase: 9200 }, maxReplicas: 2 }',
+      '',
+    ].join('\n'),
+    expect: [
+      /^test\.yaml:3:\d+: services\.b\.target: drives the same workload as services\.a \(Deployment shop\/api\): the two would set its replicas against each other/,
+      /^test\.yaml:5:\d+: services\.d\.target: drives the same workload as services\.c \(Compose service shop\/c\)/,
+      /^test\.yaml:7:\d+: services\.f\.target: its ports \(front 9001, replicas 9103-9104 for up to maxReplicas\) overlap those of services\.e \(front 9000, replicas 9100-9103\)/,
+      /^test\.yaml:8:\d+: services\.g\.target: its ports \(front 9101, .*\) overlap those of services\.e/,
+    ],
+  },
+  {
     name: 'missing required field',
     text: 'services:\n  api:\n    target: { provider: dryrun }\n',
     expect: [/services\.api\.maxReplicas: is required/],
@@ -226,4 +247,22 @@ test('JSON Schema accepts editor input forms', () => {
   const s = configJsonSchema() as { properties: Record<string, { type?: unknown }> };
   assert.ok(s.properties.services);
   assert.deepEqual(s.properties.syncPeriod!.type, ['string', 'number']);
+});
+
+test('services on different workloads pass the shared-target check: namespace, kind, context, project and ports apart', () => {
+  const c = parseConfig([
+    'services:',
+    '  a: { target: { provider: kubernetes, namespace: shop, name: api }, maxReplicas: 3 }',
+    '  b: { target: { provider: kubernetes, namespace: staging, name: api }, maxReplicas: 3 }',
+    '  c: { target: { provider: kubernetes, namespace: shop, name: api, kind: StatefulSet }, maxReplicas: 3 }',
+    '  d: { target: { provider: kubernetes, namespace: shop, name: api, context: eu }, maxReplicas: 3 }',
+    '  e: { target: { provider: compose, project: shop, file: c.yaml, service: web }, maxReplicas: 3 }',
+    '  f: { target: { provider: compose, project: blog, file: c.yaml, service: web }, maxReplicas: 3 }',
+    '  g: { target: { provider: local, command: [node, x.mjs], listen: 127.0.0.1:9000, portBase: 9100 }, maxReplicas: 4 }',
+    '  h: { target: { provider: local, command: [node, x.mjs], listen: 127.0.0.1:9001, portBase: 9104 }, maxReplicas: 4 }',
+    '  i: { target: { provider: dryrun }, maxReplicas: 3 }',
+    '  j: { target: { provider: dryrun }, maxReplicas: 3 }',
+    '',
+  ].join('\n'), 'test.yaml');
+  assert.equal(Object.keys(c.services).length, 10);
 });
