@@ -6,6 +6,8 @@ import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
 export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 /** Largest request read from stdin or --input (bytes), e.g. an `hpa evaluate` request with many pods. */
 export const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
+/** Largest answer read from a metrics API (Prometheus, metrics.k8s.io): past it a query is not aggregated or narrowed. */
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 /** Largest trace file read (bytes): a month of per-second samples is about 50 MB; past ~512 MB no string holds it. */
 export const MAX_TRACE_BYTES = 256 * 1024 * 1024;
 

@@ -6,6 +6,7 @@ import https from 'node:https';
 import { isAbsolute, resolve } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { kubeClient } from '../lazy.js';
+import { MAX_ANSWER_BYTES } from '../bounded-read.js';
 import { MetricConfigError, optBool, optDuration, optSecret, optString, readObject, readParams, reqUrl, typeName } from './config.js';
 import { MetricError, type MetricQuery, type MetricSource, type Sample } from './types.js';
 
@@ -24,9 +25,6 @@ export interface KubernetesMetricsConfig {
   namespace?: string;
   timeoutMs: number;
 }
-
-/** The largest metrics API answer read (the metrics of every pod one selector matches). */
-export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 const CONFIG_FIELDS = ['type', 'kubeconfig', 'context', 'server', 'token', 'tokenFile', 'caFile', 'insecureSkipTLSVerify', 'namespace', 'timeout'] as const;
 const QUERY_PARAMS = ['namespace', 'labelSelector', 'container'] as const;

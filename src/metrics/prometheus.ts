@@ -1,4 +1,7 @@
 // Prometheus HTTP API source: instant (/api/v1/query) and range (/api/v1/query_range) PromQL reads.
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeWebStream } from 'node:stream/web';
+import { InputTooLargeError, MAX_ANSWER_BYTES, readStreamBounded } from '../bounded-read.js';
 import { MetricConfigError, optBool, optDuration, optEnum, optSecret, optString, optStringMap, readObject, readParams, reqUrl } from './config.js';
 import { MetricError, type MetricQuery, type MetricSource, type Sample } from './types.js';
 
@@ -295,9 +298,9 @@ export class PrometheusSource implements MetricSource {
     let text: string;
     try {
       res = await fetch(url, { method: 'POST', headers, body: form, signal: AbortSignal.timeout(this.config.timeoutMs) });
-      text = await boundedText(res, MAX_ANSWER_BYTES);
+      text = await answerText(res, url);
     } catch (e) {
-      if (e instanceof AnswerTooLarge) {
+      if (e instanceof InputTooLargeError) {
         throw new MetricError(this.name, query, `${url}: the answer is larger than ${MAX_ANSWER_BYTES / 1024 / 1024} MiB; aggregate the query (e.g. sum by (pod) (...)) so it returns the series the metric needs`, false);
       }
       throw new MetricError(this.name, query, `${url}: ${networkProblem(e, this.config.timeoutMs)}`, true, { cause: e });
@@ -326,33 +329,14 @@ export class PrometheusSource implements MetricSource {
   }
 }
 
-/** The largest Prometheus answer read: a query that returns more is not aggregated, and would hold the memory. */
-export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
-
-class AnswerTooLarge extends Error {}
-
-/** A response's body as text, refused (and the download cancelled) once it passes maxBytes. */
-async function boundedText(res: Response, maxBytes: number): Promise<string> {
+/** The answer's body as text, at most MAX_ANSWER_BYTES: refused at once when its Content-Length says more. */
+async function answerText(res: Response, source: string): Promise<string> {
   const declared = Number(res.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > maxBytes) {
+  if (Number.isFinite(declared) && declared > MAX_ANSWER_BYTES) {
     await res.body?.cancel().catch(() => undefined);
-    throw new AnswerTooLarge();
+    throw new InputTooLargeError(source, MAX_ANSWER_BYTES);
   }
-  if (!res.body) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new AnswerTooLarge();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  return res.body ? readStreamBounded(Readable.fromWeb(res.body as NodeWebStream), MAX_ANSWER_BYTES, source) : '';
 }
 
 /** A short reason for a failed fetch: timeout, refused, DNS... */

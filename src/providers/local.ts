@@ -23,6 +23,7 @@ import { NginxProxy, stopStrayNginx } from './local/nginx.js';
 import { groupMembers, processAlive, procStartTime, sameProcess, signalGroup, sleep, waitGroupGone } from './local/proc.js';
 import { writeDurably } from '../durable-file.js';
 import { makeDirs } from '../make-dirs.js';
+import { readStreamBounded } from '../bounded-read.js';
 
 export const DEFAULT_NGINX_PATH = '/usr/sbin/nginx';
 
@@ -767,7 +768,7 @@ export class LocalProvider implements Provider {
       try {
         const signal = AbortSignal.timeout(Math.max(1, Math.min(2000, deadline - Date.now())));
         const res = await undici().request(`http://127.0.0.1:${r.port}${g.spec.metricsPath}`, { headersTimeout: 1000, bodyTimeout: 1000, reset: true, signal });
-        const text = await boundedText(res.body, MAX_METRICS_BYTES);
+        const text = await readStreamBounded(res.body, MAX_METRICS_BYTES, `${r.name} ${g.spec.metricsPath}`);
         const value = gaugeValue(text, metric);
         if (value === undefined || value <= 0) return;
       } catch {
@@ -876,21 +877,6 @@ function readTail(file: string, offset: number): string[] {
 
 /** The most of a replica's metrics page read while it drains (a page past it is not a gauge worth waiting on). */
 const MAX_METRICS_BYTES = 4 * 1024 * 1024;
-
-/** A response body as text, refused (and the connection dropped) past maxBytes. */
-async function boundedText(body: AsyncIterable<Buffer> & { destroy(): unknown }, maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of body) {
-    size += c.length;
-    if (size > maxBytes) {
-      body.destroy();
-      throw new Error(`response larger than ${maxBytes} bytes`);
-    }
-    chunks.push(c);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 /** GET healthPath on a loopback port answers 200 within timeoutMs (the whole exchange, not only each wait for bytes). */
 async function healthy(port: number, path: string, timeoutMs: number): Promise<boolean> {
