@@ -2,6 +2,7 @@
 // takes a request and never answers holds the caller forever. The request is aborted when the deadline passes.
 import type { ConfigurationOptions, ObservableMiddleware, RequestContext, ResponseContext } from '@kubernetes/client-node';
 import { kubeClient } from './lazy.js';
+import { withDeadline } from './deadline.js';
 
 /** Options for the object-parameter API (observable middleware, as setHeaderOptions makes). */
 export type KubeCallOptions = ConfigurationOptions<ObservableMiddleware>;
@@ -15,20 +16,16 @@ export class KubeTimeout extends Error {
 }
 
 /** Runs `call` with options that abort its request after `ms` (kept: `base`'s own middleware, e.g. a patch's header). */
-export async function kubeCall<T>(ms: number, call: (options: KubeCallOptions) => Promise<T>, base?: KubeCallOptions): Promise<T> {
-  const signal = AbortSignal.timeout(ms);
+export function kubeCall<T>(ms: number, call: (options: KubeCallOptions) => Promise<T>, base?: KubeCallOptions): Promise<T> {
   const { Observable } = kubeClient();
-  const deadline: ObservableMiddleware = {
-    pre: (ctx: RequestContext) => {
-      ctx.setSignal(signal);
-      return new Observable(Promise.resolve(ctx));
-    },
-    post: (res: ResponseContext) => new Observable(Promise.resolve(res)),
-  };
-  try {
-    return await call({ ...base, middleware: [...(base?.middleware ?? []), deadline], middlewareMergeStrategy: 'append' });
-  } catch (e) {
-    if (signal.aborted) throw new KubeTimeout(ms);
-    throw e;
-  }
+  return withDeadline(ms, (signal) => {
+    const deadline: ObservableMiddleware = {
+      pre: (ctx: RequestContext) => {
+        ctx.setSignal(signal);
+        return new Observable(Promise.resolve(ctx));
+      },
+      post: (res: ResponseContext) => new Observable(Promise.resolve(res)),
+    };
+    return call({ ...base, middleware: [...(base?.middleware ?? []), deadline], middlewareMergeStrategy: 'append' });
+  }, () => new KubeTimeout(ms));
 }

@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import type Docker from 'dockerode';
+import { withDeadline } from '../deadline.js';
 import { undici } from '../lazy.js';
 import { dockerode } from '../lazy.js';
 import { parseMilli } from '../core/quantity.js';
@@ -664,14 +665,8 @@ class EngineTimeout extends Error {
  * timeout on the connection, because a stop is answered only after the container is gone, which may be the whole
  * stop timeout (the drain) later.
  */
-async function engineCall<T>(ms: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const signal = AbortSignal.timeout(ms);
-  try {
-    return await call(signal);
-  } catch (e) {
-    if (signal.aborted) throw new EngineTimeout(ms);
-    throw e;
-  }
+function engineCall<T>(ms: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  return withDeadline(ms, call, () => new EngineTimeout(ms));
 }
 
 function engineError(e: unknown, doing: string, s: ComposeSpec): ProviderError {
