@@ -62,13 +62,16 @@ export async function readStreamBounded(stream: NodeJS.ReadableStream & { destro
   return Buffer.concat(chunks, total).toString('utf8');
 }
 
-/** The last `bytes` of a file as UTF-8 (all of it when shorter): the newest lines of a log that may be very long. */
-export function readFileTail(file: string, bytes: number): string {
+/**
+ * The last `bytes` of a file as UTF-8 (all of it when shorter), none from before byte `from`: the newest lines of a
+ * log that may be very long, or of what was written to it since `from`.
+ */
+export function readFileTail(file: string, bytes: number, from = 0): string {
   const fd = openSync(file, 'r');
   try {
     const size = fstatSync(fd).size;
-    const start = Math.max(0, size - bytes);
-    const buf = Buffer.alloc(Math.min(bytes, size));
+    const start = Math.max(from, size - bytes);
+    const buf = Buffer.alloc(Math.max(0, size - start));
     let got = 0;
     while (got < buf.length) {
       const n = readSync(fd, buf, got, buf.length - got, start + got);

@@ -18,6 +18,9 @@ test('readFileTail: the last bytes of a long file, all of a short one, and of a 
     writeFileSync(short, 'only\n');
     assert.equal(readFileTail(short, 64), 'only\n');
     assert.equal(readFileTail('/dev/null', 64), '');
+    // what was written since an offset, at most the last bytes of it
+    assert.equal(readFileTail(short, 64, 2), 'ly\n');
+    assert.equal(readFileTail(short, 64, 5), '');
   } finally {
     dir.cleanup();
   }

@@ -10,7 +10,7 @@
 // an older spec, and stops the nginx front the dead one left behind before starting its own.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
@@ -23,7 +23,7 @@ import { NginxProxy, stopStrayNginx } from './local/nginx.js';
 import { groupMembers, processAlive, procStartTime, sameProcess, signalGroup, sleep, waitGroupGone } from './local/proc.js';
 import { writeDurably } from '../durable-file.js';
 import { makeDirs } from '../make-dirs.js';
-import { readStreamBounded } from '../bounded-read.js';
+import { readFileTail, readStreamBounded } from '../bounded-read.js';
 
 export const DEFAULT_NGINX_PATH = '/usr/sbin/nginx';
 
@@ -859,17 +859,7 @@ function logSize(g: Group, r: Replica): number {
 /** The last lines a replica wrote since offset (at most 4 KiB of them). */
 function readTail(file: string, offset: number): string[] {
   try {
-    const size = statSync(file).size;
-    const from = Math.max(offset, size - 4096);
-    if (size <= from) return [];
-    const buf = Buffer.alloc(size - from);
-    const fd = openSync(file, 'r');
-    try {
-      readSync(fd, buf, 0, buf.length, from);
-    } finally {
-      closeSync(fd);
-    }
-    return buf.toString().split('\n').filter(Boolean);
+    return readFileTail(file, 4096, offset).split('\n').filter(Boolean);
   } catch {
     return [];
   }
