@@ -32,7 +32,12 @@ test('kill -9 of the nginx master: orphan workers stopped, front restarted with 
     run = startRun(['-c', file, '--state-dir', stateDir, '--listen', `127.0.0.1:${api}`]);
     const r = run;
     await until('run serves with 2 replicas', 30_000, async () => (await get(front))?.status === 200 && readyPids(readState(stateDir, 'web')).length === 2, () => r.out());
-    const first = nginxProcesses(stateDir, 'web');
+    // the front answers once nginx listens; its workers may still be starting (renaming themselves) just then
+    let first = nginxProcesses(stateDir, 'web');
+    await until('nginx master and workers found', 5_000, () => {
+      first = nginxProcesses(stateDir, 'web');
+      return Boolean(first.master && first.workers.length);
+    });
     assert.ok(first.master && first.workers.length, 'nginx master and workers found');
     pgids.add(first.master);
 
