@@ -22,6 +22,7 @@ import { NginxProxy } from './local/nginx.js';
 import { BuiltinProxy } from './local/proxy.js';
 import { processAlive, sleep } from './local/proc.js';
 import { makeDirs } from '../make-dirs.js';
+import { EngineLease, LeaseHeldElsewhere } from './compose-lease.js';
 
 export interface ComposeSpec {
   project: string;
@@ -138,6 +139,11 @@ export interface ComposeOptions {
   readOnly?: boolean;
   /** where the front proxy keeps its files; without it no front is run (CLI commands other than `run`) */
   frontDir?: string;
+  /**
+   * The acting run's lease on each Compose service it drives, kept in the Docker Engine (compose-lease): while
+   * another scalepilot holds a service, observe and scale refuse it. Without it (CLI commands, reports) none is taken.
+   */
+  lease?: { identity: string; stateDir: string; durationMs?: number };
   log?: (msg: string) => void;
   /** every provider event (replica restarted, front started, drain overran, ...), for logging and counting */
   onEvent?: (e: ProviderEvent) => void;
@@ -199,6 +205,8 @@ export class ComposeProvider implements Provider {
   private readonly starts = new Map<string, { startedAt: string; restartCount: number; extra: number }>();
   /** one scale / repair at a time per target: a repair must never undo a scale-down in progress */
   private readonly busy = new Map<string, Promise<unknown>>();
+  /** per Engine and Compose service: this run's lease on it and the timer that renews it */
+  private readonly leases = new Map<string, { lease: EngineLease; timer?: NodeJS.Timeout; failing?: string }>();
 
   constructor(private readonly options: ComposeOptions = {}) {}
 
@@ -230,8 +238,12 @@ export class ComposeProvider implements Provider {
     return `${s.project}/${s.service}`;
   }
 
+  private engineKey(s: ComposeSpec): string {
+    return `${s.socketPath ?? s.host}|${s.apiVersion ?? ''}`;
+  }
+
   private engine(s: ComposeSpec): Docker {
-    const key = `${s.socketPath ?? s.host}|${s.apiVersion ?? ''}`;
+    const key = this.engineKey(s);
     let d = this.engines.get(key);
     if (!d) {
       const version = s.apiVersion ? `v${s.apiVersion}` : undefined;
@@ -299,8 +311,65 @@ export class ComposeProvider implements Provider {
     return inspected.filter((x): x is { c: InspectedContainer; number: number } => x !== undefined).sort((a, b) => a.number - b.number);
   }
 
+  /**
+   * Takes or renews this run's lease on the Compose service before it acts on it (observe starts stopped replicas and
+   * the front, so it acts too). Another live scalepilot holding it is a failure to retry: this run holds the service
+   * and says who drives it, until that one stops or its lease expires.
+   */
+  private async claim(t: TargetRef, s: ComposeSpec & { service: string }): Promise<void> {
+    const o = this.options.lease;
+    if (!o || this.options.readOnly) return;
+    const key = `${this.engineKey(s)}|${this.key(s)}`;
+    let entry = this.leases.get(key);
+    if (!entry) {
+      const what = `compose service ${this.key(s)} on ${s.host ?? `unix://${s.socketPath}`}`;
+      const call = <T>(doing: string, fn: (signal: AbortSignal) => Promise<T>) => engineCall(ENGINE_CALL_MS, fn).catch((e: unknown) => {
+        throw engineError(e, doing, s);
+      });
+      const lease = new EngineLease(this.engine(s), call, { what, project: s.project, service: s.service, identity: o.identity, stateDir: o.stateDir, ...(o.durationMs ? { durationMs: o.durationMs } : {}) });
+      entry = { lease };
+      this.leases.set(key, entry);
+    }
+    const e = entry;
+    const wasHeld = e.timer !== undefined;
+    try {
+      await e.lease.hold();
+    } catch (err) {
+      if (e.timer) {
+        clearInterval(e.timer);
+        delete e.timer;
+      }
+      if (err instanceof LeaseHeldElsewhere) {
+        if (wasHeld) this.event(t, 'lease-lost', 'error', `compose: ${err.message}`);
+        throw new ProviderError(this.kind, err.message, true, { cause: err });
+      }
+      throw err;
+    }
+    if (!e.timer) {
+      this.event(t, 'lease-taken', 'info', `compose: ${this.key(s)}: this run now drives it (its lease is kept in the Docker Engine as volumes labelled io.scalepilot.lease=${e.lease.key})`);
+      // renewed on its own clock, so a long drain or a slow sync never lets it lapse while this run acts
+      e.timer = setInterval(() => {
+        e.lease.hold().then(() => {
+          if (e.failing) this.event(t, 'lease-renewed', 'info', `compose: ${this.key(s)}: its lease is renewed again`);
+          delete e.failing;
+        }, (err: Error) => {
+          if (err instanceof LeaseHeldElsewhere) {
+            clearInterval(e.timer);
+            delete e.timer;
+            this.event(t, 'lease-lost', 'error', `compose: ${err.message}`);
+          } else if (e.failing === undefined) {
+            e.failing = err.message;
+            this.event(t, 'lease-renewal-failed', 'warn', `compose: ${this.key(s)}: its lease could not be renewed (${err.message}); this run stops acting on it if that lasts ${Math.round(e.lease.durationMs / 1000)} s`);
+          }
+        });
+      }, Math.max(100, Math.floor(e.lease.durationMs / 3)));
+      e.timer.unref();
+    }
+  }
+
   async observe(t: TargetRef): Promise<TargetState> {
     const s = this.spec(t);
+    await this.claim(t, s);
     let containers = await this.list(s);
     const key = this.key(s);
     const stopped = this.options.readOnly || this.busy.has(key) ? [] : this.stoppedReplicas(containers);
@@ -431,6 +500,7 @@ export class ComposeProvider implements Provider {
       }
       return;
     }
+    await this.claim(t, s);
     await this.exclusive(this.key(s), async () => {
       const front = s.front ? this.fronts.get(this.key(s)) : undefined;
       if (front) await this.drainFor(t, s, front, replicas, o.drainMs);
@@ -593,14 +663,23 @@ export class ComposeProvider implements Provider {
     const ids = state.pods.map((p) => p.containerId!).filter(Boolean);
     if (!ids.length) throw new ProviderError(this.kind, `${s.project}/${s.service} has no containers to resize; scale it up first`, false);
     if (o.dryRun) return;
+    await this.claim(t, s);
     await this.run(s, [s.dockerPath, 'update', ...flags, ...ids]);
   }
 
-  /** Stops the fronts this provider runs; the containers keep running (they belong to Compose, not to this process). */
+  /**
+   * Stops the fronts this provider runs and gives up its leases; the containers keep running (they belong to Compose,
+   * not to this process).
+   */
   async close(): Promise<void> {
     const fronts = [...this.fronts.values()];
     this.fronts.clear();
     await Promise.all(fronts.map((f) => f.proxy.close().catch(() => undefined)));
+    // the leases go last, once the fronts are down: another run may take the services at once
+    const leases = [...this.leases.values()];
+    this.leases.clear();
+    for (const l of leases) if (l.timer) clearInterval(l.timer);
+    await Promise.all(leases.map((l) => l.lease.release()));
     this.engines.clear();
   }
 

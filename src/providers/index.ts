@@ -1,6 +1,7 @@
 // Picks the provider for a target and validates target specs (each provider's own parse step) for the config loader.
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ComposeProvider, parseComposeSpec, type ComposeOptions, type ComposeSpec } from './compose.js';
+import { processIdentity } from './compose-lease.js';
 import { DryRunProvider, parseDryRunSpec, type DryRunSpec } from './dryrun.js';
 import { KubernetesProvider, parseKubernetesSpec, type KubernetesOptions, type KubernetesSpec } from './kubernetes.js';
 import { LocalProvider, parseLocalSpec, type LocalSpec } from './local.js';
@@ -110,8 +111,11 @@ export function createProvider(kindOrTarget: ProviderKind | TargetRef, options: 
         ...(options.log ? { log: options.log } : {}),
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         ...(options.dryRun || options.readOnly ? { readOnly: true } : {}),
-        // Only the process that acts on the target (`run`, with a state dir) runs its front proxy.
-        ...(options.stateDir && !options.dryRun && !options.readOnly ? { frontDir: join(options.stateDir, 'compose') } : {}),
+        // Only the process that acts on the target (`run`, with a state dir) runs its front proxy and takes the
+        // service's lease in the Engine, so that no other scalepilot drives it at the same time.
+        ...(options.stateDir && !options.dryRun && !options.readOnly
+          ? { frontDir: join(options.stateDir, 'compose'), lease: { identity: processIdentity(), stateDir: resolve(options.stateDir) } }
+          : {}),
       });
     case 'kubernetes':
       return new KubernetesProvider({ ...options.kubernetes, ...(baseDir ? { baseDir } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) });

@@ -4,8 +4,8 @@
 // controller restart, scales down with zero failed requests while replicas drain, and `rollback` undoes the last change.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '../../src/config/load.js';
@@ -119,6 +119,26 @@ test('compose on a real Docker Engine: scale up, replace a killed container, res
     assert.equal(first.state!.replicas, MAX, 'the new controller sees the running replicas');
     assert.ok((await fetch(`${url}/work?ms=1`)).ok, 'the front serves again after the restart');
     rt.controller.start();
+
+    // 3b. a second `run` with its own config, store and state dir on the same Compose service: it holds, says which
+    // scalepilot drives the service, and changes nothing (its config would scale to 1 at once, at no load).
+    const other = join(dir.path, 'other');
+    mkdirSync(other);
+    writeFileSync(join(other, 'scalepilot.yaml'), exampleConfig(other, await freePort()).replace(/minReplicas: \d+/, 'minReplicas: 1').replace(/maxReplicas: \d+/, 'maxReplicas: 1'));
+    const second = spawn(process.execPath, [resolve('bin', 'scalepilot'), 'run', '-c', join(other, 'scalepilot.yaml'), '--state-dir', join(other, 'state'), '--no-server'], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let secondOut = '';
+    second.stdout!.on('data', (d: Buffer) => { secondOut += d.toString(); });
+    second.stderr!.on('data', (d: Buffer) => { secondOut += d.toString(); });
+    try {
+      await until('the second run refuses the service', 30_000, () => /observe failed; holding/.test(secondOut), () => secondOut.slice(-2000));
+      assert.match(secondOut, new RegExp(`compose service ${PROJECT}/web on unix://.* is driven by another scalepilot \\(pid ${process.pid} on .*, state dir ${join(dir.path, 'state').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      await sleep(3000);
+      assert.equal(running(engine).filter((c) => c.state === 'running').length, MAX, 'the second run changed nothing');
+      assert.doesNotMatch(secondOut, /"msg":"scaled"/);
+    } finally {
+      second.kill('SIGTERM');
+      await new Promise((r) => (second.exitCode !== null ? r(undefined) : second.once('exit', r)));
+    }
 
     // 4. light load: scale down one replica per policy period, zero failed requests while replicas drain.
     // POSTs are never retried on another replica by the front, so one cut by a stopping replica stays a failure.
