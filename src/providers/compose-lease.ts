@@ -18,6 +18,8 @@ import { processAlive } from './local/proc.js';
 export const LEASE_MS = 30_000;
 
 const LABEL = 'io.scalepilot.lease';
+/** Epoch names in a row taken by volumes that are no lease records before a write gives up and says which. */
+const MAX_SQUATTED = 8;
 
 /** One Engine call with its deadline, its failure reported as what was being done (the provider's engineCall). */
 export type EngineCaller = <T>(doing: string, call: (signal: AbortSignal) => Promise<T>) => Promise<T>;
@@ -157,7 +159,14 @@ export class EngineLease {
         // this identity's record, but not the one this process wrote last: a write of its own it did not see finish
         this.mine = { name: top.name, nonce: top.nonce, epoch: top.epoch, writtenAt: this.mine.writtenAt };
       }
-      await this.write((top?.epoch ?? -1) + 1, records);
+      // a volume of the next epoch's name that is no lease record (made by hand, or by anything else) is stepped over
+      const first = (top?.epoch ?? -1) + 1;
+      let epoch = first;
+      while (!(await this.write(epoch, records))) {
+        if (++epoch - first >= MAX_SQUATTED) {
+          throw new Error(`volumes scalepilot-lease-${this.key}-${first} to -${epoch - 1} exist but are not lease records; remove them (docker volume rm)`);
+        }
+      }
       this.lastError = undefined;
     } catch (e) {
       if (!(e instanceof LeaseHeldElsewhere)) this.lastError = (e as Error).message;
@@ -165,8 +174,11 @@ export class EngineLease {
     }
   }
 
-  /** Writes the record with this epoch; another process that wrote it first wins and this one does not hold. */
-  private async write(epoch: number, older: LeaseRecord[]): Promise<void> {
+  /**
+   * Writes the record with this epoch; another process that wrote it first wins and this one does not hold. False when
+   * a volume of that name exists that is no lease record of this key.
+   */
+  private async write(epoch: number, older: LeaseRecord[]): Promise<boolean> {
     const nonce = randomBytes(8).toString('hex');
     const name = `scalepilot-lease-${this.key}-${epoch}`;
     const writtenAt = this.now();
@@ -192,6 +204,7 @@ export class EngineLease {
       // removed at once: a newer record was written by whoever wrote this one
       if (!/\b404\b|no such volume/i.test((e as Error).message)) throw e;
     }
+    if (v && (v.Labels?.[LABEL] !== this.key || !parseRecord(name, v.Labels))) return false;
     const created = v?.Labels?.[`${LABEL}.nonce`];
     if (created !== nonce) {
       // someone else wrote this epoch first
@@ -207,6 +220,7 @@ export class EngineLease {
     this.seen = undefined;
     // the older records go; one left behind (a failed remove) is only ever older than the newest
     await Promise.all(older.map((r) => this.remove(r.name)));
+    return true;
   }
 
   private async remove(name: string): Promise<void> {

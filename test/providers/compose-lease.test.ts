@@ -168,6 +168,24 @@ describe('compose: the lease on a Compose service, on a real Docker Engine', () 
     assert.deepEqual(leaseVolumes(), []);
   });
 
+  it('volumes that squat the next record names without being lease records are stepped over; too many are named', async () => {
+    clear();
+    const key = leaseKey('shop', 'web');
+    engine.docker(['volume', 'create', `scalepilot-lease-${key}-0`]);
+    engine.docker(['volume', 'create', '--label', `io.scalepilot.lease=${key}`, '--label', 'io.scalepilot.lease.epoch=x', `scalepilot-lease-${key}-1`]);
+    const lease = new EngineLease(docker, call, { what: 'shop/web', project: 'shop', service: 'web', identity: 'stepper', stateDir: '/srv/stepper' });
+    await lease.hold();
+    assert.ok(leaseVolumes().includes(`scalepilot-lease-${key}-2`), leaseVolumes().join(', '));
+    await lease.release();
+    // eight names in a row squatted: the write gives up, naming them
+    for (let i = 2; i < 8; i++) engine.docker(['volume', 'create', `scalepilot-lease-${key}-${i}`]);
+    const blocked = new EngineLease(docker, call, { what: 'shop/web', project: 'shop', service: 'web', identity: 'blocked', stateDir: '/srv/blocked' });
+    await assert.rejects(blocked.hold(), new RegExp(`volumes scalepilot-lease-${key}-0 to -7 exist but are not lease records; remove them`));
+    engine.docker(['volume', 'rm', ...Array.from({ length: 8 }, (_, i) => `scalepilot-lease-${key}-${i}`)]);
+    await blocked.hold();
+    await blocked.release();
+  });
+
   it('only the acting run takes leases: createProvider gives one to a provider with a state dir, none to a dry run or a report', async () => {
     clear();
     const spec: TargetRef = { ...t, spec: { ...t.spec, socketPath: engine.socketPath, file } };
