@@ -1,14 +1,16 @@
 // Kubernetes resource metrics source: pods' CPU (cores) and memory (bytes) from metrics.k8s.io/v1beta1 PodMetrics,
 // as the HPA's Resource metrics read them (sum over the pod's containers, or one container).
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { isAbsolute, resolve } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { kubeClient } from '../lazy.js';
-import { MAX_ANSWER_BYTES } from '../bounded-read.js';
+import { MAX_ANSWER_BYTES, readFileBounded } from '../bounded-read.js';
 import { MetricConfigError, optBool, optDuration, optSecret, optString, readObject, readParams, reqUrl, typeName } from './config.js';
 import { MetricError, type MetricQuery, type MetricSource, type Sample } from './types.js';
+
+/** A service-account token is a few kB; a token file past this is not one. */
+const MAX_TOKEN_BYTES = 1024 * 1024;
 
 export interface KubernetesMetricsConfig {
   type: 'kubernetes';
@@ -237,7 +239,8 @@ export class KubernetesMetricsSource implements MetricSource {
       await this.kc.applyToHTTPSOptions(opts);
       if (this.config.tokenFile) {
         // Projected service-account tokens rotate, so the file is read on every request.
-        const token = readFileSync(this.config.tokenFile, 'utf8').trim();
+        // (bounded: a token is a few kB; a path that never ends, such as /dev/zero, is refused instead of read)
+        const token = readFileBounded(this.config.tokenFile, MAX_TOKEN_BYTES).trim();
         opts.headers = { ...opts.headers, authorization: `Bearer ${token}` };
       }
     } catch (e) {

@@ -1,6 +1,6 @@
 // Kubernetes metrics source: quantity table, config parsing, and reads against a fake metrics.k8s.io API server.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createServer } from 'node:http';
@@ -144,6 +144,10 @@ describe('KubernetesMetricsSource against a fake metrics API', () => {
       await assert.rejects(src.sample({ name: 'cpu', query: 'cpu' }, new Date()), /HTTP 401/);
       writeFileSync(file, 'sekret\n');
       assert.equal((await src.sample({ name: 'cpu', query: 'cpu' }, new Date())).length, 3);
+      // a token path that never ends is refused at its bound, not read until memory runs out
+      rmSync(file);
+      symlinkSync('/dev/zero', file);
+      await assert.rejects(src.sample({ name: 'cpu', query: 'cpu' }, new Date()), (e: unknown) => e instanceof MetricError && !e.retryable && /cannot prepare credentials: .*token: more than 1 MB; refused without reading further/.test((e as Error).message));
     } finally {
       dir.cleanup();
     }
