@@ -108,9 +108,11 @@ export class PostgresSource implements MetricSource {
     }
     const t = now.getTime();
     if (pq.kind === 'sql') {
-      const rows = await this.run(q.query, pq.sql, []);
+      // At most two rows are fetched: enough to tell one from many, while a query that returns a whole table (a
+      // mistake, or a table that grew) is never read into memory at every sync.
+      const rows = await this.run(q.query, `SELECT * FROM (${pq.sql.replace(/[\s;]+$/, '')}) AS scalepilot_metric LIMIT 2`, []);
       if (rows.rows.length !== 1) {
-        throw new MetricError(this.name, q.query, `the SQL returned ${rows.rows.length} rows; it must return exactly one row with one number`, rows.rows.length === 0);
+        throw new MetricError(this.name, q.query, `the SQL returned ${rows.rows.length ? 'more than one row' : '0 rows'}; it must return exactly one row with one number`, rows.rows.length === 0);
       }
       const cols = rows.fields;
       if (cols.length !== 1) throw new MetricError(this.name, q.query, `the SQL returned ${cols.length} columns; it must return one number`, false);

@@ -96,13 +96,20 @@ describe('PostgresSource against PostgreSQL', () => {
     assert.deepEqual(await read("SELECT count(*) FROM jobs WHERE state = 'queued'"), [{ labels: {}, t: 7000, value: 10 }]);
     assert.equal((await read('sql: SELECT avg(id)::numeric(10,2) FROM jobs'))[0]!.value, 15.5);
     await assert.rejects(read("SELECT id FROM jobs WHERE state = 'nope'"), (e: unknown) => e instanceof MetricError && e.retryable && /returned 0 rows/.test(e.message));
-    await assert.rejects(read('SELECT id FROM jobs'), (e: unknown) => e instanceof MetricError && !e.retryable && /returned 30 rows/.test(e.message));
+    await assert.rejects(read('SELECT id FROM jobs'), (e: unknown) => e instanceof MetricError && !e.retryable && /returned more than one row; it must return exactly one row/.test(e.message));
+    // a query over a whole big table is cut at two rows, not read into memory
+    const heap = process.memoryUsage().heapUsed;
+    await assert.rejects(read('SELECT g, repeat(\'x\', 100) FROM generate_series(1, 5000000) g;'), /returned more than one row/);
+    assert.ok(process.memoryUsage().heapUsed - heap < 100 * 1024 * 1024, 'the rows past the second were not fetched');
+    assert.equal((await read('SELECT count(*) FROM jobs ;  '))[0]!.value, 30, 'a trailing semicolon is allowed');
     await assert.rejects(read('SELECT 1, 2'), /returned 2 columns/);
     await assert.rejects(read('SELECT NULL::int'), /returned NULL; there is no value/);
     await assert.rejects(read("SELECT 'abc'"), /not a finite number/);
     await assert.rejects(read('SELECT count(*) FROM nowhere'), (e: unknown) => e instanceof MetricError && !e.retryable && /relation "nowhere" does not exist \[SQLSTATE 42P01\] \(fix the SQL\)/.test(e.message));
-    // Sessions are read-only: a data-modifying CTE is refused by the server.
-    await assert.rejects(read("WITH d AS (DELETE FROM jobs RETURNING 1) SELECT count(*) FROM d"), /read-only transaction/);
+    // A data-modifying CTE is refused by the server (the query is read inside a subquery, and sessions are read-only).
+    await assert.rejects(read("WITH d AS (DELETE FROM jobs RETURNING 1) SELECT count(*) FROM d"), /data-modifying statement must be at the top level|read-only transaction/);
+    // and a write a function makes is refused by the read-only session
+    await assert.rejects(read("SELECT setval('jobs_id_seq', 1000)"), /read-only transaction/);
     assert.equal((await read('SELECT count(*) FROM jobs'))[0]!.value, 30);
   });
 
