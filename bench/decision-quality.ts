@@ -6,7 +6,10 @@
 // could do there, which separates what the mechanisms can reach from what choosing on the first half finds, and
 // scores both winners on the tuning part: a hindsight winner that is safe and cheaper there is one the search missed.
 // Each held-out violation minute of the tuned policy is listed with the demand's rise into it and the replicas short.
-//   node --import tsx bench/decision-quality.ts [--budget 400] [--step 60s] [--workers N] [--dir DIR] [--trace FILE] [--hindsight] [--max-scale-ups N]
+// With --variants each trace is also replayed reversed and rotated by a quarter, a half and three quarters (15 runs for
+// the three shared traces): the same traffic with its surprises in other places and in the other half, a check that
+// a result does not hang on where one trace's bursts happen to fall.
+//   node --import tsx bench/decision-quality.ts [--budget 400] [--step 60s] [--workers N] [--dir DIR] [--trace FILE] [--hindsight] [--max-scale-ups N] [--variants]
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -38,6 +41,7 @@ const hindsight = process.argv.includes('--hindsight');
 const maxUpsFlag = flag('max-scale-ups', '');
 const maxUps = maxUpsFlag ? Number(maxUpsFlag) : undefined;
 const traces = readdirSync(dir).filter((f) => f.endsWith('.csv') && (!only || f === only)).sort();
+const withVariants = process.argv.includes('--variants');
 
 function peakOf(file: string): number {
   let peak = 0;
@@ -54,11 +58,37 @@ const notes: string[] = [];
 const ratios: number[] = [];
 // violation minutes of the held-out halves, of the default HPA and of the tuned policy, by trace
 const violations: Array<{ hpa: number; tuned: number }> = [];
-try {
+/**
+ * The traces to run, with --variants each also reversed and rotated by ¼, ½ and ¾ (values moved, timestamps kept),
+ * written to `tmp`.
+ */
+function runsOf(tmp: string): Array<{ f: string; file: string }> {
+  const out: Array<{ f: string; file: string }> = [];
   for (const f of traces) {
     const file = join(dir, f);
+    out.push({ f, file });
+    if (!withVariants) continue;
+    const lines = readFileSync(file, 'utf8').split('\n').slice(1).filter(Boolean).map((l) => l.split(','));
+    const t = lines.map((l) => l[0]!);
+    const v = lines.map((l) => l[1]!);
+    const write = (label: string, values: string[]) => {
+      const to = join(tmp, `${f.replace(/\.csv$/, '')}.${label.replace(/[^\w.-]+/g, '_')}.csv`);
+      writeFileSync(to, `t_seconds,value\n${t.map((x, i) => `${x},${values[i]}`).join('\n')}\n`);
+      out.push({ f: `${f} ${label}`, file: to });
+    };
+    write('reversed', v.slice().reverse());
+    for (const q of [1, 2, 3]) {
+      const k = Math.floor((v.length * q) / 4);
+      write(`rotated ${q}/4`, [...v.slice(k), ...v.slice(0, k)]);
+    }
+  }
+  return out;
+}
+
+try {
+  for (const { f, file } of runsOf(tmp)) {
     const rpsPerReplica = peakOf(file) / 20;
-    const config = join(tmp, `${f}.yaml`);
+    const config = join(tmp, `${f.replace(/[^\w.-]+/g, '_')}.yaml`);
     writeFileSync(config, `
 syncPeriod: ${stepMs / 1000}s
 sources:

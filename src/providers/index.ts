@@ -118,7 +118,12 @@ export function createProvider(kindOrTarget: ProviderKind | TargetRef, options: 
           : {}),
       });
     case 'kubernetes':
-      return new KubernetesProvider({ ...options.kubernetes, ...(baseDir ? { baseDir } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) });
+      return new KubernetesProvider({
+        ...options.kubernetes,
+        ...(baseDir ? { baseDir } : {}),
+        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+        ...(options.dryRun || options.readOnly ? { readOnly: true } : {}),
+      });
     case 'dryrun':
       // one provider per service, and nothing in a controller reads its records: a few for a debugger, no more
       return new DryRunProvider({ keep: 8, ...(options.now ? { now: options.now } : {}) });

@@ -3,7 +3,7 @@
 // strategic-merge patch of the pod template's container resources. Dry runs go to the API server with dryRun=All,
 // so admission and validation still answer. Each observation also reports what the cluster does on its own (pods
 // restarting, failing to start, not scheduled, a stalled rollout) as provider events and degraded conditions.
-import type { AppsV1Api, CoreV1Api, KubeConfig, V1Container, V1Pod } from '@kubernetes/client-node';
+import type { AppsV1Api, AutoscalingV2Api, CoreV1Api, KubeConfig, V1Container, V1Pod } from '@kubernetes/client-node';
 import { kubeCall, KubeTimeout, type KubeCallOptions } from '../kube-call.js';
 import { kubeClient } from '../lazy.js';
 import { resolve as resolvePath } from 'node:path';
@@ -64,7 +64,17 @@ export interface KubernetesOptions {
   fieldManager?: string;
   /** pods restarting, failing to start or not scheduled, and stalled rollouts, as the observations find them */
   onEvent?: (e: ProviderEvent) => void;
+  /**
+   * Observe only (dry runs, reports): a HorizontalPodAutoscaler on the same workload is reported as degraded instead
+   * of refused, so scalepilot can shadow an HPA before it replaces it.
+   */
+  readOnly?: boolean;
+  /** how long one list of a namespace's HPAs is used for (default HPA_CHECK_MS) */
+  hpaCheckMs?: number;
 }
+
+/** How long one list of a namespace's HorizontalPodAutoscalers is used for (one list per namespace, not per sync). */
+const HPA_CHECK_MS = 30_000;
 
 /** Container waiting reasons that mean the pod will not serve until someone fixes something. */
 const FAILING_REASONS = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
@@ -78,6 +88,7 @@ interface Seen {
 interface Clients {
   apps: AppsV1Api;
   core: CoreV1Api;
+  autoscaling: AutoscalingV2Api;
 }
 
 type Spec = KubernetesSpec & { name: string };
@@ -87,6 +98,10 @@ export class KubernetesProvider implements Provider {
   private readonly clients = new Map<string, Clients>();
   private readonly fieldManager: string;
   private readonly seen = new Map<string, Seen>();
+  /** per cluster and namespace: the HPAs' targets (kind/name → HPA name), listed at most every HPA_CHECK_MS */
+  private readonly hpas = new Map<string, { at: number; targets: Promise<Map<string, string>> }>();
+  /** services already told that HPAs cannot be listed (said once) */
+  private readonly hpaUnchecked = new Set<string>();
 
   constructor(private readonly options: KubernetesOptions = {}) {
     this.fieldManager = options.fieldManager ?? 'scalepilot';
@@ -119,7 +134,7 @@ export class KubernetesProvider implements Provider {
       if (!kc.getCurrentCluster()) {
         throw new ProviderError(this.kind, 'no Kubernetes cluster configured: set KUBECONFIG, target.kubeconfig, or run inside a cluster', false);
       }
-      c = { apps: kc.makeApiClient(kubeClient().AppsV1Api), core: kc.makeApiClient(kubeClient().CoreV1Api) };
+      c = { apps: kc.makeApiClient(kubeClient().AppsV1Api), core: kc.makeApiClient(kubeClient().CoreV1Api), autoscaling: kc.makeApiClient(kubeClient().AutoscalingV2Api) };
       this.clients.set(key, c);
     }
     return c;
@@ -129,10 +144,12 @@ export class KubernetesProvider implements Provider {
     const s = this.spec(t);
     const { apps, core } = this.api(s);
     const ref = { name: s.name, namespace: s.namespace };
-    const [scale, workload] = await Promise.all([
+    const [scale, workload, hpa] = await Promise.all([
       call(s, 'get', 'scale', (o) => (s.kind === 'Deployment' ? apps.readNamespacedDeploymentScale(ref, o) : apps.readNamespacedStatefulSetScale(ref, o))),
       call(s, 'get', '', (o) => (s.kind === 'Deployment' ? apps.readNamespacedDeployment(ref, o) : apps.readNamespacedStatefulSet(ref, o))),
+      this.competingHpa(t.service, s),
     ]);
+    if (hpa && !this.options.readOnly) throw hpaConflict(s, hpa);
     const selector = scale.status?.selector;
     if (!selector) {
       throw new ProviderError(this.kind, `${s.kind} ${s.namespace}/${s.name} reports no selector on its scale subresource; check the workload's spec.selector`, false);
@@ -144,6 +161,7 @@ export class KubernetesProvider implements Provider {
     const resources = target ? containerResources(target) : undefined;
     const progressing = (workload.status?.conditions ?? []).find((c) => c.type === 'Progressing');
     const degraded = this.notice(t.service, s, pods.items, progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded' ? progressing.message ?? '' : undefined);
+    if (hpa) degraded.push(hpaConflict(s, hpa).message);
     return {
       replicas: scale.spec?.replicas ?? 0,
       readyReplicas: states.filter((p) => p.ready && !p.deleted).length,
@@ -203,10 +221,56 @@ export class KubernetesProvider implements Provider {
     return degraded;
   }
 
+  /**
+   * The HorizontalPodAutoscaler that scales this workload too, if any (Kubernetes' own controller would set its
+   * replicas against scalepilot's every 15 s; KEDA's ScaledObjects show up here as the HPAs they create). A namespace
+   * whose HPAs cannot be listed (RBAC without the grant, an API error) is said once and not checked.
+   */
+  private async competingHpa(service: string, s: Spec): Promise<string | undefined> {
+    const { autoscaling } = this.api(s);
+    const key = `${s.kubeconfig ?? ''}|${s.context ?? ''}|${s.namespace}`;
+    const now = Date.now();
+    let entry = this.hpas.get(key);
+    if (!entry || now - entry.at >= (this.options.hpaCheckMs ?? HPA_CHECK_MS)) {
+      const targets = kubeCall(s.timeoutMs, (o) => autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace: s.namespace }, o)).then((list) => {
+        const m = new Map<string, string>();
+        for (const h of list.items ?? []) {
+          const r = h.spec?.scaleTargetRef;
+          if (!r?.name || !h.metadata?.name) continue;
+          // an HPA names its target by kind, name and apiVersion; apps/v1 (or none) is the workload scalepilot scales
+          if (r.apiVersion && !/^apps\//.test(r.apiVersion)) continue;
+          m.set(`${r.kind}/${r.name}`, h.metadata.name);
+        }
+        return m;
+      });
+      entry = { at: now, targets };
+      this.hpas.set(key, entry);
+      // a failed list is not kept: the next sync lists again
+      targets.catch(() => { if (this.hpas.get(key) === entry) this.hpas.delete(key); });
+    }
+    try {
+      const name = (await entry.targets).get(`${s.kind}/${s.name}`);
+      this.hpaUnchecked.delete(service);
+      return name;
+    } catch (e) {
+      if (!this.hpaUnchecked.has(service)) {
+        this.hpaUnchecked.add(service);
+        const code = (e as { code?: unknown }).code;
+        const why = code === 403 ? 'forbidden: grant list on horizontalpodautoscalers.autoscaling in this namespace (deploy/rbac.yaml does)' : e instanceof KubeTimeout ? e.message : (e as Error).message;
+        this.options.onEvent?.({ service, kind: 'hpa-check-failed', level: 'warn', message: `kubernetes: cannot list the HorizontalPodAutoscalers in namespace ${s.namespace} (${why}); an HPA also scaling ${s.kind} ${s.namespace}/${s.name} would go unnoticed` });
+      }
+      return undefined;
+    }
+  }
+
   async scale(t: TargetRef, replicas: number, o: ScaleOptions): Promise<void> {
     requireReplicaCount(this.kind, t.service, replicas);
     const s = this.spec(t);
     const { apps } = this.api(s);
+    if (!o.dryRun) {
+      const hpa = await this.competingHpa(t.service, s);
+      if (hpa) throw hpaConflict(s, hpa);
+    }
     const param = {
       name: s.name,
       namespace: s.namespace,
@@ -256,13 +320,21 @@ export class KubernetesProvider implements Provider {
   }
 }
 
+/** A HorizontalPodAutoscaler also scales the workload: refused with what to do. */
+function hpaConflict(s: Spec, hpa: string): ProviderError {
+  return new ProviderError(
+    'kubernetes',
+    `${s.kind} ${s.namespace}/${s.name} is also scaled by HorizontalPodAutoscaler ${s.namespace}/${hpa}; the two would set its replicas against each other, so scalepilot holds. Delete the HPA (kubectl delete hpa ${hpa} -n ${s.namespace}) once scalepilot is to take over, or point this service at another workload`,
+    true,
+  );
+}
+
 function resourceName(s: Spec, sub: string): string {
   if (sub === 'pods') return 'pods';
   const base = s.kind === 'Deployment' ? 'deployments' : 'statefulsets';
   return sub ? `${base}/${sub}` : base;
 }
 
-/** Runs one API call and turns its failure into a ProviderError that says what to do. */
 /**
  * Runs one API call within target.timeout and turns its failure into a ProviderError that says what to do. An API
  * server that takes the connection and never answers would otherwise hold the sync (and every later one) forever.

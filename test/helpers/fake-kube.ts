@@ -40,6 +40,7 @@ const KINDS: Record<string, Kind> = {
   statefulsets: { group: 'apps', version: 'v1', kind: 'StatefulSet', resource: 'statefulsets' },
   pods: { group: '', version: 'v1', kind: 'Pod', resource: 'pods' },
   leases: { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', resource: 'leases' },
+  horizontalpodautoscalers: { group: 'autoscaling', version: 'v2', kind: 'HorizontalPodAutoscaler', resource: 'horizontalpodautoscalers' },
 };
 
 const MICRO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/;
@@ -134,6 +135,18 @@ export class FakeKube {
     };
     this.objects.set(key(resource, namespace, name), obj);
     this.reconcile(resource, obj);
+    return obj;
+  }
+
+  /** A HorizontalPodAutoscaler (autoscaling/v2) whose scaleTargetRef names the given workload. */
+  addHpa(namespace: string, name: string, target: { kind: string; name: string; apiVersion?: string }): Obj {
+    const obj: Obj = {
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name, namespace, uid: `uid-hpa-${name}`, resourceVersion: this.nextRv(), creationTimestamp: time() },
+      spec: { scaleTargetRef: { apiVersion: target.apiVersion ?? 'apps/v1', kind: target.kind, name: target.name }, minReplicas: 1, maxReplicas: 10 },
+    };
+    this.objects.set(key('horizontalpodautoscalers', namespace, name), obj);
     return obj;
   }
 
@@ -259,11 +272,11 @@ export class FakeKube {
       return status(res, inject.status, inject.status === 429 ? 'TooManyRequests' : 'InternalError', `injected failure ${inject.status}`);
     }
 
-    const m = /^\/(?:api\/v1|apis\/([^/]+)\/v1)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(url.pathname);
+    const m = /^\/(?:api\/v1|apis\/([^/]+)\/(v\d+))\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(url.pathname);
     if (!m) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
-    const [, group = '', ns, resource, name, sub] = m as unknown as [string, string | undefined, string, string, string | undefined, string | undefined];
+    const [, group = '', version = 'v1', ns, resource, name, sub] = m as unknown as [string, string | undefined, string | undefined, string, string, string | undefined, string | undefined];
     const kind = KINDS[resource];
-    if (!kind || kind.group !== group) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+    if (!kind || kind.group !== group || kind.version !== version) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
     if (sub && !(sub === 'scale' && (resource === 'deployments' || resource === 'statefulsets'))) {
       return status(res, 404, 'NotFound', 'the server could not find the requested resource');
     }

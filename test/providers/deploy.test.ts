@@ -17,6 +17,7 @@ import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { parseConfig } from '../../src/config/load.js';
 import { KubernetesProvider } from '../../src/providers/kubernetes.js';
+import type { ProviderEvent } from '../../src/providers/types.js';
 import { LeaderElector, LeaseLock } from '../../src/controller/leader.js';
 import { FakeKube } from '../helpers/fake-kube.js';
 
@@ -125,6 +126,7 @@ describe('deploy/ manifests', () => {
       'apps/statefulsets/scale:get', 'apps/statefulsets/scale:patch', 'apps/statefulsets/scale:update',
       'apps/statefulsets:get', 'apps/statefulsets:patch',
       'metrics.k8s.io/pods:get', 'metrics.k8s.io/pods:list',
+      'autoscaling/horizontalpodautoscalers:list',
       '/pods:get', '/pods:list',
     ].sort());
     assert.deepEqual(flat(one('Role').rules), ['coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:get@scalepilot', 'coordination.k8s.io/leases:update@scalepilot'].sort());
@@ -151,13 +153,18 @@ describe('deploy/rbac.yaml is enough for what scalepilot calls', () => {
   it('lets the kubernetes provider observe, scale and resize in the bound namespace only', async () => {
     kube.addWorkload('Deployment', 'default', 'web', { replicas: 2 });
     kube.addWorkload('Deployment', 'shop', 'web', { replicas: 2 });
-    const p = new KubernetesProvider({ kubeConfig: kube.kubeConfig() });
+    const events: ProviderEvent[] = [];
+    const p = new KubernetesProvider({ kubeConfig: kube.kubeConfig(), hpaCheckMs: 0, onEvent: (e) => events.push(e) });
     const web = { service: 'web', provider: 'kubernetes' as const, spec: { namespace: 'default' } };
     assert.equal((await p.observe(web)).pods.length, 2);
     await p.scale(web, 3, { dryRun: false, drainMs: 0 });
     await p.resize(web, { requests: { cpu: '300m' } }, { dryRun: false });
     assert.equal(kube.get('deployments', 'default', 'web')!.spec.replicas, 3);
     await assert.rejects(p.observe({ ...web, spec: { namespace: 'shop' } }), /forbidden/);
+    // the HPAs of the namespace can be listed: one on the same Deployment is seen
+    assert.deepEqual(events.filter((e) => e.kind === 'hpa-check-failed').map((e) => e.message).filter((m) => /namespace default/.test(m)), []);
+    kube.addHpa('default', 'web', { kind: 'Deployment', name: 'web' });
+    await assert.rejects(p.observe(web), /also scaled by HorizontalPodAutoscaler default\/web/);
   });
 
   it('lets leader election create, renew and release the scalepilot Lease, and nothing else', async () => {

@@ -247,6 +247,63 @@ describe('kubernetes provider against a fake API server', () => {
     assert.equal((await provider.observe(quick)).replicas, 5);
   });
 
+  it('an HPA that also scales the workload: run holds with what to do, a dry run shadows it, other HPAs do not count', async () => {
+    const events: ProviderEvent[] = [];
+    const acting = new KubernetesProvider({ kubeConfig: kube.kubeConfig(), hpaCheckMs: 0, onEvent: (e) => events.push(e) });
+    const shadow = new KubernetesProvider({ kubeConfig: kube.kubeConfig(), hpaCheckMs: 0, readOnly: true });
+    try {
+      // HPAs on another workload, on a StatefulSet of the same name, and on a non-apps kind of the same name
+      kube.addHpa('shop', 'canary', { kind: 'Deployment', name: 'web-canary' });
+      kube.addHpa('shop', 'db-web', { kind: 'StatefulSet', name: 'web' });
+      kube.addHpa('shop', 'rollout', { kind: 'Deployment', name: 'web', apiVersion: 'argoproj.io/v1alpha1' });
+      assert.equal((await acting.observe(web)).degraded, undefined);
+      await acting.scale(web, 4, { dryRun: false, drainMs: 0 });
+
+      kube.addHpa('shop', 'web-hpa', { kind: 'Deployment', name: 'web' });
+      const conflict = /Deployment shop\/web is also scaled by HorizontalPodAutoscaler shop\/web-hpa; the two would set its replicas against each other, so scalepilot holds\. Delete the HPA \(kubectl delete hpa web-hpa -n shop\)/;
+      await assert.rejects(acting.observe(web), (e: unknown) => e instanceof ProviderError && e.retryable && conflict.test(e.message));
+      const patches = kube.requests.filter((r) => r.method === 'PATCH').length;
+      await assert.rejects(acting.scale(web, 6, { dryRun: false, drainMs: 0 }), conflict);
+      assert.equal(kube.requests.filter((r) => r.method === 'PATCH').length, patches, 'nothing was patched');
+      assert.equal((await shadow.observe(web)).replicas, 4);
+      // a dry run (shadowing the HPA before replacing it) observes, reports the conflict as degraded and may dry-run
+      const seen = await shadow.observe(web);
+      assert.equal(seen.degraded?.length, 1);
+      assert.match(seen.degraded![0]!, conflict);
+      await shadow.scale(web, 6, { dryRun: true, drainMs: 0 });
+      // the StatefulSet named in an HPA is refused the same way
+      kube.addHpa('shop', 'db', { kind: 'StatefulSet', name: 'db' });
+      await assert.rejects(acting.observe(db), /StatefulSet shop\/db is also scaled by HorizontalPodAutoscaler shop\/db/);
+
+      // the HPA deleted: scalepilot drives the workload again
+      kube.objects.delete(`horizontalpodautoscalers/shop/web-hpa`);
+      assert.equal((await acting.observe(web)).replicas, 4);
+      await acting.scale(web, 6, { dryRun: false, drainMs: 0 });
+      assert.equal((await acting.observe(web)).replicas, 6);
+      assert.deepEqual(events.filter((e) => e.kind === 'hpa-check-failed'), []);
+    } finally {
+      await acting.close();
+      await shadow.close();
+    }
+  });
+
+  it('HPAs that cannot be listed (RBAC without the grant) are said once and do not stop scaling', async () => {
+    const events: ProviderEvent[] = [];
+    const p = new KubernetesProvider({ kubeConfig: kube.kubeConfig(), hpaCheckMs: 0, onEvent: (e) => events.push(e) });
+    try {
+      kube.addHpa('shop', 'web-hpa', { kind: 'Deployment', name: 'web' });
+      kube.deny({ verb: 'list', resource: 'horizontalpodautoscalers', namespace: 'shop' });
+      assert.equal((await p.observe(web)).replicas, 3);
+      await p.scale(web, 2, { dryRun: false, drainMs: 0 });
+      await p.observe(web);
+      const said = events.filter((e) => e.kind === 'hpa-check-failed');
+      assert.equal(said.length, 1, 'said once');
+      assert.match(said[0]!.message, /cannot list the HorizontalPodAutoscalers in namespace shop \(forbidden: grant list on horizontalpodautoscalers\.autoscaling in this namespace \(deploy\/rbac\.yaml does\)\); an HPA also scaling Deployment shop\/web would go unnoticed/);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('loads a kubeconfig file and context from the spec', async () => {
     const dir = tempDir();
     try {
