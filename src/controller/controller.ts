@@ -87,10 +87,10 @@ class ServiceLoop {
   }
 }
 
-function backoffFor(b: Backoff, periodMs: number, now: number, message: string): void {
+function backoffFor(b: Backoff, periodMs: number, now: number, message: string, atMostMs = MAX_BACKOFF_MS): void {
   b.failures++;
   b.last = message;
-  b.until = now + Math.min(periodMs * 2 ** (b.failures - 1), MAX_BACKOFF_MS);
+  b.until = now + Math.min(periodMs * 2 ** (b.failures - 1), MAX_BACKOFF_MS, atMostMs);
 }
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
@@ -301,7 +301,8 @@ export class Controller {
       l.targetBackoff.failures = 0;
     } catch (e) {
       const msg = (e as Error).message;
-      backoffFor(l.targetBackoff, p.syncPeriodMs, started, msg);
+      // a provider may say when to look again (another actor holds the workload): the back-off never goes past it
+      backoffFor(l.targetBackoff, p.syncPeriodMs, started, msg, (e as { retryInMs?: number }).retryInMs);
       m?.scaleErrors.inc({ service: p.name });
       this.log.warn({ service: p.name, err: msg, failures: l.targetBackoff.failures }, 'observe failed; holding');
       await this.record({ service: p.name, time: started, kind: 'error', message: `observe: ${msg}`, result: 'failed', error: msg });

@@ -341,7 +341,8 @@ export class ComposeProvider implements Provider {
       }
       if (err instanceof LeaseHeldElsewhere) {
         if (wasHeld) this.event(t, 'lease-lost', 'error', `compose: ${err.message}`);
-        throw new ProviderError(this.kind, err.message, true, { cause: err });
+        // looked at again within a lease duration: the holder may stop (and give the lease up) at any moment
+        throw new ProviderError(this.kind, err.message, true, { cause: err, retryInMs: e.lease.durationMs });
       }
       throw err;
     }

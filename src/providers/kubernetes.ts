@@ -149,7 +149,7 @@ export class KubernetesProvider implements Provider {
       call(s, 'get', '', (o) => (s.kind === 'Deployment' ? apps.readNamespacedDeployment(ref, o) : apps.readNamespacedStatefulSet(ref, o))),
       this.competingHpa(t.service, s),
     ]);
-    if (hpa && !this.options.readOnly) throw hpaConflict(s, hpa);
+    if (hpa && !this.options.readOnly) throw hpaConflict(s, hpa, this.options.hpaCheckMs ?? HPA_CHECK_MS);
     const selector = scale.status?.selector;
     if (!selector) {
       throw new ProviderError(this.kind, `${s.kind} ${s.namespace}/${s.name} reports no selector on its scale subresource; check the workload's spec.selector`, false);
@@ -269,7 +269,7 @@ export class KubernetesProvider implements Provider {
     const { apps } = this.api(s);
     if (!o.dryRun) {
       const hpa = await this.competingHpa(t.service, s);
-      if (hpa) throw hpaConflict(s, hpa);
+      if (hpa) throw hpaConflict(s, hpa, this.options.hpaCheckMs ?? HPA_CHECK_MS);
     }
     const param = {
       name: s.name,
@@ -321,11 +321,13 @@ export class KubernetesProvider implements Provider {
 }
 
 /** A HorizontalPodAutoscaler also scales the workload: refused with what to do. */
-function hpaConflict(s: Spec, hpa: string): ProviderError {
+function hpaConflict(s: Spec, hpa: string, recheckMs = HPA_CHECK_MS): ProviderError {
   return new ProviderError(
     'kubernetes',
     `${s.kind} ${s.namespace}/${s.name} is also scaled by HorizontalPodAutoscaler ${s.namespace}/${hpa}; the two would set its replicas against each other, so scalepilot holds. Delete the HPA (kubectl delete hpa ${hpa} -n ${s.namespace}) once scalepilot is to take over, or point this service at another workload`,
     true,
+    // looked at again as often as the HPAs are listed: scalepilot takes over soon after the HPA is deleted
+    { retryInMs: Math.max(1000, recheckMs) },
   );
 }
 

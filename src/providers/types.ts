@@ -56,8 +56,14 @@ export interface ScaleOptions {
 
 export class ProviderError extends Error {
   override name = 'ProviderError';
-  constructor(readonly provider: string, message: string, readonly retryable = true, options?: { cause?: unknown }) {
-    super(`${provider}: ${message}`, options);
+  /**
+   * Try again within this long at the latest, whatever the usual back-off has grown to: the failure is one that ends
+   * by someone else's doing (another scalepilot stops, an HPA is deleted), and a check costs one cheap read.
+   */
+  readonly retryInMs?: number;
+  constructor(readonly provider: string, message: string, readonly retryable = true, options?: { cause?: unknown; retryInMs?: number }) {
+    super(`${provider}: ${message}`, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    if (options?.retryInMs !== undefined) this.retryInMs = options.retryInMs;
   }
 }
 

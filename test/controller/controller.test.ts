@@ -9,7 +9,7 @@ import { DryRunProvider } from '../../src/providers/dryrun.js';
 import { openStore } from '../../src/store/index.js';
 import type { MetricQuery, MetricSource, Sample } from '../../src/metrics/types.js';
 import { MetricError } from '../../src/metrics/types.js';
-import type { Provider } from '../../src/providers/types.js';
+import { ProviderError, type Provider } from '../../src/providers/types.js';
 import { createControllerMetrics } from '../../src/server/metrics.js';
 import { tempDir } from '../helpers/env.js';
 
@@ -178,6 +178,49 @@ test('one service whose target fails does not stall the others', async () => {
   assert.equal(c.lastSync('worker')!.decision?.desiredReplicas, 4);
   const errs = await store.history('api', 0, { kinds: ['error'] });
   assert.equal(errs.length, 1);
+});
+
+test('a target held by another actor is looked at again within the time its provider names, not after the doubled back-off', async () => {
+  let held = true;
+  let observed = 0;
+  const contested: Provider = {
+    kind: 'contested',
+    async observe() {
+      observed++;
+      if (held) throw new ProviderError('contested', 'driven by another scalepilot', true, { retryInMs: 30_000 });
+      return { replicas: 2, readyReplicas: 2, pods: [] };
+    },
+    async scale() {},
+  };
+  const plain: Provider = { kind: 'plain', async observe() { observed++; throw new ProviderError('plain', 'API server unreachable'); }, async scale() {} };
+  const env = setup(parseConfig(yaml(['api', 'worker']), 'c.yaml'), 'sqlite::memory:', { api: contested, worker: plain });
+  const { c } = await env.make();
+  env.source.perPod = 10;
+  // a sync every 15 s for 10 minutes: the usual back-off doubles 15 s, 30 s, ... to 5 minutes
+  const calls = (svc: string) => {
+    let n = 0;
+    const t0 = env.clock.t;
+    return async () => {
+      for (let t = 0; t <= 600_000; t += 15_000) {
+        env.clock.t = t0 + t;
+        observed = 0;
+        await c.syncOnce(svc);
+        n += observed;
+      }
+      return n;
+    };
+  };
+  const api = await calls('api')();
+  const worker = await calls('worker')();
+  // 600 s at most 30 s apart: 20 or more looks; the plain failure backs off to 5 minutes: a handful
+  assert.ok(api >= 20 && api <= 41, `the contested target was observed ${api} times`);
+  assert.ok(worker <= 7, `an unreachable target backs off as before (${worker} observations)`);
+  // once the other actor lets go, the next look takes over
+  held = false;
+  env.clock.t += 30_000;
+  const r = await c.syncOnce('api');
+  assert.equal(r.error, undefined);
+  assert.equal(r.state?.replicas, 2);
 });
 
 test('a restarted controller continues the scale-down stabilization window from the store', async () => {

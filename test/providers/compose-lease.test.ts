@@ -63,6 +63,7 @@ describe('compose: the lease on a Compose service, on a real Docker Engine', () 
     assert.ok(eventsA.some((e) => e.kind === 'lease-taken' && /shop\/web: this run now drives it/.test(e.message)), JSON.stringify(eventsA));
     const refused = (e: unknown) => {
       assert.ok(e instanceof ProviderError && e.retryable, String(e));
+      assert.equal(e.retryInMs, 30_000, 'looked at again within a lease duration, whatever the back-off');
       assert.match(e.message, new RegExp(`compose service shop/web on unix://.* is driven by another scalepilot \\(pid ${process.pid} on .*, state dir /srv/run-a, lease renewed \\d{4}-`));
       assert.match(e.message, /Stop the other run, or give each Compose service to one config/);
       return true;

@@ -261,7 +261,7 @@ describe('kubernetes provider against a fake API server', () => {
 
       kube.addHpa('shop', 'web-hpa', { kind: 'Deployment', name: 'web' });
       const conflict = /Deployment shop\/web is also scaled by HorizontalPodAutoscaler shop\/web-hpa; the two would set its replicas against each other, so scalepilot holds\. Delete the HPA \(kubectl delete hpa web-hpa -n shop\)/;
-      await assert.rejects(acting.observe(web), (e: unknown) => e instanceof ProviderError && e.retryable && conflict.test(e.message));
+      await assert.rejects(acting.observe(web), (e: unknown) => e instanceof ProviderError && e.retryable && e.retryInMs === 1000 && conflict.test(e.message));
       const patches = kube.requests.filter((r) => r.method === 'PATCH').length;
       await assert.rejects(acting.scale(web, 6, { dryRun: false, drainMs: 0 }), conflict);
       assert.equal(kube.requests.filter((r) => r.method === 'PATCH').length, patches, 'nothing was patched');
