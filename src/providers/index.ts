@@ -123,6 +123,8 @@ export function createProvider(kindOrTarget: ProviderKind | TargetRef, options: 
         ...(baseDir ? { baseDir } : {}),
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         ...(options.dryRun || options.readOnly ? { readOnly: true } : {}),
+        // the acting run (`run`, with a state dir) takes each workload's Lease, as the compose provider does
+        ...(options.stateDir && !options.dryRun && !options.readOnly ? { lease: { identity: processIdentity() } } : {}),
       });
     case 'dryrun':
       // one provider per service, and nothing in a controller reads its records: a few for a debugger, no more

@@ -3,12 +3,13 @@
 // strategic-merge patch of the pod template's container resources. Dry runs go to the API server with dryRun=All,
 // so admission and validation still answer. Each observation also reports what the cluster does on its own (pods
 // restarting, failing to start, not scheduled, a stalled rollout) as provider events and degraded conditions.
-import type { AppsV1Api, AutoscalingV2Api, CoreV1Api, KubeConfig, V1Container, V1Pod } from '@kubernetes/client-node';
+import type { AppsV1Api, AutoscalingV2Api, CoordinationV1Api, CoreV1Api, KubeConfig, V1Container, V1Pod } from '@kubernetes/client-node';
 import { kubeCall, KubeTimeout, type KubeCallOptions } from '../kube-call.js';
 import { kubeClient } from '../lazy.js';
 import { resolve as resolvePath } from 'node:path';
 import { ProviderError, type PodState, type Provider, type ProviderEvent, type Resources, type ScaleOptions, type TargetRef, type TargetState } from './types.js';
 import { durationMs, oneOf, optString, ProviderSpecError, rejectUnknown, specObject, requireReplicaCount } from './spec.js';
+import { WorkloadHeldElsewhere, WorkloadLease, workloadLeaseName } from './kube-lease.js';
 
 export interface KubernetesSpec {
   kind: 'Deployment' | 'StatefulSet';
@@ -71,6 +72,11 @@ export interface KubernetesOptions {
   readOnly?: boolean;
   /** how long one list of a namespace's HPAs is used for (default HPA_CHECK_MS) */
   hpaCheckMs?: number;
+  /**
+   * The acting run's Lease on each workload it drives (kube-lease), so that no other scalepilot drives it at the same
+   * time. Without it (CLI commands, reports, dry runs) none is taken.
+   */
+  lease?: { identity: string; durationMs?: number };
 }
 
 /** How long one list of a namespace's HorizontalPodAutoscalers is used for (one list per namespace, not per sync). */
@@ -89,6 +95,7 @@ interface Clients {
   apps: AppsV1Api;
   core: CoreV1Api;
   autoscaling: AutoscalingV2Api;
+  coordination: CoordinationV1Api;
 }
 
 type Spec = KubernetesSpec & { name: string };
@@ -102,6 +109,8 @@ export class KubernetesProvider implements Provider {
   private readonly hpas = new Map<string, { at: number; targets: Promise<Map<string, string>> }>();
   /** services already told that HPAs cannot be listed (said once) */
   private readonly hpaUnchecked = new Set<string>();
+  /** per cluster and workload: this run's Lease on it and the timer that renews it (forbidden: RBAC has no grant) */
+  private readonly leases = new Map<string, { lease: WorkloadLease; timer?: NodeJS.Timeout; failing?: string; forbidden?: boolean }>();
 
   constructor(private readonly options: KubernetesOptions = {}) {
     this.fieldManager = options.fieldManager ?? 'scalepilot';
@@ -134,7 +143,7 @@ export class KubernetesProvider implements Provider {
       if (!kc.getCurrentCluster()) {
         throw new ProviderError(this.kind, 'no Kubernetes cluster configured: set KUBECONFIG, target.kubeconfig, or run inside a cluster', false);
       }
-      c = { apps: kc.makeApiClient(kubeClient().AppsV1Api), core: kc.makeApiClient(kubeClient().CoreV1Api), autoscaling: kc.makeApiClient(kubeClient().AutoscalingV2Api) };
+      c = { apps: kc.makeApiClient(kubeClient().AppsV1Api), core: kc.makeApiClient(kubeClient().CoreV1Api), autoscaling: kc.makeApiClient(kubeClient().AutoscalingV2Api), coordination: kc.makeApiClient(kubeClient().CoordinationV1Api) };
       this.clients.set(key, c);
     }
     return c;
@@ -144,6 +153,7 @@ export class KubernetesProvider implements Provider {
     const s = this.spec(t);
     const { apps, core } = this.api(s);
     const ref = { name: s.name, namespace: s.namespace };
+    await this.claim(t.service, s);
     const [scale, workload, hpa] = await Promise.all([
       call(s, 'get', 'scale', (o) => (s.kind === 'Deployment' ? apps.readNamespacedDeploymentScale(ref, o) : apps.readNamespacedStatefulSetScale(ref, o))),
       call(s, 'get', '', (o) => (s.kind === 'Deployment' ? apps.readNamespacedDeployment(ref, o) : apps.readNamespacedStatefulSet(ref, o))),
@@ -263,11 +273,71 @@ export class KubernetesProvider implements Provider {
     }
   }
 
+  /**
+   * Takes or renews this run's Lease on the workload before it acts on it. Another live scalepilot holding it is a
+   * failure to retry within a lease duration: this run holds the workload and says who drives it. Without the RBAC
+   * grant for Leases the guard is skipped and said once.
+   */
+  private async claim(service: string, s: Spec): Promise<void> {
+    const o = this.options.lease;
+    if (!o || this.options.readOnly) return;
+    const key = `${s.kubeconfig ?? ''}|${s.context ?? ''}|${s.namespace}|${s.kind}|${s.name}`;
+    let e = this.leases.get(key);
+    if (!e) {
+      const { coordination } = this.api(s);
+      const lease = new WorkloadLease(coordination, { what: `${s.kind} ${s.namespace}/${s.name}`, namespace: s.namespace, name: workloadLeaseName(s.kind, s.name), identity: o.identity, timeoutMs: s.timeoutMs, ...(o.durationMs ? { durationMs: o.durationMs } : {}) });
+      e = { lease };
+      this.leases.set(key, e);
+    }
+    if (e.forbidden) return;
+    const entry = e;
+    const event = (kind: string, level: ProviderEvent['level'], message: string) => this.options.onEvent?.({ service, kind, level, message });
+    try {
+      await entry.lease.hold();
+    } catch (err) {
+      if (entry.timer) {
+        clearInterval(entry.timer);
+        delete entry.timer;
+        if (err instanceof WorkloadHeldElsewhere) event('lease-lost', 'error', `kubernetes: ${err.message}`);
+      }
+      if (err instanceof WorkloadHeldElsewhere) throw new ProviderError(this.kind, err.message, true, { cause: err, retryInMs: entry.lease.durationMs });
+      if ((err as { code?: unknown }).code === 403) {
+        entry.forbidden = true;
+        event('lease-check-failed', 'warn', `kubernetes: cannot read or write Lease ${s.namespace}/${workloadLeaseName(s.kind, s.name)} (forbidden: grant get, create and update on leases.coordination.k8s.io in this namespace; deploy/rbac.yaml does); another scalepilot driving ${s.kind} ${s.namespace}/${s.name} would go unnoticed`);
+        return;
+      }
+      throw err instanceof KubeTimeout
+        ? new ProviderError(this.kind, `the Lease of ${s.kind} ${s.namespace}/${s.name}: ${err.message}; it is up but not answering`, true, { cause: err })
+        : apiError(err, s, 'write', 'leases');
+    }
+    if (!entry.timer) {
+      event('lease-taken', 'info', `kubernetes: ${s.kind} ${s.namespace}/${s.name}: this run now drives it (Lease ${s.namespace}/${workloadLeaseName(s.kind, s.name)})`);
+      // renewed on its own clock, so a slow sync never lets it lapse while this run acts
+      entry.timer = setInterval(() => {
+        entry.lease.hold().then(() => {
+          if (entry.failing) event('lease-renewed', 'info', `kubernetes: ${s.kind} ${s.namespace}/${s.name}: its Lease is renewed again`);
+          delete entry.failing;
+        }, (err: Error) => {
+          if (err instanceof WorkloadHeldElsewhere) {
+            clearInterval(entry.timer);
+            delete entry.timer;
+            event('lease-lost', 'error', `kubernetes: ${err.message}`);
+          } else if (entry.failing === undefined) {
+            entry.failing = err.message;
+            event('lease-renewal-failed', 'warn', `kubernetes: ${s.kind} ${s.namespace}/${s.name}: its Lease could not be renewed (${err.message}); this run stops acting on it if that lasts ${Math.round(entry.lease.durationMs / 1000)} s`);
+          }
+        });
+      }, Math.max(100, Math.floor(entry.lease.durationMs / 3)));
+      entry.timer.unref();
+    }
+  }
+
   async scale(t: TargetRef, replicas: number, o: ScaleOptions): Promise<void> {
     requireReplicaCount(this.kind, t.service, replicas);
     const s = this.spec(t);
     const { apps } = this.api(s);
     if (!o.dryRun) {
+      await this.claim(t.service, s);
       const hpa = await this.competingHpa(t.service, s);
       if (hpa) throw hpaConflict(s, hpa, this.options.hpaCheckMs ?? HPA_CHECK_MS);
     }
@@ -307,6 +377,7 @@ export class KubernetesProvider implements Provider {
       fieldManager: this.fieldManager,
       ...(o.dryRun ? { dryRun: 'All' } : {}),
     };
+    if (!o.dryRun) await this.claim(t.service, s);
     const { setHeaderOptions, PatchStrategy } = kubeClient();
     const strategic = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
     await call(s, 'patch', '', (o) =>
@@ -314,7 +385,12 @@ export class KubernetesProvider implements Provider {
     strategic);
   }
 
+  /** Gives up this run's Leases (another run may take the workloads at once); the workloads keep their replicas. */
   async close(): Promise<void> {
+    const leases = [...this.leases.values()];
+    this.leases.clear();
+    for (const l of leases) if (l.timer) clearInterval(l.timer);
+    await Promise.all(leases.map((l) => l.lease.release()));
     this.clients.clear();
     this.seen.clear();
   }
@@ -332,7 +408,7 @@ function hpaConflict(s: Spec, hpa: string, recheckMs = HPA_CHECK_MS): ProviderEr
 }
 
 function resourceName(s: Spec, sub: string): string {
-  if (sub === 'pods') return 'pods';
+  if (sub === 'pods' || sub === 'leases') return sub;
   const base = s.kind === 'Deployment' ? 'deployments' : 'statefulsets';
   return sub ? `${base}/${sub}` : base;
 }

@@ -127,6 +127,7 @@ describe('deploy/ manifests', () => {
       'apps/statefulsets:get', 'apps/statefulsets:patch',
       'metrics.k8s.io/pods:get', 'metrics.k8s.io/pods:list',
       'autoscaling/horizontalpodautoscalers:list',
+      'coordination.k8s.io/leases:get', 'coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:update',
       '/pods:get', '/pods:list',
     ].sort());
     assert.deepEqual(flat(one('Role').rules), ['coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:get@scalepilot', 'coordination.k8s.io/leases:update@scalepilot'].sort());
@@ -154,17 +155,20 @@ describe('deploy/rbac.yaml is enough for what scalepilot calls', () => {
     kube.addWorkload('Deployment', 'default', 'web', { replicas: 2 });
     kube.addWorkload('Deployment', 'shop', 'web', { replicas: 2 });
     const events: ProviderEvent[] = [];
-    const p = new KubernetesProvider({ kubeConfig: kube.kubeConfig(), hpaCheckMs: 0, onEvent: (e) => events.push(e) });
+    const p = new KubernetesProvider({ kubeConfig: kube.kubeConfig(), hpaCheckMs: 0, onEvent: (e) => events.push(e), lease: { identity: 'in-cluster' } });
     const web = { service: 'web', provider: 'kubernetes' as const, spec: { namespace: 'default' } };
     assert.equal((await p.observe(web)).pods.length, 2);
     await p.scale(web, 3, { dryRun: false, drainMs: 0 });
     await p.resize(web, { requests: { cpu: '300m' } }, { dryRun: false });
     assert.equal(kube.get('deployments', 'default', 'web')!.spec.replicas, 3);
     await assert.rejects(p.observe({ ...web, spec: { namespace: 'shop' } }), /forbidden/);
-    // the HPAs of the namespace can be listed: one on the same Deployment is seen
-    assert.deepEqual(events.filter((e) => e.kind === 'hpa-check-failed').map((e) => e.message).filter((m) => /namespace default/.test(m)), []);
+    // the HPAs of the namespace can be listed (one on the same Deployment is seen), and the workload's Lease written
+    assert.deepEqual(events.filter((e) => e.kind === 'hpa-check-failed' || e.kind === 'lease-check-failed').map((e) => e.message).filter((m) => /namespace default|Lease default\//.test(m)), []);
+    assert.equal(kube.get('leases', 'default', 'scalepilot-deployment-web')?.spec.holderIdentity, 'in-cluster');
     kube.addHpa('default', 'web', { kind: 'Deployment', name: 'web' });
     await assert.rejects(p.observe(web), /also scaled by HorizontalPodAutoscaler default\/web/);
+    await p.close();
+    assert.equal(kube.get('leases', 'default', 'scalepilot-deployment-web')?.spec.holderIdentity, '', 'given up on close');
   });
 
   it('lets leader election create, renew and release the scalepilot Lease, and nothing else', async () => {

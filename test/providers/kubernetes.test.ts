@@ -304,6 +304,125 @@ describe('kubernetes provider against a fake API server', () => {
     }
   });
 
+  it('a second scalepilot on the same workload is refused while the first holds its Lease, and takes over once it stops', async () => {
+    const eventsA: ProviderEvent[] = [];
+    const a = new KubernetesProvider({ kubeConfig: kube.kubeConfig(), lease: { identity: 'host-a:1:aaaa' }, onEvent: (e) => eventsA.push(e) });
+    const b = new KubernetesProvider({ kubeConfig: kube.kubeConfig(), lease: { identity: 'laptop:4242:bbbb' } });
+    try {
+      await a.observe(web);
+      await a.scale(web, 4, { dryRun: false, drainMs: 0 });
+      const lease = kube.get('leases', 'shop', 'scalepilot-deployment-web')!;
+      assert.equal(lease.spec.holderIdentity, 'host-a:1:aaaa');
+      assert.equal(lease.spec.leaseDurationSeconds, 30);
+      assert.ok(eventsA.some((e) => e.kind === 'lease-taken' && /Deployment shop\/web: this run now drives it \(Lease shop\/scalepilot-deployment-web\)/.test(e.message)));
+      const refused = (e: unknown) => {
+        assert.ok(e instanceof ProviderError && e.retryable && e.retryInMs === 30_000, String(e));
+        assert.match(e.message, /Deployment shop\/web is driven by another scalepilot \(holder host-a:1:aaaa, Lease shop\/scalepilot-deployment-web renewed \d{4}-.*\); this run holds the workload until that one stops, or until its Lease goes 30 s without renewal\. Stop the other run/);
+        return true;
+      };
+      await assert.rejects(b.observe(web), refused);
+      const patches = kube.requests.filter((r) => r.method === 'PATCH').length;
+      await assert.rejects(b.scale(web, 1, { dryRun: false, drainMs: 0 }), refused);
+      await assert.rejects(b.resize(web, { requests: { cpu: '100m' } }, { dryRun: false }), refused);
+      assert.equal(kube.requests.filter((r) => r.method === 'PATCH').length, patches, 'nothing was patched');
+      await b.scale(web, 1, { dryRun: true, drainMs: 0 });
+      assert.equal(kube.get('deployments', 'shop', 'web')!.spec.replicas, 4);
+      // the StatefulSet has a Lease of its own
+      await b.observe(db);
+
+      await a.close();
+      assert.equal(kube.get('leases', 'shop', 'scalepilot-deployment-web')!.spec.holderIdentity, '', 'given up on close');
+      await b.scale(web, 2, { dryRun: false, drainMs: 0 });
+      assert.equal(kube.get('leases', 'shop', 'scalepilot-deployment-web')!.spec.holderIdentity, 'laptop:4242:bbbb');
+      assert.equal(kube.get('leases', 'shop', 'scalepilot-deployment-web')!.spec.leaseTransitions, 1);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('a live holder renews its Lease and is never taken over; one that stops renewing is, after the lease duration', async () => {
+    const a = new KubernetesProvider({ kubeConfig: kube.kubeConfig(), lease: { identity: 'live', durationMs: 1500 } });
+    const b = new KubernetesProvider({ kubeConfig: kube.kubeConfig(), lease: { identity: 'waiting', durationMs: 1500 } });
+    try {
+      await a.observe(web);
+      const until = Date.now() + 3500;
+      while (Date.now() < until) {
+        await assert.rejects(b.observe(web), /driven by another scalepilot \(holder live,/);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      await a.close();
+      // a holder that died without giving the Lease up (its record left as it was)
+      const lease = kube.get('leases', 'shop', 'scalepilot-deployment-web')!;
+      lease.spec.holderIdentity = 'crashed';
+      lease.spec.renewTime = new Date().toISOString().replace('Z', '000Z');
+      const t0 = Date.now();
+      await assert.rejects(b.observe(web), /holder crashed/);
+      for (;;) {
+        try {
+          await b.observe(web);
+          break;
+        } catch (e) {
+          assert.match((e as Error).message, /holder crashed/);
+          assert.ok(Date.now() - t0 < 10_000);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+      assert.ok(Date.now() - t0 >= 1400, `not before the lease duration (${Date.now() - t0} ms)`);
+      assert.equal(kube.get('leases', 'shop', 'scalepilot-deployment-web')!.spec.holderIdentity, 'waiting');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('two runs writing the Lease at once: the API server refuses the stale write, so one holds', async () => {
+    const runs = Array.from({ length: 4 }, (_, i) => new KubernetesProvider({ kubeConfig: kube.kubeConfig(), lease: { identity: `racer-${i}` } }));
+    try {
+      const results = await Promise.allSettled(runs.map((p) => p.observe(web)));
+      const held = results.filter((r) => r.status === 'fulfilled').length;
+      assert.equal(held, 1, JSON.stringify(results.map((r) => (r.status === 'fulfilled' ? 'held' : String(r.reason).slice(0, 120)))));
+      const winner = results.findIndex((r) => r.status === 'fulfilled');
+      assert.equal(kube.get('leases', 'shop', 'scalepilot-deployment-web')!.spec.holderIdentity, `racer-${winner}`);
+    } finally {
+      for (const p of runs) await p.close();
+    }
+  });
+
+  it('without RBAC for Leases the guard is skipped and said once; scaling goes on', async () => {
+    const events: ProviderEvent[] = [];
+    const p = new KubernetesProvider({ kubeConfig: kube.kubeConfig(), lease: { identity: 'no-grant' }, onEvent: (e) => events.push(e) });
+    try {
+      kube.deny({ verb: 'get', resource: 'leases', namespace: 'shop' });
+      await p.observe(web);
+      await p.scale(web, 2, { dryRun: false, drainMs: 0 });
+      await p.observe(web);
+      const said = events.filter((e) => e.kind === 'lease-check-failed');
+      assert.equal(said.length, 1);
+      assert.match(said[0]!.message, /cannot read or write Lease shop\/scalepilot-deployment-web \(forbidden: grant get, create and update on leases\.coordination\.k8s\.io in this namespace; deploy\/rbac\.yaml does\)/);
+      assert.equal(kube.get('deployments', 'shop', 'web')!.spec.replicas, 2);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('createProvider gives the acting run a Lease identity, none to a dry run or a report', async () => {
+    const spec = { ...web, spec: { ...web.spec } };
+    const opts = { kubernetes: { kubeConfig: kube.kubeConfig() } };
+    const dry = createProvider(spec, { ...opts, stateDir: '/tmp/sp', dryRun: true });
+    const report = createProvider(spec, { ...opts, readOnly: true });
+    await dry.observe(spec);
+    await report.observe(spec);
+    assert.equal(kube.get('leases', 'shop', 'scalepilot-deployment-web'), undefined);
+    const acting = createProvider(spec, { ...opts, stateDir: '/tmp/sp' });
+    try {
+      await acting.observe(spec);
+      assert.match(kube.get('leases', 'shop', 'scalepilot-deployment-web')!.spec.holderIdentity, new RegExp(`:${process.pid}:[0-9a-f]{12}$`));
+    } finally {
+      for (const p of [acting, dry, report]) await p.close?.();
+    }
+  });
+
   it('loads a kubeconfig file and context from the spec', async () => {
     const dir = tempDir();
     try {
