@@ -23,6 +23,7 @@ import { BuiltinProxy } from './local/proxy.js';
 import { processAlive, sleep } from './local/proc.js';
 import { makeDirs } from '../make-dirs.js';
 import { EngineLease, LeaseHeldElsewhere } from './compose-lease.js';
+import { LeaseKeeper } from './lease-keeper.js';
 
 export interface ComposeSpec {
   project: string;
@@ -205,8 +206,8 @@ export class ComposeProvider implements Provider {
   private readonly starts = new Map<string, { startedAt: string; restartCount: number; extra: number }>();
   /** one scale / repair at a time per target: a repair must never undo a scale-down in progress */
   private readonly busy = new Map<string, Promise<unknown>>();
-  /** per Engine and Compose service: this run's lease on it and the timer that renews it */
-  private readonly leases = new Map<string, { lease: EngineLease; timer?: NodeJS.Timeout; failing?: string }>();
+  /** per Engine and Compose service: this run's lease on it, kept while it runs */
+  private readonly leases = new Map<string, LeaseKeeper>();
 
   constructor(private readonly options: ComposeOptions = {}) {}
 
@@ -320,51 +321,28 @@ export class ComposeProvider implements Provider {
     const o = this.options.lease;
     if (!o || this.options.readOnly) return;
     const key = `${this.engineKey(s)}|${this.key(s)}`;
-    let entry = this.leases.get(key);
-    if (!entry) {
+    let keeper = this.leases.get(key);
+    if (!keeper) {
       const what = `compose service ${this.key(s)} on ${s.host ?? `unix://${s.socketPath}`}`;
       const call = <T>(doing: string, fn: (signal: AbortSignal) => Promise<T>) => engineCall(ENGINE_CALL_MS, fn).catch((e: unknown) => {
         throw engineError(e, doing, s);
       });
       const lease = new EngineLease(this.engine(s), call, { what, project: s.project, service: s.service, identity: o.identity, stateDir: o.stateDir, ...(o.durationMs ? { durationMs: o.durationMs } : {}) });
-      entry = { lease };
-      this.leases.set(key, entry);
+      keeper = new LeaseKeeper(lease, {
+        what: `compose: ${this.key(s)}`,
+        prefix: 'compose: ',
+        keptAs: `its lease is kept in the Docker Engine as volumes labelled io.scalepilot.lease=${lease.key}`,
+        heldElsewhere: (e) => e instanceof LeaseHeldElsewhere,
+        event: (kind, level, message) => this.event(t, kind, level, message),
+      });
+      this.leases.set(key, keeper);
     }
-    const e = entry;
-    const wasHeld = e.timer !== undefined;
     try {
-      await e.lease.hold();
+      await keeper.claim();
     } catch (err) {
-      if (e.timer) {
-        clearInterval(e.timer);
-        delete e.timer;
-      }
-      if (err instanceof LeaseHeldElsewhere) {
-        if (wasHeld) this.event(t, 'lease-lost', 'error', `compose: ${err.message}`);
-        // looked at again within a lease duration: the holder may stop (and give the lease up) at any moment
-        throw new ProviderError(this.kind, err.message, true, { cause: err, retryInMs: e.lease.durationMs });
-      }
+      // looked at again within a lease duration: the holder may stop (and give the lease up) at any moment
+      if (err instanceof LeaseHeldElsewhere) throw new ProviderError(this.kind, err.message, true, { cause: err, retryInMs: keeper.lease.durationMs });
       throw err;
-    }
-    if (!e.timer) {
-      this.event(t, 'lease-taken', 'info', `compose: ${this.key(s)}: this run now drives it (its lease is kept in the Docker Engine as volumes labelled io.scalepilot.lease=${e.lease.key})`);
-      // renewed on its own clock, so a long drain or a slow sync never lets it lapse while this run acts
-      e.timer = setInterval(() => {
-        e.lease.hold().then(() => {
-          if (e.failing) this.event(t, 'lease-renewed', 'info', `compose: ${this.key(s)}: its lease is renewed again`);
-          delete e.failing;
-        }, (err: Error) => {
-          if (err instanceof LeaseHeldElsewhere) {
-            clearInterval(e.timer);
-            delete e.timer;
-            this.event(t, 'lease-lost', 'error', `compose: ${err.message}`);
-          } else if (e.failing === undefined) {
-            e.failing = err.message;
-            this.event(t, 'lease-renewal-failed', 'warn', `compose: ${this.key(s)}: its lease could not be renewed (${err.message}); this run stops acting on it if that lasts ${Math.round(e.lease.durationMs / 1000)} s`);
-          }
-        });
-      }, Math.max(100, Math.floor(e.lease.durationMs / 3)));
-      e.timer.unref();
     }
   }
 
@@ -679,8 +657,7 @@ export class ComposeProvider implements Provider {
     // the leases go last, once the fronts are down: another run may take the services at once
     const leases = [...this.leases.values()];
     this.leases.clear();
-    for (const l of leases) if (l.timer) clearInterval(l.timer);
-    await Promise.all(leases.map((l) => l.lease.release()));
+    await Promise.all(leases.map((l) => l.close()));
     this.engines.clear();
   }
 

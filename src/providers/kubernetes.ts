@@ -10,6 +10,7 @@ import { resolve as resolvePath } from 'node:path';
 import { ProviderError, type PodState, type Provider, type ProviderEvent, type Resources, type ScaleOptions, type TargetRef, type TargetState } from './types.js';
 import { durationMs, oneOf, optString, ProviderSpecError, rejectUnknown, specObject, requireReplicaCount } from './spec.js';
 import { WorkloadHeldElsewhere, WorkloadLease, workloadLeaseName } from './kube-lease.js';
+import { LeaseKeeper } from './lease-keeper.js';
 
 export interface KubernetesSpec {
   kind: 'Deployment' | 'StatefulSet';
@@ -109,8 +110,8 @@ export class KubernetesProvider implements Provider {
   private readonly hpas = new Map<string, { at: number; targets: Promise<Map<string, string>> }>();
   /** services already told that HPAs cannot be listed (said once) */
   private readonly hpaUnchecked = new Set<string>();
-  /** per cluster and workload: this run's Lease on it and the timer that renews it (forbidden: RBAC has no grant) */
-  private readonly leases = new Map<string, { lease: WorkloadLease; timer?: NodeJS.Timeout; failing?: string; forbidden?: boolean }>();
+  /** per cluster and workload: this run's Lease on it, kept while it runs (forbidden: RBAC has no grant) */
+  private readonly leases = new Map<string, { keeper: LeaseKeeper; forbidden?: boolean }>();
 
   constructor(private readonly options: KubernetesOptions = {}) {
     this.fieldManager = options.fieldManager ?? 'scalepilot';
@@ -282,53 +283,35 @@ export class KubernetesProvider implements Provider {
     const o = this.options.lease;
     if (!o || this.options.readOnly) return;
     const key = `${s.kubeconfig ?? ''}|${s.context ?? ''}|${s.namespace}|${s.kind}|${s.name}`;
+    const name = workloadLeaseName(s.kind, s.name);
     let e = this.leases.get(key);
     if (!e) {
       const { coordination } = this.api(s);
-      const lease = new WorkloadLease(coordination, { what: `${s.kind} ${s.namespace}/${s.name}`, namespace: s.namespace, name: workloadLeaseName(s.kind, s.name), identity: o.identity, timeoutMs: s.timeoutMs, ...(o.durationMs ? { durationMs: o.durationMs } : {}) });
-      e = { lease };
+      const lease = new WorkloadLease(coordination, { what: `${s.kind} ${s.namespace}/${s.name}`, namespace: s.namespace, name, identity: o.identity, timeoutMs: s.timeoutMs, ...(o.durationMs ? { durationMs: o.durationMs } : {}) });
+      e = {
+        keeper: new LeaseKeeper(lease, {
+          what: `kubernetes: ${s.kind} ${s.namespace}/${s.name}`,
+          prefix: 'kubernetes: ',
+          keptAs: `Lease ${s.namespace}/${name}`,
+          heldElsewhere: (x) => x instanceof WorkloadHeldElsewhere,
+          event: (kind, level, message) => this.options.onEvent?.({ service, kind, level, message }),
+        }),
+      };
       this.leases.set(key, e);
     }
     if (e.forbidden) return;
-    const entry = e;
-    const event = (kind: string, level: ProviderEvent['level'], message: string) => this.options.onEvent?.({ service, kind, level, message });
     try {
-      await entry.lease.hold();
+      await e.keeper.claim();
     } catch (err) {
-      if (entry.timer) {
-        clearInterval(entry.timer);
-        delete entry.timer;
-        if (err instanceof WorkloadHeldElsewhere) event('lease-lost', 'error', `kubernetes: ${err.message}`);
-      }
-      if (err instanceof WorkloadHeldElsewhere) throw new ProviderError(this.kind, err.message, true, { cause: err, retryInMs: entry.lease.durationMs });
+      if (err instanceof WorkloadHeldElsewhere) throw new ProviderError(this.kind, err.message, true, { cause: err, retryInMs: e.keeper.lease.durationMs });
       if ((err as { code?: unknown }).code === 403) {
-        entry.forbidden = true;
-        event('lease-check-failed', 'warn', `kubernetes: cannot read or write Lease ${s.namespace}/${workloadLeaseName(s.kind, s.name)} (forbidden: grant get, create and update on leases.coordination.k8s.io in this namespace; deploy/rbac.yaml does); another scalepilot driving ${s.kind} ${s.namespace}/${s.name} would go unnoticed`);
+        e.forbidden = true;
+        this.options.onEvent?.({ service, kind: 'lease-check-failed', level: 'warn', message: `kubernetes: cannot read or write Lease ${s.namespace}/${name} (forbidden: grant get, create and update on leases.coordination.k8s.io in this namespace; deploy/rbac.yaml does); another scalepilot driving ${s.kind} ${s.namespace}/${s.name} would go unnoticed` });
         return;
       }
       throw err instanceof KubeTimeout
         ? new ProviderError(this.kind, `the Lease of ${s.kind} ${s.namespace}/${s.name}: ${err.message}; it is up but not answering`, true, { cause: err })
         : apiError(err, s, 'write', 'leases');
-    }
-    if (!entry.timer) {
-      event('lease-taken', 'info', `kubernetes: ${s.kind} ${s.namespace}/${s.name}: this run now drives it (Lease ${s.namespace}/${workloadLeaseName(s.kind, s.name)})`);
-      // renewed on its own clock, so a slow sync never lets it lapse while this run acts
-      entry.timer = setInterval(() => {
-        entry.lease.hold().then(() => {
-          if (entry.failing) event('lease-renewed', 'info', `kubernetes: ${s.kind} ${s.namespace}/${s.name}: its Lease is renewed again`);
-          delete entry.failing;
-        }, (err: Error) => {
-          if (err instanceof WorkloadHeldElsewhere) {
-            clearInterval(entry.timer);
-            delete entry.timer;
-            event('lease-lost', 'error', `kubernetes: ${err.message}`);
-          } else if (entry.failing === undefined) {
-            entry.failing = err.message;
-            event('lease-renewal-failed', 'warn', `kubernetes: ${s.kind} ${s.namespace}/${s.name}: its Lease could not be renewed (${err.message}); this run stops acting on it if that lasts ${Math.round(entry.lease.durationMs / 1000)} s`);
-          }
-        });
-      }, Math.max(100, Math.floor(entry.lease.durationMs / 3)));
-      entry.timer.unref();
     }
   }
 
@@ -389,8 +372,7 @@ export class KubernetesProvider implements Provider {
   async close(): Promise<void> {
     const leases = [...this.leases.values()];
     this.leases.clear();
-    for (const l of leases) if (l.timer) clearInterval(l.timer);
-    await Promise.all(leases.map((l) => l.lease.release()));
+    await Promise.all(leases.map((l) => l.keeper.close()));
     this.clients.clear();
     this.seen.clear();
   }
