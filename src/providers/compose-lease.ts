@@ -107,7 +107,6 @@ export class EngineLease {
   /** another holder's record and when this process first saw it unchanged */
   private seen?: { name: string; at: number };
   private renewing?: Promise<void>;
-  private lastError?: string;
 
   constructor(private readonly docker: Docker, private readonly call: EngineCaller, private readonly o: EngineLeaseOptions) {
     this.key = leaseKey(o.project, o.service);
@@ -115,16 +114,6 @@ export class EngineLease {
     this.now = o.now ?? Date.now;
     this.host = o.host ?? hostname();
     this.pid = o.pid ?? process.pid;
-  }
-
-  /** Held by this process now, with enough of the duration left for an action to finish inside it. */
-  held(): boolean {
-    return this.mine !== undefined && this.now() - this.mine.writtenAt < this.durationMs * (2 / 3);
-  }
-
-  /** Why the last renewal failed, while it keeps failing. */
-  get renewalError(): string | undefined {
-    return this.lastError;
   }
 
   /**
@@ -142,35 +131,26 @@ export class EngineLease {
   }
 
   private async holdOnce(): Promise<void> {
-    try {
-      const records = await this.records();
-      const top = records[records.length - 1];
-      if (top && top.nonce !== this.mine?.nonce && top.identity !== this.o.identity) {
-        // another holder's record: this process may take over only once it is expired
-        const now = this.now();
-        if (this.seen?.name !== top.name) this.seen = { name: top.name, at: now };
-        const gone = top.host === this.host && top.bootId === bootId() && top.bootId !== '' && top.pid > 0 && !processAlive(top.pid);
-        const left = this.seen.at + this.durationMs - now;
-        if (!gone && left > 0) {
-          this.mine = undefined;
-          throw new LeaseHeldElsewhere(this.o.what, top, left);
-        }
-      } else if (top && this.mine && top.nonce !== this.mine.nonce) {
-        // this identity's record, but not the one this process wrote last: a write of its own it did not see finish
-        this.mine = { name: top.name, nonce: top.nonce, epoch: top.epoch, writtenAt: this.mine.writtenAt };
+    const records = await this.records();
+    const top = records[records.length - 1];
+    if (top && top.nonce !== this.mine?.nonce && top.identity !== this.o.identity) {
+      // another holder's record: this process may take over only once it is expired
+      const now = this.now();
+      if (this.seen?.name !== top.name) this.seen = { name: top.name, at: now };
+      const gone = top.host === this.host && top.bootId === bootId() && top.bootId !== '' && top.pid > 0 && !processAlive(top.pid);
+      const left = this.seen.at + this.durationMs - now;
+      if (!gone && left > 0) {
+        this.mine = undefined;
+        throw new LeaseHeldElsewhere(this.o.what, top, left);
       }
-      // a volume of the next epoch's name that is no lease record (made by hand, or by anything else) is stepped over
-      const first = (top?.epoch ?? -1) + 1;
-      let epoch = first;
-      while (!(await this.write(epoch, records))) {
-        if (++epoch - first >= MAX_SQUATTED) {
-          throw new Error(`volumes scalepilot-lease-${this.key}-${first} to -${epoch - 1} exist but are not lease records; remove them (docker volume rm)`);
-        }
+    }
+    // a volume of the next epoch's name that is no lease record (made by hand, or by anything else) is stepped over
+    const first = (top?.epoch ?? -1) + 1;
+    let epoch = first;
+    while (!(await this.write(epoch, records))) {
+      if (++epoch - first >= MAX_SQUATTED) {
+        throw new Error(`volumes scalepilot-lease-${this.key}-${first} to -${epoch - 1} exist but are not lease records; remove them (docker volume rm)`);
       }
-      this.lastError = undefined;
-    } catch (e) {
-      if (!(e instanceof LeaseHeldElsewhere)) this.lastError = (e as Error).message;
-      throw e;
     }
   }
 
