@@ -70,13 +70,6 @@ function bootId(): string {
   return bootIdCache;
 }
 
-let identityCache: string | undefined;
-/** This process as a lease holder: host, pid and a random part, the same for every lease it takes. */
-export function processIdentity(): string {
-  identityCache ??= `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`;
-  return identityCache;
-}
-
 /** The volume-name-safe key of a Compose service on an Engine: project and service, hashed. */
 export function leaseKey(project: string, service: string): string {
   return createHash('sha256').update(`${project}\0${service}`).digest('hex').slice(0, 24);

@@ -1,7 +1,7 @@
 // Picks the provider for a target and validates target specs (each provider's own parse step) for the config loader.
 import { join, resolve } from 'node:path';
 import { ComposeProvider, parseComposeSpec, type ComposeOptions, type ComposeSpec } from './compose.js';
-import { processIdentity } from './compose-lease.js';
+import { processIdentity } from './lease-keeper.js';
 import { DryRunProvider, parseDryRunSpec, type DryRunSpec } from './dryrun.js';
 import { KubernetesProvider, parseKubernetesSpec, type KubernetesOptions, type KubernetesSpec } from './kubernetes.js';
 import { LocalProvider, parseLocalSpec, type LocalSpec } from './local.js';
@@ -95,6 +95,8 @@ export function createProvider(kindOrTarget: ProviderKind | TargetRef, options: 
   const kind = typeof kindOrTarget === 'string' ? kindOrTarget : kindOrTarget.provider;
   if (typeof kindOrTarget !== 'string') checkTarget(kindOrTarget);
   const baseDir = options.baseDir;
+  // the state dir of the process that acts on targets (`run`): only it runs fronts and takes workload leases
+  const acting = options.stateDir && !options.dryRun && !options.readOnly ? options.stateDir : undefined;
   switch (kind) {
     case 'local':
       return new LocalProvider({
@@ -113,9 +115,7 @@ export function createProvider(kindOrTarget: ProviderKind | TargetRef, options: 
         ...(options.dryRun || options.readOnly ? { readOnly: true } : {}),
         // Only the process that acts on the target (`run`, with a state dir) runs its front proxy and takes the
         // service's lease in the Engine, so that no other scalepilot drives it at the same time.
-        ...(options.stateDir && !options.dryRun && !options.readOnly
-          ? { frontDir: join(options.stateDir, 'compose'), lease: { identity: processIdentity(), stateDir: resolve(options.stateDir) } }
-          : {}),
+        ...(acting ? { frontDir: join(acting, 'compose'), lease: { identity: processIdentity(), stateDir: resolve(acting) } } : {}),
       });
     case 'kubernetes':
       return new KubernetesProvider({
@@ -124,7 +124,7 @@ export function createProvider(kindOrTarget: ProviderKind | TargetRef, options: 
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         ...(options.dryRun || options.readOnly ? { readOnly: true } : {}),
         // the acting run (`run`, with a state dir) takes each workload's Lease, as the compose provider does
-        ...(options.stateDir && !options.dryRun && !options.readOnly ? { lease: { identity: processIdentity() } } : {}),
+        ...(acting ? { lease: { identity: processIdentity() } } : {}),
       });
     case 'dryrun':
       // one provider per service, and nothing in a controller reads its records: a few for a debugger, no more

@@ -113,8 +113,12 @@ export class KubernetesProvider implements Provider {
   /** per cluster and workload: this run's Lease on it, kept while it runs (forbidden: RBAC has no grant) */
   private readonly leases = new Map<string, { keeper: LeaseKeeper; forbidden?: boolean }>();
 
+  /** how long one list of a namespace's HPAs is used for, and how soon a refusal for an HPA is looked at again */
+  private readonly hpaCheckMs: number;
+
   constructor(private readonly options: KubernetesOptions = {}) {
     this.fieldManager = options.fieldManager ?? 'scalepilot';
+    this.hpaCheckMs = options.hpaCheckMs ?? HPA_CHECK_MS;
   }
 
   private spec(t: TargetRef): Spec {
@@ -160,7 +164,7 @@ export class KubernetesProvider implements Provider {
       call(s, 'get', '', (o) => (s.kind === 'Deployment' ? apps.readNamespacedDeployment(ref, o) : apps.readNamespacedStatefulSet(ref, o))),
       this.competingHpa(t.service, s),
     ]);
-    if (hpa && !this.options.readOnly) throw hpaConflict(s, hpa, this.options.hpaCheckMs ?? HPA_CHECK_MS);
+    if (hpa && !this.options.readOnly) throw hpaConflict(s, hpa, this.hpaCheckMs);
     const selector = scale.status?.selector;
     if (!selector) {
       throw new ProviderError(this.kind, `${s.kind} ${s.namespace}/${s.name} reports no selector on its scale subresource; check the workload's spec.selector`, false);
@@ -172,7 +176,7 @@ export class KubernetesProvider implements Provider {
     const resources = target ? containerResources(target) : undefined;
     const progressing = (workload.status?.conditions ?? []).find((c) => c.type === 'Progressing');
     const degraded = this.notice(t.service, s, pods.items, progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded' ? progressing.message ?? '' : undefined);
-    if (hpa) degraded.push(hpaConflict(s, hpa).message);
+    if (hpa) degraded.push(hpaConflict(s, hpa, this.hpaCheckMs).message);
     return {
       replicas: scale.spec?.replicas ?? 0,
       readyReplicas: states.filter((p) => p.ready && !p.deleted).length,
@@ -242,7 +246,7 @@ export class KubernetesProvider implements Provider {
     const key = `${s.kubeconfig ?? ''}|${s.context ?? ''}|${s.namespace}`;
     const now = Date.now();
     let entry = this.hpas.get(key);
-    if (!entry || now - entry.at >= (this.options.hpaCheckMs ?? HPA_CHECK_MS)) {
+    if (!entry || now - entry.at >= this.hpaCheckMs) {
       const targets = kubeCall(s.timeoutMs, (o) => autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace: s.namespace }, o)).then((list) => {
         const m = new Map<string, string>();
         for (const h of list.items ?? []) {
@@ -309,9 +313,7 @@ export class KubernetesProvider implements Provider {
         this.options.onEvent?.({ service, kind: 'lease-check-failed', level: 'warn', message: `kubernetes: cannot read or write Lease ${s.namespace}/${name} (forbidden: grant get, create and update on leases.coordination.k8s.io in this namespace; deploy/rbac.yaml does); another scalepilot driving ${s.kind} ${s.namespace}/${s.name} would go unnoticed` });
         return;
       }
-      throw err instanceof KubeTimeout
-        ? new ProviderError(this.kind, `the Lease of ${s.kind} ${s.namespace}/${s.name}: ${err.message}; it is up but not answering`, true, { cause: err })
-        : apiError(err, s, 'write', 'leases');
+      throw callError(err, s, 'write', 'leases');
     }
   }
 
@@ -322,7 +324,7 @@ export class KubernetesProvider implements Provider {
     if (!o.dryRun) {
       await this.claim(t.service, s);
       const hpa = await this.competingHpa(t.service, s);
-      if (hpa) throw hpaConflict(s, hpa, this.options.hpaCheckMs ?? HPA_CHECK_MS);
+      if (hpa) throw hpaConflict(s, hpa, this.hpaCheckMs);
     }
     const param = {
       name: s.name,
@@ -379,7 +381,7 @@ export class KubernetesProvider implements Provider {
 }
 
 /** A HorizontalPodAutoscaler also scales the workload: refused with what to do. */
-function hpaConflict(s: Spec, hpa: string, recheckMs = HPA_CHECK_MS): ProviderError {
+function hpaConflict(s: Spec, hpa: string, recheckMs: number): ProviderError {
   return new ProviderError(
     'kubernetes',
     `${s.kind} ${s.namespace}/${s.name} is also scaled by HorizontalPodAutoscaler ${s.namespace}/${hpa}; the two would set its replicas against each other, so scalepilot holds. Delete the HPA (kubectl delete hpa ${hpa} -n ${s.namespace}) once scalepilot is to take over, or point this service at another workload`,
@@ -403,11 +405,16 @@ async function call<T>(s: Spec, verb: string, sub: string, fn: (options: KubeCal
   try {
     return await kubeCall(s.timeoutMs, fn, base);
   } catch (e) {
-    if (e instanceof KubeTimeout) {
-      throw new ProviderError('kubernetes', `${verb} ${resourceName(s, sub)} of ${s.kind} ${s.namespace}/${s.name}: ${e.message}; it is up but not answering (overloaded or hung), or raise target.timeout`, true, { cause: e });
-    }
-    throw apiError(e, s, verb, sub);
+    throw callError(e, s, verb, sub);
   }
+}
+
+/** A failed kubeCall as a ProviderError: the deadline, or what the API server said. */
+function callError(e: unknown, s: Spec, verb: string, sub: string): ProviderError {
+  if (e instanceof KubeTimeout) {
+    return new ProviderError('kubernetes', `${verb} ${resourceName(s, sub)} of ${s.kind} ${s.namespace}/${s.name}: ${e.message}; it is up but not answering (overloaded or hung), or raise target.timeout`, true, { cause: e });
+  }
+  return apiError(e, s, verb, sub);
 }
 
 function apiError(e: unknown, s: Spec, verb: string, sub: string): ProviderError {

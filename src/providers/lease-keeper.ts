@@ -2,7 +2,16 @@
 // (so a long drain or a slow sync never lets it lapse), and says when it is taken, lost, failing or renewed again.
 // The leases themselves are the provider's: volumes in the Docker Engine (compose-lease), a Kubernetes Lease
 // (kube-lease).
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { ProviderEvent } from './types.js';
+
+let identityCache: string | undefined;
+/** This process as a lease holder: host, pid and a random part, the same for every lease it takes. */
+export function processIdentity(): string {
+  identityCache ??= `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`;
+  return identityCache;
+}
 
 export interface Lease {
   readonly durationMs: number;
