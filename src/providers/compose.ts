@@ -11,7 +11,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import type Docker from 'dockerode';
 import { withDeadline } from '../deadline.js';
-import { undici } from '../lazy.js';
 import { dockerode } from '../lazy.js';
 import { parseMilli } from '../core/quantity.js';
 import { ProviderError, type PodState, type Provider, type ProviderEvent, type Resources, type ScaleOptions, type TargetRef, type TargetState } from './types.js';
@@ -21,6 +20,7 @@ import { parseListen, type FrontProxy, type ListenAddress, type Upstream } from 
 import { NginxProxy } from './local/nginx.js';
 import { BuiltinProxy } from './local/proxy.js';
 import { processAlive, sleep } from './local/proc.js';
+import { probeStatus } from './local/probe.js';
 import { makeDirs } from '../make-dirs.js';
 import { EngineLease, LeaseHeldElsewhere } from './compose-lease.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -696,15 +696,8 @@ function publishedPort(c: InspectedContainer, containerPort: number | undefined)
 
 /** A replica without a Docker HEALTHCHECK is ready once its health path answers 2xx through its published port. */
 async function httpReady(port: number, path: string): Promise<boolean> {
-  try {
-    // an answer still unfinished at the deadline is a failed check, as a Kubernetes probe would count it
-    const signal = AbortSignal.timeout(1500);
-    const res = await undici().request(`http://127.0.0.1:${port}${path}`, { headersTimeout: 1000, bodyTimeout: 1000, signal });
-    await res.body.dump({ limit: 128 * 1024, signal });
-    return res.statusCode >= 200 && res.statusCode < 300;
-  } catch {
-    return false;
-  }
+  const status = await probeStatus(port, path, { timeoutMs: 1500, idleMs: 1000 });
+  return status !== undefined && status >= 200 && status < 300;
 }
 
 /** How long one Engine API call (list, inspect, remove) may take; a stop gets its stop timeout on top. */

@@ -24,6 +24,7 @@ import { groupMembers, processAlive, procStartTime, sameProcess, signalGroup, sl
 import { writeDurably } from '../durable-file.js';
 import { makeDirs } from '../make-dirs.js';
 import { readFileTail, readStreamBounded } from '../bounded-read.js';
+import { probeStatus } from './local/probe.js';
 
 export const DEFAULT_NGINX_PATH = '/usr/sbin/nginx';
 
@@ -652,16 +653,8 @@ export class LocalProvider implements Provider {
     const deadline = Date.now() + g.spec.healthTimeoutMs;
     while (Date.now() < deadline && !g.closed && !r.stopping && !replaced(g, r, child)) {
       if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return false;
-      try {
-        // a deadline for the whole exchange (the idle timeouts alone let a replica that trickles bytes hold this
-        // forever); an answer still unfinished at the deadline is a failed check, as a Kubernetes probe would count it
-        const signal = AbortSignal.timeout(Math.max(1, Math.min(2000, deadline - Date.now())));
-        const res = await undici().request(`http://127.0.0.1:${r.port}${g.spec.healthPath}`, { headersTimeout: 1000, bodyTimeout: 1000, reset: true, signal });
-        await res.body.dump({ limit: 128 * 1024, signal });
-        if (res.statusCode === 200) return child.exitCode === null;
-      } catch {
-        // not listening yet
-      }
+      const status = await probeStatus(r.port, g.spec.healthPath, { timeoutMs: Math.max(1, Math.min(2000, deadline - Date.now())), idleMs: 1000, reset: true });
+      if (status === 200) return child.exitCode === null;
       await sleep(50);
     }
     return false;
@@ -870,14 +863,7 @@ const MAX_METRICS_BYTES = 4 * 1024 * 1024;
 
 /** GET healthPath on a loopback port answers 200 within timeoutMs (the whole exchange, not only each wait for bytes). */
 async function healthy(port: number, path: string, timeoutMs: number): Promise<boolean> {
-  try {
-    const signal = AbortSignal.timeout(timeoutMs);
-    const res = await undici().request(`http://127.0.0.1:${port}${path}`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, reset: true, signal });
-    await res.body.dump({ limit: 128 * 1024, signal });
-    return res.statusCode === 200;
-  } catch {
-    return false;
-  }
+  return (await probeStatus(port, path, { timeoutMs, reset: true })) === 200;
 }
 
 /**
