@@ -66,8 +66,10 @@ export function optNumber(o: Raw, key: string, path: string, opts: { min?: numbe
   return n;
 }
 
-/** A duration field (15s, 5m, 500ms, or plain seconds) in milliseconds. */
-/** A duration field; at most 24h unless `max` says otherwise (a timer past about 24.8 days fires at once). */
+/**
+ * A duration field (15s, 5m, 500ms, or plain seconds) in milliseconds; at most 24h unless `max` says otherwise (a
+ * timer past about 24.8 days fires at once).
+ */
 export function optDuration(o: Raw, key: string, path: string, opts: { min?: number; max?: number } = {}): number | undefined {
   const v = o[key];
   if (v === undefined || v === null) return undefined;
