@@ -16,7 +16,7 @@ test('the probe finds the capacity of a server whose latency jumps above 200 rps
     const t = performance.now();
     const c = await findCapacity({
       url: s.url, gates: parseGates(['p95<100ms', 'errors<1%']), replicas: 2,
-      startRps: 100, growth: 2, stepDurationMs: 1500, cooldownMs: 600, precision: 0.1, maxSteps: 10,
+      startRps: 100, growth: 2, stepDurationMs: 1500, cooldownMs: 1000, precision: 0.1, maxSteps: 10,
     });
     const took = performance.now() - t;
     assert.ok(c.sustainableRps >= 170 && c.sustainableRps <= 230, `sustainable ${c.sustainableRps}; steps ${JSON.stringify(c.steps.map((x) => [x.targetRps, x.passed, x.p95]))}`);

@@ -95,11 +95,13 @@ export const stallServer = (fromMs: number, forMs: number) => startServer((_q, r
 
 /**
  * A service with a known capacity: it answers in ~1 ms while it has received at most `limitRps` requests per second
- * over the last 500 ms, and takes `slowMs` per answer above that, like a service whose latency jumps past saturation.
- * The knee is sharp on purpose, so a probe's answer can be checked within a tolerance on a busy machine.
+ * over the last second, and takes `slowMs` per answer above that, like a service whose latency jumps past saturation.
+ * The knee is sharp on purpose, so a probe's answer can be checked within a tolerance on a busy machine; the window is a
+ * whole second so that a client stalled by a busy machine and catching up does not look like a rate above the limit.
+ * A probe must rest at least that window between steps (the probe's default cooldown is 1 s) or it sees the last step.
  */
 export const kneeServer = (limitRps: number, slowMs = 400) => {
-  const windowMs = 500;
+  const windowMs = 1_000;
   const arrivals: number[] = [];
   let head = 0;
   return startServer((_q, res) => {
