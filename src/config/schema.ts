@@ -11,13 +11,17 @@ const Replicas = z.number().int().min(0).max(MAX_REPLICAS, { message: `at most $
 
 const durationRe = /^(\d+(\.\d+)?(ms|s|m|h|d|w))+$|^\d+(\.\d+)?$/;
 
+const MAX_DURATION_MS = 3650 * 86_400_000;
+
 /** A duration written as 15s / 5m / 1h (or plain seconds); parsed to milliseconds. */
 export const Duration = z
-  .union([z.string(), z.number()])
+  .union([z.string(), z.number()], { error: 'is not a duration; write it like 15s, 5m, 1h or 1h30m' })
   .refine((v) => (typeof v === 'number' ? v >= 0 : durationRe.test(v.trim())), {
     message: 'is not a duration; write it like 15s, 5m, 1h or 1h30m',
   })
   .transform((v) => parseDuration(v))
+  // past ten years a duration is a typo (and 1e308 seconds is no number of milliseconds at all)
+  .refine((ms) => ms <= MAX_DURATION_MS, { message: 'must be at most 3650d; write it like 15s, 5m, 1h or 90d' })
   .meta({ description: 'Duration: 15s, 5m, 1h, 1h30m, 500ms, or plain seconds', examples: ['15s', '5m', '1h'] });
 
 /** A wait the controller runs on a timer: at most 24h (a timer past about 24.8 days fires at once). */
@@ -168,7 +172,7 @@ const CapacitySchema = z.strictObject({
 });
 
 const SloSchema = z.strictObject({
-  p95: Duration.optional(),
+  p95: Duration.refine((ms) => ms > 0, { message: 'must be above 0 (every request takes some time); write it like 250ms' }).optional(),
   maxUtilization: z.number().positive().max(100).optional().meta({ description: 'percent of capacity' }),
 });
 

@@ -205,3 +205,17 @@ services:
     assert.ok(issues.some((l) => /services\.api\.hpa\.metrics\[0\]\.external\.target\.averageValue: (".*" is not a Kubernetes quantity|must be a positive quantity)/.test(l)), `${v}: ${issues.join('\n')}`);
   }
 });
+
+test('a duration past ten years (1e308 seconds is Infinity milliseconds) and a zero p95 SLO are refused with their path', () => {
+  for (const [extra, re] of [
+    ['rules: [{ name: r, when: "cpu > 1", for: 1e308, then: "+1" }]', /services\.api\.rules\[0\]\.for: must be at most 3650d/],
+    ['rules: [{ name: r, when: "cpu > 1", for: 3651d, then: "+1" }]', /services\.api\.rules\[0\]\.for: must be at most 3650d/],
+    ["capacity: { rpsPerReplica: 5, startupDelay: .inf }", /services\.api\.capacity\.startupDelay: is not a duration/],
+    ['slo: { p95: 0s }', /services\.api\.slo\.p95: must be above 0/],
+  ] as const) {
+    const issues = issuesOf(service(`    metrics: { cpu: { source: p, query: cpu } }\n    ${extra}\nsources: { p: { type: process } }`));
+    assert.ok(issues.some((l) => re.test(l)), `${extra}: ${issues.join('\n')}`);
+  }
+  // the longest accepted duration still loads, as does an ordinary SLO
+  assert.doesNotThrow(() => parseConfig(service(`    metrics: { cpu: { source: p, query: cpu } }\n    slo: { p95: 250ms }\n    rules: [{ name: r, when: "cpu > 1", for: 3650d, then: "+1" }]\nsources: { p: { type: process } }`), 't.yaml'));
+});
