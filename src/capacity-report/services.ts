@@ -18,6 +18,7 @@ export function pickServices(config: Config, names: readonly string[] | undefine
 export function parseAt(v: string | undefined, flag = '--at'): number {
   if (v === undefined) return Date.now();
   const n = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(n)) throw new InputError(`${flag} ${v}: not a time; write it like 2025-06-01T12:00:00Z`);
+  // a Date holds ±8.64e15 ms; past that, a number of digits is no time at all
+  if (!(Math.abs(n) <= 8.64e15)) throw new InputError(`${flag} ${v}: not a time; write it like 2025-06-01T12:00:00Z`);
   return n;
 }

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { parseDuration, DurationError } from '../core/duration.js';
+import { MAX_REPLICAS } from '../core/types.js';
 import { InputError, parseFormat, printMachine } from './output.js';
 import { runSimulation, type SimulateRequest } from '../sim/run.js';
 import { MAX_TUNE_BUDGET } from '../sim/tune.js';
@@ -108,7 +109,7 @@ export function requestFromOptions(o: Options, now = Date.now()): SimulateReques
     ...(o.tune ? { tune: { budget: wholeNumber(o.tuneBudget, '--tune-budget', 1, MAX_TUNE_BUDGET, 'a search holds every candidate it simulated until it ends'), ...(o.tuneMaxScaleUps !== undefined ? { maxScaleUpsPerDay: wholeNumber(o.tuneMaxScaleUps, '--tune-max-scale-ups', 0) } : {}) } } : {}),
     ...(o.holdout !== undefined ? { holdout: fraction(o.holdout, '--holdout') } : {}),
     metricSignals: parseMetricSignals(o.metric),
-    ...(o.initialReplicas !== undefined ? { initialReplicas: wholeNumber(o.initialReplicas, '--initial-replicas', 0) } : {}),
+    ...(o.initialReplicas !== undefined ? { initialReplicas: wholeNumber(o.initialReplicas, '--initial-replicas', 0, MAX_REPLICAS, 'the most replicas a service may have') } : {}),
     ...(o.workers !== undefined ? { workers: wholeNumber(o.workers, '--workers', 1) } : {}),
     timeline: Boolean(o.report || o.timeline),
     // every step is printed about 200 bytes a policy: keep the output within what one process can write

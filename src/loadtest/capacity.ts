@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { MAX_REQUEST_BYTES, readFileBounded } from '../bounded-read.js';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
-import { type LoadTestOptions, type Progress, runLoadTest } from './engine.js';
+import { type LoadTestOptions, MAX_RATE, MAX_TEST_MS, type Progress, runLoadTest } from './engine.js';
 import { type Gate, formatMs, formatPercent, parseGates } from './gates.js';
 import { constantProfile } from './profile.js';
 import type { EndpointInput } from './target.js';
@@ -96,8 +96,10 @@ export async function findCapacity(
   const cooldownMs = o.cooldownMs ?? 1_000;
   if (!(startRps > 0)) throw new InputError(`--start-rate ${startRps}: must be above 0`);
   if (!(maxRps >= startRps)) throw new InputError(`--max-rate ${maxRps}: must be at least the start rate ${startRps}`);
+  if (maxRps > MAX_RATE) throw new InputError(`--max-rate ${maxRps}: must be at most ${MAX_RATE} (more than one process can send)`);
   if (!(growth > 1)) throw new InputError(`growth ${growth}: must be above 1`);
   if (!(stepDurationMs >= 500)) throw new InputError('--step-duration: must be at least 500ms to measure anything');
+  if (stepDurationMs > MAX_TEST_MS) throw new InputError('--step-duration: must be at most 24h');
 
   const steps: CapacityStep[] = [];
   let lastGood: number | undefined;

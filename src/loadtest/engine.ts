@@ -112,6 +112,13 @@ export interface LoadTestResult {
 }
 
 const MAX_VUS = 10_000;
+/**
+ * The open model's highest arrival rate: well past what one process can send, and low enough that the schedule's
+ * arrival times still advance (at 1e308 rps one arrival's interval is below a millisecond's float precision).
+ */
+export const MAX_RATE = 1_000_000;
+/** The longest test: a day (a soak longer than that is several runs, each with its own report). */
+export const MAX_TEST_MS = 86_400_000;
 /** Arrivals waiting for a connection are bounded so a dead server cannot grow memory without end. */
 const MAX_QUEUE = 100_000;
 const TICK_MS = 50;
@@ -223,6 +230,8 @@ class Run implements ResponseSink {
     if (!(this.totalMs > 0)) throw new InputError('the load test has no duration; give --duration or stages');
     const peak = profilePeak(o.profile);
     if (o.model === 'closed' && peak > MAX_VUS) throw new InputError(`${peak} virtual users is more than one process can run well (max ${MAX_VUS})`);
+    if (o.model === 'open' && peak > MAX_RATE) throw new InputError(`${peak} arrivals per second is more than one process can send (max ${MAX_RATE})`);
+    if (this.totalMs > MAX_TEST_MS) throw new InputError(`a load test runs at most 24h (this one ${Math.round(this.totalMs / 1000)} s); run a longer soak as several tests`);
     if (o.maxRequests !== undefined && !(Number.isInteger(o.maxRequests) && o.maxRequests > 0)) {
       throw new InputError(`--requests ${o.maxRequests}: must be a whole number above 0`);
     }

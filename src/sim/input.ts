@@ -17,19 +17,21 @@ const MAX_POINTS_PER_QUERY = 10_000;
 export function parseTime(s: string, flag: string, now = Date.now()): number {
   const v = s.trim();
   const rel = /^now(?:\s*-\s*(.+))?$/.exec(v);
+  let t = Number.NaN;
   if (rel) {
     if (!rel[1]) return now;
     try {
-      return now - parseDuration(rel[1]);
+      t = now - parseDuration(rel[1]);
     } catch {
       /* reported below */
     }
   } else if (/^\d+(\.\d+)?$/.test(v)) {
-    return Number(v) * 1000;
+    t = Number(v) * 1000;
   } else {
-    const t = Date.parse(v);
-    if (Number.isFinite(t)) return t;
+    t = Date.parse(v);
   }
+  // a Date holds ±8.64e15 ms; past that (now-1000000000d, 20 digits of seconds) it is no time at all
+  if (Math.abs(t) <= 8.64e15) return t;
   throw new InputError(`${flag} ${s}: not a time; write 2024-05-01T00:00:00Z, unix seconds, now or now-7d`);
 }
 

@@ -165,3 +165,36 @@ services:
     dir.cleanup();
   }
 });
+
+test('numbers past every sensible bound (1e308 replicas or rps, 20-digit times, 99999d tests) exit 2 at once', { timeout: 120_000 }, async () => {
+  const dir = tempDir();
+  try {
+    const trace = join(dir.path, 'trace.csv');
+    writeFileSync(trace, 't_seconds,value\n0,10\n60,12\n120,11\n');
+    const cfg = join(dir.path, 'scalepilot.yaml');
+    writeFileSync(cfg, `
+sources: { traffic: { type: trace, file: ${JSON.stringify(trace)} } }
+services:
+  web:
+    target: { provider: dryrun }
+    maxReplicas: 10
+    metrics: { rps: { source: traffic, query: value } }
+    capacity: { rpsPerReplica: 5 }
+`);
+    const cases: Array<[string[], RegExp]> = [
+      // once: a simulation holding 1e308 pods until the heap ran out
+      [['simulate', '-c', cfg, '--trace', trace, '--initial-replicas', '1e308'], /--initial-replicas 1e308: must be at most 100000/],
+      [['simulate', '-c', cfg, '--trace', trace, '--start', 'now-99999999999d'], /--start now-99999999999d: not a time/],
+      // once: a RangeError from Date.toISOString
+      [['check', '-c', cfg, '--at', '99999999999999999999'], /--at 99999999999999999999: not a time/],
+      // once: a schedule whose arrival times no longer advanced, so `--duration 1s` never ended
+      [['loadtest', 'http://127.0.0.1:9/', '--rate', '1e308', '--duration', '1s'], /arrivals per second is more than one process can send \(max 1000000\)/],
+      [['loadtest', 'http://127.0.0.1:9/', '--duration', '99999d'], /a load test runs at most 24h/],
+      [['loadtest', 'http://127.0.0.1:9/', '--find-capacity', '--max-rate', '1e20'], /--max-rate .*: must be at most 1000000/],
+    ];
+    // a hang is killed at 30 s and fails as a kill, not an exit 2
+    for (const [args, why] of cases) assertCleanExit2(await cli(args, { timeoutMs: 30_000 }), why);
+  } finally {
+    dir.cleanup();
+  }
+});
