@@ -217,7 +217,7 @@ export async function registerApi(app: FastifyInstance, o: ServerOptions): Promi
     const body = bodyObject(req.body);
     const r = body.replicas;
     if (typeof r !== 'number' || !Number.isInteger(r) || r < 0 || r > MAX_REPLICAS) {
-      throw new HttpError(400, `replicas must be a whole number from 0 to ${MAX_REPLICAS}, got ${JSON.stringify(r)}; send {"replicas": 3}`);
+      throw new HttpError(400, `replicas must be a whole number from 0 to ${MAX_REPLICAS}, got ${r === undefined ? 'none' : JSON.stringify(r)?.slice(0, 40)}; send {"replicas": 3}`);
     }
     const p = rt.controller.policy(s)!;
     const paused = rt.controller.isPaused(s);
