@@ -5,6 +5,7 @@ import type { MetricSource } from '../metrics/types.js';
 import { budgetUsage, usableLimit, type BudgetService, type BudgetUsage, type LiveLimit } from '../core/budget.js';
 import { readBudgetLimit } from '../controller/budgets.js';
 import type { CheckStatus } from './check.js';
+import { own } from '../own.js';
 
 export interface BudgetCheck extends BudgetUsage {
   status: CheckStatus;
@@ -56,11 +57,11 @@ export interface BudgetCeiling {
 
 /** For `plan`: the replica ceiling each (static) budget puts on a service, and when the projection reaches it. */
 export function budgetCeilings(config: Config, service: string, months: Array<{ month: number; date?: string; instances: number }>): BudgetCeiling[] {
-  const p = config.services[service];
+  const p = own(config.services, service);
   if (!p?.uses || !config.budgets) return [];
   const out: BudgetCeiling[] = [];
   for (const [name, per] of Object.entries(p.uses)) {
-    const b = config.budgets[name];
+    const b = own(config.budgets, name);
     if (!b || b.limit === undefined) continue;
     const others = Object.values(config.services).filter((o) => o.name !== service && o.uses?.[name] !== undefined).reduce((a, o) => a + o.minReplicas * o.uses![name]!, 0) + b.reserved;
     const usable = usableLimit(b.limit, b.headroom);

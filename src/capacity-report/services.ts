@@ -1,6 +1,7 @@
 // Loads the config for the capacity commands and picks the services asked for; every failure is bad input (exit 2).
 import type { Config, ServicePolicy } from '../config/load.js';
 import { InputError } from '../errors.js';
+import { own } from '../own.js';
 export { loadConfigInput } from '../cli/config-input.js';
 
 /** The named services (all when none are named), in config order. An unknown name lists the known ones. */
@@ -8,7 +9,7 @@ export function pickServices(config: Config, names: readonly string[] | undefine
   const all = Object.values(config.services);
   if (!names || names.length === 0) return all;
   return names.map((n) => {
-    const p = config.services[n];
+    const p = own(config.services, n);
     if (!p) throw new InputError(`--service ${n}: no such service in ${config.file}; services are ${Object.keys(config.services).join(', ')}`);
     return p;
   });

@@ -55,7 +55,8 @@ export function parseUsageCsv(text: string, file: string, defaultService?: strin
   if (ti < 0) throw new InputError(`${file}:${lines[0]!.n}: the header needs a time column (time,service,pod,cpu,memory)`);
   if (ci < 0 && mi < 0) throw new InputError(`${file}:${lines[0]!.n}: the header needs a cpu and/or memory column`);
   if (si < 0 && !defaultService) throw new InputError(`${file}: no service column; add one or name the service with --service`);
-  const services: Record<string, UsageSample[]> = {};
+  // names come from the file: no inherited entries (a service may be called constructor)
+  const services: Record<string, UsageSample[]> = Object.create(null);
   for (const { l, n } of lines.slice(1)) {
     const cells = l.split(',').map((s) => s.trim());
     const where = `${file}:${n}`;

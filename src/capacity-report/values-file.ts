@@ -69,14 +69,15 @@ export function parseValuesFile(text: string, file: string, now: number): Values
   }
   const time = data.time !== undefined ? timeOf(data.time, `${file}: time`) : undefined;
   const at = time ?? now;
-  const services: Record<string, CheckInput> = {};
+  // names come from the file: no inherited entries (a service or metric may be called constructor)
+  const services: Record<string, CheckInput> = Object.create(null);
   for (const [svc, raw] of Object.entries(data.services)) {
     const where = `${file}: services.${svc}`;
     if (!isObj(raw)) throw new InputError(`${where}: must be {"replicas": N, "metrics": {...}}`);
     for (const k of Object.keys(raw)) {
       if (k !== 'replicas' && k !== 'metrics') throw new InputError(`${where}.${k}: unknown field; use replicas and metrics`);
     }
-    const input: CheckInput = { series: {}, failures: {} };
+    const input: CheckInput = { series: Object.create(null), failures: Object.create(null) };
     if (raw.replicas !== undefined) {
       if (typeof raw.replicas !== 'number' || !Number.isInteger(raw.replicas) || raw.replicas < 0) {
         throw new InputError(`${where}.replicas: must be a whole number >= 0, got ${JSON.stringify(raw.replicas)}`);

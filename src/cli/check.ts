@@ -7,6 +7,7 @@ import { readValuesFile } from '../capacity-report/values-file.js';
 import { checkBudgets, readBudgetLimits, type BudgetCheck } from '../capacity-report/budgets.js';
 import { DurationError, parseDuration } from '../core/duration.js';
 import { EXIT_FAILED, InputError, parseFormat, printMachine, table } from './output.js';
+import { own } from '../own.js';
 
 interface CheckFlags {
   config: string;
@@ -107,7 +108,7 @@ a metric named replicas gives the running replica count when reading live source
         const values = readValuesFile(flags.values, now);
         if (values.time !== undefined && flags.at === undefined) now = values.time;
         for (const p of services) {
-          const input = values.services[p.name] ?? { series: {}, failures: Object.fromEntries(Object.keys(p.metrics).map((m) => [m, `service ${p.name} is not in ${flags.values}`])) };
+          const input = own(values.services, p.name) ?? { series: {}, failures: Object.fromEntries(Object.keys(p.metrics).map((m) => [m, `service ${p.name} is not in ${flags.values}`])) };
           checks.push(checkService(p, input, now, { horizonMs, sources: config.sources }));
         }
       } else {

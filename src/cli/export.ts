@@ -6,6 +6,7 @@ import { EXPORT_KINDS, renderExport, runExport, validateExport, type ExportKind,
 import { loadConfigInput } from './config-input.js';
 import { EXIT_FAILED, InputError } from './output.js';
 import { makeDirs } from '../make-dirs.js';
+import { own } from '../own.js';
 
 const collect = (v: string, acc: string[] = []) => [...acc, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 
@@ -45,7 +46,7 @@ export function register(program: Command): void {
       const config = loadConfigInput(opts.config);
       const names = opts.service?.length ? opts.service : Object.keys(config.services);
       const services = names.map((n) => {
-        const p = config.services[n];
+        const p = own(config.services, n);
         if (!p) throw new InputError(`--service ${n}: not in ${config.file}; services there: ${Object.keys(config.services).join(', ') || '(none)'}`);
         return p;
       });

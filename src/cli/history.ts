@@ -10,6 +10,7 @@ import { ALL_SERVICES, EVENT_KINDS, StoreDamagedError, StoreError, StoreLockedEr
 import { NothingToRollBack, rollback } from '../controller/rollback.js';
 import { EXIT_BAD_INPUT, EXIT_FAILED, InputError, parseFormat, printMachine, table } from './output.js';
 import { loadConfigInput } from './config-input.js';
+import { own } from '../own.js';
 
 /** Reads the config, turning its issues into bad input (exit 2) with every file:line kept. */
 
@@ -124,7 +125,7 @@ export function register(program: Command): void {
       const format = parseFormat(opts.output);
       const toEventId = opts.to === undefined ? undefined : positiveInt('--to')(opts.to);
       const config = loadConfigInput(opts.config);
-      const policy = config.services[service];
+      const policy = own(config.services, service);
       if (!policy) throw new InputError(`service "${service}" is not in ${config.file}; services there: ${Object.keys(config.services).join(', ') || '(none)'}`);
       if (policy.target.provider === 'local') {
         const listen = config.server?.listen ?? '127.0.0.1:9464';

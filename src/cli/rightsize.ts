@@ -8,6 +8,7 @@ import { DurationError, parseDuration } from '../core/duration.js';
 import { rightsize, type RightsizeOptions, type RightsizeResult, type UsageSample } from '../core/rightsize.js';
 import { formatMilli } from '../core/quantity.js';
 import { InputError, parseFormat, printMachine, table } from './output.js';
+import { own } from '../own.js';
 
 interface RightsizeFlags {
   config: string;
@@ -101,7 +102,7 @@ export function register(program: Command): void {
       if (flags.usage) {
         const usage = readUsageCsv(flags.usage, services.length === 1 ? services[0]!.name : undefined);
         for (const p of services) {
-          const samples = usage.services[p.name] ?? [];
+          const samples = own(usage.services, p.name) ?? [];
           rows.push(one(p.name, samples, typicalInterval(samples) ?? usage.intervalMs, samples.length === 0 ? `${flags.usage} has no rows for ${p.name}` : undefined));
         }
       } else {

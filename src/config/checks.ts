@@ -8,6 +8,7 @@ import { parseMetricSpecs, parseBehavior, HpaInputError } from '../core/hpa/pars
 import { DEFAULT_KUBERNETES_MINOR, unsupportedKubernetesVersion } from '../core/hpa/version.js';
 import type { ConfigValidator, Report } from './validators.js';
 import { namesCheck } from './names.js';
+import { own } from '../own.js';
 
 /** "services.api.hpa.metrics[0].resource" → ['services', 'api', 'hpa', 'metrics', 0, 'resource'] */
 export function splitPath(path: string): Array<string | number> {
@@ -85,7 +86,7 @@ const hpaCheck: ConfigValidator = (config, _raw, report) => {
       continue;
     }
     specs.forEach((s, i) => {
-      const m = p.metrics[s.name];
+      const m = own(p.metrics, s.name);
       const at = splitPath(`${base}.metrics[${i}]`);
       if (!m) {
         report(at, `${s.type} metric "${s.name}" has no entry under services.${p.name}.metrics`, `add services.${p.name}.metrics.${s.name} with its source and query`);
@@ -147,7 +148,7 @@ const sharedTargetCheck: ConfigValidator = (config, _raw, report) => {
 /** A budget's live limit is a query like any metric's: its source checks it at load time. */
 const budgetQueryCheck: ConfigValidator = (config, _raw, report) => {
   for (const b of Object.values(config.budgets ?? {})) {
-    if (!b.limitFrom || !config.sources[b.limitFrom.source]) continue;
+    if (!b.limitFrom || !own(config.sources, b.limitFrom.source)) continue;
     const path = `budgets.${b.name}.limit`;
     try {
       const src = createMetricSource(b.limitFrom.source, config.sources[b.limitFrom.source], `sources.${b.limitFrom.source}`, { baseDir: dirname(config.file) });

@@ -12,6 +12,7 @@ import { parseCron, checkTimezone } from '../core/schedule.js';
 import { usableLimit, type BudgetSpec } from '../core/budget.js';
 import { readFileBounded, InputTooLargeError, MAX_CONFIG_BYTES, formatBytes } from '../bounded-read.js';
 import { protoKeyPaths, serviceNameProblem } from './names.js';
+import { own } from '../own.js';
 
 // The core owns the policy types; this module validates the YAML and maps it onto them.
 export type { RulePolicy, ServicePolicy, VerifyPolicy } from '../core/policy.js';
@@ -205,13 +206,13 @@ export function parseConfig(text: string, file = 'scalepilot.yaml'): Config {
       ...(s.uses ? { uses } : {}),
       ...(s.priority !== undefined ? { priority: s.priority } : {}),
       // a top-level default checks only the metrics a service has; readiness is checked for every service
-      ...(v ? { verify: { windowMs: v.window, startupAllowanceMs: v.startupAllowance ?? v.window, coolOffMs: v.coolOff, ...(v.errorRate && s.metrics[v.errorRate.metric] ? { errorRate: v.errorRate } : {}), ...(v.p95 && s.metrics[v.p95.metric] ? { p95: v.p95 } : {}) } } : {}),
+      ...(v ? { verify: { windowMs: v.window, startupAllowanceMs: v.startupAllowance ?? v.window, coolOffMs: v.coolOff, ...(v.errorRate && own(s.metrics, v.errorRate.metric) ? { errorRate: v.errorRate } : {}), ...(v.p95 && own(s.metrics, v.p95.metric) ? { p95: v.p95 } : {}) } } : {}),
     };
   }
   const budgets: Record<string, BudgetSpec> = {};
   for (const [name, b] of Object.entries(raw.budgets ?? {})) {
     const live = typeof b.limit === 'object' ? b.limit : undefined;
-    if (live && !raw.sources[live.source]) report(['budgets', name, 'limit', 'source'], `source "${live.source}" is not defined under sources`, `add sources.${live.source} or use one of: ${Object.keys(raw.sources).join(', ') || '(none defined)'}`);
+    if (live && !own(raw.sources, live.source)) report(['budgets', name, 'limit', 'source'], `source "${live.source}" is not defined under sources`, `add sources.${live.source} or use one of: ${Object.keys(raw.sources).join(', ') || '(none defined)'}`);
     budgets[name] = { name, ...(live ? { limitFrom: live } : { limit: b.limit as number }), headroom: b.headroom, reserved: b.reserved, kind: b.kind, unit: b.unit ?? (b.kind === 'other' ? 'units' : b.kind) };
     if (!live) {
       // the floors alone must fit, or the budget could never hold

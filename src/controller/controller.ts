@@ -17,6 +17,7 @@ import { DEFAULT_RETENTION, Retention } from '../store/retention.js';
 import { rollback, type RollbackResult } from './rollback.js';
 import { Verifier, type VerificationReport } from './verify.js';
 import { BudgetTracker } from './budgets.js';
+import { own } from '../own.js';
 
 export interface Logger {
   info(o: object, msg?: string): void;
@@ -535,7 +536,7 @@ export class Controller {
     const prune = Boolean(o.prune);
     this.config = config;
     for (const [name, l] of this.loops) {
-      if (config.services[name]) continue;
+      if (own(config.services, name)) continue;
       await this.stopLoop(l);
       this.loops.delete(name);
       this.budgets.forget(name);

@@ -2,6 +2,7 @@
 // DB connections, in what unit, and which rules set thresholds on it.
 import type { Config, RulePolicy, ServicePolicy } from '../config/load.js';
 import { parseMilli } from '../core/quantity.js';
+import { own } from '../own.js';
 
 export type MetricSpec = ServicePolicy['metrics'][string];
 
@@ -16,7 +17,7 @@ export interface NamedMetric {
 export function metricOf(config: Pick<Config, 'sources'>, p: ServicePolicy, name: string): NamedMetric | undefined {
   const spec = p.metrics[name];
   if (!spec) return undefined;
-  const source = (config.sources[spec.source] ?? {}) as Record<string, unknown>;
+  const source = (own(config.sources, spec.source) ?? {}) as Record<string, unknown>;
   return { name, spec, sourceType: String(source.type ?? 'unknown'), source };
 }
 

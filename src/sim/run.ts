@@ -17,6 +17,7 @@ import { tunePolicy, type TuneResult } from './tune.js';
 import { simulateGuarded } from './guarded.js';
 import type { Bound, LoadKind, LoadSeries, MetricBinding, Signal, SimResult, SimSetup, SloParams, WorkloadParams } from './types.js';
 import { readCapacityFile } from '../loadtest/capacity.js';
+import { own } from '../own.js';
 
 export interface SimulateRequest {
   configFile: string;
@@ -116,7 +117,7 @@ export function loadVariant(file: string, service: string, base: Config): Servic
       configError(e);
     }
     const names = Object.keys(cfg.services);
-    const p = cfg.services[service] ?? (names.length === 1 ? cfg.services[names[0]!] : undefined);
+    const p = own(cfg.services, service) ?? (names.length === 1 ? cfg.services[names[0]!] : undefined);
     if (!p) throw new InputError(`--compare ${file}: has no service ${service} (it has ${names.join(', ')})`);
     return { ...p, name: service, target: { ...p.target, service } };
   }
@@ -161,7 +162,7 @@ export async function runSimulation(req: SimulateRequest): Promise<SimulationRep
     configError(e);
   }
   const allNames = Object.keys(cfg.services);
-  if (req.service !== undefined && !cfg.services[req.service]) {
+  if (req.service !== undefined && !own(cfg.services, req.service)) {
     throw new InputError(`--service ${req.service}: ${req.configFile} has no such service; it has ${allNames.join(', ')}`);
   }
   const trace: ParsedTrace = await readTrace(req.trace);

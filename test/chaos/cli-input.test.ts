@@ -166,7 +166,7 @@ services:
   }
 });
 
-test('numbers past every sensible bound (1e308 replicas or rps, 20-digit times, 99999d tests) exit 2 at once', { timeout: 120_000 }, async () => {
+test('numbers past every sensible bound (1e308 replicas or rps, 20-digit times, 99999d tests) and inherited names exit 2 at once', { timeout: 120_000 }, async () => {
   const dir = tempDir();
   try {
     const trace = join(dir.path, 'trace.csv');
@@ -191,6 +191,9 @@ services:
       [['loadtest', 'http://127.0.0.1:9/', '--rate', '1e308', '--duration', '1s'], /arrivals per second is more than one process can send \(max 1000000\)/],
       [['loadtest', 'http://127.0.0.1:9/', '--duration', '99999d'], /a load test runs at most 24h/],
       [['loadtest', 'http://127.0.0.1:9/', '--find-capacity', '--max-rate', '1e20'], /--max-rate .*: must be at most 1000000/],
+      // once: Object.prototype taken for a service, and a TypeError
+      [['export', 'hpa', '-c', cfg, '--service', '__proto__'], /--service __proto__: not in .*services there: web/],
+      [['check', '-c', cfg, '--service', 'constructor'], /--service constructor: no such service/],
     ];
     // a hang is killed at 30 s and fails as a kill, not an exit 2
     for (const [args, why] of cases) assertCleanExit2(await cli(args, { timeoutMs: 30_000 }), why);

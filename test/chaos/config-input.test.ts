@@ -219,3 +219,14 @@ test('a duration past ten years (1e308 seconds is Infinity milliseconds) and a z
   // the longest accepted duration still loads, as does an ordinary SLO
   assert.doesNotThrow(() => parseConfig(service(`    metrics: { cpu: { source: p, query: cpu } }\n    slo: { p95: 250ms }\n    rules: [{ name: r, when: "cpu > 1", for: 3650d, then: "+1" }]\nsources: { p: { type: process } }`), 't.yaml'));
 });
+
+test('names an object inherits (constructor, __proto__) are not taken for defined sources or metrics', () => {
+  const base = (svc: string, top = '') => `sources: { p: { type: process } }\n${top}services:\n  web:\n    target: { provider: dryrun }\n    maxReplicas: 3\n    metrics: { cpu: { source: p, query: cpu } }\n${svc}`;
+  const budget = issuesOf(base('', 'budgets:\n  db: { kind: connections, limit: { source: constructor, query: x } }\n'));
+  assert.ok(budget.some((l) => /budgets\.db\.limit\.source: source "constructor" is not defined under sources/.test(l)), budget.join('\n'));
+  const hpa = issuesOf(base('    hpa: { metrics: [ { type: Pods, pods: { metric: { name: constructor }, target: { type: AverageValue, averageValue: 1 } } } ] }\n'));
+  assert.ok(hpa.some((l) => /services\.web\.hpa\.metrics\[0\]: Pods metric "constructor" has no entry under services\.web\.metrics/.test(l)), hpa.join('\n'));
+  // and a service may be called constructor
+  const c = parseConfig('services:\n  constructor:\n    target: { provider: dryrun }\n    maxReplicas: 3\n', 't.yaml');
+  assert.equal(c.services.constructor!.maxReplicas, 3);
+});
