@@ -3,6 +3,7 @@
 // then throws from inside its write callback, and the process no longer stops on SIGTERM. Here a line that cannot be
 // written is dropped and counted, stderr says so once, and once lines go through again it says how many were lost.
 import { writeSync } from 'node:fs';
+import { InputError } from '../errors.js';
 
 /** How long a line waits for a reader that is slow (a full pipe answers EAGAIN) before it is dropped: 1 s. */
 const EAGAIN_WAIT_MS = 10;
@@ -63,4 +64,14 @@ function noteOnStderr(text: string): void {
   } catch {
     // stderr is gone too: nothing is left to tell
   }
+}
+
+/** pino's levels, most to least severe, and `silent`. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** The --log-level flag, checked before a logger is made (pino throws on an unknown level). */
+export function logLevel(v: string): (typeof LOG_LEVELS)[number] {
+  const level = LOG_LEVELS.find((l) => l === v.trim().toLowerCase());
+  if (!level) throw new InputError(`--log-level ${JSON.stringify(v).slice(0, 60)}: not a log level; use one of ${LOG_LEVELS.join(', ')}`);
+  return level;
 }

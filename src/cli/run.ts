@@ -1,7 +1,7 @@
 // `scalepilot run`: the live autoscaler. Loads the config, starts every service's loop, serves /metrics and the API.
 import type { Command } from 'commander';
 import pino from 'pino';
-import { logDestination } from './log-destination.js';
+import { logDestination, logLevel } from './log-destination.js';
 import { startRuntime } from '../controller/runtime.js';
 import { compactAfterStartup, limitHeapGrowth } from '../controller/heap.js';
 import { loadConfigInput } from './config-input.js';
@@ -42,13 +42,13 @@ export function register(program: Command): void {
     .option('--leader-elect', 'run only while holding a Kubernetes Lease (for several controllers in a cluster)')
     .option('--lease-name <name>', 'Lease name for leader election', 'scalepilot')
     .option('--lease-namespace <ns>', 'Lease namespace', process.env.POD_NAMESPACE ?? 'default')
-    .option('--log-level <level>', 'pino log level', 'info')
+    .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace or silent', 'info')
     .option('--prune', 'a config reload stops the replicas of removed services and applies changed local targets (default: they keep running until SIGUSR2 or a clean stop)')
     .option('--wait-for-lock', 'if another `run` writes to the store, wait until it stops instead of exiting 2')
     .action(async (opts: RunOptions) => {
       limitHeapGrowth();
       const config = loadConfigInput(opts.config, 'nothing applied');
-      const log = pino({ level: opts.logLevel, base: { name: 'scalepilot' } }, logDestination());
+      const log = pino({ level: logLevel(opts.logLevel), base: { name: 'scalepilot' } }, logDestination());
       // One writer per store: a second `run` on it would act and record every change twice. The lock is taken as soon
       // as the store is open, before any workload (replicas left by a crashed run, removed services) is touched.
       let lock: StoreLock | undefined;

@@ -3,7 +3,7 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { logDestination } from './log-destination.js';
+import { logDestination, logLevel } from './log-destination.js';
 import { parseListen } from '../server/server.js';
 import { serve } from '../server/serve.js';
 import { InputError } from './output.js';
@@ -46,7 +46,7 @@ export function register(program: Command): void {
     .option('--read-only-store', 'only serve what the store holds: no controller loop, no steering')
     .option('--store <url>', 'store URL (sqlite:PATH or postgres://...), overrides the config')
     .option('--state-dir <dir>', 'where providers keep their files (proxy config, replica logs)', '.scalepilot')
-    .option('--log-level <level>', 'pino log level', 'info')
+    .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace or silent', 'info')
     .addHelpText('after', `
 Examples:
   SCALEPILOT_TOKEN=$(openssl rand -hex 16) scalepilot serve -c scalepilot.yaml --reports reports/
@@ -69,7 +69,7 @@ Examples:
         if (!isDir) throw new InputError(`--reports ${opts.reports}: not a directory; create it or point to where simulate/loadtest --report write`);
       }
       const token = resolveToken(opts.token, config.server?.token);
-      const log = pino({ level: opts.logLevel, base: { name: 'scalepilot' } }, logDestination());
+      const log = pino({ level: logLevel(opts.logLevel), base: { name: 'scalepilot' } }, logDestination());
       // a port in use or not ours comes back as an InputError naming the port, --listen and server.listen
       const serving = await serve(config, {
         listen,

@@ -194,6 +194,9 @@ services:
       // once: Object.prototype taken for a service, and a TypeError
       [['export', 'hpa', '-c', cfg, '--service', '__proto__'], /--service __proto__: not in .*services there: web/],
       [['check', '-c', cfg, '--service', 'constructor'], /--service constructor: no such service/],
+      // once: pino's own Error and its stack
+      [['run', '-c', cfg, '--once', '--dry-run', '--no-server', '--log-level', 'loud'], /--log-level "loud": not a log level; use one of fatal, error/],
+      [['serve', '-c', cfg, '--log-level', 'loud'], /--log-level "loud": not a log level/],
     ];
     // a hang is killed at 30 s and fails as a kill, not an exit 2
     for (const [args, why] of cases) assertCleanExit2(await cli(args, { timeoutMs: 30_000 }), why);
