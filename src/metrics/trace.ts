@@ -59,6 +59,9 @@ interface Building {
   holes: number[];
 }
 
+/** The furthest time a Date holds (about the year 275760), in ms. */
+const MAX_TIME_MS = 8.64e15;
+
 class TraceBuilder {
   private readonly series = new Map<string, Building>();
   readonly problems: TraceProblem[] = [];
@@ -82,6 +85,10 @@ class TraceBuilder {
     this.declare(name);
     const s = this.series.get(name)!;
     const tMs = Math.round(tSeconds * 1000);
+    if (!(Math.abs(tMs) <= MAX_TIME_MS)) {
+      this.bad(line, `series ${name}: time ${tSeconds} is past any date (seconds since 1970 go up to 8.64e12); check the time column`, where);
+      return;
+    }
     const prev = s.t.length ? s.t[s.t.length - 1]! : undefined;
     if (prev !== undefined && tMs <= prev) {
       const what = tMs === prev ? 'repeats' : 'is before';

@@ -96,9 +96,15 @@ export function alignTrace(s: TraceSeries, opts: AlignOptions): { series: LoadSe
     // the finest whole second (or millisecond below one) that fits
     const fit = Math.ceil((end - start) / most.steps);
     const step = fit >= 1000 ? Math.ceil(fit / 1000) * 1000 : fit;
+    // one jump that makes up most of the span is a wrong time in the trace, not a range to step through
+    let jump = 0;
+    for (let k = 1; k < t.length; k++) if (t[k]! - t[k - 1]! > t[jump + 1]! - t[jump]!) jump = k - 1;
+    const wild = t.length > 1 && t[jump + 1]! - t[jump]! > (end - start) / 2
+      ? `; most of that is one jump from t=${t[jump]! / 1000} to t=${t[jump + 1]! / 1000} s, so check the trace's time column there`
+      : '';
     throw new Error(
       `${opts.source}: ${formatDuration(end - start)} in steps of ${formatDuration(opts.stepMs)} is ${n.toLocaleString('en-US')} steps, ` +
-        `more than the ${most.steps.toLocaleString('en-US')} ${most.why}; use --step ${formatDuration(step)} or more, or a shorter range (--start/--end)`,
+        `more than the ${most.steps.toLocaleString('en-US')} ${most.why}${wild}; use --step ${formatDuration(step)} or more, or a shorter range (--start/--end)`,
     );
   }
   const values = new Float64Array(n);

@@ -100,3 +100,16 @@ test('cropping to a range keeps the grid on the requested start', () => {
   assert.deepEqual(values(series.values), [2, 3, 4]);
   assert.equal(series.start, 15_000);
 });
+
+test('a time past any date is a bad row, and one wild time that makes the span too long is named as the cause', () => {
+  // once: t=1e308 was a point, and the span "Infinityd" asked for --step Infinityd
+  const past = parseTraceCsv('t_seconds,value\n0,10\n60,20\n1e308,30\n', 'web.csv');
+  assert.deepEqual([...past.series.values()][0]!.values.length, 2);
+  const d = describeProblem('web.csv', past.problems[0]!);
+  assert.equal(d.where, 'web.csv:4');
+  assert.match(d.problem, /time 1e\+308 is past any date/);
+  // t=1e12 is a date (in the year 33658), but the jump to it is almost all of the span
+  assert.throws(() => align('t_seconds,value\n0,10\n60,20\n120,30\n1000000000000,40\n'), /most of that is one jump from t=120 to t=1000000000000 s, so check the trace's time column there/);
+  // a long trace without a wild jump gets only the --step advice
+  assert.throws(() => align('t_seconds,value\n0,10\n1000000000,20\n2000000000,30\n3000000000,40\n'), (e: Error) => /use --step/.test(e.message) && !/one jump/.test(e.message));
+});
