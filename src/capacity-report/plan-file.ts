@@ -80,16 +80,20 @@ const GB_UNITS: Record<string, number> = {
 };
 
 /** "10GB", "500 MB", "2TiB", "4Gi" or a plain number (GB) → GB. */
+/** The longest projection: 50 years, one row a month. */
+export const MAX_PLAN_MONTHS = 600;
+
 export function parseGb(v: unknown, where: string): number {
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
-  if (typeof v === 'string') {
+  let gb = Number.NaN;
+  if (typeof v === 'number') gb = v;
+  else if (typeof v === 'string') {
     const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(v);
-    if (m) {
-      const unit = (m[2] || 'gb').toLowerCase();
-      const f = GB_UNITS[unit];
-      if (f !== undefined) return Number(m[1]) * f;
-    }
+    const f = m ? GB_UNITS[(m[2] || 'gb').toLowerCase()] : undefined;
+    if (m && f !== undefined) gb = Number(m[1]) * f;
   }
+  // a size is nothing or at least a byte, and a number (400 digits are Infinity)
+  if (gb === 0 || (gb >= 1e-9 && Number.isFinite(gb))) return gb;
+  if (gb > 0 && gb < 1e-9) throw new InputError(`${where}: ${JSON.stringify(v)} is less than a byte; write it like 10GB, 500MB, 2TB or 4Gi`);
   throw new InputError(`${where}: ${JSON.stringify(v)} is not a size; write it like 10GB, 500MB, 2TB or 4Gi`);
 }
 
@@ -112,7 +116,8 @@ function num(o: Record<string, unknown>, key: string, where: string, opts: { min
 
 export function parseDate(v: unknown, where: string): number {
   const t = typeof v === 'number' ? v : typeof v === 'string' ? Date.parse(v) : v instanceof Date ? v.getTime() : NaN;
-  if (!Number.isFinite(t)) throw new InputError(`${where}: ${JSON.stringify(v)} is not a date; write it like 2025-11-21`);
+  // a plan runs MAX_PLAN_MONTHS past its start, and a Date ends at ±8.64e15 ms
+  if (!(Math.abs(t) <= 8.5e15)) throw new InputError(`${where}: ${JSON.stringify(v)} is not a date; write it like 2025-11-21`);
   return t;
 }
 
@@ -174,7 +179,7 @@ export function parsePlanFile(text: string, file: string): PlanInputs {
   set('rps', num(data, 'rps', w, { min: 0 }));
   if (data.storage !== undefined) out.storageGb = parseGb(data.storage, `${w}.storage`);
   if (data.growth !== undefined) out.growth = parseGrowth(data.growth, `${w}.growth`, dirname(file));
-  set('months', num(data, 'months', w, { min: 0, integer: true }));
+  set('months', num(data, 'months', w, { min: 0, max: MAX_PLAN_MONTHS, integer: true }));
   if (data.start !== undefined) out.start = parseDate(data.start, `${w}.start`);
   set('rpsPerInstance', num(data, 'rpsPerInstance', w, { above: 0 }));
   set('connectionsPer1000Users', num(data, 'connectionsPer1000Users', w, { min: 0 }));

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { buildPlan, type Plan } from '../capacity-report/plan.js';
-import { emptyPlanInputs, inputsFromService, mergePlanInputs, parseDate, parseGb, parseGrowth, readPlanFile, type PlanInputs } from '../capacity-report/plan-file.js';
+import { emptyPlanInputs, MAX_PLAN_MONTHS, inputsFromService, mergePlanInputs, parseDate, parseGb, parseGrowth, readPlanFile, type PlanInputs } from '../capacity-report/plan-file.js';
 import { formatPlanText, renderPlanHtml } from '../capacity-report/plan-report.js';
 import { loadConfigInput, pickServices } from '../capacity-report/services.js';
 import { InputError, parseFormat, printMachine } from './output.js';
@@ -63,7 +63,7 @@ function inputsFromFlags(f: PlanFlags): PlanInputs {
     const season = number(f.season, '--season', { integer: true, min: 2 });
     out.growth = parseGrowth({ fit: f.fit, history: f.history, ...(season !== undefined ? { season } : {}) }, '--history', process.cwd());
   }
-  set('months', number(f.months, '--months', { integer: true, min: 0 }));
+  set('months', number(f.months, '--months', { integer: true, min: 0, max: MAX_PLAN_MONTHS }));
   if (f.start !== undefined) out.start = parseDate(f.start, '--start');
   set('rpsPerInstance', number(f.rpsPerInstance, '--rps-per-instance', { above: 0 }));
   set('connectionsPer1000Users', number(f.connectionsPer1000Users, '--connections-per-1000-users', { min: 0 }));

@@ -238,6 +238,11 @@ describe('plan file', () => {
     ['growth: {fit: cubic, history: h.csv}', /growth\.fit: "cubic" must be linear, exponential or holt-winters/],
     ['quotas: [{name: a, tokensPerDay: 5}]', /quotas\[0\]: give exactly one of usedPerDay or usedPerMinute/],
     ['phases: [{name: x, multiplier: 2, cpuTarget: 170, memoryTarget: 70}]', /phases\[0\]\.cpuTarget: must be at most 100/],
+    // once: a RangeError from the date of month 2^53, and Infinity GB
+    ['months: 9007199254740992', /p\.yaml\.months: must be at most 600/],
+    ['start: 1e308', /start: 1e\+308 is not a date/],
+    [`storage: ${'9'.repeat(400)}GB`, /storage: "9{400}GB" is not a size/],
+    ['storage: 0.0000000001', /storage: 1e-10 is less than a byte/],
   ];
   for (const [text, err] of bad) {
     it(`rejects ${text}`, () => {

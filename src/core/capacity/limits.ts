@@ -44,7 +44,11 @@ export interface LimitReach {
   reason: string;
 }
 
+/** The furthest a limit date is given: 100 years. */
+const MAX_REACH_MONTHS = 1200;
+
 function r(v: number): string {
+  if (!Number.isFinite(v)) return v > 0 ? 'more than 1e308' : String(v);
   return String(Number(v.toPrecision(4)));
 }
 
@@ -110,6 +114,10 @@ export function limitDates(input: LimitInput): LimitReach[] {
     const month = monthsUntilMultiplier(model, k);
     if (month === null) {
       return { ...base, month: null, date: null, reason: `${head}; not reached at ${describeGrowth(model)}` };
+    }
+    // past a century a date means nothing (and past about 2.9 million months no Date holds it)
+    if (month > MAX_REACH_MONTHS) {
+      return { ...base, month: null, date: null, reason: `${head}; not reached within ${MAX_REACH_MONTHS / 12} years at ${describeGrowth(model)}` };
     }
     const date = isoDate(addFractionalMonths(input.start, month));
     return { ...base, month, date, reason: `${head}; reached in ${r(month)} months (${date}) at ${describeGrowth(model)}` };

@@ -115,6 +115,12 @@ describe('limitDates', () => {
     assert.equal(r!.month, null);
     assert.match(r!.reason, /not reached at ×1 per month/);
   });
+  it('a limit reached only after a century is not given a date (once: a RangeError past the last Date)', () => {
+    const [r] = limitDates({ start, growth: 1.0000001, users: 1000, rps: 50, limits: { maxReplicas: 1e6 } });
+    assert.equal(r!.month, null);
+    assert.equal(r!.date, null);
+    assert.match(r!.reason, /not reached within 100 years at ×1 per month/);
+  });
   it('needs tokensPerRequest for a token quota', () => {
     assert.throws(() => limitDates({ start, growth: 1.5, users: 1, rps: 1, limits: { tokenQuotaPerMinute: 5 } }), /needs tokensPerRequest/);
   });
