@@ -30,6 +30,7 @@ import { parse as parseYaml } from 'yaml';
 import { InputError } from '../errors.js';
 import type { ServicePolicy } from '../config/load.js';
 import type { PhaseSpec, SetupThresholds, Tier, TierBounds } from '../core/capacity/index.js';
+import { isDateMs } from '../core/duration.js';
 
 export type GrowthInput =
   | { kind: 'compound'; monthlyFactor: number }
@@ -116,8 +117,8 @@ function num(o: Record<string, unknown>, key: string, where: string, opts: { min
 
 export function parseDate(v: unknown, where: string): number {
   const t = typeof v === 'number' ? v : typeof v === 'string' ? Date.parse(v) : v instanceof Date ? v.getTime() : NaN;
-  // a plan runs MAX_PLAN_MONTHS past its start, and a Date ends at ±8.64e15 ms
-  if (!(Math.abs(t) <= 8.5e15)) throw new InputError(`${where}: ${JSON.stringify(v)} is not a date; write it like 2025-11-21`);
+  // a plan runs up to MAX_PLAN_MONTHS (50 years) past its start, and each month's date must still be a Date
+  if (!isDateMs(t) || !isDateMs(t + (MAX_PLAN_MONTHS + 1) * 31 * 86_400_000)) throw new InputError(`${where}: ${JSON.stringify(v)} is not a date; write it like 2025-11-21`);
   return t;
 }
 

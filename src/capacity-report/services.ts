@@ -2,6 +2,7 @@
 import type { Config, ServicePolicy } from '../config/load.js';
 import { InputError } from '../errors.js';
 import { own } from '../own.js';
+import { isDateMs } from '../core/duration.js';
 export { loadConfigInput } from '../cli/config-input.js';
 
 /** The named services (all when none are named), in config order. An unknown name lists the known ones. */
@@ -19,7 +20,6 @@ export function pickServices(config: Config, names: readonly string[] | undefine
 export function parseAt(v: string | undefined, flag = '--at'): number {
   if (v === undefined) return Date.now();
   const n = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  // a Date holds ±8.64e15 ms; past that, a number of digits is no time at all
-  if (!(Math.abs(n) <= 8.64e15)) throw new InputError(`${flag} ${v}: not a time; write it like 2025-06-01T12:00:00Z`);
+  if (!isDateMs(n)) throw new InputError(`${flag} ${v}: not a time; write it like 2025-06-01T12:00:00Z`);
   return n;
 }

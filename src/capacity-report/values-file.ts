@@ -15,7 +15,7 @@
 //   }
 // }
 import { readFileBounded, MAX_REQUEST_BYTES } from '../bounded-read.js';
-import { DurationError, parseDuration } from '../core/duration.js';
+import { DurationError, isDateMs, parseDuration } from '../core/duration.js';
 import type { TimedValue } from '../core/types.js';
 import { InputError } from '../errors.js';
 import type { CheckInput } from './check.js';
@@ -31,11 +31,8 @@ function isObj(v: unknown): v is Record<string, unknown> {
 }
 
 function timeOf(v: unknown, where: string): number {
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'string') {
-    const t = Date.parse(v);
-    if (Number.isFinite(t)) return t;
-  }
+  const t = typeof v === 'number' ? v : typeof v === 'string' ? Date.parse(v) : Number.NaN;
+  if (isDateMs(t)) return t;
   throw new InputError(`${where}: ${JSON.stringify(v)} is not a time; write an ISO time like "2025-06-01T12:00:00Z" or epoch milliseconds`);
 }
 
@@ -46,7 +43,9 @@ function point(raw: unknown, where: string, now: number): TimedValue {
   if (raw.ago !== undefined) {
     if (typeof raw.ago !== 'string' && typeof raw.ago !== 'number') throw new InputError(`${where}.ago: must be a duration like "10m"`);
     try {
-      return { t: now - parseDuration(raw.ago), v };
+      const t = now - parseDuration(raw.ago);
+      if (!isDateMs(t)) throw new InputError(`${where}.ago: ${JSON.stringify(raw.ago)} reaches back past any date`);
+      return { t, v };
     } catch (e) {
       if (e instanceof DurationError) throw new InputError(`${where}.ago: ${e.message}`);
       throw e;

@@ -53,3 +53,11 @@ export function timeBack(s: string, now: number): number | undefined {
   const t = Date.parse(s);
   return /^\d{4}-\d\d-\d\d/.test(s) && Number.isFinite(t) ? t : undefined;
 }
+
+/** The furthest a Date reaches either side of 1970, in ms (about the year 275760). */
+export const MAX_DATE_MS = 8.64e15;
+
+/** Whether `t` (epoch ms) is a time a Date can hold; a larger number, Infinity or NaN is no time at all. */
+export function isDateMs(t: number): boolean {
+  return Math.abs(t) <= MAX_DATE_MS;
+}

@@ -16,6 +16,7 @@ import { extname, isAbsolute, resolve } from 'node:path';
 import { MetricConfigError, optBool, optDuration, optEnum, optString, readObject, readParams, reqString, typeName } from './config.js';
 import { parsePromQueryRangeFile } from './prometheus.js';
 import { MetricError, type MetricQuery, type MetricSource, type Sample } from './types.js';
+import { isDateMs } from '../core/duration.js';
 
 export interface TraceProblem {
   /** 1-based line of the file (0 when the format has no lines to point at, see `where`). */
@@ -59,9 +60,6 @@ interface Building {
   holes: number[];
 }
 
-/** The furthest time a Date holds (about the year 275760), in ms. */
-const MAX_TIME_MS = 8.64e15;
-
 class TraceBuilder {
   private readonly series = new Map<string, Building>();
   readonly problems: TraceProblem[] = [];
@@ -85,7 +83,7 @@ class TraceBuilder {
     this.declare(name);
     const s = this.series.get(name)!;
     const tMs = Math.round(tSeconds * 1000);
-    if (!(Math.abs(tMs) <= MAX_TIME_MS)) {
+    if (!isDateMs(tMs)) {
       this.bad(line, `series ${name}: time ${tSeconds} is past any date (seconds since 1970 go up to 8.64e12); check the time column`, where);
       return;
     }

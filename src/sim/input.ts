@@ -4,7 +4,7 @@ import { readTraceFile, parseTraceJson, type ParsedTrace, type TraceSeries } fro
 import { parsePrometheusConfig, PrometheusSource } from '../metrics/prometheus.js';
 import { MetricError } from '../metrics/types.js';
 import { InputError } from '../errors.js';
-import { parseDuration } from '../core/duration.js';
+import { isDateMs, parseDuration } from '../core/duration.js';
 
 export type TraceInput =
   | { kind: 'file'; file: string; format?: 'csv' | 'json'; seriesLabel?: string; maxGapMs?: number }
@@ -30,8 +30,8 @@ export function parseTime(s: string, flag: string, now = Date.now()): number {
   } else {
     t = Date.parse(v);
   }
-  // a Date holds ±8.64e15 ms; past that (now-1000000000d, 20 digits of seconds) it is no time at all
-  if (Math.abs(t) <= 8.64e15) return t;
+  // now-1000000000d and 20 digits of seconds are numbers, but no time a Date holds
+  if (isDateMs(t)) return t;
   throw new InputError(`${flag} ${s}: not a time; write 2024-05-01T00:00:00Z, unix seconds, now or now-7d`);
 }
 

@@ -1,10 +1,10 @@
 // Wording shared by rule explanations: conditions, steps and clock times (UTC) as operators read them.
-import { formatDuration } from '../duration.js';
+import { formatDuration, isDateMs } from '../duration.js';
 import type { ComparisonOp, RuleAction, ScaleAction, SustainedRule } from './types.js';
 
 /** HH:MM:SS in UTC; decisions are logged and compared across hosts, so never local time. */
 export function clock(t: number): string {
-  if (!Number.isFinite(t)) return String(t);
+  if (!isDateMs(t)) return String(t);
   return new Date(t).toISOString().slice(11, 19);
 }
 
