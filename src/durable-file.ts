@@ -1,6 +1,8 @@
 // Writes that survive a crash or a power cut, shared by every layer that keeps a file it must find again (the
 // journal's spill file, the local provider's state): the bytes are flushed to the disk before the call returns.
-import { closeSync, fdatasyncSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fdatasyncSync, fsyncSync, lstatSync, openSync, renameSync, rmSync, type Stats, writeFileSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 /** Writes `text` to `file` (appending, or replacing it) and flushes it to the disk before returning. */
 export function writeDurably(file: string, text: string, flags: 'a' | 'w', mode?: number): void {
@@ -29,4 +31,33 @@ export function syncDir(dir: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Replaces `file` with `text` so that a crash, a full disk or a second writer never leaves half a file where a whole
+ * one was: the bytes go to a temporary file beside it (named for this process, so two writers do not share one), are
+ * flushed, and are renamed over `file`. On failure the temporary file is removed, `file` is as it was, and the error
+ * is thrown. A symlink, device or pipe at `file` is written through instead.
+ */
+export function replaceFile(file: string, text: string, mode?: number): void {
+  // a link, a device or a pipe (--report /dev/stdout) is written through, not replaced
+  let kind: Stats | undefined;
+  try {
+    kind = lstatSync(file);
+  } catch {
+    // nothing there yet
+  }
+  if (kind && !kind.isFile()) {
+    writeFileSync(file, text, mode === undefined ? {} : { mode });
+    return;
+  }
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    writeDurably(tmp, text, 'w', mode);
+    renameSync(tmp, file);
+  } catch (e) {
+    try { rmSync(tmp, { force: true }); } catch { /* the directory itself is the trouble */ }
+    throw e;
+  }
+  syncDir(dirname(file));
 }

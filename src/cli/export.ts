@@ -1,5 +1,4 @@
 // `scalepilot export hpa|keda|rules|prometheusrule|compose|nginx`: the policy as other tools' configuration.
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { EXPORT_KINDS, renderExport, runExport, validateExport, type ExportKind, type ExportOptions } from '../export/index.js';
@@ -7,6 +6,7 @@ import { loadConfigInput } from './config-input.js';
 import { EXIT_FAILED, InputError } from './output.js';
 import { makeDirs } from '../make-dirs.js';
 import { own } from '../own.js';
+import { replaceFile } from '../durable-file.js';
 
 const collect = (v: string, acc: string[] = []) => [...acc, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 
@@ -79,7 +79,7 @@ export function register(program: Command): void {
       for (const o of objects) {
         const file = join(opts.out, `${o.file}.${fmt}`);
         try {
-          writeFileSync(file, renderExport(kind, [o], fmt));
+          replaceFile(file, renderExport(kind, [o], fmt));
         } catch (e) {
           throw new InputError(`--out ${opts.out}: cannot write ${file} (${code(e)})`);
         }

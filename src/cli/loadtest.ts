@@ -1,6 +1,5 @@
 // `scalepilot loadtest`: load a local service (closed or open model, stages, weighted endpoints) and gate on the result,
 // or probe its capacity and save it for `simulate` and `plan`.
-import { writeFileSync } from 'node:fs';
 import { MAX_REQUEST_BYTES, readFileBounded } from '../bounded-read.js';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
@@ -13,6 +12,7 @@ import { parseStages } from '../loadtest/profile.js';
 import { parseHeaderFlags, parseTarget } from '../loadtest/target.js';
 import { capacityReport, formatCapacity, formatLoadTest, loadTestReport } from '../loadtest/report.js';
 import { renderHtmlReport } from '../report/html.js';
+import { replaceFile } from '../durable-file.js';
 
 interface Options {
   connections?: string;
@@ -139,7 +139,7 @@ function interruptible(): { signal: AbortSignal; release: () => void } {
 
 function writeReport(path: string, html: string): void {
   try {
-    writeFileSync(path, html);
+    replaceFile(path, html);
   } catch (e) {
     throw new InputError(`--report ${path}: cannot write it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }

@@ -1,6 +1,5 @@
 // `scalepilot plan`: growth projection, instances, DB connections, storage, Redis, sizing tier, phases, token quotas
 // and the date each limit is reached, from flags, a plan file and the service's limits in scalepilot.yaml.
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { buildPlan, type Plan } from '../capacity-report/plan.js';
 import { emptyPlanInputs, MAX_PLAN_MONTHS, inputsFromService, mergePlanInputs, parseDate, parseGb, parseGrowth, readPlanFile, type PlanInputs } from '../capacity-report/plan-file.js';
@@ -8,6 +7,7 @@ import { formatPlanText, renderPlanHtml } from '../capacity-report/plan-report.j
 import { loadConfigInput, pickServices } from '../capacity-report/services.js';
 import { InputError, parseFormat, printMachine } from './output.js';
 import { budgetCeilings, type BudgetCeiling } from '../capacity-report/budgets.js';
+import { replaceFile } from '../durable-file.js';
 
 interface PlanFlags {
   config?: string;
@@ -134,7 +134,7 @@ export function register(program: Command): void {
       notes.push(...budgets.map((b) => b.text));
       if (flags.report) {
         try {
-          writeFileSync(flags.report, renderPlanHtml(plan, notes));
+          replaceFile(flags.report, renderPlanHtml(plan, notes));
         } catch (e) {
           throw new InputError(`--report ${flags.report}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
         }

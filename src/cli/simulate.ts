@@ -1,5 +1,4 @@
 // `scalepilot simulate`: replay recorded traffic through a policy before it goes live; compare policies; tune.
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { parseDuration, DurationError } from '../core/duration.js';
@@ -10,6 +9,7 @@ import { MAX_TUNE_BUDGET } from '../sim/tune.js';
 import { parseTime, type TraceInput } from '../sim/input.js';
 import { parseMetricSignals } from '../sim/setup.js';
 import { renderHtml, renderText, toMachine } from '../sim/report.js';
+import { replaceFile } from '../durable-file.js';
 
 interface Options {
   config: string;
@@ -169,7 +169,7 @@ export function register(program: Command): void {
       }
       if (o.report) {
         try {
-          writeFileSync(o.report, renderHtml(report));
+          replaceFile(o.report, renderHtml(report));
         } catch (e) {
           throw new InputError(`--report ${o.report}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
         }

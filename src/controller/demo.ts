@@ -11,6 +11,7 @@ import { runLoadTest, type Progress } from '../loadtest/engine.js';
 import { renderHtmlReport } from '../report/html.js';
 import { formatDuration } from '../core/duration.js';
 import { makeDirs } from '../make-dirs.js';
+import { replaceFile } from '../durable-file.js';
 
 export interface DemoOptions {
   /** peak arrival rate, requests per second */
@@ -233,7 +234,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       ],
     });
     makeDirs(dirname(resolve(o.report)));
-    writeFileSync(o.report, html);
+    replaceFile(o.report, html);
     result.report = resolve(o.report);
   }
   return result;

@@ -1,6 +1,5 @@
 // Capacity probe: raise the arrival rate in steps until a gate breaks, then bisect between the last good and the first
 // bad rate. The result (sustainable rps, per replica) is saved in the file `simulate` and `plan` read as capacity.
-import { writeFileSync } from 'node:fs';
 import { MAX_REQUEST_BYTES, readFileBounded } from '../bounded-read.js';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
@@ -8,6 +7,7 @@ import { type LoadTestOptions, MAX_RATE, MAX_TEST_MS, type Progress, runLoadTest
 import { type Gate, formatMs, formatPercent, parseGates } from './gates.js';
 import { constantProfile } from './profile.js';
 import type { EndpointInput } from './target.js';
+import { replaceFile } from '../durable-file.js';
 
 export const DEFAULT_CAPACITY_GATES = ['p95<500ms', 'errors<1%'];
 
@@ -201,7 +201,7 @@ const CapacityFileSchema = z.object({
 }).loose();
 
 export function writeCapacityFile(path: string, c: CapacityFile): void {
-  writeFileSync(path, JSON.stringify(c, null, 2) + '\n');
+  replaceFile(path, JSON.stringify(c, null, 2) + '\n');
 }
 
 /** Reads a capacity file written by `loadtest --find-capacity --save`; problems name the file and field. */
