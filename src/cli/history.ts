@@ -147,7 +147,8 @@ export function register(program: Command): void {
         process.exitCode = EXIT_FAILED;
         return;
       }
-      const provider = createProvider(policy.target, { baseDir: dirname(config.file), dryRun });
+      // the rollback takes the target's lease while it acts: refused while a `run` with another store drives it
+      const provider = createProvider(policy.target, { baseDir: dirname(config.file), dryRun, oneShot: 'scalepilot rollback' });
       try {
         const r = await rollback({ policy, store, provider, dryRun, by: 'cli', ...(toEventId !== undefined ? { toEventId } : {}) });
         if (printMachine(r, format)) return;
@@ -159,6 +160,8 @@ export function register(program: Command): void {
       } catch (e) {
         if (e instanceof NothingToRollBack || e instanceof ProviderError || e instanceof StoreError) {
           process.stderr.write(`scalepilot rollback: ${e.message}\n`);
+          // a target another actor holds (a run's lease, an HPA) is looked at again later by a run; here, say where to go
+          if (e instanceof ProviderError && e.retryInMs !== undefined) process.stderr.write(`scalepilot rollback: nothing was changed; roll back through what drives ${service} (a scalepilot run: its dashboard or POST /api/v1/services/${service}/rollback)\n`);
           process.exitCode = EXIT_FAILED;
           return;
         }

@@ -76,6 +76,11 @@ export interface ProviderOptions {
   dryRun?: boolean;
   /** observe only (reports, rollback planning): same effect as dryRun for the local provider */
   readOnly?: boolean;
+  /**
+   * A one-shot command that acts without a state dir (`scalepilot rollback`), named: it takes the Compose service's or
+   * workload's lease for as long as it acts, as `run` does, so it is refused while a `run` drives the target.
+   */
+  oneShot?: string;
   log?: (msg: string) => void;
   /** every provider event (replica crashed, front restarted, ...), for logging and counting */
   onEvent?: (e: ProviderEvent) => void;
@@ -97,6 +102,8 @@ export function createProvider(kindOrTarget: ProviderKind | TargetRef, options: 
   const baseDir = options.baseDir;
   // the state dir of the process that acts on targets (`run`): only it runs fronts and takes workload leases
   const acting = options.stateDir && !options.dryRun && !options.readOnly ? options.stateDir : undefined;
+  // ... and every process that acts takes the leases: a `run`, or a one-shot command such as `rollback`
+  const leased = !options.dryRun && !options.readOnly && (acting !== undefined || options.oneShot !== undefined);
   switch (kind) {
     case 'local':
       return new LocalProvider({
@@ -115,7 +122,8 @@ export function createProvider(kindOrTarget: ProviderKind | TargetRef, options: 
         ...(options.dryRun || options.readOnly ? { readOnly: true } : {}),
         // Only the process that acts on the target (`run`, with a state dir) runs its front proxy and takes the
         // service's lease in the Engine, so that no other scalepilot drives it at the same time.
-        ...(acting ? { frontDir: join(acting, 'compose'), lease: { identity: processIdentity(), stateDir: resolve(acting) } } : {}),
+        ...(acting ? { frontDir: join(acting, 'compose') } : {}),
+        ...(leased ? { lease: { identity: processIdentity(), stateDir: acting ? resolve(acting) : `none (${options.oneShot})` } } : {}),
       });
     case 'kubernetes':
       return new KubernetesProvider({
@@ -123,8 +131,8 @@ export function createProvider(kindOrTarget: ProviderKind | TargetRef, options: 
         ...(baseDir ? { baseDir } : {}),
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         ...(options.dryRun || options.readOnly ? { readOnly: true } : {}),
-        // the acting run (`run`, with a state dir) takes each workload's Lease, as the compose provider does
-        ...(acting ? { lease: { identity: processIdentity() } } : {}),
+        // the acting process takes each workload's Lease, as the compose provider does
+        ...(leased ? { lease: { identity: processIdentity() } } : {}),
       });
     case 'dryrun':
       // one provider per service, and nothing in a controller reads its records: a few for a debugger, no more

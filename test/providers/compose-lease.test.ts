@@ -206,4 +206,30 @@ describe('compose: the lease on a Compose service, on a real Docker Engine', () 
     }
     assert.deepEqual(leaseVolumes(), []);
   });
+
+  it('a one-shot command that acts (rollback) takes the lease too: refused while a run holds it, and gives it up when done', async () => {
+    clear();
+    const spec: TargetRef = { ...t, spec: { ...t.spec, socketPath: engine.socketPath, file } };
+    // the run is another process: another identity (a provider made here would share this process's)
+    const run = new ComposeProvider({ socketPath: engine.socketPath, baseDir: dir.path, lease: { identity: 'the-run', stateDir: '/srv/the-run' } });
+    const rollback = createProvider(spec, { baseDir: dir.path, oneShot: 'scalepilot rollback' });
+    const dryRollback = createProvider(spec, { baseDir: dir.path, dryRun: true, oneShot: 'scalepilot rollback' });
+    try {
+      await run.observe(spec);
+      const before = containers();
+      await assert.rejects(rollback.scale(spec, before + 1, { dryRun: false, drainMs: 1000 }), (e: unknown) => e instanceof ProviderError && /driven by another scalepilot/.test(e.message) && e.retryInMs !== undefined);
+      assert.equal(containers(), before);
+      await dryRollback.observe(spec);
+      await run.close?.();
+      // the run is gone: the rollback holds the lease while it acts, and names itself to anyone refused meanwhile
+      await rollback.observe(spec);
+      const waiting = provider('another-run');
+      await assert.rejects(waiting.observe(spec), (e: unknown) => e instanceof ProviderError && /state dir none \(scalepilot rollback\)/.test(e.message));
+      await rollback.close?.();
+      assert.deepEqual(leaseVolumes(), []);
+      await waiting.observe(spec);
+    } finally {
+      for (const p of [run, rollback, dryRollback]) await p.close?.();
+    }
+  });
 });

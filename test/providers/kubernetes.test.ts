@@ -423,6 +423,23 @@ describe('kubernetes provider against a fake API server', () => {
     }
   });
 
+  it('a one-shot command that acts (rollback) takes the workload Lease while it acts and gives it up after; its dry run does not', async () => {
+    const spec = { ...web, spec: { ...web.spec } };
+    const opts = { kubernetes: { kubeConfig: kube.kubeConfig() } };
+    const dry = createProvider(spec, { ...opts, dryRun: true, oneShot: 'scalepilot rollback' });
+    const rollback = createProvider(spec, { ...opts, oneShot: 'scalepilot rollback' });
+    try {
+      await dry.observe(spec);
+      assert.ok(!kube.get('leases', 'shop', 'scalepilot-deployment-web')?.spec.holderIdentity, 'a dry run holds no Lease');
+      await rollback.observe(spec);
+      assert.match(kube.get('leases', 'shop', 'scalepilot-deployment-web')!.spec.holderIdentity, new RegExp(`:${process.pid}:[0-9a-f]{12}$`));
+    } finally {
+      for (const p of [rollback, dry]) await p.close?.();
+    }
+    // given up on close, so a run takes the workload back at once
+    assert.ok(!kube.get('leases', 'shop', 'scalepilot-deployment-web')!.spec.holderIdentity, 'given up');
+  });
+
   it('loads a kubeconfig file and context from the spec', async () => {
     const dir = tempDir();
     try {
