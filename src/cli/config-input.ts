@@ -13,3 +13,16 @@ export function loadConfigInput(file: string, what?: string): Config {
     throw e;
   }
 }
+
+/** server.token may name an environment variable (env:NAME) so the token stays out of the file. */
+export function resolveToken(flag: string | undefined, configured: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (flag) return flag;
+  if (env.SCALEPILOT_TOKEN) return env.SCALEPILOT_TOKEN;
+  if (!configured) return undefined;
+  if (configured.startsWith('env:')) {
+    const v = env[configured.slice(4)];
+    if (!v) throw new InputError(`server.token is ${configured} but ${configured.slice(4)} is not set; set it, or pass --token / SCALEPILOT_TOKEN`);
+    return v;
+  }
+  return configured;
+}

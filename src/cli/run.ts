@@ -4,7 +4,7 @@ import pino from 'pino';
 import { logDestination, logLevel } from './log-destination.js';
 import { startRuntime } from '../controller/runtime.js';
 import { compactAfterStartup, limitHeapGrowth } from '../controller/heap.js';
-import { loadConfigInput } from './config-input.js';
+import { loadConfigInput, resolveToken } from './config-input.js';
 import { StoreDamagedError, StoreError, StoreLockedError, type StoreLock } from '../store/types.js';
 import { EXIT_BAD_INPUT, EXIT_FAILED } from './output.js';
 
@@ -48,6 +48,8 @@ export function register(program: Command): void {
     .action(async (opts: RunOptions) => {
       limitHeapGrowth();
       const config = loadConfigInput(opts.config, 'nothing applied');
+      // before anything starts: a token named by an unset variable is bad input, not an API left without steering
+      const token = opts.server && !opts.once ? resolveToken(opts.token, config.server?.token) : undefined;
       const log = pino({ level: logLevel(opts.logLevel), base: { name: 'scalepilot' } }, logDestination());
       // One writer per store: a second `run` on it would act and record every change twice. The lock is taken as soon
       // as the store is open, before any workload (replicas left by a crashed run, removed services) is touched.
@@ -99,7 +101,6 @@ export function register(program: Command): void {
         await finish();
         return;
       }
-      const token = opts.token ?? process.env.SCALEPILOT_TOKEN ?? resolveToken(config.server?.token);
       const server = opts.server
         ? await (await import('../server/server.js')).startServer({ runtime: rt, listen: opts.listen ?? config.server?.listen ?? '127.0.0.1:9464', dryRun: Boolean(opts.dryRun), ...(opts.reports ? { reportsDir: opts.reports } : {}), ...(token ? { token } : {}), log }).catch(async (e: unknown) => {
           // nothing has been started yet: close the store and providers, then report the bind failure (exit 2)
@@ -140,10 +141,4 @@ export function register(program: Command): void {
       await server?.close();
       await finish();
     });
-}
-
-function resolveToken(t: string | undefined): string | undefined {
-  if (!t) return undefined;
-  if (t.startsWith('env:')) return process.env[t.slice(4)];
-  return t;
 }

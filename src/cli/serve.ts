@@ -7,7 +7,7 @@ import { logDestination, logLevel } from './log-destination.js';
 import { parseListen } from '../server/server.js';
 import { serve } from '../server/serve.js';
 import { InputError } from './output.js';
-import { loadConfigInput } from './config-input.js';
+import { loadConfigInput, resolveToken } from './config-input.js';
 
 interface ServeCliOptions {
   config: string;
@@ -19,19 +19,6 @@ interface ServeCliOptions {
   store?: string;
   stateDir: string;
   logLevel: string;
-}
-
-/** server.token may name an environment variable (env:NAME) so the token stays out of the file. */
-export function resolveToken(flag: string | undefined, configured: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (flag) return flag;
-  if (env.SCALEPILOT_TOKEN) return env.SCALEPILOT_TOKEN;
-  if (!configured) return undefined;
-  if (configured.startsWith('env:')) {
-    const v = env[configured.slice(4)];
-    if (!v) throw new InputError(`server.token is ${configured} but ${configured.slice(4)} is not set; set it, or pass --token / SCALEPILOT_TOKEN`);
-    return v;
-  }
-  return configured;
 }
 
 export function register(program: Command): void {

@@ -181,7 +181,11 @@ services:
     metrics: { rps: { source: traffic, query: value } }
     capacity: { rpsPerReplica: 5 }
 `);
+    const tokenCfg = join(dir.path, 'token.yaml');
+    writeFileSync(tokenCfg, readFileSync(cfg, 'utf8') + 'server: { token: "env:SCALEPILOT_TEST_NO_SUCH_VAR" }\n');
     const cases: Array<[string[], RegExp]> = [
+      // once: `run` served an API without steering, saying nothing (serve refused it)
+      [['run', '-c', tokenCfg, '--dry-run', '--state-dir', join(dir.path, 'state')], /server\.token is env:SCALEPILOT_TEST_NO_SUCH_VAR but SCALEPILOT_TEST_NO_SUCH_VAR is not set/],
       // once: a simulation holding 1e308 pods until the heap ran out
       [['simulate', '-c', cfg, '--trace', trace, '--initial-replicas', '1e308'], /--initial-replicas 1e308: must be at most 100000/],
       [['simulate', '-c', cfg, '--trace', trace, '--start', 'now-99999999999d'], /--start now-99999999999d: not a time/],
