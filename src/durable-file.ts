@@ -1,7 +1,7 @@
 // Writes that survive a crash or a power cut, shared by every layer that keeps a file it must find again (the
 // journal's spill file, the local provider's state): the bytes are flushed to the disk before the call returns.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fdatasyncSync, fsyncSync, lstatSync, openSync, renameSync, rmSync, type Stats, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, lstatSync, openSync, readdirSync, renameSync, rmSync, type Stats, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** Writes `text` to `file` (appending, or replacing it) and flushes it to the disk before returning. */
@@ -37,7 +37,8 @@ export function syncDir(dir: string): void {
  * Replaces `file` with `text` so that a crash, a full disk or a second writer never leaves half a file where a whole
  * one was: the bytes go to a temporary file beside it (named for this process, so two writers do not share one), are
  * flushed, and are renamed over `file`. On failure the temporary file is removed, `file` is as it was, and the error
- * is thrown. A symlink, device or pipe at `file` is written through instead.
+ * is thrown. A symlink, device or pipe at `file` is written through instead. Temporary files a killed writer left
+ * beside `file` are removed on the way (removeStaleTemps).
  */
 export function replaceFile(file: string, text: string, mode?: number): void {
   // a link, a device or a pipe (--report /dev/stdout) is written through, not replaced
@@ -51,6 +52,7 @@ export function replaceFile(file: string, text: string, mode?: number): void {
     writeFileSync(file, text, mode === undefined ? {} : { mode });
     return;
   }
+  removeStaleTemps(file);
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     writeDurably(tmp, text, 'w', mode);
@@ -60,4 +62,42 @@ export function replaceFile(file: string, text: string, mode?: number): void {
     throw e;
   }
   syncDir(dirname(file));
+}
+
+/** How old a temporary file of a writer that is gone must be before it is removed: no write takes this long. */
+const STALE_TEMP_MS = 10 * 60_000;
+
+/**
+ * Removes the temporary files replaceFile left beside `file` when a writer was killed mid-write (`kill -9`): only
+ * those whose process is gone on this host and that are older than STALE_TEMP_MS, so a live writer (here, or on
+ * another host sharing the directory) never loses its file. Best effort: a directory that cannot be read is left.
+ */
+function removeStaleTemps(file: string): void {
+  const dir = dirname(file);
+  const prefix = `.${basename(file)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.startsWith(prefix) && n.endsWith('.tmp'));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = /^(\d+)\.[0-9a-f]{8}\.tmp$/.exec(n.slice(prefix.length));
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    const p = join(dir, n);
+    try {
+      if (Date.now() - lstatSync(p).mtimeMs > STALE_TEMP_MS) rmSync(p, { force: true });
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

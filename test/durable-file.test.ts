@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { lstatSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { replaceFile } from '../src/durable-file.js';
 import { writeCapacityFile, readCapacityFile, type CapacityFile } from '../src/loadtest/capacity.js';
@@ -84,6 +84,35 @@ test('a symlink is written through (the link stays), and a new file is created',
     replaceFile(join(d.path, 'fresh.json'), 'x');
     assert.equal(readFileSync(join(d.path, 'fresh.json'), 'utf8'), 'x');
     assert.throws(() => replaceFile(join(d.path, 'no', 'such', 'dir.json'), 'x'), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+  } finally {
+    d.cleanup();
+  }
+});
+
+test('a temporary file left by a writer killed mid-write is removed by the next write, a live or recent one is not', () => {
+  const d = tempDir();
+  try {
+    const file = join(d.path, 'capacity.json');
+    const old = Date.now() / 1000 - 3600;
+    const temp = (pid: number, age: number) => {
+      const p = join(d.path, `.capacity.json.${pid}.0badcafe.tmp`);
+      writeFileSync(p, '{"half');
+      utimesSync(p, age, age);
+      return p;
+    };
+    // a pid past the kernel's pid_max: no process has it
+    const dead = temp(4_194_305, old);
+    const deadButRecent = temp(4_194_306, Date.now() / 1000);
+    const live = temp(process.ppid, old);
+    const unrelated = join(d.path, '.other.json.4194305.0badcafe.tmp');
+    writeFileSync(unrelated, 'x');
+    utimesSync(unrelated, old, old);
+    replaceFile(file, '{}');
+    assert.equal(existsSync(dead), false);
+    assert.ok(existsSync(deadButRecent), 'a write may still be under way on another host');
+    assert.ok(existsSync(live), 'the writer is alive');
+    assert.ok(existsSync(unrelated), 'another file\'s temporary file');
+    assert.equal(readFileSync(file, 'utf8'), '{}');
   } finally {
     d.cleanup();
   }
