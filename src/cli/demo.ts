@@ -46,7 +46,7 @@ export function register(program: Command): void {
         out: quiet ? () => {} : (s) => process.stdout.write(s),
       });
       if (printMachine(r, format)) return;
-      process.stdout.write(`\n${r.load.requests} requests, ${r.load.errors} failed, p95 ${r.load.p95?.toFixed(1) ?? '-'} ms; replicas peaked at ${r.peakReplicas} and ended at ${r.finalReplicas} after ${r.decisions.length} scale events\n`);
+      process.stdout.write(`\n${r.load.requests} requests, ${r.load.errors} failed, p95 ${typeof r.load.p95 === 'number' && Number.isFinite(r.load.p95) ? `${r.load.p95.toFixed(1)} ms` : '- (no request answered)'}; replicas peaked at ${r.peakReplicas} and ended at ${r.finalReplicas} after ${r.decisions.length} scale events\n`);
       if (r.report) process.stdout.write(`report: ${r.report}\n`);
       if (r.load.errors > 0) process.exitCode = EXIT_FAILED;
     });

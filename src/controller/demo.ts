@@ -12,6 +12,8 @@ import { renderHtmlReport } from '../report/html.js';
 import { formatDuration } from '../core/duration.js';
 import { makeDirs } from '../make-dirs.js';
 import { replaceFile } from '../durable-file.js';
+import { InputError } from '../errors.js';
+import { StoreLockedError, type StoreLock } from '../store/types.js';
 
 export interface DemoOptions {
   /** peak arrival rate, requests per second */
@@ -118,13 +120,15 @@ function pct(v: number | undefined): string {
   return v === undefined ? '   -' : `${Math.round(v).toString().padStart(3)}%`;
 }
 
+/** A latency for the report, or '-' when no request was answered. */
+const ms = (v: number | undefined): string => (v !== undefined && Number.isFinite(v) ? `${v.toFixed(1)} ms` : '-');
+
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   makeDirs(o.stateDir);
   const listen = await freePort();
   const portBase = 10000 + Math.floor(Math.random() * 20000);
   const yaml = demoConfigYaml({ listen, portBase, maxReplicas: o.maxReplicas, syncMs: o.syncMs, proxy: o.proxy, stateDir: o.stateDir });
   const configFile = join(o.stateDir, 'scalepilot.demo.yaml');
-  writeFileSync(configFile, yaml);
   const config = parseConfig(yaml, configFile);
   const started = Date.now();
   const timeline: DemoTimelinePoint[] = [];
@@ -150,11 +154,21 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const line = `${el}  load ${String(Math.round(lastRps)).padStart(4)} rps  cpu ${pct(r.values.cpu)}  replicas ${point.ready}/${point.replicas}→${point.desired} ${bar.padEnd(o.maxReplicas)}  ${point.reason.slice(0, 90)}`;
     o.out(line + '\n');
   };
+  // one demo (or run) per state dir: its store's writer lock, taken before anything starts or is written there
+  let lock: StoreLock | undefined;
+  try {
+    rt = await startRuntime(config, { dryRun: false, stateDir: o.stateDir, onSync: draw, acquire: async (store) => { lock = await store.lock?.(); } });
+  } catch (e) {
+    if (e instanceof StoreLockedError) throw new InputError(`${o.stateDir} is in use by another scalepilot (${e.holder}); wait for it to finish, or give this demo its own --state-dir`);
+    throw e;
+  }
+  rt.controller.useStoreLock(lock);
   o.out(`scalepilot demo: sample service behind a ${o.proxy === 'auto' ? (existsSync('/usr/sbin/nginx') ? 'nginx' : 'built-in') : o.proxy} proxy on http://127.0.0.1:${listen}\n`);
   o.out(`load: 0 → ${o.rate} rps over ${formatDuration(o.rampMs)}, hold ${formatDuration(o.holdMs)}, then down to 0 and idle for ${formatDuration(o.coolMs)}; HPA target: cpu 50% of request\n\n`);
-  rt = await startRuntime(config, { dryRun: false, stateDir: o.stateDir, onSync: draw });
   let loadResult;
   try {
+    // the config the demo runs, for `scalepilot history -c` and the dashboard of a later `serve`
+    writeFileSync(configFile, yaml);
     // the first observe starts the replica; wait until it serves before sending load
     await rt.controller.syncOnce('web');
     rt.controller.start();
@@ -191,8 +205,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       requests: loadResult.requests,
       errors: loadResult.errors,
       rps: loadResult.rps,
-      p95: loadResult.latency.p95 ?? null,
-      p99: loadResult.latency.p99 ?? null,
+      // no request answered: no latency (null), not NaN
+      p95: Number.isFinite(loadResult.latency.p95) ? loadResult.latency.p95! : null,
+      p99: Number.isFinite(loadResult.latency.p99) ? loadResult.latency.p99! : null,
       statusCodes: loadResult.statusCodes,
       errorsByKind: loadResult.errorsByKind,
     },
@@ -208,7 +223,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       summary: [
         ['requests', String(loadResult.requests)],
         ['failed requests', `${loadResult.errors} (${(loadResult.errorRate * 100).toFixed(2)}%)`],
-        ['p95 / p99 latency', `${loadResult.latency.p95?.toFixed(1) ?? '-'} ms / ${loadResult.latency.p99?.toFixed(1) ?? '-'} ms`],
+        ['p95 / p99 latency', `${ms(loadResult.latency.p95)} / ${ms(loadResult.latency.p99)}`],
         ['peak replicas', String(peakReplicas)],
         ['final replicas', String(finalReplicas)],
         ['scale events', String(decisions.length)],

@@ -5,11 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { demoConfigYaml, runDemo } from '../../src/controller/demo.js';
 import { parseConfig } from '../../src/config/load.js';
-import { tempDir } from '../helpers/env.js';
+import { sleep, tempDir } from '../helpers/env.js';
 
 test('demo: scale up under the ramp, back down after it, no failed request, report written', { timeout: 150_000 }, async () => {
   const dir = tempDir();
@@ -48,5 +48,28 @@ test('demo config: a relative or odd state directory gives absolute paths, each 
     const config = parseConfig(yaml, join(stateDir, 'scalepilot.demo.yaml'));
     assert.equal(config.store, `sqlite:${resolve(stateDir, 'demo.db')}`);
     assert.equal((config.services.web!.target.spec as { stateDir: string }).stateDir, resolve(stateDir, 'local'));
+  }
+});
+
+test('demo: a second demo on the same state dir exits 2 naming the first, and leaves the first\'s config and run alone', { timeout: 120_000 }, async () => {
+  const dir = tempDir();
+  const bin = join(process.cwd(), 'bin/scalepilot');
+  try {
+    const first = spawn(process.execPath, [bin, 'demo', '--ramp', '2s', '--hold', '2s', '--cool', '3s', '--rate', '20', '--proxy', 'builtin', '--no-report', '--state-dir', dir.path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    first.stdout!.on('data', (d) => (out += d));
+    const firstExit = new Promise<number | null>((res) => first.once('exit', (c) => res(c)));
+    // the header is printed once the first holds the state dir
+    for (let i = 0; i < 200 && !out.includes('scalepilot demo:'); i++) await sleep(100);
+    assert.match(out, /scalepilot demo:/);
+    const config = readFileSync(join(dir.path, 'scalepilot.demo.yaml'), 'utf8');
+    // once: the second ran, overwrote the first's config file and failed every one of its requests
+    await assert.rejects(promisify(execFile)(process.execPath, [bin, 'demo', '--ramp', '2s', '--hold', '2s', '--cool', '3s', '--proxy', 'builtin', '--no-report', '--state-dir', dir.path]),
+      (e: { code?: number; stdout?: string; stderr?: string }) => e.code === 2 && /is in use by another scalepilot \(pid \d+/.test(e.stderr ?? '') && !/scalepilot demo:/.test(e.stdout ?? ''));
+    assert.equal(readFileSync(join(dir.path, 'scalepilot.demo.yaml'), 'utf8'), config);
+    assert.equal(await firstExit, 0, out);
+    assert.match(out, /requests, 0 failed/);
+  } finally {
+    dir.cleanup();
   }
 });
