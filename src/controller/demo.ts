@@ -30,6 +30,8 @@ export interface DemoOptions {
   plain: boolean;
   proxy: 'auto' | 'nginx' | 'builtin';
   out: (s: string) => void;
+  /** stops the demo early (Ctrl-C): the load ends, and the replicas and proxy are stopped as at the end */
+  signal?: AbortSignal;
 }
 
 export interface DemoTimelinePoint {
@@ -50,6 +52,8 @@ export interface DemoResult {
   finalReplicas: number;
   report?: string;
   proxy: string;
+  /** stopped early by the signal */
+  interrupted?: boolean;
 }
 
 async function freePort(): Promise<number> {
@@ -120,6 +124,16 @@ function pct(v: number | undefined): string {
   return v === undefined ? '   -' : `${Math.round(v).toString().padStart(3)}%`;
 }
 
+/** Waits `ms`, or less when `signal` aborts. */
+function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => { clearTimeout(t); signal?.removeEventListener('abort', done); resolve(); };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
 /** A latency for the report, or '-' when no request was answered. */
 const ms = (v: number | undefined): string => (v !== undefined && Number.isFinite(v) ? `${v.toFixed(1)} ms` : '-');
 
@@ -171,7 +185,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     writeFileSync(configFile, yaml);
     // the first observe starts the replica; wait until it serves before sending load
     await rt.controller.syncOnce('web');
-    rt.controller.start();
+    if (!o.signal?.aborted) rt.controller.start();
     const downMs = Math.min(o.coolMs / 3, 15_000);
     loadResult = await runLoadTest(
       {
@@ -188,11 +202,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         maxConnections: 64,
         timeoutMs: 10_000,
       },
-      { onProgress: (p: Progress) => { lastRps = p.rps; } },
+      { onProgress: (p: Progress) => { lastRps = p.rps; }, ...(o.signal ? { signal: o.signal } : {}) },
     );
     lastRps = 0;
     // idle: let the scale-down windows run out while the load is gone
-    await new Promise((r) => setTimeout(r, Math.max(0, o.coolMs - downMs)));
+    await abortableSleep(Math.max(0, o.coolMs - downMs), o.signal);
   } finally {
     await rt.close({ stopReplicas: true });
   }
@@ -214,6 +228,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     peakReplicas,
     finalReplicas,
     proxy: o.proxy,
+    ...(o.signal?.aborted ? { interrupted: true } : {}),
   };
   if (o.report) {
     const x = timeline.map((p) => p.t / 1000);

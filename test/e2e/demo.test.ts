@@ -73,3 +73,44 @@ test('demo: a second demo on the same state dir exits 2 naming the first, and le
     dir.cleanup();
   }
 });
+
+test('demo: Ctrl-C (twice) stops the load, the replicas and the proxy, and exits 130', { timeout: 120_000 }, async () => {
+  const dir = tempDir();
+  const bin = join(process.cwd(), 'bin/scalepilot');
+  try {
+    const demo = spawn(process.execPath, [bin, 'demo', '--ramp', '20s', '--hold', '20s', '--cool', '20s', '--rate', '20', '--no-report', '--state-dir', dir.path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    demo.stdout!.on('data', (d) => (out += d));
+    demo.stderr!.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((res) => demo.once('exit', (c) => res(c)));
+    // what the demo has started: its replicas' pids, and the nginx front's process group when nginx runs it
+    const stateFile = join(dir.path, 'local', 'web', 'state.json');
+    let state: { processes: Array<{ pid: number }>; proxy: { pgid?: number } } | undefined;
+    for (let i = 0; i < 300 && !(state && /load\s+[1-9]/.test(out)); i++) {
+      await sleep(100);
+      try { state = JSON.parse(readFileSync(stateFile, 'utf8')); } catch { /* not written yet */ }
+    }
+    assert.ok(state && state.processes.length >= 1, `the demo started its replicas: ${out}`);
+    const pids = [...state.processes.map((p) => p.pid), ...(state.proxy.pgid ? [state.proxy.pgid] : [])];
+    assert.ok(pids.every(alive));
+    // once: the default exit on SIGINT left the replicas and nginx running
+    demo.kill('SIGINT');
+    await sleep(200);
+    demo.kill('SIGINT');
+    assert.equal(await exited, 130, out);
+    assert.match(out, /SIGINT: stopping the load, the replicas and the proxy/);
+    assert.match(out, /stopped early by SIGINT/);
+    assert.deepEqual(pids.filter(alive), [], 'nothing the demo started is left');
+  } finally {
+    dir.cleanup();
+  }
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
