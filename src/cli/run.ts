@@ -5,6 +5,7 @@ import { logDestination, logLevel } from './log-destination.js';
 import { startRuntime } from '../controller/runtime.js';
 import { compactAfterStartup, limitHeapGrowth } from '../controller/heap.js';
 import { loadConfigInput, resolveToken } from './config-input.js';
+import { untilStopSignal } from './stop-signal.js';
 import { StoreDamagedError, StoreError, StoreLockedError, type StoreLock } from '../store/types.js';
 import { EXIT_BAD_INPUT, EXIT_FAILED } from './output.js';
 
@@ -130,11 +131,7 @@ export function register(program: Command): void {
       });
       // the loops' timers do not hold the process open (so embedding callers can exit); this does, until a signal
       const keepAlive = setInterval(() => {}, 1 << 30);
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      await untilStopSignal((sig) => log.warn({ signal: sig }, 'already stopping: in-flight syncs and drains finish first (kill -9 forces it, leaving replicas for the next run to adopt)'));
       clearInterval(keepAlive);
       log.info({}, 'stopping: finishing in-flight syncs');
       await stopLeading?.();

@@ -8,6 +8,7 @@ import { parseListen } from '../server/server.js';
 import { serve } from '../server/serve.js';
 import { InputError } from './output.js';
 import { loadConfigInput, resolveToken } from './config-input.js';
+import { untilStopSignal } from './stop-signal.js';
 
 interface ServeCliOptions {
   config: string;
@@ -80,10 +81,7 @@ Examples:
       process.on('SIGUSR2', () => {
         if (!opts.readOnlyStore) void runtime.prune().then((r) => log.info({ stopped: r.keptRunning, applied: r.heldTargets }, 'pruned'), (e: Error) => log.error({ err: e.message }, 'prune failed'));
       });
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve());
-        process.once('SIGTERM', () => resolve());
-      });
+      await untilStopSignal((sig) => log.warn({ signal: sig }, 'already stopping: in-flight syncs and drains finish first (kill -9 forces it)'));
       log.info({}, 'stopping: finishing in-flight syncs');
       await serving.close();
     });

@@ -111,3 +111,34 @@ test('kill -9 of run, then a restart on a config without one service: its leftov
     dir.cleanup();
   }
 });
+
+test('a second SIGINT or SIGTERM during the clean stop is said and ignored: the stop finishes and leaves 0 processes', { timeout: 120_000 }, async () => {
+  const dir = tempDir();
+  const marker = `twice-${process.pid}-${Date.now()}`;
+  const stateDir = join(dir.path, 'state');
+  const file = join(dir.path, 'scalepilot.yaml');
+  const web = { listen: await freePort(), portBase: await freePortRange(2), replicas: 2, proxy: 'builtin' as const, marker };
+  writeFileSync(file, localConfig(dir.path, { web }));
+  let run: RunProcess | undefined;
+  try {
+    run = startRun(['-c', file, '--state-dir', stateDir, '--no-server']);
+    const first = run;
+    await until('2 replicas serve', 30_000, async () => readyPids(readState(stateDir, 'web')).length === 2 && (await get(`http://127.0.0.1:${web.listen}/`))?.status === 200, () => first.out());
+    const pids = readyPids(readState(stateDir, 'web'));
+    // once: the second signal took the default exit part way through the stop, and the replicas were left running
+    run.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 50));
+    run.child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 50));
+    run.child.kill('SIGTERM');
+    const { code, signal } = await run.exited;
+    assert.deepEqual([code, signal], [0, null], run.out());
+    assert.match(run.out(), /already stopping/);
+    assert.deepEqual(pids.filter(processAlive), []);
+    assert.deepEqual(leftovers(marker, dir.path, []), []);
+  } finally {
+    if (run && run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+    killLeftovers(marker, dir.path, []);
+    dir.cleanup();
+  }
+});
