@@ -1,5 +1,6 @@
 // Writes that survive a crash or a power cut, shared by every layer that keeps a file it must find again (the
-// journal's spill file, the local provider's state): the bytes are flushed to the disk before the call returns.
+// journal's spill file, the local provider's state): the bytes are flushed to the disk before the call returns. And
+// replaceFile, for every file a command saves (capacity files, reports, exports): whole or not at all.
 import { randomBytes } from 'node:crypto';
 import { closeSync, fdatasyncSync, fsyncSync, lstatSync, openSync, readdirSync, renameSync, rmSync, type Stats, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
