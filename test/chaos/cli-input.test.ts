@@ -13,10 +13,10 @@ const bin = join(process.cwd(), 'bin/scalepilot');
 interface Result { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; peakRssKb: number }
 
 /** Runs the CLI with a hard time limit; /usr/bin/time is not assumed, so peak RSS comes from /proc while it runs. */
-function cli(args: string[], o: { stdinFile?: string; timeoutMs?: number } = {}): Promise<Result> {
+function cli(args: string[], o: { stdinFile?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
   return new Promise((resolve) => {
     const stdinFd = o.stdinFile ? openSync(o.stdinFile, 'r') : 'ignore';
-    const child = spawn(process.execPath, [bin, ...args], { stdio: [stdinFd, 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], { stdio: [stdinFd, 'pipe', 'pipe'], ...(o.env ? { env: o.env } : {}) });
     if (typeof stdinFd === 'number') closeSync(stdinFd);
     let stdout = '';
     let stderr = '';
@@ -203,7 +203,9 @@ services:
       [['serve', '-c', cfg, '--log-level', 'loud'], /--log-level "loud": not a log level/],
     ];
     // a hang is killed at 30 s and fails as a kill, not an exit 2
-    for (const [args, why] of cases) assertCleanExit2(await cli(args, { timeoutMs: 30_000 }), why);
+    // SCALEPILOT_TOKEN would stand in for server.token, so it is not passed on
+    const { SCALEPILOT_TOKEN: _token, ...env } = process.env;
+    for (const [args, why] of cases) assertCleanExit2(await cli(args, { timeoutMs: 30_000, env }), why);
   } finally {
     dir.cleanup();
   }
