@@ -56,9 +56,10 @@ export function register(program: Command): void {
       // as the store is open, before any workload (replicas left by a crashed run, removed services) is touched.
       let lock: StoreLock | undefined;
       const giveUp = new AbortController();
-      const abortWait = () => giveUp.abort();
-      process.once('SIGINT', abortWait);
-      process.once('SIGTERM', abortWait);
+      // From here on SIGINT/SIGTERM mean a clean stop: one during start-up ends a wait for the store lock, or stops the
+      // run as soon as it has started; a second one while the stop runs is said and ignored (stop-signal.ts).
+      const stopSignal = untilStopSignal((sig) => log.warn({ signal: sig }, 'already stopping: in-flight syncs and drains finish first (kill -9 forces it, leaving replicas for the next run to adopt)'));
+      void stopSignal.then(() => giveUp.abort());
       let rt: Awaited<ReturnType<typeof startRuntime>>;
       try {
         rt = await startRuntime(config, {
@@ -82,9 +83,6 @@ export function register(program: Command): void {
         process.stderr.write(`scalepilot run: ${e.message}\n`);
         process.exitCode = e instanceof StoreLockedError || e instanceof StoreDamagedError ? EXIT_BAD_INPUT : EXIT_FAILED;
         return;
-      } finally {
-        process.off('SIGINT', abortWait);
-        process.off('SIGTERM', abortWait);
       }
       rt.controller.useStoreLock(lock);
       const finish = async () => {
@@ -131,7 +129,7 @@ export function register(program: Command): void {
       });
       // the loops' timers do not hold the process open (so embedding callers can exit); this does, until a signal
       const keepAlive = setInterval(() => {}, 1 << 30);
-      await untilStopSignal((sig) => log.warn({ signal: sig }, 'already stopping: in-flight syncs and drains finish first (kill -9 forces it, leaving replicas for the next run to adopt)'));
+      await stopSignal;
       clearInterval(keepAlive);
       log.info({}, 'stopping: finishing in-flight syncs');
       await stopLeading?.();

@@ -148,6 +148,33 @@ for (const kind of ['sqlite', 'postgres'] as const) {
   });
 }
 
+test('sqlite: SIGTERM to a run waiting for the lock ends the wait at once, and a second one changes nothing', { timeout: 120_000 }, async () => {
+  const dir = tempDir();
+  const storeUrl = `sqlite:${join(dir.path, 'sp.db')}`;
+  const file = join(dir.path, 'scalepilot.yaml');
+  writeFileSync(file, dryrunConfig(storeUrl));
+  let first: Proc | undefined;
+  let waiting: Proc | undefined;
+  try {
+    first = startRun(['-c', file]);
+    await until('the first run records decisions', 30_000, async () => (await decisionsSince(storeUrl, 0)) >= 1, () => first!.out());
+    waiting = startRun(['-c', file, '--wait-for-lock']);
+    await until('the second run says it waits', 30_000, () => /the store has another writer; waiting for it to stop/.test(waiting!.out()), () => waiting!.out());
+    waiting.child.kill('SIGTERM');
+    await sleep(50);
+    waiting.child.kill('SIGTERM');
+    assert.equal(await Promise.race([waiting.exit, sleep(15_000).then(() => 'still waiting')]), 2, waiting.out());
+    assert.doesNotMatch(waiting.out(), /scalepilot running/);
+    assert.equal(first.child.exitCode, null, 'the holder runs on');
+    await stop(first);
+    assert.equal(await first.exit, 0);
+  } finally {
+    await stop(waiting);
+    await stop(first);
+    dir.cleanup();
+  }
+});
+
 test('postgres: a writer whose lock session is killed holds until it has the lock again, and stays held if another took it', { timeout: 120_000 }, async () => {
   const pgServer = await startPostgres();
   const { PostgresStore } = await import('../../src/store/postgres.js');
