@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { runDemo } from '../controller/demo.js';
 import { parseDuration } from '../core/duration.js';
 import { InputError, parseFormat, printMachine, EXIT_FAILED } from './output.js';
+import { untilStopSignal } from './stop-signal.js';
 
 export function register(program: Command): void {
   program
@@ -32,18 +33,15 @@ export function register(program: Command): void {
       const proxy = opts.proxy as string;
       if (!['auto', 'nginx', 'builtin'].includes(proxy)) throw new InputError(`--proxy ${proxy}: use auto, nginx or builtin`);
       const quiet = format !== 'table';
-      // Ctrl-C or SIGTERM ends the demo early, and its replicas and proxy are stopped as at the end; the handlers stay
-      // until the process exits, so a second signal while they stop (or just after) is not the default exit, which
-      // would leave them running
+      // Ctrl-C or SIGTERM ends the demo early, and its replicas and proxy are stopped as at the end; a second signal
+      // while they stop is ignored, as in `run` (stop-signal.ts)
       const stop = new AbortController();
       let stoppedBy: NodeJS.Signals | undefined;
-      const onSignal = (sig: NodeJS.Signals) => {
-        if (!stoppedBy) process.stderr.write(`\nscalepilot demo: ${sig}: stopping the load, the replicas and the proxy\n`);
-        stoppedBy ??= sig;
+      void untilStopSignal(() => {}).then((sig) => {
+        process.stderr.write(`\nscalepilot demo: ${sig}: stopping the load, the replicas and the proxy\n`);
+        stoppedBy = sig;
         stop.abort();
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      });
       const r = await runDemo({
         rate: num('rate'),
         rampMs: dur('ramp'),
@@ -61,7 +59,7 @@ export function register(program: Command): void {
       // the conventional status of a process ended by a signal: 128 + its number
       if (stoppedBy) process.exitCode = stoppedBy === 'SIGINT' ? 130 : 143;
       if (printMachine(r, format)) return;
-      process.stdout.write(`\n${r.load.requests} requests, ${r.load.errors} failed, p95 ${typeof r.load.p95 === 'number' && Number.isFinite(r.load.p95) ? `${r.load.p95.toFixed(1)} ms` : '- (no request answered)'}; replicas peaked at ${r.peakReplicas} and ended at ${r.finalReplicas} after ${r.decisions.length} scale events${stoppedBy ? ` (stopped early by ${stoppedBy})` : ''}\n`);
+      process.stdout.write(`\n${r.load.requests} requests, ${r.load.errors} failed, p95 ${r.load.p95 === null ? '- (no request answered)' : `${r.load.p95.toFixed(1)} ms`}; replicas peaked at ${r.peakReplicas} and ended at ${r.finalReplicas} after ${r.decisions.length} scale events${stoppedBy ? ` (stopped early by ${stoppedBy})` : ''}\n`);
       if (r.report) process.stdout.write(`report: ${r.report}\n`);
       if (r.load.errors > 0 && !stoppedBy) process.exitCode = EXIT_FAILED;
     });

@@ -12,6 +12,7 @@ import { renderHtmlReport } from '../report/html.js';
 import { formatDuration } from '../core/duration.js';
 import { makeDirs } from '../make-dirs.js';
 import { replaceFile } from '../durable-file.js';
+import { pause } from '../deadline.js';
 import { InputError } from '../errors.js';
 import { StoreLockedError, type StoreLock } from '../store/types.js';
 
@@ -124,18 +125,11 @@ function pct(v: number | undefined): string {
   return v === undefined ? '   -' : `${Math.round(v).toString().padStart(3)}%`;
 }
 
-/** Waits `ms`, or less when `signal` aborts. */
-function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => { clearTimeout(t); signal?.removeEventListener('abort', done); resolve(); };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+/** A latency, or null when no request was answered (the load test then has NaN). */
+const latency = (v: number | undefined): number | null => (v !== undefined && Number.isFinite(v) ? v : null);
 
 /** A latency for the report, or '-' when no request was answered. */
-const ms = (v: number | undefined): string => (v !== undefined && Number.isFinite(v) ? `${v.toFixed(1)} ms` : '-');
+const ms = (v: number | null): string => (v === null ? '-' : `${v.toFixed(1)} ms`);
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   makeDirs(o.stateDir);
@@ -206,7 +200,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     );
     lastRps = 0;
     // idle: let the scale-down windows run out while the load is gone
-    await abortableSleep(Math.max(0, o.coolMs - downMs), o.signal);
+    await pause(Math.max(0, o.coolMs - downMs), o.signal);
   } finally {
     await rt.close({ stopReplicas: true });
   }
@@ -219,9 +213,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       requests: loadResult.requests,
       errors: loadResult.errors,
       rps: loadResult.rps,
-      // no request answered: no latency (null), not NaN
-      p95: Number.isFinite(loadResult.latency.p95) ? loadResult.latency.p95! : null,
-      p99: Number.isFinite(loadResult.latency.p99) ? loadResult.latency.p99! : null,
+      p95: latency(loadResult.latency.p95),
+      p99: latency(loadResult.latency.p99),
       statusCodes: loadResult.statusCodes,
       errorsByKind: loadResult.errorsByKind,
     },
@@ -238,7 +231,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       summary: [
         ['requests', String(loadResult.requests)],
         ['failed requests', `${loadResult.errors} (${(loadResult.errorRate * 100).toFixed(2)}%)`],
-        ['p95 / p99 latency', `${ms(loadResult.latency.p95)} / ${ms(loadResult.latency.p99)}`],
+        ['p95 / p99 latency', `${ms(result.load.p95)} / ${ms(result.load.p99)}`],
         ['peak replicas', String(peakReplicas)],
         ['final replicas', String(finalReplicas)],
         ['scale events', String(decisions.length)],

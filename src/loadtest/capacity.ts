@@ -3,6 +3,7 @@
 import { MAX_REQUEST_BYTES, readFileBounded } from '../bounded-read.js';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
+import { pause } from '../deadline.js';
 import { type LoadTestOptions, MAX_RATE, MAX_TEST_MS, type Progress, runLoadTest } from './engine.js';
 import { type Gate, formatMs, formatPercent, parseGates } from './gates.js';
 import { constantProfile } from './profile.js';
@@ -72,11 +73,6 @@ export interface CapacityProgress {
   run?: Progress;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
-  const t = setTimeout(resolve, ms);
-  signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-});
-
 const round = (n: number) => Math.round(n * 100) / 100;
 
 /** Runs the probe. Bounded by maxSteps × (step duration + cooldown) however the service behaves. */
@@ -106,7 +102,7 @@ export async function findCapacity(
   let firstBad: number | undefined;
 
   const measure = async (phase: CapacityStep['phase'], rate: number): Promise<boolean> => {
-    if (steps.length) await sleep(cooldownMs, hooks.signal);
+    if (steps.length) await pause(cooldownMs, hooks.signal);
     const step = steps.length + 1;
     hooks.onProgress?.({ step, phase, targetRps: rate, ...(lastGood !== undefined ? { lastGood } : {}), ...(firstBad !== undefined ? { firstBad } : {}) });
     const opts: LoadTestOptions = {
