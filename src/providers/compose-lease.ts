@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { readFileSync, readlinkSync } from 'node:fs';
 import type Docker from 'dockerode';
-import { processAlive } from './local/proc.js';
+import { processAlive } from '../process-alive.js';
 
 /** How long a record may go unrenewed before another process may take the lease over. */
 export const LEASE_MS = 30_000;
@@ -116,11 +116,7 @@ export class EngineLease {
   async hold(): Promise<void> {
     if (this.mine && this.now() - this.mine.writtenAt < this.durationMs / 3) return;
     // one write at a time: a sync and the renewal timer must not race each other for the next epoch
-    if (this.renewing) return this.renewing;
-    this.renewing = this.holdOnce().finally(() => {
-      this.renewing = undefined;
-    });
-    return this.renewing;
+    return (this.renewing ??= this.holdOnce().finally(() => { this.renewing = undefined; }));
   }
 
   private async holdOnce(): Promise<void> {

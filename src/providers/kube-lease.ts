@@ -58,11 +58,8 @@ export class WorkloadLease {
   /** Takes the Lease, or renews it once a third of its duration has passed; throws while another holds it. */
   async hold(): Promise<void> {
     if (this.written && this.now() - this.written.at < this.durationMs / 3) return;
-    if (this.pending) return this.pending;
-    this.pending = this.holdOnce().finally(() => {
-      this.pending = undefined;
-    });
-    return this.pending;
+    // one write at a time: a sync and the renewal timer must not race each other for the Lease
+    return (this.pending ??= this.holdOnce().finally(() => { this.pending = undefined; }));
   }
 
   private async holdOnce(): Promise<void> {
