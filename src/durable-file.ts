@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fdatasyncSync, fsyncSync, lstatSync, openSync, readdirSync, renameSync, rmSync, type Stats, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { processAlive } from './process-alive.js';
 
 /** Writes `text` to `file` (appending, or replacing it) and flushes it to the disk before returning. */
 export function writeDurably(file: string, text: string, flags: 'a' | 'w', mode?: number): void {
@@ -84,21 +85,12 @@ function removeStaleTemps(file: string): void {
   }
   for (const n of names) {
     const m = /^(\d+)\.[0-9a-f]{8}\.tmp$/.exec(n.slice(prefix.length));
-    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
     const p = join(dir, n);
     try {
       if (Date.now() - lstatSync(p).mtimeMs > STALE_TEMP_MS) rmSync(p, { force: true });
     } catch {
       // gone already, or not ours to remove
     }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
