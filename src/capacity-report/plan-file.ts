@@ -80,10 +80,10 @@ const GB_UNITS: Record<string, number> = {
   ki: 1024 / 1e9, mi: 1024 ** 2 / 1e9, gi: 1024 ** 3 / 1e9, ti: 1024 ** 4 / 1e9,
 };
 
-/** "10GB", "500 MB", "2TiB", "4Gi" or a plain number (GB) → GB. */
 /** The longest projection: 50 years, one row a month. */
 export const MAX_PLAN_MONTHS = 600;
 
+/** "10GB", "500 MB", "2TiB", "4Gi" or a plain number (GB) → GB. */
 export function parseGb(v: unknown, where: string): number {
   let gb = Number.NaN;
   if (typeof v === 'number') gb = v;

@@ -141,8 +141,9 @@ export interface ComposeOptions {
   /** where the front proxy keeps its files; without it no front is run (CLI commands other than `run`) */
   frontDir?: string;
   /**
-   * The acting run's lease on each Compose service it drives, kept in the Docker Engine (compose-lease): while
-   * another scalepilot holds a service, observe and scale refuse it. Without it (CLI commands, reports) none is taken.
+   * The acting process's lease on each Compose service it drives (a `run`, or a `rollback` while it acts), kept in the
+   * Docker Engine (compose-lease): while another scalepilot holds a service, observe and scale refuse it. Without it
+   * (dry runs, reports) none is taken.
    */
   lease?: { identity: string; stateDir: string; durationMs?: number };
   log?: (msg: string) => void;

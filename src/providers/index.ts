@@ -120,8 +120,8 @@ export function createProvider(kindOrTarget: ProviderKind | TargetRef, options: 
         ...(options.log ? { log: options.log } : {}),
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         ...(options.dryRun || options.readOnly ? { readOnly: true } : {}),
-        // Only the process that acts on the target (`run`, with a state dir) runs its front proxy and takes the
-        // service's lease in the Engine, so that no other scalepilot drives it at the same time.
+        // Only `run` (acting, with a state dir) runs the front proxy; every acting process takes the service's lease
+        // in the Engine, so that no other scalepilot drives it at the same time.
         ...(acting ? { frontDir: join(acting, 'compose') } : {}),
         ...(leased ? { lease: { identity: processIdentity(), stateDir: acting ? resolve(acting) : `none (${options.oneShot})` } } : {}),
       });

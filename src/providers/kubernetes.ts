@@ -74,8 +74,8 @@ export interface KubernetesOptions {
   /** how long one list of a namespace's HPAs is used for (default HPA_CHECK_MS) */
   hpaCheckMs?: number;
   /**
-   * The acting run's Lease on each workload it drives (kube-lease), so that no other scalepilot drives it at the same
-   * time. Without it (CLI commands, reports, dry runs) none is taken.
+   * The acting process's Lease on each workload it drives (a `run`, or a `rollback` while it acts; kube-lease), so
+   * that no other scalepilot drives it at the same time. Without it (reports, dry runs) none is taken.
    */
   lease?: { identity: string; durationMs?: number };
 }
