@@ -2,7 +2,7 @@
 import type { Config, ServicePolicy } from '../config/load.js';
 import { InputError } from '../errors.js';
 import { own } from '../own.js';
-import { isDateMs } from '../core/duration.js';
+import { parseTime } from '../time-arg.js';
 export { loadConfigInput } from '../cli/config-input.js';
 
 /** The named services (all when none are named), in config order. An unknown name lists the known ones. */
@@ -16,10 +16,7 @@ export function pickServices(config: Config, names: readonly string[] | undefine
   });
 }
 
-/** A time flag (ISO 8601 or epoch ms), or now. */
+/** A time flag (RFC 3339, unix seconds, now or now-7d, as simulate's --start reads it), or now. */
 export function parseAt(v: string | undefined, flag = '--at'): number {
-  if (v === undefined) return Date.now();
-  const n = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!isDateMs(n)) throw new InputError(`${flag} ${v}: not a time; write it like 2025-06-01T12:00:00Z`);
-  return n;
+  return v === undefined ? Date.now() : parseTime(v, flag);
 }

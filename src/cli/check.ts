@@ -69,7 +69,7 @@ export function register(program: Command): void {
     .option('-c, --config <file>', 'config file', 'scalepilot.yaml')
     .option('-s, --service <name>', 'only this service (repeat or comma-separate)', collect)
     .option('--values <file>', 'metric values as JSON instead of reading the sources (offline; see the format below)')
-    .option('--at <time>', 'check as of this time (ISO 8601), e.g. against a trace source; default now')
+    .option('--at <time>', 'check as of this time: RFC 3339, unix seconds or now-1h (e.g. against a trace source); default now')
     .option('--horizon <duration>', 'a limit projected within this long is SOON', '24h')
     .option('--fail-on <status>', `exit 1 at this status or worse: ${CHECK_STATUSES.filter((s) => s !== 'OK').join(', ')}`, 'IMMEDIATE')
     .option('-o, --output <format>', 'table | json | yaml', 'table')

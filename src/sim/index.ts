@@ -7,7 +7,7 @@ export { tunePolicy, tuneParams, serviceSnippet, type TuneResult, type TuneOptio
 export { simulateMany, runInline, SimPool, type SimTask, type RunOptions } from './pool.js';
 export { resolveSetup, startReplicas, guessSignal, parseMetricSignals, RPS_PER_CORE } from './setup.js';
 export { alignTrace, GAP_TREATMENT, type AlignReport, type TraceGap } from './align.js';
-export { readTrace, seriesFor, parseTime, type TraceInput } from './input.js';
+export { readTrace, seriesFor, type TraceInput } from './input.js';
 export { Workload, neededReplicas, utilizationOf, p95Of, sloFlags } from './workload.js';
 export { renderText, renderHtml, toMachine } from './report.js';
 export * from './types.js';

@@ -4,7 +4,6 @@ import { readTraceFile, parseTraceJson, type ParsedTrace, type TraceSeries } fro
 import { parsePrometheusConfig, PrometheusSource } from '../metrics/prometheus.js';
 import { MetricError } from '../metrics/types.js';
 import { InputError } from '../errors.js';
-import { isDateMs, parseDuration } from '../core/duration.js';
 
 export type TraceInput =
   | { kind: 'file'; file: string; format?: 'csv' | 'json'; seriesLabel?: string; maxGapMs?: number }
@@ -12,28 +11,6 @@ export type TraceInput =
 
 /** Prometheus refuses range queries over 11,000 points per series; longer ranges are read in pieces. */
 const MAX_POINTS_PER_QUERY = 10_000;
-
-/** Reads a time: RFC 3339, unix seconds, `now`, or `now-7d` style. */
-export function parseTime(s: string, flag: string, now = Date.now()): number {
-  const v = s.trim();
-  const rel = /^now(?:\s*-\s*(.+))?$/.exec(v);
-  let t = Number.NaN;
-  if (rel) {
-    if (!rel[1]) return now;
-    try {
-      t = now - parseDuration(rel[1]);
-    } catch {
-      /* reported below */
-    }
-  } else if (/^\d+(\.\d+)?$/.test(v)) {
-    t = Number(v) * 1000;
-  } else {
-    t = Date.parse(v);
-  }
-  // now-1000000000d and 20 digits of seconds are numbers, but no time a Date holds
-  if (isDateMs(t)) return t;
-  throw new InputError(`${flag} ${s}: not a time; write 2024-05-01T00:00:00Z, unix seconds, now or now-7d`);
-}
 
 /** Reads a live range in pieces and returns it as a parsed trace (same gap and problem reporting as files). */
 async function readPrometheus(input: Extract<TraceInput, { kind: 'prometheus' }>): Promise<ParsedTrace> {

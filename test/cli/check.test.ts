@@ -217,6 +217,16 @@ describe('scalepilot check (bin)', () => {
     assert.match(r.stderr, /missing\.yaml: cannot read/);
   });
 
+  it('--at reads times as simulate --start does: unix seconds and RFC 3339 name the same moment; milliseconds are refused with a hint', async () => {
+    const f = values('at', { cpu: 50, memory: 40, db_connections: 20 }, 4);
+    const asSeconds = await runBin(['check', '-c', cfg, '-o', 'json', '--values', f, '--at', String(Date.parse('2025-06-01T12:05:00Z') / 1000)]);
+    assert.equal(asSeconds.code, 0, asSeconds.stderr);
+    assert.equal(JSON.parse(asSeconds.stdout).time, '2025-06-01T12:05:00.000Z');
+    const asMs = await runBin(['check', '-c', cfg, '--values', f, '--at', String(Date.parse('2025-06-01T12:05:00Z'))]);
+    assert.equal(asMs.code, 2, asMs.stderr);
+    assert.match(asMs.stderr, /--at 1748779500000: past year 9999 read as unix seconds; milliseconds\? unix seconds have 10 digits/);
+  });
+
   it('-o json gives status, reason, action, connections and metrics per service', async () => {
     const r = await runBin(['check', '-c', cfg, '-o', 'json', '--values', values('json', { cpu: window(90), memory: 40, db_connections: 75 }, 10)]);
     assert.equal(r.code, 1, r.stderr);
