@@ -3,7 +3,7 @@
 // strategic-merge patch of the pod template's container resources. Dry runs go to the API server with dryRun=All,
 // so admission and validation still answer. Each observation also reports what the cluster does on its own (pods
 // restarting, failing to start, not scheduled, a stalled rollout) as provider events and degraded conditions.
-import type { AppsV1Api, AutoscalingV2Api, CoordinationV1Api, CoreV1Api, KubeConfig, V1Container, V1Pod } from '@kubernetes/client-node';
+import type { AppsV1Api, AutoscalingV2Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, V1Container, V1Pod } from '@kubernetes/client-node';
 import { kubeCall, KubeTimeout, type KubeCallOptions } from '../kube-call.js';
 import { kubeClient } from '../lazy.js';
 import { resolve as resolvePath } from 'node:path';
@@ -11,6 +11,7 @@ import { ProviderError, type PodState, type Provider, type ProviderEvent, type R
 import { durationMs, oneOf, optString, ProviderSpecError, rejectUnknown, specObject, requireReplicaCount } from './spec.js';
 import { WorkloadHeldElsewhere, WorkloadLease, workloadLeaseName } from './kube-lease.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import { updatingVpas, vpaControls, vpaOverlap, type WorkloadVpa } from './kube-vpa.js';
 
 export interface KubernetesSpec {
   kind: 'Deployment' | 'StatefulSet';
@@ -71,7 +72,7 @@ export interface KubernetesOptions {
    * of refused, so scalepilot can shadow an HPA before it replaces it.
    */
   readOnly?: boolean;
-  /** how long one list of a namespace's HPAs is used for (default HPA_CHECK_MS) */
+  /** how long one list of a namespace's HPAs (and VerticalPodAutoscalers) is used for (default HPA_CHECK_MS) */
   hpaCheckMs?: number;
   /**
    * The acting process's Lease on each workload it drives (a `run`, or a `rollback` while it acts; kube-lease), so
@@ -97,6 +98,7 @@ interface Clients {
   core: CoreV1Api;
   autoscaling: AutoscalingV2Api;
   coordination: CoordinationV1Api;
+  custom: CustomObjectsApi;
 }
 
 type Spec = KubernetesSpec & { name: string };
@@ -110,6 +112,10 @@ export class KubernetesProvider implements Provider {
   private readonly hpas = new Map<string, { at: number; targets: Promise<Map<string, string>> }>();
   /** services already told that HPAs cannot be listed (said once) */
   private readonly hpaUnchecked = new Set<string>();
+  /** per cluster and namespace: the updating VPAs by the workload they target, listed at most every HPA_CHECK_MS */
+  private readonly vpas = new Map<string, { at: number; targets: Promise<Map<string, WorkloadVpa[]>> }>();
+  /** services already told that VPAs cannot be listed, and service|VPA pairs already said (each said once) */
+  private readonly vpaSaid = new Set<string>();
   /** per cluster and workload: this run's Lease on it, kept while it runs (forbidden: RBAC has no grant) */
   private readonly leases = new Map<string, { keeper: LeaseKeeper; forbidden?: boolean }>();
 
@@ -148,7 +154,7 @@ export class KubernetesProvider implements Provider {
       if (!kc.getCurrentCluster()) {
         throw new ProviderError(this.kind, 'no Kubernetes cluster configured: set KUBECONFIG, target.kubeconfig, or run inside a cluster', false);
       }
-      c = { apps: kc.makeApiClient(kubeClient().AppsV1Api), core: kc.makeApiClient(kubeClient().CoreV1Api), autoscaling: kc.makeApiClient(kubeClient().AutoscalingV2Api), coordination: kc.makeApiClient(kubeClient().CoordinationV1Api) };
+      c = { apps: kc.makeApiClient(kubeClient().AppsV1Api), core: kc.makeApiClient(kubeClient().CoreV1Api), autoscaling: kc.makeApiClient(kubeClient().AutoscalingV2Api), coordination: kc.makeApiClient(kubeClient().CoordinationV1Api), custom: kc.makeApiClient(kubeClient().CustomObjectsApi) };
       this.clients.set(key, c);
     }
     return c;
@@ -159,10 +165,11 @@ export class KubernetesProvider implements Provider {
     const { apps, core } = this.api(s);
     const ref = { name: s.name, namespace: s.namespace };
     await this.claim(t.service, s);
-    const [scale, workload, hpa] = await Promise.all([
+    const [scale, workload, hpa, vpas] = await Promise.all([
       call(s, 'get', 'scale', (o) => (s.kind === 'Deployment' ? apps.readNamespacedDeploymentScale(ref, o) : apps.readNamespacedStatefulSetScale(ref, o))),
       call(s, 'get', '', (o) => (s.kind === 'Deployment' ? apps.readNamespacedDeployment(ref, o) : apps.readNamespacedStatefulSet(ref, o))),
       this.competingHpa(t.service, s),
+      this.workloadVpas(t.service, s),
     ]);
     if (hpa && !this.options.readOnly) throw hpaConflict(s, hpa, this.hpaCheckMs);
     const selector = scale.status?.selector;
@@ -174,6 +181,7 @@ export class KubernetesProvider implements Provider {
     const containers = workload.spec?.template?.spec?.containers ?? [];
     const target = s.container ? containers.find((c) => c.name === s.container) : containers[0];
     const resources = target ? containerResources(target) : undefined;
+    if (target?.name) this.noticeVpas(t.service, s, target.name, vpas);
     const progressing = (workload.status?.conditions ?? []).find((c) => c.type === 'Progressing');
     const degraded = this.notice(t.service, s, pods.items, progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded' ? progressing.message ?? '' : undefined);
     if (hpa) degraded.push(hpaConflict(s, hpa, this.hpaCheckMs).message);
@@ -279,6 +287,68 @@ export class KubernetesProvider implements Provider {
   }
 
   /**
+   * The VerticalPodAutoscalers that update this workload's pods (kube-vpa), listed per namespace at most every
+   * hpaCheckMs like the HPAs. A cluster without the VPA's CustomResourceDefinition answers 404: no VPAs. A list that
+   * fails otherwise (RBAC without the grant, an API error) is said once and counts as none.
+   */
+  private async workloadVpas(service: string, s: Spec): Promise<WorkloadVpa[]> {
+    const { custom } = this.api(s);
+    const key = `${s.kubeconfig ?? ''}|${s.context ?? ''}|${s.namespace}`;
+    const now = Date.now();
+    let entry = this.vpas.get(key);
+    if (!entry || now - entry.at >= this.hpaCheckMs) {
+      const targets = kubeCall(s.timeoutMs, (o) => custom.listNamespacedCustomObject({ group: 'autoscaling.k8s.io', version: 'v1', namespace: s.namespace, plural: 'verticalpodautoscalers' }, o))
+        .then(updatingVpas, (e: unknown) => {
+          if ((e as { code?: unknown }).code === 404) return new Map<string, WorkloadVpa[]>();
+          throw e;
+        });
+      entry = { at: now, targets };
+      this.vpas.set(key, entry);
+      targets.catch(() => { if (this.vpas.get(key) === entry) this.vpas.delete(key); });
+    }
+    try {
+      const found = (await entry.targets).get(`${s.kind}/${s.name}`) ?? [];
+      this.vpaSaid.delete(`${service}|unchecked`);
+      return found;
+    } catch (e) {
+      if (!this.vpaSaid.has(`${service}|unchecked`)) {
+        this.vpaSaid.add(`${service}|unchecked`);
+        const code = (e as { code?: unknown }).code;
+        const why = code === 403 ? 'forbidden: grant list on verticalpodautoscalers.autoscaling.k8s.io in this namespace (deploy/rbac.yaml does)' : e instanceof KubeTimeout ? e.message : (e as Error).message;
+        this.options.onEvent?.({ service, kind: 'vpa-check-failed', level: 'warn', message: `kubernetes: cannot list the VerticalPodAutoscalers in namespace ${s.namespace} (${why}); a VPA also resizing ${s.kind} ${s.namespace}/${s.name} would go unnoticed` });
+      }
+      return [];
+    }
+  }
+
+  /**
+   * Says once per VPA that one updates the container scalepilot watches: its resizes are refused while it does, and
+   * replicas scaled on cpu or memory utilization follow requests the VPA keeps changing. Said again if it comes back.
+   */
+  private noticeVpas(service: string, s: Spec, container: string, vpas: WorkloadVpa[]): void {
+    const now = new Set<string>();
+    for (const v of vpas) {
+      const c = vpaControls(v, container);
+      if (!c) continue;
+      const k = `${service}|vpa|${v.name}`;
+      now.add(k);
+      if (this.vpaSaid.has(k)) continue;
+      this.vpaSaid.add(k);
+      this.options.onEvent?.({
+        service,
+        kind: 'vpa-present',
+        level: 'warn',
+        message:
+          `kubernetes: ${s.kind} ${s.namespace}/${s.name}: VerticalPodAutoscaler ${s.namespace}/${v.name} (updateMode ${v.mode}) sets ` +
+          `${c.resources.join(' and ')} ${c.limits ? 'requests and limits' : 'requests'} of container ${container} on its pods; scalepilot will not resize ` +
+          'what it controls, and replicas scaled on cpu or memory utilization follow requests the VPA keeps changing: scale on ' +
+          "rps, latency or queue metrics, or set the VPA's updateMode to Off (recommendations only)",
+      });
+    }
+    for (const k of [...this.vpaSaid]) if (k.startsWith(`${service}|vpa|`) && !now.has(k)) this.vpaSaid.delete(k);
+  }
+
+  /**
    * Takes or renews this run's Lease on the workload before it acts on it. Another live scalepilot holding it is a
    * failure to retry within a lease duration: this run holds the workload and says who drives it. Without the RBAC
    * grant for Leases the guard is skipped and said once.
@@ -362,7 +432,13 @@ export class KubernetesProvider implements Provider {
       fieldManager: this.fieldManager,
       ...(o.dryRun ? { dryRun: 'All' } : {}),
     };
-    if (!o.dryRun) await this.claim(t.service, s);
+    if (!o.dryRun) {
+      await this.claim(t.service, s);
+      for (const v of await this.workloadVpas(t.service, s)) {
+        const overlap = vpaOverlap(v, container, r);
+        if (overlap.length) throw vpaConflict(s, v, container, overlap, this.hpaCheckMs);
+      }
+    }
     const { setHeaderOptions, PatchStrategy } = kubeClient();
     const strategic = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
     await call(s, 'patch', '', (o) =>
@@ -387,6 +463,19 @@ function hpaConflict(s: Spec, hpa: string, recheckMs: number): ProviderError {
     `${s.kind} ${s.namespace}/${s.name} is also scaled by HorizontalPodAutoscaler ${s.namespace}/${hpa}; the two would set its replicas against each other, so scalepilot holds. Delete the HPA (kubectl delete hpa ${hpa} -n ${s.namespace}) once scalepilot is to take over, or point this service at another workload`,
     true,
     // looked at again as often as the HPAs are listed: scalepilot takes over soon after the HPA is deleted
+    { retryInMs: Math.max(1000, recheckMs) },
+  );
+}
+
+/** A VerticalPodAutoscaler updates what a resize would change: refused with what to do. */
+function vpaConflict(s: Spec, v: WorkloadVpa, container: string, overlap: string[], recheckMs: number): ProviderError {
+  return new ProviderError(
+    'kubernetes',
+    `${s.kind} ${s.namespace}/${s.name}: VerticalPodAutoscaler ${s.namespace}/${v.name} (updateMode ${v.mode}) controls ${overlap.join(', ')} of container ${container}; ` +
+      'a resize of the pod template would be overwritten on every new pod and the two would roll the workload against each other, so scalepilot holds this change. ' +
+      `Set the VPA's spec.updatePolicy.updateMode to Off (recommendations only) or give container ${container} mode: Off in its resourcePolicy, or drop this service's vertical steps`,
+    true,
+    // looked at again as often as the VPAs are listed
     { retryInMs: Math.max(1000, recheckMs) },
   );
 }

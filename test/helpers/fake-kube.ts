@@ -1,5 +1,6 @@
 // A fake Kubernetes API server for provider and leader-election tests: real object shapes (apps/v1 Deployment and
-// StatefulSet, autoscaling/v1 Scale, v1 PodList, coordination.k8s.io/v1 Lease, v1 Status errors), resourceVersion
+// StatefulSet, autoscaling/v1 Scale, v1 PodList, coordination.k8s.io/v1 Lease, autoscaling/v2 HPA and, once installed,
+// the autoscaling.k8s.io/v1 VPA custom resource, v1 Status errors), resourceVersion
 // optimistic concurrency (409 on stale updates), RBAC denials (403), 404, dryRun=All, the three patch content types,
 // and a tiny workload controller that keeps pods in line with spec.replicas.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -41,6 +42,8 @@ const KINDS: Record<string, Kind> = {
   pods: { group: '', version: 'v1', kind: 'Pod', resource: 'pods' },
   leases: { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', resource: 'leases' },
   horizontalpodautoscalers: { group: 'autoscaling', version: 'v2', kind: 'HorizontalPodAutoscaler', resource: 'horizontalpodautoscalers' },
+  // a CustomResourceDefinition's kind: served only once installed (installVpa), as a cluster without the VPA answers 404
+  verticalpodautoscalers: { group: 'autoscaling.k8s.io', version: 'v1', kind: 'VerticalPodAutoscaler', resource: 'verticalpodautoscalers' },
 };
 
 const MICRO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/;
@@ -59,6 +62,8 @@ export class FakeKube {
   /** objects by resource/namespace/name */
   readonly objects = new Map<string, Obj>();
   private rv = 1000;
+  /** whether the VerticalPodAutoscaler CRD is installed (its API answers 404 until then) */
+  vpaInstalled = false;
   private server?: Server;
   private timers = new Set<NodeJS.Timeout>();
   private failures: Array<{ method: string; path: RegExp; status: number; times: number }> = [];
@@ -147,6 +152,24 @@ export class FakeKube {
       spec: { scaleTargetRef: { apiVersion: target.apiVersion ?? 'apps/v1', kind: target.kind, name: target.name }, minReplicas: 1, maxReplicas: 10 },
     };
     this.objects.set(key('horizontalpodautoscalers', namespace, name), obj);
+    return obj;
+  }
+
+  /** Installs the VerticalPodAutoscaler CustomResourceDefinition: until then its API answers 404, as a cluster's does. */
+  installVpa(): void {
+    this.vpaInstalled = true;
+  }
+
+  /** A VerticalPodAutoscaler (autoscaling.k8s.io/v1) on the given workload; installs its CRD. */
+  addVpa(namespace: string, name: string, target: { kind: string; name: string; apiVersion?: string }, spec: Obj = {}): Obj {
+    this.installVpa();
+    const obj: Obj = {
+      apiVersion: 'autoscaling.k8s.io/v1',
+      kind: 'VerticalPodAutoscaler',
+      metadata: { name, namespace, uid: `uid-vpa-${name}`, resourceVersion: this.nextRv(), creationTimestamp: time() },
+      spec: { targetRef: { apiVersion: target.apiVersion ?? 'apps/v1', kind: target.kind, name: target.name }, ...spec },
+    };
+    this.objects.set(key('verticalpodautoscalers', namespace, name), obj);
     return obj;
   }
 
@@ -293,6 +316,9 @@ export class FakeKube {
         ...(name ? { name } : {}), group: kind.group, kind: resource,
       });
     }
+    // (authorization comes first, as in the API server's filter chain: without the grant a resource no CRD serves
+    // is 403, with it 404)
+    if (resource === 'verticalpodautoscalers' && !this.vpaInstalled) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
     const dryRun = url.searchParams.getAll('dryRun');
     if (dryRun.some((d) => d !== 'All')) {
       return status(res, 400, 'BadRequest', `dryRun: Unsupported value: "${dryRun.find((d) => d !== 'All')}": supported values: "All"`);

@@ -127,6 +127,7 @@ describe('deploy/ manifests', () => {
       'apps/statefulsets:get', 'apps/statefulsets:patch',
       'metrics.k8s.io/pods:get', 'metrics.k8s.io/pods:list',
       'autoscaling/horizontalpodautoscalers:list',
+      'autoscaling.k8s.io/verticalpodautoscalers:list',
       'coordination.k8s.io/leases:get', 'coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:update',
       '/pods:get', '/pods:list',
     ].sort());
@@ -162,9 +163,13 @@ describe('deploy/rbac.yaml is enough for what scalepilot calls', () => {
     await p.resize(web, { requests: { cpu: '300m' } }, { dryRun: false });
     assert.equal(kube.get('deployments', 'default', 'web')!.spec.replicas, 3);
     await assert.rejects(p.observe({ ...web, spec: { namespace: 'shop' } }), /forbidden/);
-    // the HPAs of the namespace can be listed (one on the same Deployment is seen), and the workload's Lease written
-    assert.deepEqual(events.filter((e) => e.kind === 'hpa-check-failed' || e.kind === 'lease-check-failed').map((e) => e.message).filter((m) => /namespace default|Lease default\//.test(m)), []);
+    // the HPAs and VPAs of the namespace can be listed (the VPA's CRD is not installed: a 404, not a 403), and the
+    // workload's Lease written
+    assert.deepEqual(events.filter((e) => e.kind === 'hpa-check-failed' || e.kind === 'vpa-check-failed' || e.kind === 'lease-check-failed').map((e) => e.message).filter((m) => /namespace default|Lease default\//.test(m)), []);
     assert.equal(kube.get('leases', 'default', 'scalepilot-deployment-web')?.spec.holderIdentity, 'in-cluster');
+    // a VPA on the Deployment is seen through the grant: its resizes are refused
+    kube.addVpa('default', 'web', { kind: 'Deployment', name: 'web' });
+    await assert.rejects(p.resize(web, { requests: { cpu: '400m' } }, { dryRun: false }), /VerticalPodAutoscaler default\/web \(updateMode Auto\) controls requests\.cpu/);
     kube.addHpa('default', 'web', { kind: 'Deployment', name: 'web' });
     await assert.rejects(p.observe(web), /also scaled by HorizontalPodAutoscaler default\/web/);
     await p.close();

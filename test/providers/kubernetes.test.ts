@@ -64,6 +64,7 @@ describe('kubernetes provider against a fake API server', () => {
     kube.objects.clear();
     kube.requests.splice(0);
     kube.denials.splice(0);
+    kube.vpaInstalled = false;
     kube.addWorkload('Deployment', 'shop', 'web', { replicas: 3, labels: { app: 'web', tier: 'fe' } });
     kube.addWorkload('Deployment', 'shop', 'web-canary', { replicas: 1, labels: { app: 'web-canary' } });
     kube.addWorkload('StatefulSet', 'shop', 'db', { replicas: 2, containers: [{ name: 'postgres', image: 'postgres:15' }, { name: 'exporter', image: 'exporter:1' }] });
@@ -284,6 +285,100 @@ describe('kubernetes provider against a fake API server', () => {
     } finally {
       await acting.close();
       await shadow.close();
+    }
+  });
+
+  it('a VerticalPodAutoscaler updating the workload: its resizes are refused with the fix, replicas still scale, and it is said once', async () => {
+    const events: ProviderEvent[] = [];
+    const p = new KubernetesProvider({ kubeConfig: kube.kubeConfig(), hpaCheckMs: 0, onEvent: (e) => events.push(e) });
+    const patches = () => kube.requests.filter((r) => r.method === 'PATCH').length;
+    try {
+      // no VPA CRD in the cluster (the list is a 404): nothing to say, resizes go through
+      await p.observe(web);
+      await p.resize(web, { requests: { cpu: '300m' } }, { dryRun: false });
+      assert.ok(kube.requests.some((r) => r.path === '/apis/autoscaling.k8s.io/v1/namespaces/shop/verticalpodautoscalers'), 'the VPAs were looked for');
+      assert.deepEqual(events.filter((e) => /vpa/.test(e.kind)), []);
+
+      // VPAs that do not update this workload: recommendations only, another workload, a non-apps kind of the same name
+      kube.addVpa('shop', 'web-recommend', { kind: 'Deployment', name: 'web' }, { updatePolicy: { updateMode: 'Off' } });
+      kube.addVpa('shop', 'canary', { kind: 'Deployment', name: 'web-canary' });
+      kube.addVpa('shop', 'rollout', { kind: 'Deployment', name: 'web', apiVersion: 'argoproj.io/v1alpha1' });
+      await p.observe(web);
+      await p.resize(web, { requests: { cpu: '350m' } }, { dryRun: false });
+      assert.equal(kube.get('deployments', 'shop', 'web')!.spec.template.spec.containers[0].resources.requests.cpu, '350m');
+      assert.deepEqual(events.filter((e) => /vpa/.test(e.kind)), []);
+
+      // one in Auto mode (updateMode unset reads as Auto)
+      kube.addVpa('shop', 'web-vpa', { kind: 'Deployment', name: 'web' });
+      const s = await p.observe(web);
+      assert.equal(s.degraded, undefined, 'a VPA is not a degraded target: clients still reach it');
+      await p.observe(web);
+      const said = events.filter((e) => e.kind === 'vpa-present');
+      assert.equal(said.length, 1, 'said once');
+      assert.equal(said[0]!.level, 'warn');
+      assert.match(said[0]!.message, /Deployment shop\/web: VerticalPodAutoscaler shop\/web-vpa \(updateMode Auto\) sets cpu and memory requests and limits of container web on its pods; scalepilot will not resize what it controls/);
+      await p.scale(web, 4, { dryRun: false, drainMs: 0 });
+      assert.equal((await p.observe(web)).replicas, 4);
+      const before = patches();
+      const conflict = (what: RegExp) => (e: unknown) =>
+        e instanceof ProviderError && e.retryable && e.retryInMs === 1000 && what.test(e.message) &&
+        /so scalepilot holds this change\. Set the VPA's spec\.updatePolicy\.updateMode to Off \(recommendations only\) or give container web mode: Off in its resourcePolicy/.test(e.message);
+      await assert.rejects(p.resize(web, { requests: { cpu: '500m', memory: '1Gi' } }, { dryRun: false }), conflict(/VerticalPodAutoscaler shop\/web-vpa \(updateMode Auto\) controls requests\.cpu, requests\.memory of container web/));
+      await assert.rejects(p.resize(web, { limits: { memory: '2Gi' } }, { dryRun: false }), conflict(/controls limits\.memory/));
+      assert.equal(patches(), before, 'nothing was patched');
+      assert.equal(kube.get('deployments', 'shop', 'web')!.spec.template.spec.containers[0].resources.requests.cpu, '350m');
+      // a dry run still reaches the API (dryRun=All), as a dry-run scale does next to an HPA
+      await p.resize(web, { requests: { cpu: '500m' } }, { dryRun: true });
+
+      // its resource policy decides what it controls: memory requests only leaves cpu and limits to scalepilot
+      kube.addVpa('shop', 'web-vpa', { kind: 'Deployment', name: 'web' }, {
+        updatePolicy: { updateMode: 'Recreate' },
+        resourcePolicy: { containerPolicies: [{ containerName: '*', controlledResources: ['memory'], controlledValues: 'RequestsOnly' }] },
+      });
+      await p.resize(web, { requests: { cpu: '450m' }, limits: { memory: '2Gi' } }, { dryRun: false });
+      assert.equal(kube.get('deployments', 'shop', 'web')!.spec.template.spec.containers[0].resources.limits.memory, '2Gi');
+      await assert.rejects(p.resize(web, { requests: { memory: '1Gi' } }, { dryRun: false }), conflict(/\(updateMode Recreate\) controls requests\.memory of container web/));
+      // the container's own policy wins over '*'
+      kube.addVpa('shop', 'web-vpa', { kind: 'Deployment', name: 'web' }, {
+        resourcePolicy: { containerPolicies: [{ containerName: '*', mode: 'Auto' }, { containerName: 'web', mode: 'Off' }] },
+      });
+      await p.resize(web, { requests: { memory: '1Gi' } }, { dryRun: false });
+
+      // deleted: resizes go through again, and a VPA that comes back is said again
+      kube.addVpa('shop', 'web-vpa', { kind: 'Deployment', name: 'web' });
+      await assert.rejects(p.resize(web, { requests: { cpu: '600m' } }, { dryRun: false }), conflict(/web-vpa/));
+      kube.objects.delete('verticalpodautoscalers/shop/web-vpa');
+      await p.observe(web);
+      await p.resize(web, { requests: { cpu: '600m' } }, { dryRun: false });
+      assert.equal(kube.get('deployments', 'shop', 'web')!.spec.template.spec.containers[0].resources.requests.cpu, '600m');
+      kube.addVpa('shop', 'web-vpa', { kind: 'Deployment', name: 'web' });
+      await p.observe(web);
+      assert.equal(events.filter((e) => e.kind === 'vpa-present').length, 2);
+
+      // a StatefulSet's named container: the VPA's policy for another container does not cover it
+      kube.addVpa('shop', 'db', { kind: 'StatefulSet', name: 'db' }, { resourcePolicy: { containerPolicies: [{ containerName: 'postgres', mode: 'Off' }] } });
+      await p.resize(db, { requests: { cpu: '2' } }, { dryRun: false });
+      await assert.rejects(p.resize({ ...db, spec: { ...db.spec, container: 'exporter' } }, { requests: { cpu: '100m' } }, { dryRun: false }), /VerticalPodAutoscaler shop\/db \(updateMode Auto\) controls requests\.cpu of container exporter/);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('VPAs that cannot be listed (RBAC without the grant) are said once and do not stop resizing', async () => {
+    const events: ProviderEvent[] = [];
+    const p = new KubernetesProvider({ kubeConfig: kube.kubeConfig(), hpaCheckMs: 0, onEvent: (e) => events.push(e) });
+    try {
+      kube.addVpa('shop', 'web-vpa', { kind: 'Deployment', name: 'web' });
+      kube.deny({ verb: 'list', resource: 'verticalpodautoscalers', namespace: 'shop' });
+      await p.observe(web);
+      await p.resize(web, { requests: { cpu: '300m' } }, { dryRun: false });
+      await p.observe(web);
+      const said = events.filter((e) => e.kind === 'vpa-check-failed');
+      assert.equal(said.length, 1, 'said once');
+      assert.match(said[0]!.message, /cannot list the VerticalPodAutoscalers in namespace shop \(forbidden: grant list on verticalpodautoscalers\.autoscaling\.k8s\.io in this namespace \(deploy\/rbac\.yaml does\)\); a VPA also resizing Deployment shop\/web would go unnoticed/);
+      assert.equal(kube.get('deployments', 'shop', 'web')!.spec.template.spec.containers[0].resources.requests.cpu, '300m');
+    } finally {
+      await p.close();
     }
   });
 
