@@ -13,7 +13,7 @@ import { readTrace, seriesFor, type TraceInput } from './input.js';
 import { resolveSetup, startReplicas, type CapacityMeasurement } from './setup.js';
 import { clairvoyantBound, distanceFromBound, type VsBound } from './bound.js';
 import { simulateMany, SimPool } from './pool.js';
-import { tunePolicy, type TuneResult } from './tune.js';
+import { shortTuningNote, tunePolicy, type TuneResult } from './tune.js';
 import { simulateGuarded } from './guarded.js';
 import type { Bound, LoadKind, LoadSeries, MetricBinding, Signal, SimResult, SimSetup, SloParams, WorkloadParams } from './types.js';
 import { readCapacityFile } from '../loadtest/capacity.js';
@@ -315,6 +315,8 @@ export async function runSimulation(req: SimulateRequest): Promise<SimulationRep
             : (c, firstLoad) => startReplicas(c, first.setup.workload, first.setup.slo, firstLoad),
           onProgress: (d, t) => req.onProgress?.(`tune ${p.run.service}`, d, t),
         });
+        const short = shortTuningNote(tuneOn.values.length * tuneOn.stepMs);
+        if (short) p.run.notes.push(short);
         if (split) {
           // the winner replayed over the whole trace and scored on the held-out part only
           const best = p.run.tune.best.policy;

@@ -10,6 +10,7 @@ import { formatMilli, parseMilli } from '../core/quantity.js';
 import { InputError } from '../errors.js';
 import { formatDuration } from '../core/duration.js';
 import { utilizationLimit } from '../core/predict.js';
+import { DAY_MS, WEEK_MS } from '../core/forecast/seasonal.js';
 import { simulateMany, type SimPool } from './pool.js';
 import { sloUtilizationLimit } from './workload.js';
 import type { LoadSeries, PartScore, SimResult, SimSetup } from './types.js';
@@ -162,6 +163,20 @@ export function calibrateSlack(cands: Array<{ params: Record<string, string>; re
   }
   const kept = cands.filter((c) => c.result.score.violationMinutes === 0 && minSlack(c.result) >= required).length;
   return { required, checks, kept };
+}
+
+/**
+ * What a tuning part too short to show a daily or weekly cycle cannot tell the search (a season is found only after two
+ * of its cycles): a note for the report, or undefined from two weeks on. Under two days, bursts that come once a day or
+ * less often are likely missing from it too, and the winner has not been chosen with them in view.
+ */
+export function shortTuningNote(spanMs: number): string | undefined {
+  if (!(spanMs < 2 * WEEK_MS)) return undefined;
+  const span = formatDuration(Math.max(1000, Math.round(spanMs / 1000) * 1000));
+  if (spanMs < 2 * DAY_MS) {
+    return `--tune chose on ${span} of traffic, under two days: a daily cycle cannot be found in it (a season takes two cycles), and bursts that come once a day or less often are likely not in it, so the winner was not chosen with them in view; tune on 2 days or more (2 weeks for a weekly cycle)`;
+  }
+  return `--tune chose on ${span} of traffic, under two weeks: a weekly cycle (weekends) cannot be found in it (a season takes two cycles); if the traffic has one, tune on 2 weeks or more`;
 }
 
 /** Demand factors a winner must stay safe under (a traffic forecast is never exact). */

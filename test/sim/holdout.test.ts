@@ -84,6 +84,9 @@ services:
     assert.ok(s.tune.churn.configuredScaleUpsPerDay > 0, 'the reactive policy scales with the ramps');
     assert.equal(typeof s.tune.churn.winnerScaleUpsPerDay, 'number');
     const text = renderText(report);
+    // two days tuned on: a daily cycle can be found in it, a weekly one cannot, and the report says so
+    assert.ok(s.notes.some((n: string) => /^--tune chose on 2d of traffic, under two weeks: a weekly cycle/.test(n)), JSON.stringify(s.notes));
+    assert.match(text, /note: --tune chose on 2d of traffic, under two weeks/);
     assert.match(text, /closest call: at its tightest scored step the winner had \d+(\.\d)?% spare capacity/);
     assert.match(text, /churn: the winner makes [\d.]+ scale-ups a day \(configured: [\d.]+\); --tune-max-scale-ups N/);
     const snippet = parseYaml(s.tune.snippet);

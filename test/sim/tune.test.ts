@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/config/load.js';
 import { resolveSetup, startReplicas } from '../../src/sim/setup.js';
-import { tunePolicy, tuneParams } from '../../src/sim/tune.js';
+import { shortTuningNote, tunePolicy, tuneParams } from '../../src/sim/tune.js';
 import { simulateService } from '../../src/sim/engine.js';
 
 /** The service these tests tune, with the given start-up delay. */
@@ -353,4 +353,16 @@ test('a stressed replay starts sized for its own first demand: 10% more demand f
   assert.equal(r.checked, 1);
   assert.equal(r.winnerViolationMinutes[r.stresses.indexOf('demand ×1.1')], 0, JSON.stringify(r));
   assert.equal(r.robust, true);
+});
+
+test('a tuning part too short to show a daily or weekly cycle is said to be, with how long it is', () => {
+  const h = 3_600_000;
+  assert.match(shortTuningNote(12 * h)!, /^--tune chose on 12h of traffic, under two days: a daily cycle cannot be found in it .*bursts that come once a day or less often/);
+  assert.match(shortTuningNote(48 * h - 60_000)!, /^--tune chose on 1d23h59m of traffic, under two days/);
+  assert.match(shortTuningNote(48 * h)!, /^--tune chose on 2d of traffic, under two weeks: a weekly cycle \(weekends\) cannot be found/);
+  assert.match(shortTuningNote(5.5 * 24 * h)!, /^--tune chose on 5d12h of traffic, under two weeks/);
+  assert.equal(shortTuningNote(14 * 24 * h), undefined);
+  assert.equal(shortTuningNote(31 * 24 * h), undefined);
+  // a few seconds of traffic still reads as a duration
+  assert.match(shortTuningNote(200)!, /^--tune chose on 1s of traffic/);
 });
