@@ -159,7 +159,8 @@ function firstMetric(names: readonly string[], values: Record<string, MetricValu
 }
 
 function pct(v: number): string {
-  return `${num(Math.round(v * 10) / 10)}%`;
+  // tenths only where they exist: rounding 1e308 to them overflowed to Infinity
+  return `${num(Math.abs(v) < 1e15 ? Math.round(v * 10) / 10 : v)}%`;
 }
 
 /** Number from an autoscaling/v2 target value ("1000", "500m", 70). */
@@ -244,7 +245,7 @@ function connectionUse(p: ServicePolicy, sig: SignalMetrics, values: Record<stri
     used = max ? (usedPercent / 100) * max : usedPercent;
   } else return undefined;
   const headroomPercent = 100 - usedPercent;
-  return { used, ...(max ? { max } : {}), usedPercent, headroomPercent, keepHeadroomPercent: keep, ok: headroomPercent >= keep };
+  return { used, ...(max ? { max } : {}), usedPercent, headroomPercent, keepHeadroomPercent: keep, ok: usedPercent >= 0 && headroomPercent >= keep };
 }
 
 /**
@@ -354,8 +355,12 @@ export function checkService(p: ServicePolicy, input: CheckInput, now: number, o
   const connections = connectionUse(p, sig, fresh);
   if (connections) {
     const of = connections.max ? ` of max_connections ${connections.max}` : '';
-    const base = `database connections ${num(Math.round(connections.used))}${of} (${pct(connections.usedPercent)} used, ${pct(connections.headroomPercent)} headroom)`;
-    if (connections.usedPercent >= 100) {
+    const headroom = connections.usedPercent >= 100 ? 'no headroom' : `${pct(connections.headroomPercent)} headroom`;
+    const base = `database connections ${num(Math.round(connections.used))}${of} (${pct(connections.usedPercent)} used, ${headroom})`;
+    if (!(connections.usedPercent >= 0)) {
+      // no pool reports fewer than no connections: the metric is not what it is taken for, and says nothing
+      findings.push({ status: 'UNKNOWN', kind: 'connections', name: 'connections', text: `database connections read ${num(connections.used)}${of}, below 0: no pool reports that; check the metric's query and unit` });
+    } else if (connections.usedPercent >= 100) {
       findings.push({ status: 'IMMEDIATE', kind: 'connections', name: 'connections', text: `${base}: the pool is exhausted` });
     } else if (!connections.ok) {
       findings.push({ status: 'SOON', kind: 'connections', name: 'connections', text: `${base}: below the ${pct(connections.keepHeadroomPercent)} headroom kept` });

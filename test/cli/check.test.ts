@@ -131,7 +131,20 @@ describe('checkService', () => {
       strategies: ['db-pool-or-read-replica'],
       reason: /database connections 75 of max_connections 100 \(75% used, 25% headroom\): below the 30% headroom kept/,
     },
-    { name: 'connection pool exhausted → IMMEDIATE', input: input({ cpu: minutes(3, 50), memory: 40, db: 100 }), status: 'IMMEDIATE', reason: /the pool is exhausted/ },
+    { name: 'connection pool exhausted → IMMEDIATE', input: input({ cpu: minutes(3, 50), memory: 40, db: 100 }), status: 'IMMEDIATE', reason: /\(100% used, no headroom\): the pool is exhausted/ },
+    {
+      name: 'an absurd connection count still reads as a number, with no headroom rather than a negative one',
+      input: input({ cpu: minutes(3, 50), memory: 40, db: 1e308 }),
+      status: 'IMMEDIATE',
+      reason: /database connections 1e\+308 of max_connections 100 \(1e\+308% used, no headroom\): the pool is exhausted/,
+    },
+    {
+      name: 'a negative connection count is a broken metric → UNKNOWN, not OK',
+      input: input({ cpu: minutes(3, 50), memory: 40, db: -5 }),
+      status: 'UNKNOWN',
+      kinds: ['connections'],
+      reason: /database connections read -5 of max_connections 100, below 0: no pool reports that; check the metric's query and unit/,
+    },
     {
       name: 'cpu rising toward the critical line within 24h → SOON (projection)',
       input: input({ cpu: minutes(60, (i) => 40 + i * 0.4), memory: 40, db: 20 }),
