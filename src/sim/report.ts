@@ -2,7 +2,7 @@
 import { renderHtmlReport, type ReportChart, type ReportSeries, type ReportTable } from '../report/html.js';
 import { formatDuration } from '../core/duration.js';
 import type { ServiceRun, SimulationReport } from './run.js';
-import type { TuneResult } from './tune.js';
+import type { SlackCalibration, TuneResult } from './tune.js';
 import type { SimResult } from './types.js';
 import { table as textTable } from '../text-table.js';
 
@@ -126,7 +126,7 @@ function tuneLines(s: ServiceRun): string[] {
     const m = t.margin;
     const last = m.checks[m.checks.length - 1]!;
     const pct = (s: number) => `${num((s - 1) * 100, 0)}%`;
-    out.push(`  margin: chosen on the first quarter, half and three quarters of the tuning steps, ${m.checks.map((c) => `${c.slack === 1 ? 'no spare' : `${pct(c.slack)} spare`} → ${num(c.laterViolationMinutes, 2)} violation min after`).join(', ')}; ${last.laterViolationMinutes === 0 ? '' : 'none stayed safe, so the most tried is kept: '}the winner keeps ${m.required === 1 ? 'within the SLO' : `${pct(m.required)} spare capacity`} at every tuning step (${m.kept} candidates do)`);
+    out.push(`  margin: chosen on the first quarter, half and three quarters of the tuning steps, ${m.checks.map((c) => `${c.slack === 1 ? 'no spare' : `${pct(c.slack)} spare`} → ${num(c.laterViolationMinutes, 2)} violation min after`).join(', ')}; ${last.laterViolationMinutes === 0 ? '' : 'none stayed safe, so the most tried is kept: '}the winner keeps ${m.required === 1 ? 'within the SLO' : `${pct(m.required)} spare capacity`} at every tuning step (${m.kept} candidates do)${shrinkNote(m)}`);
   }
   if (t.closestSlack !== undefined && t.meetsSlo) out.push(`  closest call: at its tightest scored step the winner had ${num(Math.max(0, t.closestSlack - 1) * 100, 1)}% spare capacity at the SLO's limit; zero violation minutes on this trace is no promise for traffic it has not seen (see margin and robustness)`);
   const ch = t.churn;
@@ -304,4 +304,11 @@ export function renderHtml(r: SimulationReport): string {
     charts,
     notes,
   });
+}
+
+/** What the margin line says of the spare capacity the walk-forward choices lost on the traffic after them. */
+export function shrinkNote(m: SlackCalibration): string {
+  if (!(m.shrink > 1.0005)) return '';
+  const by = `on the traffic after them the checked choices' spare capacity fell by up to ×${num(m.shrink, 3)}`;
+  return m.strict ? `; ${by}, and the winner keeps that as well (--tune-strict)` : `; ${by}: --tune-strict keeps that as well, for more replica-hours`;
 }

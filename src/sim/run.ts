@@ -35,7 +35,7 @@ export interface SimulateRequest {
   end?: number;
   /** config files (full scalepilot.yaml or one service's block) to compare with the config */
   compare?: string[];
-  tune?: { budget?: number; maxScaleUpsPerDay?: number };
+  tune?: { budget?: number; maxScaleUpsPerDay?: number; strict?: boolean };
   /**
    * Fraction (0..1) at the end of the trace held out: tuning sees only the part before it, and every policy
    * (and the tuned winner) is scored on the held-out part, replayed with the history before it.
@@ -307,6 +307,7 @@ export async function runSimulation(req: SimulateRequest): Promise<SimulationRep
           ...(demand ? { demandMetric: demand.metric } : {}),
           ...(req.tune.budget !== undefined ? { budget: req.tune.budget } : {}),
           ...(req.tune.maxScaleUpsPerDay !== undefined ? { maxScaleUpsPerDay: req.tune.maxScaleUpsPerDay } : {}),
+          ...(req.tune.strict ? { strict: true } : {}),
           ...(req.workers !== undefined && req.workers <= 1 ? { workers: 1 } : { pool }),
           // a floor above the most replicas the traffic ever needs only costs more
           maxUsefulMinReplicas: Math.max(tuneBound.peakReplicas, first.policy.minReplicas),

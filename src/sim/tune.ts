@@ -93,6 +93,13 @@ export interface SlackCalibration {
   checks: Array<{ slack: number; candidate: string; laterViolationMinutes: number }>;
   /** how many safe candidates kept the required margin on the whole tuning part */
   kept: number;
+  /**
+   * the most spare capacity a checked choice lost after the blocks it was chosen on: the largest ratio of its tightest
+   * spare there to its tightest spare on the later blocks, over every level and fold (1 when none lost any)
+   */
+  shrink: number;
+  /** whether `required` covers `shrink` too (TuneOptions.strict) */
+  strict: boolean;
 }
 
 const minSlack = (r: SimResult) => (r.parts ? Math.min(...r.parts.map((p) => p.minSlack)) : Number.NaN);
@@ -133,7 +140,7 @@ export const CALIBRATION_BLOCKS = 4;
  * no candidate got through without a violation has no choice to check and is left out; candidates without parts (or
  * no fold left) leave it at 1.
  */
-export function calibrateSlack(cands: Array<{ params: Record<string, string>; result: SimResult }>, stepMs: number): SlackCalibration {
+export function calibrateSlack(cands: Array<{ params: Record<string, string>; result: SimResult }>, stepMs: number, strict = false): SlackCalibration {
   const checks: SlackCalibration['checks'] = [];
   const withParts = cands.filter((c) => c.result.parts && c.result.parts.length >= 2);
   const blocks = withParts.length ? Math.min(...withParts.map((c) => c.result.parts!.length)) : 0;
@@ -145,6 +152,7 @@ export function calibrateSlack(cands: Array<{ params: Record<string, string>; re
   const folds: number[] = [];
   for (let k = 1; k < blocks; k++) if (safeBefore(k, SLACK_GRID[0]!).length) folds.push(k);
   let required = SLACK_GRID[0]!;
+  let shrink = 1;
   for (const slack of SLACK_GRID) {
     let later = 0;
     let candidate = '';
@@ -152,7 +160,9 @@ export function calibrateSlack(cands: Array<{ params: Record<string, string>; re
     for (const k of folds) {
       const pick = safeBefore(k, slack)[0];
       if (!pick) { chosen = false; break; }
-      const v = joinParts(pick.c.result.parts!, k, blocks).violationSteps;
+      const after = joinParts(pick.c.result.parts!, k, blocks);
+      const v = after.violationSteps;
+      if (after.minSlack > 0 && Number.isFinite(pick.before.minSlack)) shrink = Math.max(shrink, pick.before.minSlack / after.minSlack);
       if (!candidate || (v > 0 && later === 0)) candidate = Object.entries(pick.c.params).map(([key, val]) => `${key}=${val}`).join(', ');
       later += v;
     }
@@ -161,8 +171,11 @@ export function calibrateSlack(cands: Array<{ params: Record<string, string>; re
     checks.push({ slack, candidate, laterViolationMinutes: (later * stepMs) / 60_000 });
     if (later === 0) break;
   }
+  // strict: a choice on the whole tuning part can lose as much on new traffic as the checked ones did on theirs, so the
+  // winner keeps that loss as well (rounded up to the grid, past which nothing is tried)
+  if (strict && checks.length) required = Math.max(required, SLACK_GRID.find((g) => g >= shrink) ?? SLACK_GRID[SLACK_GRID.length - 1]!);
   const kept = cands.filter((c) => c.result.score.violationMinutes === 0 && minSlack(c.result) >= required).length;
-  return { required, checks, kept };
+  return { required, checks, kept, shrink, strict };
 }
 
 /**
@@ -516,6 +529,11 @@ export interface TuneOptions {
    * not, as one with violations would (default: no limit, replica-hours alone decide)
    */
   maxScaleUpsPerDay?: number;
+  /**
+   * the winner also keeps the most spare capacity the walk-forward checks saw a choice lose on the traffic after it
+   * (SlackCalibration.shrink): more replica-hours, and fewer misses on traffic unlike the tuning part's
+   */
+  strict?: boolean;
 }
 
 /** Scale-ups a day on a replay's scored steps. */
@@ -694,7 +712,7 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
       // The margin the choice needs is known only now (calibrateSlack); the rest of the budget searches again from
       // the cheapest candidate that keeps it, counting a candidate that does not keep it as one that violates.
       cap = budget;
-      const m = calibrateSlack([...seen.values()].filter((c) => !churns(c.result)), load.stepMs);
+      const m = calibrateSlack([...seen.values()].filter((c) => !churns(c.result)), load.stepMs, opts.strict);
       if (m.required > 1 && seen.size < cap) {
         // the forecast keeps the margin where it decides when it fills a replica only to the SLO's limit over it:
         // those targets join the fixed fractions searched (they are known only now)
@@ -719,7 +737,7 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
   // Robustness: the cheapest candidates replayed with demand 10% lower and higher; the first that stays safe wins.
   let robustness: TuneResult['robustness'];
   const topN = opts.robustTop ?? 12;
-  const margin = split !== undefined ? calibrateSlack(all.filter((c) => !churns(c.result)), load.stepMs) : undefined;
+  const margin = split !== undefined ? calibrateSlack(all.filter((c) => !churns(c.result)), load.stepMs, opts.strict) : undefined;
   if (margin && margin.kept > 0) {
     // the safe candidates that kept the calibrated margin go first, cheapest first, then the rest as before
     const keeps = (c: Candidate) => c.result.score.violationMinutes === 0 && !churns(c.result) && minSlack(c.result) >= margin.required;

@@ -236,6 +236,9 @@ test('bad input exits 2 with a message naming the problem and the fix', async ()
       ['a compared file that is missing', ['simulate', '-c', cfg, '--trace', csv, '--compare', join(dir.path, 'gone.yaml')], /--compare .*gone\.yaml: cannot read \(ENOENT\)/],
       ['bad output format', ['simulate', '-c', cfg, '--trace', csv, '-o', 'xml'], /-o xml: unknown output format/],
       ['a churn limit that is not a count', ['simulate', '-c', cfg, '--trace', csv, '--tune', '--tune-max-scale-ups', '-3'], /--tune-max-scale-ups -3: must be a whole number >= 0/],
+      // search options without a search would be silently ignored
+      ['--tune-strict without --tune', ['simulate', '-c', cfg, '--trace', csv, '--tune-strict'], /--tune-strict shapes a search: add --tune/],
+      ['a churn limit and --tune-strict without --tune', ['simulate', '-c', cfg, '--trace', csv, '--tune-strict', '--tune-max-scale-ups', '3'], /--tune-strict and --tune-max-scale-ups shape a search: add --tune/],
       // a step so fine that the replay's arrays would take gigabytes, before any is allocated
       ['more steps than a replay holds', ['simulate', '-c', cfg, '--trace', join(dir.path, 'long.csv'), '--step', '1ms'], /long\.csv: 4d in steps of 1ms is 345,600,000 steps, more than the 10,000,000 a replay holds; use --step 35ms or more, or a shorter range/],
       ['more steps than --timeline prints', ['simulate', '-c', cfg, '--trace', join(dir.path, 'long.csv'), '--step', '100ms', '--timeline', '-o', 'json'], /is 3,456,000 steps, more than the 1,000,000 steps --timeline prints; use --step 346ms or more/],

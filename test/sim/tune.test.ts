@@ -195,6 +195,35 @@ test('the margin is calibrated walk-forward: a choice on the first three quarter
   assert.equal(calibrateSlack([x, y, z].map(halves), 60_000).required, 1);
 });
 
+test('strict: the winner also keeps the most spare capacity a checked choice lost on the traffic after it', async () => {
+  const { calibrateSlack } = await import('../../src/sim/tune.js');
+  // y, chosen on the first three quarters with 1% spare, came out of the last one with 10% too little: a fall of
+  // ×1.01/0.9; the choices x and z lost nothing
+  const x = blockCandidate('x', [9, 9, 9, 9], [1, 1, 1, 1], [0, 0, 0, 0]);
+  const y = blockCandidate('y', [10, 10, 1, 1], [1.01, 1.01, 1.01, 0.9], [0, 0, 0, 2]);
+  const z = blockCandidate('z', [12, 12, 12, 12], [1.06, 1.06, 1.06, 1.06], [0, 0, 0, 0]);
+  const w = blockCandidate('w', [15, 15, 15, 15], [1.2, 1.2, 1.2, 1.2], [0, 0, 0, 0]);
+  const plain = calibrateSlack([x, y, z, w], 60_000);
+  assert.equal(plain.required, 1.02);
+  assert.ok(Math.abs(plain.shrink - 1.01 / 0.9) < 1e-12, String(plain.shrink));
+  assert.equal(plain.strict, false);
+  assert.equal(plain.kept, 2);
+  // strict keeps the fall as well, rounded up to the grid: 15% spare, which only w keeps
+  const strict = calibrateSlack([x, y, z, w], 60_000, true);
+  assert.deepEqual(strict.checks, plain.checks);
+  assert.equal(strict.required, 1.15);
+  assert.equal(strict.strict, true);
+  assert.equal(strict.kept, 1);
+  // no choice lost spare: strict asks for nothing more
+  const calm = calibrateSlack([x, z, w], 60_000, true);
+  assert.equal(calm.shrink, 1);
+  assert.equal(calm.required, 1);
+  // a fall past the grid keeps the grid's top level
+  const v = blockCandidate('v', [1, 1, 1, 1], [1.5, 1.5, 1.5, 0.5], [0, 0, 0, 1]);
+  assert.equal(calibrateSlack([v, z], 60_000).required, 1.5);
+  assert.equal(calibrateSlack([v, z], 60_000, true).required, 2);
+});
+
 test('a walk-forward fold whose earlier blocks no candidate got through safely is left out, not the whole calibration', async () => {
   const { calibrateSlack } = await import('../../src/sim/tune.js');
   // every candidate misses in the third block, so the fold choosing on the first three has nothing to check; the
@@ -365,4 +394,12 @@ test('a tuning part too short to show a daily or weekly cycle is said to be, wit
   assert.equal(shortTuningNote(31 * 24 * h), undefined);
   // a few seconds of traffic still reads as a duration
   assert.match(shortTuningNote(200)!, /^--tune chose on 1s of traffic/);
+});
+
+test('the margin line says how far the checked choices fell on later traffic, and whether the winner keeps that', async () => {
+  const { shrinkNote } = await import('../../src/sim/report.js');
+  const base = { required: 1.02, checks: [{ slack: 1, candidate: 'x', laterViolationMinutes: 2 }], kept: 3 };
+  assert.equal(shrinkNote({ ...base, shrink: 1, strict: false }), '');
+  assert.equal(shrinkNote({ ...base, shrink: 1.1222, strict: false }), "; on the traffic after them the checked choices' spare capacity fell by up to ×1.122: --tune-strict keeps that as well, for more replica-hours");
+  assert.equal(shrinkNote({ ...base, required: 1.15, shrink: 1.1222, strict: true }), "; on the traffic after them the checked choices' spare capacity fell by up to ×1.122, and the winner keeps that as well (--tune-strict)");
 });
