@@ -13,7 +13,7 @@ import { clairvoyantBound } from '../../src/sim/bound.js';
 import { simulateService } from '../../src/sim/engine.js';
 import { resolveSetup, startReplicas } from '../../src/sim/setup.js';
 import { parseConfig } from '../../src/config/load.js';
-import { CALIBRATION_BLOCKS } from '../../src/sim/tune.js';
+import { CALIBRATION_BLOCKS, SLACK_GRID } from '../../src/sim/tune.js';
 import { tempDir } from '../helpers/env.js';
 
 test('tune on the first half, score on the second: rows, bound and the tuned winner all cover the held-out part', async () => {
@@ -98,6 +98,12 @@ services:
     // the configured reactive policy misses the ramps of the held-out days; the tuned one, which saw two of them, does not
     assert.ok(s.results[0].score.violationMinutes > 0);
     assert.equal(s.results[1].score.violationMinutes, 0);
+    // --tune-strict reaches the calibration: the margin says so and covers the fall of spare capacity it measured
+    assert.equal(margin.strict, false);
+    assert.equal(s.tune.margin.shrink, margin.shrink);
+    const strict = (await runSimulation({ configFile, trace: { kind: 'file', file: trace }, tune: { budget: 60, strict: true }, holdout: 0.5, workers: 1 })).services[0]!.tune!.margin!;
+    assert.equal(strict.strict, true);
+    assert.ok(strict.required >= margin.required && strict.required >= Math.min(strict.shrink, SLACK_GRID[SLACK_GRID.length - 1]!), JSON.stringify(strict));
   } finally {
     dir.cleanup();
   }
