@@ -190,7 +190,7 @@ services:
       notes.push(`${f} tuned, held-out misses: ${misses.slice(0, 8).join('; ')}${misses.length > 8 ? `; and ${misses.length - 8} more` : ''}`);
     }
     const p = tune.best.params;
-    notes.push(`${f}: ${Object.entries(p).map(([k, v]) => `${k}=${v}`).join(', ')}; tuning half ${tune.best.result.score.violationMinutes} violation min${tune.closestSlack !== undefined ? ` (closest call ${((tune.closestSlack - 1) * 100).toFixed(1)}% spare)` : ''}; margin ${tune.margin ? `${tune.margin.required} (${tune.margin.checks.map((c) => `${c.slack}: ${c.laterViolationMinutes}`).join(', ')})` : '-'}; under ${tune.robustness ? tune.robustness.stresses.join(' / ') : '-'}: ${tune.robustness ? tune.robustness.winnerViolationMinutes.join(' / ') : '-'} min`);
+    notes.push(`${f}: ${Object.entries(p).map(([k, v]) => `${k}=${v}`).join(', ')}; tuning half ${tune.best.result.score.violationMinutes} violation min${tune.closestSlack !== undefined ? ` (closest call ${((tune.closestSlack - 1) * 100).toFixed(1)}% spare)` : ''}; margin ${tune.margin ? `${tune.margin.required} (${tune.margin.checks.map((c) => `${c.slack}: ${c.laterViolationMinutes}`).join(', ')}; fall ×${tune.margin.shrink.toFixed(3)})` : '-'}; under ${tune.robustness ? tune.robustness.stresses.join(' / ') : '-'}: ${tune.robustness ? tune.robustness.winnerViolationMinutes.join(' / ') : '-'} min`);
   }
 } finally {
   rmSync(tmp, { recursive: true, force: true });
