@@ -138,7 +138,8 @@ export const CALIBRATION_BLOCKS = 4;
  * search picks the candidate that only just made it through the traffic it saw, and how far "only just" falls short
  * on new traffic is measured rather than assumed, on more than one stretch of new traffic. A fold whose earlier blocks
  * no candidate got through without a violation has no choice to check and is left out; candidates without parts (or
- * no fold left) leave it at 1.
+ * no fold left) leave it at 1. A choice that only just stayed safe counts as safe; how far the checked choices' spare
+ * fell on their later blocks is measured too (shrink), and `strict` requires that of the winner as well.
  */
 export function calibrateSlack(cands: Array<{ params: Record<string, string>; result: SimResult }>, stepMs: number, strict = false): SlackCalibration {
   const checks: SlackCalibration['checks'] = [];
