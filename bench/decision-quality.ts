@@ -199,7 +199,7 @@ services:
 const header = ['trace', 'policy', 'violation min', 'replica-hours', 'bound', '× bound', 'scale-ups/day', 'tune time'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-console.log(`held-out second half; step ${stepMs / 1000}s; start-up 45s + readiness 15s; SLO p95 250ms, utilization <= 90%; tune budget ${budget}${strict ? "; --tune-strict" : ""}`);
+console.log(`held-out second half; step ${stepMs / 1000}s; start-up 45s + readiness 15s; SLO p95 250ms, utilization <= 90%; tune budget ${budget}${strict ? '; --tune-strict' : ''}`);
 console.log(line(header));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const r of rows) console.log(line(r));
