@@ -156,6 +156,7 @@ const PredictiveSchema = z.strictObject({
   method: z.enum(['level', 'change']).optional().meta({ description: "seasonal model: 'level' forecasts last season's values scaled to today's level (default); 'change' adds last season's change over the horizon to the current value" }),
   errorModel: z.enum(['ratio', 'sqrt']).optional().meta({ description: "seasonal model: headroom from actual/forecast ratios (ratio, default: errors grow with demand) or from errors divided by the square root of the forecast (sqrt: errors of many independent clients, small at low demand)" }),
   errorWindow: Duration.optional().meta({ description: 'seasonal model: how long forecast errors are remembered for the headroom quantile (default 1d, at most the lookback)' }),
+  dropHold: Duration.optional().meta({ description: 'seasonal model: when demand falls below every forecast error of the error window (an outage upstream, a failover), keep forecasting from before the drop until it is back within them, for at most this long, so the replicas are there when the traffic returns (default 2h; 0s: never)' }),
   burst: z.boolean().optional().meta({ description: 'seasonal model: also size scale-up from the rate of increase over the start-up delay (default true)' }),
   targetUtilization: z.number().positive().max(100).optional().meta({ description: 'seasonal model: percent of capacityPerReplica a forecast may fill (default: what the slo allows)' }),
 });

@@ -25,6 +25,8 @@ interface Header {
   windows: Record<WindowName, { count: number; next: number; cap: number }>;
   cadence: { gaps: number[]; lastChange: number; period: number };
   values: number;
+  /** absent in checkpoints written before drop holds */
+  drop?: SeasonalState['drop'];
 }
 
 /** The state as bytes (see the file comment for the layout). */
@@ -39,6 +41,7 @@ export function encodeForecast(s: SeasonalState): Uint8Array {
     windows: Object.fromEntries(WINDOWS.map((w) => [w, { count: s[w].count, next: s[w].next, cap: s[w].ring.length }])) as Header['windows'],
     cadence: { gaps: Array.from(s.cadence.gaps), lastChange: s.cadence.lastChange, period: s.cadence.period },
     values: s.values.length,
+    drop: s.drop,
   };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   // the typed arrays start on an 8-byte boundary so they can be viewed in place when read back
@@ -112,6 +115,9 @@ export function decodeForecast(data: Uint8Array, expect: SeasonalOptions): Seaso
   if (!Number.isSafeInteger(h.last) || !Number.isSafeInteger(h.first) || !Number.isSafeInteger(h.checkedAt) || (h.last >= 0 && (h.first > h.last || h.first < h.last - cap + 1))) return { error: 'bucket positions out of range' };
   if (!h.season || typeof h.season.period !== 'number' || !int(h.season.period, 0, cap) || typeof h.season.label !== 'string' || !h.acf || typeof h.acf.byLag !== 'object') return { error: 'season out of range' };
   for (const a of h.season.also ?? []) if (!int(a.period, 1, cap)) return { error: 'season out of range' };
+  const d = h.drop ?? null;
+  if (d !== null && (typeof d !== 'object' || !Number.isSafeInteger(d.anchor) || !Number.isSafeInteger(d.since) || !Number.isSafeInteger(d.end) || d.anchor > d.since
+    || d.end < -1 || (d.end >= 0 && d.end < d.since) || !(Number(d.expected) >= 0) || !(Number(d.actual) >= 0) || typeof d.expired !== 'boolean')) return { error: 'drop hold out of range' };
   const head = 12 + jsonLength;
   const pad = (8 - (head % 8)) % 8;
   const valuesBytes = cap * 4;
@@ -137,6 +143,7 @@ export function decodeForecast(data: Uint8Array, expect: SeasonalOptions): Seaso
     // JSON has no NaN: a measure that was NaN comes back as null
     season: { ...h.season, acf: typeof h.season.acf === 'number' ? h.season.acf : Number.NaN },
     checkedAt: h.checkedAt,
+    drop: d === null ? null : { anchor: d.anchor, since: d.since, end: d.end, expected: Number(d.expected), actual: Number(d.actual), expired: d.expired },
     acf: { span: Number(h.acf.span) || 0, at: Number.isInteger(h.acf.at) ? h.acf.at : -1, byLag: Object.fromEntries(Object.entries(h.acf.byLag).filter(([, v]) => typeof v === 'number')) },
   };
 }

@@ -93,6 +93,8 @@ export interface PredictivePolicy {
   errorModel?: 'ratio' | 'sqrt';
   /** seasonal model: how long forecast errors are remembered for the headroom quantile (ms) */
   errorWindow?: number;
+  /** seasonal model: how long a drop of demand below every recent forecast error holds the forecast at what was expected before it (ms; 0: never) */
+  dropHold?: number;
   /** seasonal model: also size scale-up from the rate of increase over the start-up delay */
   burst?: boolean;
   /** seasonal model: percent of capacityPerReplica a forecast may fill */

@@ -10,6 +10,8 @@ import { formatDuration } from './duration.js';
 
 const DEFAULT_LOOKBACK_MS = 15 * 86_400_000;
 const ERROR_WINDOW_MS = 86_400_000;
+/** predictive.dropHold's default: how long a drop of demand below every recent forecast error holds the forecast. */
+export const DEFAULT_DROP_HOLD_MS = 2 * 3_600_000;
 
 type Predictive = NonNullable<ServicePolicy['predictive']>;
 
@@ -39,6 +41,7 @@ export function seasonalOptions(p: ServicePolicy): SeasonalOptions {
     errorWindowMs: Math.min(pr.errorWindow ?? ERROR_WINDOW_MS, lookback),
     method: pr.method ?? 'level',
     errorModel: pr.errorModel ?? 'ratio',
+    dropHoldMs: pr.dropHold ?? DEFAULT_DROP_HOLD_MS,
   };
 }
 
@@ -50,6 +53,8 @@ function sameOptions(a: SeasonalOptions, b: SeasonalOptions): boolean {
 export function demandState(h: History, p: ServicePolicy): SeasonalState {
   const o = seasonalOptions(p);
   if (!h.demand || !sameOptions(h.demand.opts, o)) h.demand = newSeasonalState(o);
+  // the hold's length does not shape the history: a new one applies from now on
+  else if (h.demand.opts.dropHoldMs !== o.dropHoldMs) h.demand.opts = o;
   return h.demand;
 }
 
@@ -134,6 +139,10 @@ export function seasonalProposal(p: ServicePolicy, h: History, now: number, expl
     if (explain) parts.push(f.model === 'seasonal'
       ? `${f.season.label} seasonal ${pr.method === 'change' ? 'change ' : ''}forecast of ${name} (autocorrelation ${f.season.acf.toFixed(2)}) peaks at ${fmt(f.peak)} within ${formatDuration(lead)}; the ${q} quantile of ${f.errors} recent forecast errors makes it ${fmt(need)} (${describeError(f.errorModel, f.factor)}) → ${replicas}`
       : `${f.season.period ? 'last-value forecast' : 'reactive'} (${f.season.why}): ${name} ${fmt(f.peak)} now; the ${q} quantile of its ${f.errors} recent changes over ${formatDuration(lead)} makes it ${fmt(need)} (${describeError(f.errorModel, f.factor)}) → ${replicas}`);
+    if (f.hold && explain) {
+      const hm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+      parts.push(`drop hold: ${name} fell to ${fmt(f.hold.actual)} at ${hm(f.hold.sinceMs)} UTC where ${fmt(f.hold.expected)} was forecast, below every forecast error of the last ${formatDuration(state!.opts.errorWindowMs)}; until it is back within them (at most ${formatDuration(state!.opts.dropHoldMs ?? 0)}, to ${hm(f.hold.untilMs)} UTC) the forecast starts from before the drop (${hm(f.hold.anchorMs)} UTC): ${fmt(f.hold.peak)} within ${formatDuration(lead)}, ${fmt(need)} with headroom → ${replicas}`);
+    }
     if (f.cadence && explain) {
       parts.push(`${name} updates every ${formatDuration(f.cadence.periodMs)}: ${f.cadence.due ? 'an update is due' : 'no update is due'} within ${formatDuration(lead)}, so the headroom comes from the errors of forecasts made ${f.cadence.due ? 'with' : 'without'} one due`);
     }

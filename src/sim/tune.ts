@@ -825,6 +825,6 @@ export function serviceSnippet(p: ServicePolicy): string {
 /** The predictive block as the config file writes it: durations as 15m or 7d (a plain number would read as seconds). */
 function predictiveYaml(pr: NonNullable<ServicePolicy['predictive']>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...pr };
-  for (const k of ['horizon', 'lookback', 'seasonLength', 'errorWindow'] as const) if (pr[k] !== undefined) out[k] = formatDuration(pr[k]);
+  for (const k of ['horizon', 'lookback', 'seasonLength', 'errorWindow', 'dropHold'] as const) if (pr[k] !== undefined) out[k] = formatDuration(pr[k]);
   return out;
 }

@@ -110,6 +110,20 @@ const bad: Array<{ name: string; text: string; expect: RegExp[] }> = [
     ],
   },
   {
+    name: 'a drop hold that is no duration names the path and how to write one',
+    text: [
+      'sources: { p: { type: prometheus, url: "http://127.0.0.1:9090" } }',
+      'services:',
+      '  api:',
+      '    target: { provider: dryrun }',
+      '    maxReplicas: 4',
+      '    metrics: { rps: { source: p, query: rps } }',
+      '    predictive: { metric: rps, model: seasonal, dropHold: forever }',
+      '',
+    ].join('\n'),
+    expect: [/^test\.yaml:7:\d+: services\.api\.predictive\.dropHold: is not a duration; write it like 15s, 5m, 1h or 1h30m/],
+  },
+  {
     name: 'missing required field',
     text: 'services:\n  api:\n    target: { provider: dryrun }\n',
     expect: [/services\.api\.maxReplicas: is required/],
@@ -234,6 +248,13 @@ test('condition and action syntax', () => {
   for (const [s, want] of actions) assert.deepEqual(parseAction(s), want, s);
   assert.equal(typeof parseAction('+1.5'), 'string');
   assert.equal(typeof parseAction('x0'), 'string');
+});
+
+test('predictive.dropHold reads as a duration; 0s turns the hold off', () => {
+  const text = (v: string) => `sources: { p: { type: prometheus, url: "http://127.0.0.1:9090" } }\nservices:\n  api:\n    target: { provider: dryrun }\n    maxReplicas: 4\n    metrics: { rps: { source: p, query: rps } }\n    predictive: { metric: rps, model: seasonal${v} }\n`;
+  assert.equal(parseConfig(text(', dropHold: 90m'), 't.yaml').services.api!.predictive!.dropHold, 90 * 60_000);
+  assert.equal(parseConfig(text(', dropHold: 0s'), 't.yaml').services.api!.predictive!.dropHold, 0);
+  assert.equal(parseConfig(text(''), 't.yaml').services.api!.predictive!.dropHold, undefined);
 });
 
 test('durations', () => {

@@ -59,6 +59,23 @@ test('a checkpoint round-trips: the restored forecaster forecasts exactly as the
   assert.deepEqual(seasonalForecast(back, later, 0.99), seasonalForecast(s, later, 0.99));
 });
 
+test('a checkpoint keeps a drop hold that is under way, and a checkpoint without one (an older writer) reads as none', () => {
+  const h = fed(3 * 1440 + 600);
+  const s = h.demand!;
+  // the traffic goes away: a hold starts (the policy's default dropHold)
+  for (let m = 3 * 1440 + 600; m < 3 * 1440 + 630; m++) recordDemandSample(s, T0 + m * MIN, 1);
+  assert.ok(s.drop && s.drop.end === -1, JSON.stringify(s.drop));
+  const back = decodeForecast(encodeForecast(s), s.opts);
+  assert.ok(!('error' in back), JSON.stringify(back));
+  assert.deepEqual(back.drop, s.drop);
+  const now = T0 + (3 * 1440 + 629) * MIN;
+  const f = seasonalForecast(back, now, 0.99);
+  assert.ok('peak' in f && f.hold, 'the restored forecaster still holds');
+  assert.deepEqual(f, seasonalForecast(s, now, 0.99));
+  const none = decodeForecast(encodeForecast({ ...fed(2 * 1440).demand!, drop: undefined as never }), s.opts);
+  assert.ok(!('error' in none) && none.drop === null, JSON.stringify('error' in none ? none : none.drop));
+});
+
 test('a checkpoint keeps the learnt update cadence of a metric that changes every 5 minutes', () => {
   const s = newSeasonalState(fed(1).demand!.opts);
   const stepped = (m: number) => demand(T0 + (m - (m % 5)) * MIN);
@@ -106,6 +123,9 @@ test('damaged, foreign and hostile checkpoints are refused with the reason', () 
     ['a cadence histogram of the wrong length', withHeader((h) => { h.cadence.gaps = [1]; }), /cadence out of range/],
     ['buckets out of order', withHeader((h) => { h.first = h.last + 10; }), /out of range/],
     ['a season longer than the history', withHeader((h) => { h.season.period = 1e7; }), /season out of range/],
+    ['a drop hold ending before it began', withHeader((h) => { h.drop = { anchor: 5, since: 10, end: 7, expected: 1, actual: 0, expired: false }; }), /drop hold out of range/],
+    ['a drop hold without figures', withHeader((h) => { h.drop = { anchor: 5, since: 10, end: -1 }; }), /drop hold out of range/],
+    ['a drop hold anchored after it began', withHeader((h) => { h.drop = { anchor: 50, since: 10, end: -1, expected: 1, actual: 0, expired: false }; }), /drop hold out of range/],
   ];
   for (const [name, data, why, opts] of cases) {
     const r = decodeForecast(data, opts ?? s.opts);

@@ -181,3 +181,31 @@ test('a metric refreshed every 5 minutes: the reason names the cadence, and head
   assert.equal(f(minutes - 1), f(minutes + 2));
   assert.ok(due.replicas! > quiet.replicas!, `due ${due.replicas} quiet ${quiet.replicas}`);
 });
+
+test('an outage: decide() holds the replicas the forecast from before the drop needs, says why, and lets go when traffic is back', () => {
+  const day = (m: number) => 1000 + 600 * Math.sin((2 * Math.PI * m) / 1440);
+  let x = 777;
+  const noise = () => ((x = (x * 1103515245 + 12345) >>> 0) / 4294967296);
+  const values = Array.from({ length: 4 * 1440 }, (_, m) => day(m) * (1 + 0.02 * (noise() - 0.5)));
+  const OUT = 3 * 1440 + 600; // day 4, 10:00: the traffic goes away for 40 minutes
+  const f = (m: number) => (m >= OUT && m < OUT + 40 ? 5 : values[m]!);
+  const p = policy('', '{ metric: rps, model: seasonal, burst: false }');
+  const h = history(p, OUT + 20, f);
+  const d = decide(p, obs(20, 5), h, T0 + (OUT + 19) * MIN);
+  const pr = d.proposals.find((x) => x.source === 'predictive')!;
+  assert.match(pr.detail, /drop hold: rps fell to 5 at 10:0\d UTC where [\d.]+ was forecast, below every forecast error of the last 1d; until it is back within them \(at most 2h, to 12:0\d UTC\) the forecast starts from before the drop \(09:\d\d UTC\)/);
+  // the daily level around 10:20 (about 1000 + 600·sin) at 80 per replica, not the 5 rps left
+  assert.ok(pr.replicas! >= Math.floor(day(OUT + 20) / 80), `${pr.replicas} replicas`);
+  assert.equal(d.desiredReplicas, pr.replicas);
+
+  const off = policy('', '{ metric: rps, model: seasonal, burst: false, dropHold: 0s }');
+  const ho = history(off, OUT + 20, f);
+  const po = decide(off, obs(20, 5), ho, T0 + (OUT + 19) * MIN).proposals.find((x) => x.source === 'predictive')!;
+  assert.doesNotMatch(po.detail, /drop hold/);
+  // the level window (an hour) already takes the outage's third of it into the level
+  assert.ok(po.replicas! < 0.8 * pr.replicas!, `without the hold the forecast follows the outage down: ${po.replicas} vs ${pr.replicas}`);
+
+  const after = history(p, OUT + 60, f);
+  const pa = decide(p, obs(20, values[OUT + 59]!), after, T0 + (OUT + 59) * MIN).proposals.find((x) => x.source === 'predictive')!;
+  assert.doesNotMatch(pa.detail, /drop hold/);
+});

@@ -97,3 +97,14 @@ test('a short trace: reactive until two cycles of history exist, and the decisio
   const res = run(policy('{ metric: rps, model: seasonal }', 80), daily.slice(0, 6 * 60), 0);
   assert.match(res.lastPredictive, /^reactive \(no seasonality: autocorrelation at 5m -?0\.\d\d, 15m -?0\.\d\d, 30m -?0\.\d\d, 1h -?0\.\d\d \(needs 0\.5\); 6h of history: 1d needs 2d, 1w needs 14d\)/);
 });
+
+test('an outage: the drop hold keeps the replicas through it, so the traffic coming back is served at once', () => {
+  // the daily cycle with day 5 at 10:00-11:00 gone (an upstream outage); the traffic returns in one step
+  const out = daily.map((v, k) => (k >= 4 * 1440 + 600 && k < 4 * 1440 + 660 ? 2 : v));
+  const held = run(policy('{ metric: rps, model: seasonal }', 80), out, 4 * 1440);
+  const none = run(policy('{ metric: rps, model: seasonal, dropHold: 0s }', 80), out, 4 * 1440);
+  assert.ok(none.score.violationMinutes >= 1, `without the hold: ${none.score.violationMinutes} violation minutes`);
+  assert.equal(held.score.violationMinutes, 0);
+  // an hour of the day's replicas kept: at most a few percent more replica-hours over the day
+  assert.ok(held.score.replicaHours <= none.score.replicaHours * 1.1, `${held.score.replicaHours} vs ${none.score.replicaHours}`);
+});

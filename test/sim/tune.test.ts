@@ -162,9 +162,10 @@ test('once a margin is calibrated, the forecast targets that keep it (and the ne
 test('the snippet writes the forecast\'s durations as durations, so it reads back as the policy it came from', async () => {
   const { serviceSnippet } = await import('../../src/sim/tune.js');
   const q = structuredClone(policy);
-  q.predictive = { metric: 'rps', model: 'seasonal', method: 'change', errorModel: 'sqrt', errorWindow: 7 * 86_400_000, lookback: 15 * 86_400_000, headroomQuantile: 0.9999 };
+  q.predictive = { metric: 'rps', model: 'seasonal', method: 'change', errorModel: 'sqrt', errorWindow: 7 * 86_400_000, lookback: 15 * 86_400_000, headroomQuantile: 0.9999, dropHold: 30 * 60_000 };
   const snippet = serviceSnippet(q);
   assert.match(snippet, /errorWindow: 7d/);
+  assert.match(snippet, /dropHold: 30m/);
   const back = parseConfig(`sources:\n  procs: { type: process }\n${snippet.replace('services:\n  web:\n', 'services:\n  web:\n    target: { provider: dryrun }\n    metrics:\n      cpu: { source: procs, query: cpu, perPod: true }\n      rps: { source: procs, query: cpu }\n')}`, 'snippet.yaml').services.web!;
   assert.deepEqual(back.predictive, q.predictive);
 });

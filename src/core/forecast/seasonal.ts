@@ -35,6 +35,29 @@ export interface SeasonalOptions {
    * √forecast, and headroom adds that many square roots (errors of many independent clients: small at low demand)
    */
   errorModel?: ErrorModel;
+  /**
+   * how long a drop of demand below every forecast error held (an outage upstream, a failover, a broken client) may
+   * hold the forecast at what was expected before it, so the replicas are still there when the traffic comes back;
+   * 0 or unset: no hold. Not part of what the history depends on: changing it keeps the history.
+   */
+  dropHoldMs?: number;
+}
+
+/**
+ * A drop of demand the season does not explain: bucket `since` came in below the lowest error the seasonal forecast
+ * had made in the error window (forecast `expected`, demand `actual`). Until demand is back within that band, or
+ * dropHoldMs has passed, forecasts start from bucket `anchor` (the origin of the forecast the drop broke) rather than
+ * from the fallen demand, and the errors of forecasts made or checked during it are not recorded; once demand is back
+ * its buckets are replaced in the history by what was forecast for them. `end` is the bucket
+ * that ended it (-1 while it lasts), `expired` whether the time ran out rather than demand coming back.
+ */
+export interface DropHold {
+  anchor: number;
+  since: number;
+  end: number;
+  expected: number;
+  actual: number;
+  expired: boolean;
 }
 
 export type ForecastMethod = 'level' | 'change';
@@ -107,6 +130,8 @@ export interface SeasonalState {
    * each bucket while history is young cost O(1) most of the time instead of O(history)
    */
   acf: { span: number; at: number; byLag: Record<number, number> };
+  /** the latest drop hold (DropHold), or null */
+  drop: DropHold | null;
 }
 
 /** Autocorrelation strength below which a period is not treated as a season. */
@@ -136,6 +161,7 @@ export function newSeasonalState(opts: SeasonalOptions): SeasonalState {
     season: { period: 0, label: 'none', acf: Number.NaN, why: 'no history yet' },
     checkedAt: -1,
     acf: { span: 0, at: -1, byLag: {} },
+    drop: null,
   };
 }
 
@@ -444,12 +470,91 @@ export function updateDue(s: SeasonalState, i: number): boolean {
   return P <= 1 || ageAt(s, i) + s.opts.horizonBuckets >= P;
 }
 
+/** Whether a forecast made at bucket i for bucket j falls in a drop hold (its error is the outage's, not the model's). */
+function inDrop(s: SeasonalState, i: number, j: number): boolean {
+  const d = s.drop;
+  return d !== null && j >= d.since && (d.end < 0 || i <= d.end);
+}
+
+/** Forecast errors needed before a drop below all of them is told apart from noise. */
+const DROP_MIN_ERRORS = 100;
+/**
+ * A drop starts only where demand is below this share of the forecast as well: a dip past the worst error of a
+ * quiet day is still traffic, an outage takes most of it away.
+ */
+export const DROP_SHARE = 0.5;
+
+/** Forecast of bucket j from bucket i: the season's when one is known, else the value at i (persistence). */
+function forecastFrom(s: SeasonalState, i: number, j: number): number {
+  return s.season.period ? forecastSeasons(s, i, j, s.season) : at(s, i);
+}
+
+/** The errors a forecast from bucket i is judged against: the season's or persistence's, with or without an update due. */
+function errorsFor(s: SeasonalState, i: number): ErrorWindow {
+  const due = updateDue(s, i);
+  return s.season.period ? (due ? s.errors : s.quietErrors) : (due ? s.naive : s.quietNaive);
+}
+
+/**
+ * Starts, keeps or ends the drop hold at completed bucket j (before its error is recorded; `fj` is the forecast made
+ * for it one horizon ahead): a drop starts when j's demand is below the lowest error the window holds of such
+ * forecasts, below DROP_SHARE of the highest forecast made for j from the level window (a collapse can take several
+ * buckets) and below the lowest demand of the error window; it ends when demand is back within those errors (measured against the forecast from the
+ * drop's anchor) or the hold's time has run out. When demand came back, the buckets it held over are replaced in
+ * the history by what the anchor's forecast expected of them: an outage is not the demand's shape, and kept it would
+ * be forecast again a season later and would scale the level of the hour after it.
+ */
+function trackDrop(s: SeasonalState, j: number, fj: number): void {
+  const holdMs = s.opts.dropHoldMs ?? 0;
+  const d = s.drop;
+  const model = s.opts.errorModel ?? 'ratio';
+  const actual = at(s, j);
+  if (d && d.end < 0) {
+    const f = forecastFrom(s, d.anchor, j);
+    const win = errorsFor(s, d.anchor);
+    const back = actual >= 0 && f > 0 && win.count > 0 && errorOf(model, actual, f) >= win.sorted[0]!;
+    const expired = !back && (j - d.since + 1) * s.opts.bucketMs >= holdMs;
+    if (back || expired) { d.end = j; d.expired = !back; }
+    // an outage that ended is replaced in the history by what was forecast for it; a drop that lasted is the level now
+    if (back) {
+      const fill: number[] = [];
+      for (let b = d.since; b < j; b++) fill.push(forecastFrom(s, d.anchor, b));
+      for (let b = d.since; b < j; b++) if (b > s.last - s.values.length) s.values[b % s.values.length] = fill[b - d.since]! >= 0 ? fill[b - d.since]! : Number.NaN;
+    }
+    return;
+  }
+  if (!(holdMs > 0) || !(actual >= 0)) return;
+  const i = j - s.opts.horizonBuckets;
+  // forecasts from within a hold that ran out do not start another: what came after it is the level now
+  const after = d ? d.end : Number.NEGATIVE_INFINITY;
+  if (i <= after) return;
+  const win = errorsFor(s, i);
+  if (win.count < DROP_MIN_ERRORS) return;
+  const f = fj;
+  if (!(f > 0) || !(errorOf(model, actual, f) < win.sorted[0]!)) return;
+  // a collapse can take several buckets: the hold starts from the highest forecast made for j in the level window
+  let anchor = i;
+  let expected = f;
+  for (let r = i - 1; r > Math.max(after, i - levelBuckets(s)); r--) {
+    const g = forecastFrom(s, r, j);
+    if (g > expected) { expected = g; anchor = r; }
+  }
+  if (!(actual < DROP_SHARE * expected)) return;
+  // the end of an event (a match, a sale) takes demand back to its usual range; an outage takes it below anything the
+  // error window saw
+  const from = Math.max(s.first, j - s.errors.ring.length);
+  let low = Number.POSITIVE_INFINITY;
+  for (let b = from; b < j; b++) { const v = at(s, b); if (v < low) low = v; }
+  if (actual < low) s.drop = { anchor, since: j, end: -1, expected, actual, expired: false };
+}
+
 /** Records the error of the forecast that was made for bucket j one horizon before it. */
-function scoreBucket(s: SeasonalState, j: number, naiveToo = true): void {
+function scoreBucket(s: SeasonalState, j: number, naiveToo = true, seasonal = Number.NaN): void {
   const actual = at(s, j);
   if (!(actual >= 0)) return;
   const model = s.opts.errorModel ?? 'ratio';
   const i = j - s.opts.horizonBuckets;
+  if (inDrop(s, i, j)) return;
   const due = updateDue(s, i);
   if (naiveToo) {
     const e = errorOf(model, actual, at(s, i));
@@ -457,7 +562,7 @@ function scoreBucket(s: SeasonalState, j: number, naiveToo = true): void {
   }
   const p = s.season.period;
   if (!p) return;
-  const e = errorOf(model, actual, forecastSeasons(s, i, j, s.season));
+  const e = errorOf(model, actual, Number.isNaN(seasonal) ? forecastSeasons(s, i, j, s.season) : seasonal);
   if (!Number.isNaN(e)) pushError(due ? s.errors : s.quietErrors, e);
 }
 
@@ -495,7 +600,10 @@ export function recordDemandSample(s: SeasonalState, t: number, v: number): void
   }
   // the newest bucket is complete: score the forecast made for it, then open the new one (gaps stay NaN)
   trackCadence(s, s.last);
-  scoreBucket(s, s.last);
+  // the forecast made one horizon before the completed bucket, judged by both (computed once: this runs every bucket)
+  const fj = forecastFrom(s, s.last - s.opts.horizonBuckets, s.last);
+  trackDrop(s, s.last, fj);
+  scoreBucket(s, s.last, true, s.season.period ? fj : Number.NaN);
   for (let g = Math.max(s.last + 1, b - cap + 1); g < b; g++) s.values[g % cap] = Number.NaN;
   s.values[b % cap] = v;
   s.last = b;
@@ -552,6 +660,11 @@ export interface SeasonalForecast {
   season: SeasonInfo;
   /** set when the demand metric updates on a learnt cadence slower than a bucket: the period and whether an update is due within the horizon (the errors read are those of forecasts made in the same situation) */
   cadence?: { periodMs: number; due: boolean };
+  /**
+   * set while a drop hold lasts and the forecast from before the drop needs more than the one from now: `need` is
+   * then that forecast's (peak `peak`, with the same headroom); times are epoch ms
+   */
+  hold?: { sinceMs: number; anchorMs: number; untilMs: number; expected: number; actual: number; peak: number };
 }
 
 /**
@@ -561,6 +674,23 @@ export interface SeasonalForecast {
  * unscheduled events (a match, a launch); then the seasonal shape predicts less than the last value does.
  */
 export function seasonalForecast(s: SeasonalState, now: number, q: number): SeasonalForecast | { why: string } {
+  const f = forecastFromNow(s, now, q);
+  const d = s.drop;
+  if (!('peak' in f) || !d || d.end >= 0) return f;
+  const i = Math.min(s.last, Math.floor(now / s.opts.bucketMs));
+  let peak = Number.NaN;
+  for (let h = 1; h <= s.opts.horizonBuckets; h++) {
+    const g = forecastFrom(s, d.anchor, i + h);
+    if (g >= 0 && !(peak >= g)) peak = g;
+  }
+  const need = withHeadroom(f.errorModel, peak, f.factor);
+  if (!(need > f.need)) return f;
+  const b = s.opts.bucketMs;
+  return { ...f, need, hold: { sinceMs: d.since * b, anchorMs: d.anchor * b, untilMs: d.since * b + (s.opts.dropHoldMs ?? 0), expected: d.expected, actual: d.actual, peak } };
+}
+
+/** seasonalForecast without the drop hold: from the demand now. */
+function forecastFromNow(s: SeasonalState, now: number, q: number): SeasonalForecast | { why: string } {
   const i = Math.min(s.last, Math.floor(now / s.opts.bucketMs));
   const model = s.opts.errorModel ?? 'ratio';
   let why = s.season.why;

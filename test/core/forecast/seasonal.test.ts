@@ -374,3 +374,85 @@ describe('update cadence', () => {
     assert.equal(s.cadence.period, 1);
   });
 });
+
+describe('drop hold', () => {
+  const HOLD = 2 * 3_600_000;
+  const held = (dropHoldMs = HOLD, method: 'level' | 'change' = 'level') =>
+    newSeasonalState({ bucketMs: MIN, lookbackMs: 15 * DAY_MS, horizonBuckets: 1, season: 'auto', errorWindowMs: DAY_MS, method, dropHoldMs });
+  const noisy = ((r) => (m: number) => daily(m) * (1 + 0.03 * (r() - 0.5)))(rng(11));
+  const values = Array.from({ length: 4 * 1440 }, (_, m) => noisy(m));
+  // day 4 at 12:00: the traffic falls away over five minutes (an upstream outage) and comes back at 13:00
+  const OUT = 3 * 1440 + 720;
+  const outage = (m: number) => (m >= OUT && m < OUT + 60 ? values[m]! * (m < OUT + 5 ? 1 - 0.19 * (m - OUT + 1) : 0.01) : values[m]!);
+
+  for (const method of ['level', 'change'] as const) {
+    it(`holds the forecast from before an outage until the traffic is back (${method})`, () => {
+      const s = held(HOLD, method);
+      feed(s, OUT + 30, outage);
+      assert.ok(s.drop, 'a drop hold started');
+      assert.equal(s.drop.end, -1);
+      const B0 = T0 / MIN;
+      assert.ok(s.drop.anchor < B0 + OUT && s.drop.since >= B0 + OUT && s.drop.since < B0 + OUT + 5, `anchored before the fall: ${JSON.stringify(s.drop)}`);
+      const f = seasonalForecast(s, T0 + (OUT + 29) * MIN, 0.99);
+      assert.ok('peak' in f && f.hold, 'the forecast says it holds');
+      // the hold's forecast is the expected daily level around 12:30 (≈1000 + 800·sin), not the 1% the outage left
+      assert.ok(f.need > 0.8 * daily(OUT + 30), `need ${f.need} while the outage's demand is ${values[OUT + 29]! * 0.01}`);
+      const free = held(0, method);
+      feed(free, OUT + 30, outage);
+      const g = seasonalForecast(free, T0 + (OUT + 29) * MIN, 0.99);
+      assert.ok('peak' in g && !g.hold && g.need < 0.6 * f.need, `without a hold the forecast follows the outage down: ${g.need}`);
+      feed(s, OUT + 90, outage);
+      assert.ok(s.drop.end >= B0 + OUT + 60 && s.drop.end <= B0 + OUT + 62 && !s.drop.expired, `released when the traffic came back: ${JSON.stringify(s.drop)}`);
+      const after = seasonalForecast(s, T0 + (OUT + 89) * MIN, 0.99);
+      assert.ok('peak' in after && !after.hold);
+    });
+  }
+
+  it('keeps the errors of forecasts made across the outage out of the headroom', () => {
+    const s = held();
+    const free = held(0);
+    feed(s, OUT + 120, outage);
+    feed(free, OUT + 120, outage);
+    const worst = (x: SeasonalState) => x.errors.sorted[x.errors.count - 1]!;
+    assert.ok(worst(s) < 2, `largest error kept with the hold ×${worst(s)}`);
+    assert.ok(worst(free) > 5, `without it the recovery's error is kept: ×${worst(free)}`);
+  });
+
+  it('ends when its time runs out though the traffic stays away', () => {
+    const s = held(30 * MIN);
+    const gone = (m: number) => (m >= OUT ? values[m]! * 0.01 : values[m]!);
+    feed(s, OUT + 60, gone);
+    assert.ok(s.drop && s.drop.expired && s.drop.end - s.drop.since + 1 === 30, JSON.stringify(s.drop));
+    assert.ok(s.drop.since < T0 / MIN + OUT + 5, `the one hold, not another after it ran out: ${JSON.stringify(s.drop)}`);
+    const f = seasonalForecast(s, T0 + (OUT + 59) * MIN, 0.99);
+    assert.ok('peak' in f && !f.hold);
+  });
+
+  it('is off at dropHold 0', () => {
+    const s = held(0);
+    feed(s, OUT + 30, outage);
+    assert.equal(s.drop, null);
+  });
+
+  it('does not hold when an event ends and demand returns to its usual range', () => {
+    // a one-hour event at twice the daily level, then back to the cycle: a fall of half, but not below the day's range
+    const s = held();
+    const event = (m: number) => (m >= OUT - 60 && m < OUT ? 2 * values[m]! : values[m]!);
+    feed(s, OUT + 60, event);
+    assert.equal(s.drop, null);
+  });
+
+  it('does not hold on the ordinary dips of a noisy day', () => {
+    const s = held();
+    const r = rng(5);
+    feed(s, 6 * 1440, (m) => daily(m) * (1 + 0.2 * (r() - 0.5)));
+    assert.equal(s.drop, null);
+  });
+
+  it('does not hold without enough forecast errors to judge a drop by', () => {
+    const s = held();
+    // the first two hours: too few errors known
+    feed(s, 150, (m) => (m < 100 ? 1000 : 5));
+    assert.equal(s.drop, null);
+  });
+});
