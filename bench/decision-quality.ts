@@ -9,7 +9,7 @@
 // With --variants each trace is also replayed reversed and rotated by a quarter, a half and three quarters (15 runs for
 // the three shared traces): the same traffic with its surprises in other places and in the other half, a check that
 // a result does not hang on where one trace's bursts happen to fall.
-//   node --import tsx bench/decision-quality.ts [--budget 400] [--step 60s] [--workers N] [--dir DIR] [--trace FILE] [--hindsight] [--max-scale-ups N] [--strict] [--variants]
+//   node --import tsx bench/decision-quality.ts [--budget 400] [--step 60s] [--workers N] [--dir DIR] [--trace FILE] [--hindsight] [--max-scale-ups N] [--strict | --no-strict] [--variants]
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -41,7 +41,8 @@ const hindsight = process.argv.includes('--hindsight');
 const maxUpsFlag = flag('max-scale-ups', '');
 const maxUps = maxUpsFlag ? Number(maxUpsFlag) : undefined;
 // simulate --tune-strict: the winner also keeps the most spare capacity the walk-forward checks saw a choice lose
-const strict = process.argv.includes('--strict');
+// (--no-strict: never, not even on a tuning part under two days, where simulate --tune is strict by default)
+const strict = process.argv.includes('--strict') ? true : process.argv.includes('--no-strict') ? false : undefined;
 const traces = readdirSync(dir).filter((f) => f.endsWith('.csv') && (!only || f === only)).sort();
 const withVariants = process.argv.includes('--variants');
 
@@ -120,7 +121,7 @@ services:
     const report = await runSimulation({
       configFile: config,
       trace: { kind: 'file', file },
-      tune: { budget, ...(maxUps !== undefined ? { maxScaleUpsPerDay: maxUps } : {}), ...(strict ? { strict: true } : {}) },
+      tune: { budget, ...(maxUps !== undefined ? { maxScaleUpsPerDay: maxUps } : {}), ...(strict !== undefined ? { strict } : {}) },
       holdout: 0.5,
       // per-step arrays, to say what each held-out violation minute was (below)
       timeline: true,
@@ -199,7 +200,7 @@ services:
 const header = ['trace', 'policy', 'violation min', 'replica-hours', 'bound', '× bound', 'scale-ups/day', 'tune time'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-console.log(`held-out second half; step ${stepMs / 1000}s; start-up 45s + readiness 15s; SLO p95 250ms, utilization <= 90%; tune budget ${budget}${strict ? '; --tune-strict' : ''}`);
+console.log(`held-out second half; step ${stepMs / 1000}s; start-up 45s + readiness 15s; SLO p95 250ms, utilization <= 90%; tune budget ${budget}${strict === true ? '; --tune-strict' : strict === false ? '; --no-tune-strict' : ''}`);
 console.log(line(header));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const r of rows) console.log(line(r));

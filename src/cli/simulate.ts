@@ -73,7 +73,7 @@ export function requestFromOptions(o: Options, now = Date.now()): SimulateReques
   const kind = o.traceKind;
   if (kind !== 'rps' && kind !== 'utilization') throw new InputError(`--trace-kind ${kind}: use rps or utilization`);
   if (!o.tune) {
-    const alone = [o.tuneStrict ? '--tune-strict' : '', o.tuneMaxScaleUps !== undefined ? '--tune-max-scale-ups' : ''].filter(Boolean);
+    const alone = [o.tuneStrict === undefined ? '' : o.tuneStrict ? '--tune-strict' : '--no-tune-strict', o.tuneMaxScaleUps !== undefined ? '--tune-max-scale-ups' : ''].filter(Boolean);
     if (alone.length) throw new InputError(`${alone.join(' and ')} ${alone.length > 1 ? 'shape' : 'shapes'} a search: add --tune`);
   }
   const stepMs = o.step !== undefined ? duration(o.step, '--step') : undefined;
@@ -112,7 +112,7 @@ export function requestFromOptions(o: Options, now = Date.now()): SimulateReques
     ...(start !== undefined ? { start } : {}),
     ...(end !== undefined ? { end } : {}),
     ...(compare?.length ? { compare } : {}),
-    ...(o.tune ? { tune: { budget: wholeNumber(o.tuneBudget, '--tune-budget', 1, MAX_TUNE_BUDGET, 'a search holds every candidate it simulated until it ends'), ...(o.tuneMaxScaleUps !== undefined ? { maxScaleUpsPerDay: wholeNumber(o.tuneMaxScaleUps, '--tune-max-scale-ups', 0) } : {}), ...(o.tuneStrict ? { strict: true } : {}) } } : {}),
+    ...(o.tune ? { tune: { budget: wholeNumber(o.tuneBudget, '--tune-budget', 1, MAX_TUNE_BUDGET, 'a search holds every candidate it simulated until it ends'), ...(o.tuneMaxScaleUps !== undefined ? { maxScaleUpsPerDay: wholeNumber(o.tuneMaxScaleUps, '--tune-max-scale-ups', 0) } : {}), ...(o.tuneStrict !== undefined ? { strict: o.tuneStrict } : {}) } } : {}),
     ...(o.holdout !== undefined ? { holdout: fraction(o.holdout, '--holdout') } : {}),
     metricSignals: parseMetricSignals(o.metric),
     ...(o.initialReplicas !== undefined ? { initialReplicas: wholeNumber(o.initialReplicas, '--initial-replicas', 0, MAX_REPLICAS, 'the most replicas a service may have') } : {}),
@@ -143,7 +143,8 @@ export function register(program: Command): void {
     .option('--tune', 'search HPA target, scale-down window, scale-up/down policies and minReplicas for the cheapest policy with zero SLO-violation minutes')
     .option('--tune-budget <n>', 'most candidates to simulate while tuning', '400')
     .option('--tune-max-scale-ups <per-day>', 'most scale-ups a day the tuned policy may make (churn limit; a candidate over it ranks after every one within it)')
-    .option('--tune-strict', 'the tuned policy also keeps the most spare capacity the walk-forward checks saw a choice lose on later traffic (more replica-hours, fewer misses on traffic unlike the tuning part\'s)')
+    .option('--tune-strict', 'the tuned policy also keeps the most spare capacity the walk-forward checks saw a choice lose on later traffic (more replica-hours, fewer misses on traffic unlike the tuning part\'s); the default when the tuning part is under two days')
+    .option('--no-tune-strict', 'never keep that, even when the tuning part is under two days')
     .option('--holdout <share>', 'hold out the end of the trace (e.g. 50%): tune on the rest, score every policy and the tuned one on it')
     .option('--metric <name=signal>', 'feed a configured metric from a modelled signal (rps, cpu, utilization, queue, p95, replicas, ready_replicas); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--initial-replicas <n>', 'replicas when the replay starts (default: what the first load needs, within min/max)')

@@ -310,5 +310,5 @@ export function renderHtml(r: SimulationReport): string {
 export function shrinkNote(m: SlackCalibration): string {
   if (!(m.shrink > 1.0005)) return '';
   const by = `on the traffic after them the checked choices' spare capacity fell by up to ×${num(m.shrink, 3)}`;
-  return m.strict ? `; ${by}, and the winner keeps that as well (--tune-strict)` : `; ${by}: --tune-strict keeps that as well, for more replica-hours`;
+  return m.strict ? `; ${by}, and the winner keeps that as well (${m.strictBecause ?? '--tune-strict'})` : `; ${by}: --tune-strict keeps that as well, for more replica-hours`;
 }

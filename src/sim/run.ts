@@ -307,7 +307,7 @@ export async function runSimulation(req: SimulateRequest): Promise<SimulationRep
           ...(demand ? { demandMetric: demand.metric } : {}),
           ...(req.tune.budget !== undefined ? { budget: req.tune.budget } : {}),
           ...(req.tune.maxScaleUpsPerDay !== undefined ? { maxScaleUpsPerDay: req.tune.maxScaleUpsPerDay } : {}),
-          ...(req.tune.strict ? { strict: true } : {}),
+          ...(req.tune.strict !== undefined ? { strict: req.tune.strict } : {}),
           ...(req.workers !== undefined && req.workers <= 1 ? { workers: 1 } : { pool }),
           // a floor above the most replicas the traffic ever needs only costs more
           maxUsefulMinReplicas: Math.max(tuneBound.peakReplicas, first.policy.minReplicas),

@@ -100,6 +100,23 @@ export interface SlackCalibration {
   shrink: number;
   /** whether `required` covers `shrink` too (TuneOptions.strict) */
   strict: boolean;
+  /** why it does (set by tunePolicy when strict): asked for, or a tuning part under two days */
+  strictBecause?: string;
+}
+
+/**
+ * Below this much tuning traffic the margin is strict unless told otherwise (TuneOptions.strict): a part under two
+ * days has not shown a daily cycle or what comes once or twice a day (a noon batch, a twice-daily timer), so the
+ * cheapest choice on it is the likeliest to meet something it never saw.
+ */
+export const STRICT_BELOW_MS = 2 * DAY_MS;
+
+/** Whether a search over `spanMs` of tuning traffic keeps the strict margin, and why (TuneOptions.strict). */
+export function strictFor(asked: boolean | undefined, spanMs: number): { strict: boolean; because?: string } {
+  if (asked !== undefined) return asked ? { strict: true, because: '--tune-strict' } : { strict: false };
+  return spanMs < STRICT_BELOW_MS
+    ? { strict: true, because: `the tuning part, ${formatDuration(Math.max(1000, Math.round(spanMs / 1000) * 1000))}, is under two days: it has not shown what comes once or twice a day; --no-tune-strict turns this off` }
+    : { strict: false };
 }
 
 const minSlack = (r: SimResult) => (r.parts ? Math.min(...r.parts.map((p) => p.minSlack)) : Number.NaN);
@@ -532,7 +549,8 @@ export interface TuneOptions {
   maxScaleUpsPerDay?: number;
   /**
    * the winner also keeps the most spare capacity the walk-forward checks saw a choice lose on the traffic after it
-   * (SlackCalibration.shrink): more replica-hours, and fewer misses on traffic unlike the tuning part's
+   * (SlackCalibration.shrink): more replica-hours, and fewer misses on traffic unlike the tuning part's. Unset: only
+   * when the tuning traffic is under two days (STRICT_BELOW_MS)
    */
   strict?: boolean;
 }
@@ -615,6 +633,7 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
   // on the steady state it will run in (a live one keeps its history), not on the days it spent learning; every
   // candidate is scored on the same steps, so the comparison stays fair.
   const warmup = opts.warmupSteps ?? (opts.demandMetric !== undefined ? Math.floor(load.values.length / 3) : 0);
+  const strict = strictFor(opts.strict, load.values.length * load.stepMs);
   // the scored steps in blocks, so the spare capacity a choice needs can be calibrated (calibrateSlack)
   const scoredSteps = load.values.length - warmup;
   const split = scoredSteps >= 4 * CALIBRATION_BLOCKS
@@ -713,7 +732,7 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
       // The margin the choice needs is known only now (calibrateSlack); the rest of the budget searches again from
       // the cheapest candidate that keeps it, counting a candidate that does not keep it as one that violates.
       cap = budget;
-      const m = calibrateSlack([...seen.values()].filter((c) => !churns(c.result)), load.stepMs, opts.strict);
+      const m = calibrateSlack([...seen.values()].filter((c) => !churns(c.result)), load.stepMs, strict.strict);
       if (m.required > 1 && seen.size < cap) {
         // the forecast keeps the margin where it decides when it fills a replica only to the SLO's limit over it:
         // those targets join the fixed fractions searched (they are known only now)
@@ -738,7 +757,8 @@ export async function tunePolicy(policy: ServicePolicy, setup: SimSetup, load: L
   // Robustness: the cheapest candidates replayed with demand 10% lower and higher; the first that stays safe wins.
   let robustness: TuneResult['robustness'];
   const topN = opts.robustTop ?? 12;
-  const margin = split !== undefined ? calibrateSlack(all.filter((c) => !churns(c.result)), load.stepMs, opts.strict) : undefined;
+  const margin = split !== undefined ? calibrateSlack(all.filter((c) => !churns(c.result)), load.stepMs, strict.strict) : undefined;
+  if (margin?.strict && strict.because !== undefined) margin.strictBecause = strict.because;
   if (margin && margin.kept > 0) {
     // the safe candidates that kept the calibrated margin go first, cheapest first, then the rest as before
     const keeps = (c: Candidate) => c.result.score.violationMinutes === 0 && !churns(c.result) && minSlack(c.result) >= margin.required;

@@ -238,6 +238,7 @@ test('bad input exits 2 with a message naming the problem and the fix', async ()
       ['a churn limit that is not a count', ['simulate', '-c', cfg, '--trace', csv, '--tune', '--tune-max-scale-ups', '-3'], /--tune-max-scale-ups -3: must be a whole number >= 0/],
       // search options without a search would be silently ignored
       ['--tune-strict without --tune', ['simulate', '-c', cfg, '--trace', csv, '--tune-strict'], /--tune-strict shapes a search: add --tune/],
+      ['--no-tune-strict without --tune', ['simulate', '-c', cfg, '--trace', csv, '--no-tune-strict'], /--no-tune-strict shapes a search: add --tune/],
       ['a churn limit and --tune-strict without --tune', ['simulate', '-c', cfg, '--trace', csv, '--tune-strict', '--tune-max-scale-ups', '3'], /--tune-strict and --tune-max-scale-ups shape a search: add --tune/],
       // a step so fine that the replay's arrays would take gigabytes, before any is allocated
       ['more steps than a replay holds', ['simulate', '-c', cfg, '--trace', join(dir.path, 'long.csv'), '--step', '1ms'], /long\.csv: 4d in steps of 1ms is 345,600,000 steps, more than the 10,000,000 a replay holds; use --step 35ms or more, or a shorter range/],

@@ -109,6 +109,13 @@ services:
   }
 });
 
+test('--tune-strict and --no-tune-strict reach the search as strict true and false; neither leaves it to the tuning part\'s length', () => {
+  const base = { config: 'c.yaml', trace: 't.csv', traceKind: 'rps', tuneBudget: '400', metric: [], output: 'table', tune: true };
+  assert.equal(requestFromOptions({ ...base, tuneStrict: true }).tune!.strict, true);
+  assert.equal(requestFromOptions({ ...base, tuneStrict: false }).tune!.strict, false);
+  assert.equal('strict' in requestFromOptions(base).tune!, false);
+});
+
 test('--holdout takes a share of the trace; anything else is an input error naming the flag', () => {
   const base = { config: 'c.yaml', trace: 't.csv', traceKind: 'rps', tuneBudget: '400', metric: [], output: 'table' };
   assert.equal(requestFromOptions({ ...base, holdout: '50%' }).holdout, 0.5);

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/config/load.js';
 import { resolveSetup, startReplicas } from '../../src/sim/setup.js';
-import { shortTuningNote, tunePolicy, tuneParams } from '../../src/sim/tune.js';
+import { STRICT_BELOW_MS, shortTuningNote, strictFor, tunePolicy, tuneParams } from '../../src/sim/tune.js';
 import { simulateService } from '../../src/sim/engine.js';
 
 /** The service these tests tune, with the given start-up delay. */
@@ -397,10 +397,36 @@ test('a tuning part too short to show a daily or weekly cycle is said to be, wit
   assert.match(shortTuningNote(200)!, /^--tune chose on 1s of traffic/);
 });
 
+test('strict by default below two days of tuning traffic, and as asked otherwise', () => {
+  const day = 86_400_000;
+  assert.equal(STRICT_BELOW_MS, 2 * day);
+  const short = strictFor(undefined, 12 * 3_600_000);
+  assert.equal(short.strict, true);
+  assert.match(short.because!, /^the tuning part, 12h, is under two days: it has not shown what comes once or twice a day; --no-tune-strict turns this off$/);
+  assert.deepEqual(strictFor(undefined, 2 * day), { strict: false });
+  assert.deepEqual(strictFor(undefined, 30 * day), { strict: false });
+  assert.deepEqual(strictFor(false, 3_600_000), { strict: false });
+  assert.deepEqual(strictFor(true, 30 * day), { strict: true, because: '--tune-strict' });
+});
+
+test('a search on three hours of traffic keeps the strict margin unless told not to, and says why', async () => {
+  const opts = { workers: 1, budget: 40, robustTop: 1, maxUsefulMinReplicas: 4, initialReplicas: (p: typeof policy) => startReplicas(p, setup.workload, setup.slo, 100) };
+  const auto = await tunePolicy(policy, setup, load, opts);
+  assert.equal(auto.margin!.strict, true);
+  assert.match(auto.margin!.strictBecause!, /under two days/);
+  const off = await tunePolicy(policy, setup, load, { ...opts, strict: false });
+  assert.equal(off.margin!.strict, false);
+  assert.equal(off.margin!.strictBecause, undefined);
+  // the same calibration otherwise: strict only ever raises what is required
+  assert.deepEqual(off.margin!.checks.map((c) => c.slack), auto.margin!.checks.map((c) => c.slack));
+  assert.ok(auto.margin!.required >= off.margin!.required);
+});
+
 test('the margin line says how far the checked choices fell on later traffic, and whether the winner keeps that', async () => {
   const { shrinkNote } = await import('../../src/sim/report.js');
   const base = { required: 1.02, checks: [{ slack: 1, candidate: 'x', laterViolationMinutes: 2 }], kept: 3 };
   assert.equal(shrinkNote({ ...base, shrink: 1, strict: false }), '');
   assert.equal(shrinkNote({ ...base, shrink: 1.1222, strict: false }), "; on the traffic after them the checked choices' spare capacity fell by up to ×1.122: --tune-strict keeps that as well, for more replica-hours");
   assert.equal(shrinkNote({ ...base, required: 1.15, shrink: 1.1222, strict: true }), "; on the traffic after them the checked choices' spare capacity fell by up to ×1.122, and the winner keeps that as well (--tune-strict)");
+  assert.equal(shrinkNote({ ...base, required: 1.15, shrink: 1.1222, strict: true, strictBecause: 'the tuning part, 12h, is under two days' }), "; on the traffic after them the checked choices' spare capacity fell by up to ×1.122, and the winner keeps that as well (the tuning part, 12h, is under two days)");
 });
