@@ -214,6 +214,8 @@ export class EngineLease {
 
   /** Gives the lease up (its records removed), so another run may take the service at once. */
   async release(): Promise<void> {
+    // a renewal under way writes a record of its own: released before it lands, that record would outlive the release
+    await this.renewing?.catch(() => undefined);
     const mine = this.mine;
     this.mine = undefined;
     if (!mine) return;

@@ -107,6 +107,8 @@ export class WorkloadLease {
 
   /** Gives the Lease up (holder cleared), so another run may take the workload at once. */
   async release(): Promise<void> {
+    // a renewal under way updates the Lease itself: cleared before it lands, the clear would be refused (409) or undone
+    await this.pending?.catch(() => undefined);
     const written = this.written;
     this.written = undefined;
     if (!written) return;

@@ -111,16 +111,8 @@ const bad: Array<{ name: string; text: string; expect: RegExp[] }> = [
   },
   {
     name: 'a drop hold that is no duration names the path and how to write one',
-    text: [
-      'sources: { p: { type: prometheus, url: "http://127.0.0.1:9090" } }',
-      'services:',
-      '  api:',
-      '    target: { provider: dryrun }',
-      '    maxReplicas: 4',
-      '    metrics: { rps: { source: p, query: rps } }',
-      '    predictive: { metric: rps, model: seasonal, dropHold: forever }',
-      '',
-    ].join('\n'),
+    text: 'sources: { p: { type: prometheus, url: "http://127.0.0.1:9090" } }\nservices:\n  api:\n    target: { provider: dryrun }\n    maxReplicas: 4\n'
+      + '    metrics: { rps: { source: p, query: rps } }\n    predictive: { metric: rps, model: seasonal, dropHold: forever }\n',
     expect: [/^test\.yaml:7:\d+: services\.api\.predictive\.dropHold: is not a duration; write it like 15s, 5m, 1h or 1h30m/],
   },
   {

@@ -102,6 +102,21 @@ describe('compose: the lease on a Compose service, on a real Docker Engine', () 
     await b.close();
   });
 
+  it('a release while a renewal is being written waits for it, so no record outlives the release', async () => {
+    clear();
+    const l = new EngineLease(docker, call, { what: 'shop/web', project: 'shop', service: 'web', identity: 'racing', stateDir: '/srv/racing', durationMs: 1500 });
+    await l.hold();
+    // past a third of the duration, the next hold() writes a new record: release at the same moment
+    await sleep(600);
+    const renewal = l.hold();
+    await l.release();
+    await renewal;
+    assert.deepEqual(leaseVolumes(), [], 'released with the renewal\'s record too');
+    const other = provider('after-race', { durationMs: 1500 });
+    await other.observe(t);
+    await other.close();
+  });
+
   it('a holder on another host that stops renewing is taken over once its record stays unchanged for the lease duration', async () => {
     clear();
     const far = new EngineLease(docker, call, { what: 'shop/web', project: 'shop', service: 'web', identity: 'far', stateDir: '/srv/far', durationMs: 1500, host: 'another-host', pid: 4242 });

@@ -5,6 +5,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CoordinationV1Api } from '@kubernetes/client-node';
+import { WorkloadLease } from '../../src/providers/kube-lease.js';
 import { KubernetesProvider, parseKubernetesSpec } from '../../src/providers/kubernetes.js';
 import { ProviderSpecError } from '../../src/providers/spec.js';
 import { createProvider } from '../../src/providers/index.js';
@@ -469,6 +471,32 @@ describe('kubernetes provider against a fake API server', () => {
       await a.close();
       await b.close();
     }
+  });
+
+  it('a release while a renewal is being written waits for it, so the Lease is given up, not renewed after', async () => {
+    const real = kube.kubeConfig().makeApiClient(CoordinationV1Api);
+    // the renewal's read of the Lease reaches the API server only after the release's write
+    let slowReads = false;
+    const api = new Proxy(real, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver);
+        if (prop !== 'readNamespacedLease' || typeof v !== 'function') return typeof v === 'function' ? v.bind(target) : v;
+        return async (...args: unknown[]) => {
+          if (slowReads) await new Promise((r) => setTimeout(r, 300));
+          return v.apply(target, args);
+        };
+      },
+    });
+    const lease = new WorkloadLease(api, { what: 'Deployment shop/web', namespace: 'shop', name: 'scalepilot-deployment-web', identity: 'closing', timeoutMs: 5000, durationMs: 1500 });
+    await lease.hold();
+    // past a third of the duration the next hold() renews: release at the same moment
+    await new Promise((r) => setTimeout(r, 600));
+    slowReads = true;
+    const renewal = lease.hold();
+    await new Promise((r) => setTimeout(r, 50));
+    await lease.release();
+    await renewal.catch(() => undefined);
+    assert.equal(kube.get('leases', 'shop', 'scalepilot-deployment-web')!.spec.holderIdentity, '', 'given up after the renewal, not renewed after the release');
   });
 
   it('two runs writing the Lease at once: the API server refuses the stale write, so one holds', async () => {
