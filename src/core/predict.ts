@@ -136,9 +136,12 @@ export function seasonalProposal(p: ServicePolicy, h: History, now: number, expl
   if ('peak' in f) {
     const need = f.need;
     replicas = Math.ceil(need / per);
+    // during a drop hold the forecast from now is said first, then the hold's, which is what the replicas follow
+    const fromNow = f.hold ? f.hold.fromNow : need;
+    const nowReplicas = Math.ceil(fromNow / per);
     if (explain) parts.push(f.model === 'seasonal'
-      ? `${f.season.label} seasonal ${pr.method === 'change' ? 'change ' : ''}forecast of ${name} (autocorrelation ${f.season.acf.toFixed(2)}) peaks at ${fmt(f.peak)} within ${formatDuration(lead)}; the ${q} quantile of ${f.errors} recent forecast errors makes it ${fmt(need)} (${describeError(f.errorModel, f.factor)}) → ${replicas}`
-      : `${f.season.period ? 'last-value forecast' : 'reactive'} (${f.season.why}): ${name} ${fmt(f.peak)} now; the ${q} quantile of its ${f.errors} recent changes over ${formatDuration(lead)} makes it ${fmt(need)} (${describeError(f.errorModel, f.factor)}) → ${replicas}`);
+      ? `${f.season.label} seasonal ${pr.method === 'change' ? 'change ' : ''}forecast of ${name} (autocorrelation ${f.season.acf.toFixed(2)}) peaks at ${fmt(f.peak)} within ${formatDuration(lead)}; the ${q} quantile of ${f.errors} recent forecast errors makes it ${fmt(fromNow)} (${describeError(f.errorModel, f.factor)}) → ${nowReplicas}`
+      : `${f.season.period ? 'last-value forecast' : 'reactive'} (${f.season.why}): ${name} ${fmt(f.peak)} now; the ${q} quantile of its ${f.errors} recent changes over ${formatDuration(lead)} makes it ${fmt(fromNow)} (${describeError(f.errorModel, f.factor)}) → ${nowReplicas}`);
     if (f.hold && explain) {
       const hm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
       parts.push(`drop hold: ${name} fell to ${fmt(f.hold.actual)} at ${hm(f.hold.sinceMs)} UTC where ${fmt(f.hold.expected)} was forecast, below every forecast error of the last ${formatDuration(state!.opts.errorWindowMs)}; until it is back within them (at most ${formatDuration(state!.opts.dropHoldMs ?? 0)}, to ${hm(f.hold.untilMs)} UTC) the forecast starts from before the drop (${hm(f.hold.anchorMs)} UTC): ${fmt(f.hold.peak)} within ${formatDuration(lead)}, ${fmt(need)} with headroom → ${replicas}`);

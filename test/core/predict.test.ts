@@ -193,7 +193,16 @@ test('an outage: decide() holds the replicas the forecast from before the drop n
   const h = history(p, OUT + 20, f);
   const d = decide(p, obs(20, 5), h, T0 + (OUT + 19) * MIN);
   const pr = d.proposals.find((x) => x.source === 'predictive')!;
-  assert.match(pr.detail, /drop hold: rps fell to 5 at 10:0\d UTC where [\d.]+ was forecast, below every forecast error of the last 1d; until it is back within them \(at most 2h, to 12:0\d UTC\) the forecast starts from before the drop \(09:\d\d UTC\)/);
+  const m = /^1d seasonal forecast of rps \(autocorrelation 1\.00\) peaks at ([\d.]+) within 1m; the 0\.99 quantile of 1440 recent forecast errors makes it ([\d.]+) \(×([\d.]+)\) → (\d+); drop hold: rps fell to 5 at 10:0\d UTC where [\d.]+ was forecast, below every forecast error of the last 1d; until it is back within them \(at most 2h, to 12:0\d UTC\) the forecast starts from before the drop \(09:\d\d UTC\): ([\d.]+) within 1m, ([\d.]+) with headroom → (\d+)/.exec(pr.detail);
+  assert.ok(m, pr.detail);
+  // each clause's figures are its own: the forecast from now with its headroom, then the held one with the same
+  const [peak, need, factor, now, held, heldNeed, replicas] = m.slice(1).map(Number) as [number, number, number, number, number, number, number];
+  assert.ok(Math.abs(peak * factor - need) <= 0.01 * need + 0.1, `${peak} × ${factor} vs ${need}`);
+  assert.ok(Math.abs(held * factor - heldNeed) <= 0.01 * heldNeed + 0.1, `${held} × ${factor} vs ${heldNeed}`);
+  assert.equal(now, Math.ceil(need / 80));
+  assert.equal(replicas, Math.ceil(heldNeed / 80));
+  assert.ok(replicas > now, 'the hold asks for more than the forecast from now');
+  assert.equal(pr.replicas, replicas);
   // the daily level around 10:20 (about 1000 + 600·sin) at 80 per replica, not the 5 rps left
   assert.ok(pr.replicas! >= Math.floor(day(OUT + 20) / 80), `${pr.replicas} replicas`);
   assert.equal(d.desiredReplicas, pr.replicas);

@@ -662,9 +662,9 @@ export interface SeasonalForecast {
   cadence?: { periodMs: number; due: boolean };
   /**
    * set while a drop hold lasts and the forecast from before the drop needs more than the one from now: `need` is
-   * then that forecast's (peak `peak`, with the same headroom); times are epoch ms
+   * then that forecast's (peak `peak`, with the same headroom) and `fromNow` the one from now's; times are epoch ms
    */
-  hold?: { sinceMs: number; anchorMs: number; untilMs: number; expected: number; actual: number; peak: number };
+  hold?: { sinceMs: number; anchorMs: number; untilMs: number; expected: number; actual: number; peak: number; fromNow: number };
 }
 
 /**
@@ -686,7 +686,7 @@ export function seasonalForecast(s: SeasonalState, now: number, q: number): Seas
   const need = withHeadroom(f.errorModel, peak, f.factor);
   if (!(need > f.need)) return f;
   const b = s.opts.bucketMs;
-  return { ...f, need, hold: { sinceMs: d.since * b, anchorMs: d.anchor * b, untilMs: d.since * b + (s.opts.dropHoldMs ?? 0), expected: d.expected, actual: d.actual, peak } };
+  return { ...f, need, hold: { sinceMs: d.since * b, anchorMs: d.anchor * b, untilMs: d.since * b + (s.opts.dropHoldMs ?? 0), expected: d.expected, actual: d.actual, peak, fromNow: f.need } };
 }
 
 /** seasonalForecast without the drop hold: from the demand now. */
