@@ -111,11 +111,14 @@ export interface SlackCalibration {
  */
 export const STRICT_BELOW_MS = 2 * DAY_MS;
 
+/** A length of tuning traffic as the notes say it: whole seconds, at least 1s. */
+const spanLabel = (spanMs: number) => formatDuration(Math.max(1000, Math.round(spanMs / 1000) * 1000));
+
 /** Whether a search over `spanMs` of tuning traffic keeps the strict margin, and why (TuneOptions.strict). */
 export function strictFor(asked: boolean | undefined, spanMs: number): { strict: boolean; because?: string } {
   if (asked !== undefined) return asked ? { strict: true, because: '--tune-strict' } : { strict: false };
   return spanMs < STRICT_BELOW_MS
-    ? { strict: true, because: `the tuning part, ${formatDuration(Math.max(1000, Math.round(spanMs / 1000) * 1000))}, is under two days: it has not shown what comes once or twice a day; --no-tune-strict turns this off` }
+    ? { strict: true, because: `the tuning part, ${spanLabel(spanMs)}, is under two days: it has not shown what comes once or twice a day; --no-tune-strict turns this off` }
     : { strict: false };
 }
 
@@ -203,7 +206,7 @@ export function calibrateSlack(cands: Array<{ params: Record<string, string>; re
  */
 export function shortTuningNote(spanMs: number): string | undefined {
   if (!(spanMs < 2 * WEEK_MS)) return undefined;
-  const span = formatDuration(Math.max(1000, Math.round(spanMs / 1000) * 1000));
+  const span = spanLabel(spanMs);
   if (spanMs < 2 * DAY_MS) {
     return `--tune chose on ${span} of traffic, under two days: a daily cycle cannot be found in it (a season takes two cycles), and bursts that come once a day or less often are likely not in it, so the winner was not chosen with them in view; tune on 2 days or more (2 weeks for a weekly cycle)`;
   }

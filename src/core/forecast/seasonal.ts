@@ -516,10 +516,12 @@ function trackDrop(s: SeasonalState, j: number, fj: number): void {
     const expired = !back && (j - d.since + 1) * s.opts.bucketMs >= holdMs;
     if (back || expired) { d.end = j; d.expired = !back; }
     // an outage that ended is replaced in the history by what was forecast for it; a drop that lasted is the level now
+    // (a forecast from the anchor reads only buckets up to the anchor, so the held ones can be written as they go)
     if (back) {
-      const fill: number[] = [];
-      for (let b = d.since; b < j; b++) fill.push(forecastFrom(s, d.anchor, b));
-      for (let b = d.since; b < j; b++) if (b > s.last - s.values.length) s.values[b % s.values.length] = fill[b - d.since]! >= 0 ? fill[b - d.since]! : Number.NaN;
+      for (let b = Math.max(d.since, s.last - s.values.length + 1); b < j; b++) {
+        const f = forecastFrom(s, d.anchor, b);
+        s.values[b % s.values.length] = f >= 0 ? f : Number.NaN;
+      }
     }
     return;
   }
@@ -530,11 +532,10 @@ function trackDrop(s: SeasonalState, j: number, fj: number): void {
   if (i <= after) return;
   const win = errorsFor(s, i);
   if (win.count < DROP_MIN_ERRORS) return;
-  const f = fj;
-  if (!(f > 0) || !(errorOf(model, actual, f) < win.sorted[0]!)) return;
+  if (!(fj > 0) || !(errorOf(model, actual, fj) < win.sorted[0]!)) return;
   // a collapse can take several buckets: the hold starts from the highest forecast made for j in the level window
   let anchor = i;
-  let expected = f;
+  let expected = fj;
   for (let r = i - 1; r > Math.max(after, i - levelBuckets(s)); r--) {
     const g = forecastFrom(s, r, j);
     if (g > expected) { expected = g; anchor = r; }
